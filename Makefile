@@ -1,0 +1,85 @@
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-builtin-rules
+
+PYTHON ?= python3
+VENV ?= .venv
+VENV_IAC ?= .venv-iac
+BUILD ?= build
+PYTEST_ARGS ?=
+
+# Root of a local Terraform provider mirror (the folder that holds registry.terraform.io/).
+# Defaults to one found on this machine; empty means `terraform init` uses the registry.
+TF_PLUGIN_MIRROR ?= $(patsubst %/registry.terraform.io,%,$(firstword $(shell find / -xdev -maxdepth 4 -type d -name registry.terraform.io 2>/dev/null)))
+TF_CLI_CONFIG := $(abspath $(BUILD)/terraform.rc)
+ifneq ($(strip $(TF_PLUGIN_MIRROR)),)
+export TF_CLI_CONFIG_FILE := $(TF_CLI_CONFIG)
+TF_CONFIG_DEP := $(TF_CLI_CONFIG)
+endif
+
+VENV_STAMP := $(VENV)/.requirements.stamp
+VENV_IAC_STAMP := $(VENV_IAC)/.requirements.stamp
+PY := $(VENV)/bin/python
+
+.PHONY: help setup lint fmt test demo emulator tf-config clean
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+
+$(VENV_STAMP): requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
+		{ echo "Python 3.11 is required (PYTHON=$(PYTHON) is $$($(PYTHON) --version))"; exit 1; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	@touch $@
+
+$(VENV_IAC_STAMP): requirements-iac.txt
+	@test -x $(VENV_IAC)/bin/python || $(PYTHON) -m venv $(VENV_IAC)
+	$(VENV_IAC)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-iac.txt
+	@touch $@
+
+$(TF_CLI_CONFIG):
+	@mkdir -p $(dir $@)
+	@printf '%s\n' \
+		'provider_installation {' \
+		'  filesystem_mirror {' \
+		'    path    = "$(TF_PLUGIN_MIRROR)"' \
+		'    include = ["registry.terraform.io/*/*"]' \
+		'  }' \
+		'  direct {' \
+		'    exclude = ["registry.terraform.io/*/*"]' \
+		'  }' \
+		'}' > $@
+	@echo "Terraform providers come from the mirror at $(TF_PLUGIN_MIRROR)"
+
+tf-config: $(TF_CONFIG_DEP) ## Write the offline Terraform CLI config when a provider mirror exists
+
+setup: $(VENV_STAMP) $(VENV_IAC_STAMP) $(TF_CONFIG_DEP) ## Create the virtual environments (only when missing or requirements changed)
+
+lint: $(VENV_STAMP) ## Check Python style (ruff) and Terraform formatting
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	@if command -v terraform >/dev/null; then terraform fmt -check -recursive; \
+		else echo "terraform not on PATH: skipping terraform fmt -check"; fi
+
+fmt: $(VENV_STAMP) ## Format Python and Terraform sources in place
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+	@if command -v terraform >/dev/null; then terraform fmt -recursive; fi
+
+test: setup lint ## Set up, lint, and run every test
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+demo: setup ## Run the whole pipeline end to end on built-in sample data
+	@echo "make demo: the end-to-end pipeline is not built yet (see the README's roadmap)." >&2
+	@exit 1
+
+emulator: $(VENV_STAMP) ## Run the embedded AWS emulator in the foreground on 127.0.0.1:4566
+	$(PY) -m tests.emulator
+
+clean: ## Remove build outputs, caches and virtual environments
+	rm -rf $(BUILD) $(VENV) $(VENV_IAC) .pytest_cache .ruff_cache .hypothesis
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+	find . -name .terraform -type d -prune -exec rm -rf {} +
