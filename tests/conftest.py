@@ -1,14 +1,23 @@
-"""Shared fixtures: the embedded AWS emulator and the terraform binary."""
+"""Shared fixtures: the AWS emulator, the terraform binary, sample data and a trained model."""
 
 from __future__ import annotations
 
 import os
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
 from tests.emulator import Emulator, connect_or_start
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    model_dir: Path
+    checkpoint_dir: Path
+    log: str
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +47,24 @@ def terraform_binary() -> str:
             pytest.fail(f"{reason} (CI must run every test)")
         pytest.skip(reason)
     return binary
+
+
+@pytest.fixture(scope="session")
+def sample_dataset(tmp_path_factory) -> Path:
+    """A small dogImages-shaped dataset with learnable classes, generated once."""
+    from ml.sample_data import generate
+    from tests.training import SAMPLE_CLASSES
+
+    out = tmp_path_factory.mktemp("data") / "dogImages"
+    return generate(out, classes=SAMPLE_CLASSES, per_class=24, eval_per_class=6, size=48, seed=3)
+
+
+@pytest.fixture(scope="session")
+def trained_model(tmp_path_factory, sample_dataset: Path) -> TrainedModel:
+    """One real training run (tiny settings) whose artifacts several tests inspect."""
+    from tests.training import TINY_TRAIN_ARGS, run_train, split_args
+
+    root = tmp_path_factory.mktemp("trained")
+    model_dir, checkpoint_dir = root / "model", root / "checkpoints"
+    result = run_train(*TINY_TRAIN_ARGS, *split_args(sample_dataset, model_dir, checkpoint_dir))
+    return TrainedModel(model_dir, checkpoint_dir, result.stdout + result.stderr)

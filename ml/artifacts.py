@@ -1,0 +1,69 @@
+"""The files a training run leaves in the model dir, which ``ml.package`` turns into model.tar.gz.
+
+- ``model.pth``: the fine-tuned weights (a plain state dict, loadable with weights_only=True)
+- ``model_config.json``: architecture, image size and number of classes
+- ``class_names.json``: breed names, index = class index
+- ``metrics.json``: per-epoch history and final test metrics
+- ``training_curves.png``: loss and accuracy per epoch
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from ml.checkpoint import atomic_write
+
+WEIGHTS_FILE = "model.pth"
+CONFIG_FILE = "model_config.json"
+CLASS_NAMES_FILE = "class_names.json"
+METRICS_FILE = "metrics.json"
+CURVES_FILE = "training_curves.png"
+MODEL_FILES = (WEIGHTS_FILE, CONFIG_FILE, CLASS_NAMES_FILE)
+
+
+def write_json(path: Path, payload) -> None:
+    atomic_write(path, lambda tmp: tmp.write_text(json.dumps(payload, indent=2) + "\n"))
+
+
+def plot_curves(history: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    epochs = [row["epoch"] for row in history]
+    figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(10, 4))
+    for split in ("train", "valid"):
+        loss_axes.plot(epochs, [row[f"{split}_loss"] for row in history], marker="o", label=split)
+        accuracy_axes.plot(
+            epochs, [row[f"{split}_accuracy"] for row in history], marker="o", label=split
+        )
+    loss_axes.set(title="loss (per-sample mean)", xlabel="epoch")
+    accuracy_axes.set(title="accuracy", xlabel="epoch", ylim=(0, 1))
+    for axes in (loss_axes, accuracy_axes):
+        axes.legend()
+        axes.grid(alpha=0.3)
+    figure.tight_layout()
+    atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=100))
+    plt.close(figure)
+
+
+def write_model_artifacts(
+    model_dir: Path,
+    model: torch.nn.Module,
+    config: dict,
+    class_names: list[str],
+    history: list[dict],
+    test_metrics: dict,
+) -> None:
+    model_dir = Path(model_dir)
+    model_dir.mkdir(parents=True, exist_ok=True)
+    state = {name: tensor.detach().cpu() for name, tensor in model.state_dict().items()}
+    atomic_write(model_dir / WEIGHTS_FILE, lambda tmp: torch.save(state, tmp))
+    write_json(model_dir / CONFIG_FILE, config)
+    write_json(model_dir / CLASS_NAMES_FILE, class_names)
+    write_json(model_dir / METRICS_FILE, {"history": history, "test": test_metrics})
+    plot_curves(history, model_dir / CURVES_FILE)

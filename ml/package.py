@@ -1,0 +1,99 @@
+"""Build the ``model.tar.gz`` a SageMaker PyTorch endpoint serves.
+
+    python -m ml.package build/model build/model.tar.gz
+
+Layout (what the PyTorch inference container expects)::
+
+    model.pth  model_config.json  class_names.json  metrics.json
+    code/inference.py             # model_fn / input_fn / predict_fn / output_fn
+    code/ml/...                   # the modules inference.py imports
+
+The archive is reproducible (sorted entries, fixed timestamps and owners) and written
+atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import io
+import logging
+import tarfile
+from pathlib import Path
+
+from ml.artifacts import METRICS_FILE, MODEL_FILES
+from ml.checkpoint import atomic_write
+
+logger = logging.getLogger(__name__)
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+# Everything ``ml/inference.py`` imports from this package, directly or not.
+INFERENCE_MODULES = (
+    "__init__.py",
+    "inference.py",
+    "data.py",
+    "model.py",
+    "artifacts.py",
+    "checkpoint.py",
+)
+
+
+def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    info.mode = 0o644
+    info.mtime = 0
+    info.uid = info.gid = 0
+    info.uname = info.gname = "root"
+    archive.addfile(info, io.BytesIO(data))
+
+
+def archive_members(model_dir: Path) -> dict[str, bytes]:
+    """Archive path -> content, checking the model dir holds what the endpoint needs."""
+    model_dir = Path(model_dir)
+    missing = [name for name in MODEL_FILES if not (model_dir / name).is_file()]
+    if missing:
+        raise FileNotFoundError(
+            f"{model_dir} lacks {', '.join(missing)}: is it a model dir written by ml.train?"
+        )
+    members = {name: (model_dir / name).read_bytes() for name in MODEL_FILES}
+    if (model_dir / METRICS_FILE).is_file():
+        members[METRICS_FILE] = (model_dir / METRICS_FILE).read_bytes()
+    members["code/inference.py"] = (PACKAGE_DIR / "inference.py").read_bytes()
+    for module in INFERENCE_MODULES:
+        members[f"code/ml/{module}"] = (PACKAGE_DIR / module).read_bytes()
+    return members
+
+
+def build_model_archive(model_dir: Path, output: Path) -> Path:
+    members = archive_members(model_dir)
+
+    def write(tmp: Path) -> None:
+        # mtime=0 in the gzip header too, so equal inputs give byte-identical archives.
+        with (
+            open(tmp, "wb") as raw,
+            gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as zipped,
+            tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as archive,
+        ):
+            for name in sorted(members):
+                _add_bytes(archive, name, members[name])
+
+    atomic_write(Path(output), write)
+    logger.info("wrote %s (%d files)", output, len(members))
+    return Path(output)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Package a trained model for SageMaker.")
+    parser.add_argument("model_dir", type=Path, help="model dir written by ml.train")
+    parser.add_argument("output", type=Path, help="path of the model.tar.gz to write")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        build_model_archive(args.model_dir, args.output)
+    except FileNotFoundError as error:
+        parser.error(str(error))
+
+
+if __name__ == "__main__":
+    main()
