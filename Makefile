@@ -8,6 +8,12 @@ VENV ?= .venv
 VENV_IAC ?= .venv-iac
 BUILD ?= build
 PYTEST_ARGS ?=
+# Local training and serving (make sample-data train package serve).
+DATA ?= $(BUILD)/sample
+MODEL_DIR ?= $(BUILD)/model
+MODEL ?= $(BUILD)/model.tar.gz
+PORT ?= 8080
+TRAIN_ARGS ?= --arch resnet18 --no-pretrained --no-freeze-backbone --image-size 64 --epochs 3 --workers 0
 
 # Root of a local Terraform provider mirror (the folder that holds registry.terraform.io/).
 # Defaults to one found on this machine; empty means `terraform init` uses the registry.
@@ -22,7 +28,7 @@ VENV_STAMP := $(VENV)/.requirements.stamp
 VENV_IAC_STAMP := $(VENV_IAC)/.requirements.stamp
 PY := $(VENV)/bin/python
 
-.PHONY: help setup lint fmt test demo emulator tf-config clean
+.PHONY: help setup lint fmt test demo emulator serve sample-data train package tf-config clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -75,6 +81,18 @@ test: setup lint ## Set up, lint, and run every test
 demo: setup ## Run the whole pipeline end to end on built-in sample data
 	@echo "make demo: the end-to-end pipeline is not built yet (see the README's roadmap)." >&2
 	@exit 1
+
+sample-data: $(VENV_STAMP) ## Generate a small learnable dataset in DATA (default build/sample)
+	@test -d $(DATA) && echo "$(DATA) exists; keeping it" || $(PY) -m ml.sample_data $(DATA) --classes 5 --per-class 20
+
+train: $(VENV_STAMP) ## Train on DATA into MODEL_DIR (tiny defaults; override TRAIN_ARGS)
+	$(PY) -m ml.train --data-dir $(DATA) --model-dir $(MODEL_DIR) --checkpoint-dir $(BUILD)/checkpoints $(TRAIN_ARGS)
+
+package: $(VENV_STAMP) ## Build MODEL (model.tar.gz) from MODEL_DIR
+	$(PY) -m ml.package $(MODEL_DIR) $(MODEL)
+
+serve: $(VENV_STAMP) ## Serve MODEL on the SageMaker PyTorch serving stack at 127.0.0.1:PORT
+	$(PY) -m ml.serve $(MODEL) --port $(PORT)
 
 emulator: $(VENV_STAMP) ## Run the embedded AWS emulator in the foreground on 127.0.0.1:4566
 	$(PY) -m tests.emulator

@@ -76,7 +76,7 @@ def model_fn(model_dir: str) -> LoadedModel:
     return LoadedModel(model, class_names, eval_transform(config["image_size"]), device)
 
 
-def decode_image(data: bytes, what: str = "image") -> Image.Image:
+def decode_image(data: bytes, what: str) -> Image.Image:
     if len(data) > MAX_IMAGE_BYTES:
         raise request_error(413, f"{what} is {len(data)} bytes; the limit is {MAX_IMAGE_BYTES}")
     try:
@@ -87,14 +87,13 @@ def decode_image(data: bytes, what: str = "image") -> Image.Image:
                 413, f"{what} is {width}x{height} pixels; the limit is {MAX_IMAGE_PIXELS} pixels"
             )
         return image.convert("RGB")
-    except (
-        UnidentifiedImageError,
-        OSError,
-        SyntaxError,
-        ValueError,
-        Image.DecompressionBombError,
-    ) as error:
-        raise request_error(400, f"{what} could not be decoded as an image: {error}") from error
+    except UnidentifiedImageError as error:
+        message = f"{what} is not an image in a known format (send JPEG or PNG)"
+        raise request_error(400, message) from error
+    except Image.DecompressionBombError as error:
+        raise request_error(413, f"{what} has too many pixels: {error}") from error
+    except (OSError, SyntaxError, ValueError) as error:
+        raise request_error(400, f"{what} is a damaged or truncated image: {error}") from error
 
 
 def decode_base64_image(value, what: str) -> Image.Image:
@@ -163,7 +162,7 @@ def input_fn(request_body, request_content_type: str) -> tuple[list[Image.Image]
     """Decode the request into images and options (preprocessing happens in predict_fn)."""
     content_type = (request_content_type or "").split(";")[0].strip().lower()
     if content_type in IMAGE_CONTENT_TYPES:
-        return [decode_image(bytes(request_body))], {}, False
+        return [decode_image(bytes(request_body), "request body")], {}, False
     if content_type == JSON_CONTENT_TYPE:
         images, payload, batch = _parse_json(request_body)
         options = {

@@ -68,3 +68,22 @@ def trained_model(tmp_path_factory, sample_dataset: Path) -> TrainedModel:
     model_dir, checkpoint_dir = root / "model", root / "checkpoints"
     result = run_train(*TINY_TRAIN_ARGS, *split_args(sample_dataset, model_dir, checkpoint_dir))
     return TrainedModel(model_dir, checkpoint_dir, result.stdout + result.stderr)
+
+
+@pytest.fixture(scope="session")
+def model_archive(tmp_path_factory, trained_model: TrainedModel) -> Path:
+    from ml.package import build_model_archive
+
+    return build_model_archive(
+        trained_model.model_dir, tmp_path_factory.mktemp("archive") / "model.tar.gz"
+    )
+
+
+@pytest.fixture(scope="session")
+def local_endpoint(model_archive: Path):
+    """The trained model on the SageMaker PyTorch serving stack (TorchServe), one per session:
+    the toolkit cannot run two model servers on one host."""
+    from ml.serve import LocalEndpoint
+
+    with LocalEndpoint(model_archive, port=0) as endpoint:
+        yield endpoint

@@ -1,0 +1,93 @@
+"""model.tar.gz on the real serving stack (sagemaker-pytorch-inference + TorchServe), called
+through boto3's sagemaker-runtime client exactly as the Lambda calls a real endpoint."""
+
+import json
+
+import boto3
+import pytest
+import requests
+from botocore.exceptions import ClientError
+
+from tests.images import b64, sample_image
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def runtime(local_endpoint):
+    return boto3.client(
+        "sagemaker-runtime",
+        endpoint_url=local_endpoint.url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+def invoke(runtime, body: bytes, content_type: str) -> dict:
+    response = runtime.invoke_endpoint(
+        EndpointName="dog-breeds", Body=body, ContentType=content_type, Accept="application/json"
+    )
+    assert response["ContentType"] == "application/json"
+    return json.loads(response["Body"].read())
+
+
+def test_ping_is_200(local_endpoint):
+    assert requests.get(f"{local_endpoint.url}/ping", timeout=10).status_code == 200
+
+
+def test_invoke_endpoint_with_a_jpeg_returns_the_right_breed(runtime, sample_dataset):
+    for folder, breed in [("001.Affenpinscher", "Affenpinscher"), ("004.Akita", "Akita")]:
+        body = sample_image(sample_dataset, folder).read_bytes()
+        predictions = invoke(runtime, body, "image/jpeg")["predictions"]
+        assert predictions[0]["breed"] == breed
+
+
+def test_json_batch_through_the_stack(runtime, sample_dataset):
+    images = [
+        b64(sample_image(sample_dataset, f).read_bytes())
+        for f in ("002.Afghan_hound", "003.Airedale_terrier")
+    ]
+    results = invoke(
+        runtime, json.dumps({"images": images, "top_k": 1}).encode(), "application/json"
+    )["results"]
+    assert [r["predictions"][0]["breed"] for r in results] == ["Afghan hound", "Airedale terrier"]
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "status", "message"),
+    [
+        (b"hello", "text/plain", 415, "unsupported content type 'text/plain'"),
+        (b"garbage", "image/jpeg", 400, "request body is not an image in a known format"),
+        (b"{oops", "application/json", 400, "request body is not valid JSON"),
+        (
+            b'{"s3_uri": "http://169.254.169.254/latest"}',
+            "application/json",
+            400,
+            "s3_uri must look like s3://bucket/key",
+        ),
+    ],
+)
+def test_malformed_input_is_a_model_error_with_the_4xx_and_message(
+    runtime, sample_dataset, body, content_type, status, message
+):
+    with pytest.raises(ClientError) as raised:
+        runtime.invoke_endpoint(EndpointName="dog-breeds", Body=body, ContentType=content_type)
+    error = raised.value.response
+    assert error["Error"]["Code"] == "ModelError"
+    assert error["OriginalStatusCode"] == status
+    assert error["OriginalMessage"].startswith(message)
+    # ...and the server keeps serving.
+    good = sample_image(sample_dataset, "004.Akita").read_bytes()
+    assert invoke(runtime, good, "image/jpeg")["predictions"][0]["breed"] == "Akita"
+
+
+def test_container_contract_passes_the_status_through(local_endpoint):
+    response = requests.post(
+        f"{local_endpoint.url}/invocations",
+        data=b"x",
+        headers={"Content-Type": "text/csv"},
+        timeout=30,
+    )
+    assert response.status_code == 415
+    assert "unsupported content type" in response.text
