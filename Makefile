@@ -28,7 +28,7 @@ VENV_STAMP := $(VENV)/.requirements.stamp
 VENV_IAC_STAMP := $(VENV_IAC)/.requirements.stamp
 PY := $(VENV)/bin/python
 
-.PHONY: help setup lint fmt test demo emulator serve sample-data train package tf-config clean
+.PHONY: help setup lint fmt test demo emulator serve sample-data train package package-lambda tf-config clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -90,6 +90,9 @@ train: $(VENV_STAMP) ## Train on DATA into MODEL_DIR (tiny defaults; override TR
 
 package: $(VENV_STAMP) ## Build MODEL (model.tar.gz) from MODEL_DIR
 	$(PY) -m ml.package $(MODEL_DIR) $(MODEL)
+
+package-lambda: ## Build the Lambda zip (build/lambda.zip) reproducibly
+	$(PYTHON) scripts/build_lambda_zip.py lambda $(BUILD)/lambda.zip
 
 serve: $(VENV_STAMP) ## Serve MODEL on the SageMaker PyTorch serving stack at 127.0.0.1:PORT
 	$(PY) -m ml.serve $(MODEL) --port $(PORT)

@@ -1,0 +1,128 @@
+"""Lambda handler cost: zip size, cold import time, and per-request overhead over a bare
+InvokeEndpoint call.
+
+    .venv/bin/python -m bench.lambda_overhead
+
+Both the handler and the bare boto3 call hit the same loopback stub endpoint that answers
+at once, so the difference is the handler's own work (validation, base64, JSON, logging).
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import boto3
+
+from tests.lambda_invoker.error_endpoint import ErrorEndpoint
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+logger = logging.getLogger("bench.lambda_overhead")
+PREDICTIONS = {"predictions": [{"breed": "Akita", "index": 3, "probability": 0.9}] * 5}
+
+
+def cold_import_ms(zip_path: Path, repeats: int = 5) -> float:
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1", "ENDPOINT_NAME": "bench"}
+    script = (
+        "import sys, time; sys.path.insert(0, sys.argv[1]); t = time.perf_counter(); "
+        "import lambda_function; print(time.perf_counter() - t)"
+    )
+    samples = [
+        float(
+            subprocess.run(
+                [sys.executable, "-c", script, str(zip_path)],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+        )
+        for _ in range(repeats)
+    ]
+    return round(1000 * statistics.median(samples), 1)
+
+
+def jpeg_bytes() -> bytes:
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (500, 375), (120, 80, 40)).save(buffer, format="JPEG")
+    return buffer.getvalue()
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    with tempfile.TemporaryDirectory() as tmp:
+        zip_path = Path(tmp) / "lambda.zip"
+        subprocess.run(
+            [
+                sys.executable,
+                str(REPO_ROOT / "scripts" / "build_lambda_zip.py"),
+                str(REPO_ROOT / "lambda"),
+                str(zip_path),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        results = {"zip_bytes": zip_path.stat().st_size, "cold_import_ms": cold_import_ms(zip_path)}
+
+    stub = ErrorEndpoint()
+    stub.answer(200, "", PREDICTIONS)
+    os.environ.update(
+        {
+            "AWS_DEFAULT_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": "bench",
+            "AWS_SECRET_ACCESS_KEY": "bench",
+            "ENDPOINT_NAME": "bench",
+            "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": stub.url,
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    sys.path.insert(0, str(REPO_ROOT / "lambda"))
+    import lambda_function
+
+    image = jpeg_bytes()
+    event = {"image": base64.b64encode(image).decode(), "top_k": 5}
+    context = SimpleNamespace(aws_request_id="bench")
+    runtime = boto3.client("sagemaker-runtime", endpoint_url=stub.url)
+    body = json.dumps({"image": event["image"], "top_k": 5}).encode()
+
+    def timed(call, repeats=200) -> float:
+        call()
+        samples = []
+        for _ in range(repeats):
+            started = time.perf_counter()
+            call()
+            samples.append(time.perf_counter() - started)
+        return 1000 * statistics.median(samples)
+
+    bare = timed(
+        lambda: runtime.invoke_endpoint(
+            EndpointName="bench", Body=body, ContentType="application/json"
+        )["Body"].read()
+    )
+    handled = timed(lambda: lambda_function.lambda_handler(event, context))
+    stub.close()
+    results.update(
+        {
+            "image_bytes": len(image),
+            "bare_invoke_p50_ms": round(bare, 2),
+            "handler_p50_ms": round(handled, 2),
+            "handler_overhead_ms": round(handled - bare, 2),
+        }
+    )
+    logger.info("%s", json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()

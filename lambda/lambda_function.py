@@ -1,0 +1,172 @@
+"""Lambda entry point: validate the request, invoke the SageMaker endpoint, answer JSON.
+
+Configuration (environment): ``ENDPOINT_NAME`` (required), ``MODEL_VERSION``,
+``INPUT_BUCKET``/``INPUT_PREFIX`` (enable ``s3_uri`` input under that prefix),
+``URL_ALLOWLIST`` (comma-separated https hosts; empty disables ``url`` input),
+``CORS_ALLOW_ORIGIN`` (no CORS header when empty), ``MAX_IMAGE_BYTES``,
+``INVOKE_TIMEOUT_SECONDS`` (keep it below the function timeout).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+import urllib.error
+import urllib.request
+
+import boto3
+from botocore.config import Config as BotoConfig
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    NoCredentialsError,
+    ReadTimeoutError,
+)
+
+import invoker
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line, with the request id, for CloudWatch Logs Insights."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "level": record.levelname,
+            "message": record.getMessage(),
+            "logger": record.name,
+            "request_id": getattr(record, "request_id", None),
+        }
+        entry.update(getattr(record, "fields", {}))
+        return json.dumps(entry, default=str)
+
+
+logger = logging.getLogger("invoker")
+logger.setLevel(os.environ.get("LOG_LEVEL", "INFO"))
+if not logger.handlers:
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(JsonFormatter())
+    logger.addHandler(_handler)
+    logger.propagate = False
+
+CONFIG = invoker.Config.from_env(os.environ)
+INVOKE_TIMEOUT_SECONDS = float(os.environ.get("INVOKE_TIMEOUT_SECONDS", "20"))
+# Explicit timeouts and adaptive retries, all inside the function's own timeout.
+RUNTIME = boto3.client(
+    "sagemaker-runtime",
+    config=BotoConfig(
+        connect_timeout=2,
+        read_timeout=INVOKE_TIMEOUT_SECONDS,
+        retries={"mode": "adaptive", "max_attempts": 2},
+    ),
+)
+S3 = boto3.client(
+    "s3",
+    config=BotoConfig(
+        connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 2}
+    ),
+)
+
+
+def read_s3_image(request: invoker.Request) -> bytes:
+    try:
+        head = S3.head_object(Bucket=request.bucket, Key=request.key)
+        if head["ContentLength"] > CONFIG.max_image_bytes:
+            raise invoker.ApiError(
+                413,
+                "payload_too_large",
+                f"s3://{request.bucket}/"
+                f"{request.key} is larger than {CONFIG.max_image_bytes} bytes",
+            )
+        body = S3.get_object(Bucket=request.bucket, Key=request.key)["Body"].read()
+    except ClientError as error:
+        code = error.response.get("Error", {}).get("Code", "")
+        if code in ("404", "NoSuchKey", "NotFound"):
+            raise invoker.bad_request(
+                f"s3://{request.bucket}/{request.key} does not exist"
+            ) from error
+        raise invoker.ApiError(
+            502, "input_unavailable", f"cannot read the S3 object: {code}"
+        ) from error
+    return invoker.check_image(body, CONFIG, "the S3 object")
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):  # a redirect could leave the allowlist
+        return None
+
+
+def fetch_url(request: invoker.Request) -> bytes:
+    opener = urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(request.url, timeout=5) as answer:
+            data = answer.read(CONFIG.max_image_bytes + 1)
+    except urllib.error.HTTPError as error:
+        raise invoker.ApiError(
+            502, "input_unavailable", f"the url answered HTTP {error.code}"
+        ) from error
+    except (urllib.error.URLError, TimeoutError, OSError) as error:
+        raise invoker.ApiError(
+            502, "input_unavailable", f"cannot fetch the url: {error}"
+        ) from error
+    return invoker.check_image(data, CONFIG, "the url's content")
+
+
+def image_bytes(request: invoker.Request) -> bytes:
+    if request.source == "s3_uri":
+        return read_s3_image(request)
+    if request.source == "url":
+        return fetch_url(request)
+    return request.image
+
+
+def classify(event) -> tuple[int, dict]:
+    if not CONFIG.endpoint_name:
+        raise invoker.ApiError(500, "misconfigured", "ENDPOINT_NAME is not set")
+    request = invoker.parse_request(event, CONFIG)
+    image = image_bytes(request)
+    try:
+        answer = RUNTIME.invoke_endpoint(
+            EndpointName=CONFIG.endpoint_name,
+            ContentType="application/json",
+            Accept="application/json",
+            Body=invoker.endpoint_body(request, image),
+        )
+    except ClientError as error:
+        raise invoker.endpoint_error(error.response) from error
+    except (ReadTimeoutError, ConnectTimeoutError) as error:
+        raise invoker.ApiError(504, "timeout", "the endpoint did not answer in time") from error
+    except NoCredentialsError as error:
+        raise invoker.ApiError(
+            500, "misconfigured", "the function has no AWS credentials"
+        ) from error
+    except BotoCoreError as error:
+        raise invoker.ApiError(502, "endpoint_unreachable", str(error)) from error
+    predictions = invoker.predictions_of(answer["Body"].read(), request.top_k)
+    return 200, {
+        "predictions": predictions,
+        "endpoint": CONFIG.endpoint_name,
+        "model_version": CONFIG.model_version or answer.get("InvokedProductionVariant", ""),
+    }
+
+
+def lambda_handler(event, context):
+    request_id = getattr(context, "aws_request_id", None)
+    started = time.perf_counter()
+    try:
+        status, body = classify(event)
+        result = invoker.response(status, body, CONFIG)
+    except invoker.ApiError as error:
+        status, result = error.status, invoker.error_response(error, CONFIG)
+        fields = {"status": status, "code": error.code, "reason": error.message}
+    else:
+        fields = {
+            "status": status,
+            "top_breed": body["predictions"][0]["breed"] if body["predictions"] else None,
+        }
+    fields["duration_ms"] = round(1000 * (time.perf_counter() - started), 1)
+    level = logging.ERROR if status >= 500 else logging.INFO
+    logger.log(level, "request handled", extra={"request_id": request_id, "fields": fields})
+    return result

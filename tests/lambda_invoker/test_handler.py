@@ -1,0 +1,197 @@
+"""The handler with real boto3: canned endpoint answers queued in the emulator, S3 input from
+the emulator, and every endpoint error class from an AWS-shaped error server."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import urllib.request
+import uuid
+
+import pytest
+
+from tests.aws import client
+from tests.images import sample_image
+from tests.lambda_invoker.error_endpoint import ErrorEndpoint
+
+pytestmark = pytest.mark.integration
+
+PREDICTIONS = [
+    {"breed": "Akita", "index": 3, "probability": 0.91},
+    {"breed": "Basenji", "index": 13, "probability": 0.05},
+    {"breed": "Beagle", "index": 15, "probability": 0.04},
+]
+
+
+def queue_endpoint_results(emulator, *bodies: dict) -> None:
+    payload = {
+        "results": [
+            {
+                "Body": json.dumps(b),
+                "ContentType": "application/json",
+                "InvokedProductionVariant": "AllTraffic",
+            }
+            for b in bodies
+        ],
+        "region": emulator.region,
+    }
+    request = urllib.request.Request(
+        f"{emulator.endpoint_url}/moto-api/static/sagemaker/endpoint-results",
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    urllib.request.urlopen(request, timeout=5).read()
+
+
+def unique_jpeg(sample_dataset) -> bytes:
+    # moto replays the same answer for the same request: make every request distinct.
+    return sample_image(sample_dataset, "004.Akita").read_bytes() + uuid.uuid4().bytes
+
+
+def body_of(result: dict) -> dict:
+    assert result["headers"]["Content-Type"] == "application/json"
+    return json.loads(result["body"])
+
+
+def test_canned_answer_becomes_top_k_json(emulator, load_handler, context, sample_dataset):
+    handler = load_handler()
+    queue_endpoint_results(emulator, {"predictions": PREDICTIONS})
+    image = base64.b64encode(unique_jpeg(sample_dataset)).decode()
+    result = handler.lambda_handler({"image": image, "top_k": 2}, context)
+    assert result["statusCode"] == 200
+    assert body_of(result) == {
+        "predictions": PREDICTIONS[:2],
+        "endpoint": "dog-breeds",
+        "model_version": "models/run-1/model.tar.gz",
+    }
+    assert result["headers"]["Access-Control-Allow-Origin"] == "https://app.example.com"
+
+
+def test_api_gateway_event_and_s3_input(emulator, load_handler, context, sample_dataset):
+    bucket = f"input-{uuid.uuid4().hex[:10]}"
+    s3 = client("s3", emulator)
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="inference-input/dog.jpg", Body=unique_jpeg(sample_dataset))
+    handler = load_handler(INPUT_BUCKET=bucket)
+    queue_endpoint_results(emulator, {"predictions": PREDICTIONS})
+    event = {
+        "httpMethod": "POST",
+        "requestContext": {},
+        "headers": {},
+        "body": json.dumps({"s3_uri": f"s3://{bucket}/inference-input/dog.jpg"}),
+    }
+    result = handler.lambda_handler(event, context)
+    assert result["statusCode"] == 200, result
+    assert body_of(result)["predictions"][0]["breed"] == "Akita"
+
+    event["body"] = json.dumps({"s3_uri": f"s3://{bucket}/inference-input/missing.jpg"})
+    missing = handler.lambda_handler(event, context)
+    assert missing["statusCode"] == 400
+    assert "does not exist" in body_of(missing)["error"]["message"]
+
+
+@pytest.fixture
+def error_endpoint():
+    server = ErrorEndpoint()
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type", "body", "expected_status", "expected_code"),
+    [
+        (
+            424,
+            "ModelError",
+            {
+                "Message": "Received client error (400)",
+                "OriginalStatusCode": 400,
+                "OriginalMessage": "request body is not an image\nTraceback ...",
+            },
+            400,
+            "bad_request",
+        ),
+        (
+            424,
+            "ModelError",
+            {
+                "Message": "Received server error (500)",
+                "OriginalStatusCode": 500,
+                "OriginalMessage": "CUDA out of memory",
+            },
+            502,
+            "model_error",
+        ),
+        (400, "ThrottlingException", {"message": "Rate exceeded"}, 429, "throttled"),
+        (503, "ServiceUnavailable", {"message": "try later"}, 503, "unavailable"),
+        (429, "ModelNotReadyException", {"message": "warming up"}, 503, "unavailable"),
+        (
+            400,
+            "ValidationError",
+            {"message": "Endpoint dog-breeds not found."},
+            500,
+            "misconfigured",
+        ),
+        (500, "InternalFailure", {"message": "oops"}, 502, "endpoint_error"),
+    ],
+)
+def test_each_endpoint_error_class_maps_to_its_status(
+    load_handler,
+    context,
+    sample_dataset,
+    error_endpoint,
+    status,
+    error_type,
+    body,
+    expected_status,
+    expected_code,
+):
+    handler = load_handler(AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=error_endpoint.url)
+    error_endpoint.answer(status, error_type, body)
+    image = base64.b64encode(unique_jpeg(sample_dataset)).decode()
+    result = handler.lambda_handler({"image": image}, context)
+    assert result["statusCode"] == expected_status
+    error = body_of(result)["error"]
+    assert error["code"] == expected_code
+    assert error["message"]
+    assert "Traceback" not in error["message"]
+
+
+def test_endpoint_timeout_is_504(load_handler, context, sample_dataset, error_endpoint):
+    handler = load_handler(
+        AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=error_endpoint.url, INVOKE_TIMEOUT_SECONDS="0.5"
+    )
+    error_endpoint.answer(200, "", {"predictions": PREDICTIONS}, delay=2.0)
+    image = base64.b64encode(unique_jpeg(sample_dataset)).decode()
+    result = handler.lambda_handler({"image": image}, context)
+    assert result["statusCode"] == 504
+    assert body_of(result)["error"]["code"] == "timeout"
+
+
+def test_missing_endpoint_name_is_a_500_misconfiguration(load_handler, context, sample_dataset):
+    handler = load_handler(ENDPOINT_NAME="")
+    image = base64.b64encode(unique_jpeg(sample_dataset)).decode()
+    result = handler.lambda_handler({"image": image}, context)
+    assert result["statusCode"] == 500
+    assert body_of(result)["error"] == {
+        "code": "misconfigured",
+        "message": "ENDPOINT_NAME is not set",
+    }
+
+
+def test_logs_are_json_with_request_id_and_never_the_image(
+    load_handler, context, sample_dataset, capfd, emulator
+):
+    handler = load_handler()
+    queue_endpoint_results(emulator, {"predictions": PREDICTIONS})
+    image = base64.b64encode(unique_jpeg(sample_dataset)).decode()
+    handler.lambda_handler({"image": image}, context)
+    handler.lambda_handler({"image": "not base64!"}, context)
+    lines = [
+        json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")
+    ]
+    assert [line["status"] for line in lines] == [200, 400]
+    assert all(line["request_id"] == "req-0001" for line in lines)
+    assert not any(image[:40] in json.dumps(line) for line in lines)
+    assert logging.getLogger("invoker").propagate is False

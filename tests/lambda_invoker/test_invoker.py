@@ -1,0 +1,230 @@
+"""Pure functions of the invoker: parsing, validation, endpoint request and response mapping."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import pytest
+
+import invoker
+
+pytestmark = pytest.mark.unit
+
+CONFIG = invoker.Config(
+    endpoint_name="dog-breeds",
+    input_bucket="data-bucket",
+    input_prefix="inference-input/",
+    url_allowlist=frozenset({"images.example.com"}),
+    cors_allow_origin="https://app.example.com",
+    max_image_bytes=1024,
+)
+JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 100
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+
+
+def b64(data: bytes) -> str:
+    return base64.b64encode(data).decode()
+
+
+def api_error(call) -> invoker.ApiError:
+    with pytest.raises(invoker.ApiError) as raised:
+        call()
+    return raised.value
+
+
+def test_direct_invoke_with_base64_image():
+    request = invoker.parse_request({"image": b64(JPEG), "top_k": 3}, CONFIG)
+    assert (request.source, request.image, request.top_k) == ("image", JPEG, 3)
+
+
+def test_api_gateway_proxy_event():
+    event = {
+        "httpMethod": "POST",
+        "requestContext": {},
+        "isBase64Encoded": False,
+        "headers": {"Content-Type": "application/json"},
+        "body": json.dumps({"image": b64(PNG)}),
+    }
+    request = invoker.parse_request(event, CONFIG)
+    assert request.image == PNG
+    assert request.top_k == invoker.DEFAULT_TOP_K
+
+
+def test_function_url_event_with_a_raw_image_body():
+    event = {
+        "version": "2.0",
+        "requestContext": {"http": {"method": "POST"}},
+        "headers": {"content-type": "image/jpeg"},
+        "isBase64Encoded": True,
+        "body": b64(JPEG),
+        "queryStringParameters": {"top_k": "2"},
+    }
+    request = invoker.parse_request(event, CONFIG)
+    assert (request.image, request.top_k) == (JPEG, 2)
+
+
+def test_function_url_event_with_base64_json_body():
+    event = {
+        "version": "2.0",
+        "requestContext": {},
+        "isBase64Encoded": True,
+        "headers": {"content-type": "application/json"},
+        "body": b64(json.dumps({"image": b64(JPEG)}).encode()),
+    }
+    assert invoker.parse_request(event, CONFIG).image == JPEG
+
+
+def test_s3_uri_under_the_configured_prefix():
+    request = invoker.parse_request({"s3_uri": "s3://data-bucket/inference-input/a/b.jpg"}, CONFIG)
+    assert (request.bucket, request.key) == ("data-bucket", "inference-input/a/b.jpg")
+
+
+def test_allowlisted_https_url():
+    url = "https://images.example.com/dogs/1.jpg"
+    assert invoker.parse_request({"url": url}, CONFIG).url == url
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "message"),
+    [
+        ({}, 400, "exactly one of image (base64), s3_uri or url"),
+        ({"image": b64(JPEG), "url": "https://images.example.com/x"}, 400, "exactly one of"),
+        ({"image": 5}, 400, "image must be a non-empty string"),
+        ({"image": ""}, 400, "image must be a non-empty string"),
+        ({"image": "%%%"}, 400, "image is not valid base64"),
+        ({"image": b64(b"GIF89a....")}, 415, "the image must be a JPEG or PNG"),
+        ({"image": b64(JPEG + b"\x00" * 2000)}, 413, "larger than the limit of 1024 bytes"),
+        ({"image": b64(JPEG + b"\x00" * 921)}, 413, "1025 bytes; the limit is 1024"),
+        ({"image": b64(JPEG), "top_k": 0}, 400, "top_k must be an integer between 1 and 133"),
+        ({"image": b64(JPEG), "top_k": 134}, 400, "top_k must be an integer"),
+        ({"image": b64(JPEG), "top_k": "5"}, 400, "top_k must be an integer"),
+        ({"image": b64(JPEG), "top_k": True}, 400, "top_k must be an integer"),
+        (
+            {"s3_uri": "s3://other-bucket/inference-input/x.jpg"},
+            400,
+            "s3_uri must be an object under s3://data-bucket/inference-input/",
+        ),
+        ({"s3_uri": "s3://data-bucket/data/train/x.jpg"}, 400, "s3_uri must be an object under"),
+        ({"s3_uri": "s3://data-bucket/inference-input/../data/x.jpg"}, 400, "must be an object"),
+        ({"s3_uri": "https://data-bucket/inference-input/x.jpg"}, 400, "must be an object"),
+        ({"url": "http://images.example.com/x.jpg"}, 400, "url must be https on an allowed host"),
+        ({"url": "https://evil.example.com/x.jpg"}, 400, "allowed host: images.example.com"),
+        ({"url": "https://images.example.com@evil.com/x.jpg"}, 400, "allowed host"),
+        ({"url": "https://user:pw@images.example.com/x.jpg"}, 400, "allowed host"),
+        ({"url": "https://images.example.com:8443/x.jpg"}, 400, "allowed host"),
+        ({"url": "https://[::1/x"}, 400, "url is not a valid URL"),
+        ({"url": "https://169.254.169.254/latest/meta-data"}, 400, "allowed host"),
+    ],
+)
+def test_invalid_payloads(payload, status, message):
+    error = api_error(lambda: invoker.parse_request(payload, CONFIG))
+    assert error.status == status
+    assert message in error.message
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        ("just a string", "the event must be a JSON object"),
+        ({"httpMethod": "POST", "body": None}, "the request body is empty"),
+        ({"httpMethod": "POST", "body": "{oops"}, "not valid JSON"),
+        ({"httpMethod": "POST", "body": "[1]"}, "must be a JSON object"),
+        ({"httpMethod": "POST", "body": {"image": "x"}}, "the request body must be a string"),
+        ({"version": "2.0", "body": "@@", "isBase64Encoded": True}, "not valid base64"),
+    ],
+)
+def test_invalid_http_events(event, message):
+    error = api_error(lambda: invoker.parse_request(event, CONFIG))
+    assert error.status == 400
+    assert message in error.message
+
+
+def test_disabled_inputs_say_so():
+    closed = invoker.Config(endpoint_name="e")
+    assert (
+        "s3_uri input is disabled"
+        in api_error(lambda: invoker.parse_request({"s3_uri": "s3://b/k"}, closed)).message
+    )
+    assert (
+        "url input is disabled"
+        in api_error(lambda: invoker.parse_request({"url": "https://x/y"}, closed)).message
+    )
+
+
+def test_config_from_env():
+    config = invoker.Config.from_env({"ENDPOINT_NAME": "e", "URL_ALLOWLIST": " A.com, b.com ,"})
+    assert config.url_allowlist == {"a.com", "b.com"}
+    assert config.cors_allow_origin == ""
+
+
+def test_endpoint_body_carries_image_and_top_k():
+    request = invoker.Request("image", 3, image=JPEG)
+    body = json.loads(invoker.endpoint_body(request, JPEG))
+    assert body == {"image": b64(JPEG), "top_k": 3}
+
+
+def test_predictions_are_trimmed_to_top_k():
+    answer = json.dumps(
+        {
+            "predictions": [
+                {"breed": "Akita", "index": 3, "probability": 0.9},
+                {"breed": "Boxer", "index": 33, "probability": 0.1},
+            ]
+        }
+    )
+    assert invoker.predictions_of(answer.encode(), 1) == [
+        {"breed": "Akita", "index": 3, "probability": 0.9}
+    ]
+    assert api_error(lambda: invoker.predictions_of(b"[1,2]", 1)).status == 502
+
+
+@pytest.mark.parametrize(
+    ("error", "status", "code"),
+    [
+        (
+            {
+                "Error": {"Code": "ModelError", "Message": "x"},
+                "OriginalStatusCode": 400,
+                "OriginalMessage": "request body is not an image\nTraceback...",
+            },
+            400,
+            "bad_request",
+        ),
+        (
+            {"Error": {"Code": "ModelError"}, "OriginalStatusCode": 415, "OriginalMessage": "no"},
+            415,
+            "unsupported_media_type",
+        ),
+        (
+            {"Error": {"Code": "ModelError"}, "OriginalStatusCode": 500, "OriginalMessage": "boom"},
+            502,
+            "model_error",
+        ),
+        ({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, 429, "throttled"),
+        ({"Error": {"Code": "ServiceUnavailable"}}, 503, "unavailable"),
+        ({"Error": {"Code": "ModelNotReadyException"}}, 503, "unavailable"),
+        (
+            {"Error": {"Code": "ValidationError", "Message": "Endpoint x not found"}},
+            500,
+            "misconfigured",
+        ),
+        ({"Error": {"Code": "AccessDeniedException"}}, 500, "misconfigured"),
+        ({"Error": {"Code": "InternalFailure"}}, 502, "endpoint_error"),
+        ({"Error": {"Code": "SomethingNew"}}, 502, "endpoint_error"),
+    ],
+)
+def test_endpoint_errors_map_to_honest_statuses(error, status, code):
+    mapped = invoker.endpoint_error(error)
+    assert (mapped.status, mapped.code) == (status, code)
+    assert "Traceback" not in mapped.message
+
+
+def test_responses_are_json_with_configured_cors():
+    response = invoker.error_response(invoker.bad_request("nope"), CONFIG)
+    assert response["statusCode"] == 400
+    assert response["headers"]["Content-Type"] == "application/json"
+    assert response["headers"]["Access-Control-Allow-Origin"] == "https://app.example.com"
+    assert json.loads(response["body"]) == {"error": {"code": "bad_request", "message": "nope"}}
+    no_cors = invoker.response(200, {}, invoker.Config(endpoint_name="e"))
+    assert "Access-Control-Allow-Origin" not in no_cors["headers"]

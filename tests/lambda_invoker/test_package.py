@@ -1,0 +1,52 @@
+"""build/lambda.zip: only the function's modules, reproducible, importable from the zip."""
+
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.training import REPO_ROOT
+
+pytestmark = pytest.mark.unit
+
+BUILDER = REPO_ROOT / "scripts" / "build_lambda_zip.py"
+
+
+def build(output: Path) -> Path:
+    subprocess.run(
+        [sys.executable, str(BUILDER), str(REPO_ROOT / "lambda"), str(output)],
+        check=True,
+        capture_output=True,
+    )
+    return output
+
+
+def test_zip_holds_the_function_modules_only(tmp_path: Path):
+    with zipfile.ZipFile(build(tmp_path / "lambda.zip")) as archive:
+        assert archive.namelist() == ["invoker.py", "lambda_function.py"]
+        assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
+
+
+def test_zip_is_reproducible(tmp_path: Path):
+    assert build(tmp_path / "a.zip").read_bytes() == build(tmp_path / "b.zip").read_bytes()
+
+
+def test_handler_imports_from_the_zip_alone(tmp_path: Path):
+    archive = build(tmp_path / "lambda.zip")
+    script = (
+        f"import sys; sys.path.insert(0, {str(archive)!r}); import lambda_function; "
+        "print(callable(lambda_function.lambda_handler))"
+    )
+    env = {"AWS_DEFAULT_REGION": "us-east-1", "ENDPOINT_NAME": "e", "PATH": "/usr/bin:/bin"}
+    result = subprocess.run(
+        [sys.executable, "-I", "-c", script],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "True"
