@@ -28,7 +28,7 @@ VENV_STAMP := $(VENV)/.requirements.stamp
 VENV_IAC_STAMP := $(VENV_IAC)/.requirements.stamp
 PY := $(VENV)/bin/python
 
-.PHONY: help setup lint fmt test demo emulator serve sample-data train package package-lambda tf-config clean
+.PHONY: help setup lint fmt test demo emulator serve sample-data train package package-lambda package-code tf-config clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
@@ -70,9 +70,10 @@ lint: $(VENV_STAMP) ## Check Python style (ruff) and Terraform formatting
 	@if command -v terraform >/dev/null; then terraform fmt -check -recursive; \
 		else echo "terraform not on PATH: skipping terraform fmt -check"; fi
 
-fmt: $(VENV_STAMP) ## Format Python and Terraform sources in place
+fmt: $(VENV_STAMP) ## Format Python and Terraform sources, refresh module README tables
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+	$(PY) scripts/terraform_docs.py
 	@if command -v terraform >/dev/null; then terraform fmt -recursive; fi
 
 test: setup lint ## Set up, lint, and run every test
@@ -93,6 +94,9 @@ package: $(VENV_STAMP) ## Build MODEL (model.tar.gz) from MODEL_DIR
 
 package-lambda: ## Build the Lambda zip (build/lambda.zip) reproducibly
 	$(PYTHON) scripts/build_lambda_zip.py lambda $(BUILD)/lambda.zip
+
+package-code: ## Build the training code bundle (build/code.tar.gz) reproducibly
+	$(PYTHON) scripts/build_code_bundle.py $(BUILD)/code.tar.gz
 
 serve: $(VENV_STAMP) ## Serve MODEL on the SageMaker PyTorch serving stack at 127.0.0.1:PORT
 	$(PY) -m ml.serve $(MODEL) --port $(PORT)

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import torch
 
-from ml.checkpoint import atomic_write
+from ml.files import atomic_write
 
 WEIGHTS_FILE = "model.pth"
 CONFIG_FILE = "model_config.json"

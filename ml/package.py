@@ -15,14 +15,11 @@ atomically.
 from __future__ import annotations
 
 import argparse
-import gzip
-import io
 import logging
-import tarfile
 from pathlib import Path
 
 from ml.artifacts import METRICS_FILE, MODEL_FILES
-from ml.checkpoint import atomic_write
+from ml.files import write_tar_gz
 
 logger = logging.getLogger(__name__)
 
@@ -34,18 +31,8 @@ INFERENCE_MODULES = (
     "data.py",
     "model.py",
     "artifacts.py",
-    "checkpoint.py",
+    "files.py",
 )
-
-
-def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
-    info = tarfile.TarInfo(name)
-    info.size = len(data)
-    info.mode = 0o644
-    info.mtime = 0
-    info.uid = info.gid = 0
-    info.uname = info.gname = "root"
-    archive.addfile(info, io.BytesIO(data))
 
 
 def archive_members(model_dir: Path) -> dict[str, bytes]:
@@ -67,18 +54,7 @@ def archive_members(model_dir: Path) -> dict[str, bytes]:
 
 def build_model_archive(model_dir: Path, output: Path) -> Path:
     members = archive_members(model_dir)
-
-    def write(tmp: Path) -> None:
-        # mtime=0 in the gzip header too, so equal inputs give byte-identical archives.
-        with (
-            open(tmp, "wb") as raw,
-            gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as zipped,
-            tarfile.open(fileobj=zipped, mode="w", format=tarfile.PAX_FORMAT) as archive,
-        ):
-            for name in sorted(members):
-                _add_bytes(archive, name, members[name])
-
-    atomic_write(Path(output), write)
+    write_tar_gz(members, output)
     logger.info("wrote %s (%d files)", output, len(members))
     return Path(output)
 

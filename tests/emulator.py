@@ -6,8 +6,8 @@ http://127.0.0.1:4566) it is reused instead of starting a server.
 
 Known moto 5.2.5 gaps are handled here, in one place, each with its reason:
 - Application Auto Scaling has no ListTagsForResource/TagResource/UntagResource; the AWS
-  provider retries them until it times out, so ``terraform apply`` hangs. We answer them with
-  an empty tag set (tags on scalable targets are not something this project asserts).
+  provider retries them until it times out, so ``terraform apply`` hangs. The shim keeps the
+  tags in a dict by ARN, so applies finish and a re-plan sees the tags it set.
 - Lambda's Invoke tries to run Docker and reports a handled error that looks like success;
   ``use_docker: false`` turns that off (the tests call handlers in-process instead).
 - AWS managed IAM policies exist only with ``MOTO_IAM_LOAD_MANAGED_POLICIES=true``.
@@ -65,17 +65,27 @@ class Emulator:
             self.server = None
 
 
+# Tags of Application Auto Scaling resources, by ARN (the shim's own store).
+_SCALING_TAGS: dict[str, dict[str, str]] = {}
+
+
 def apply_moto_shims() -> None:
     """Teach moto's Application Auto Scaling the tagging calls the AWS provider makes."""
     from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
 
     def list_tags_for_resource(self) -> str:
-        return json.dumps({"Tags": {}})
+        arn = json.loads(self.body)["ResourceARN"]
+        return json.dumps({"Tags": _SCALING_TAGS.get(arn, {})})
 
     def tag_resource(self) -> str:
+        request = json.loads(self.body)
+        _SCALING_TAGS.setdefault(request["ResourceARN"], {}).update(request["Tags"])
         return json.dumps({})
 
     def untag_resource(self) -> str:
+        request = json.loads(self.body)
+        for key in request["TagKeys"]:
+            _SCALING_TAGS.get(request["ResourceARN"], {}).pop(key, None)
         return json.dumps({})
 
     ApplicationAutoScalingResponse.list_tags_for_resource = list_tags_for_resource

@@ -30,7 +30,9 @@ def test_application_autoscaling_tag_calls_are_answered(emulator: Emulator):
     autoscaling = client("application-autoscaling", emulator)
     arn = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/missing"
     assert autoscaling.list_tags_for_resource(ResourceARN=arn)["Tags"] == {}
-    autoscaling.tag_resource(ResourceARN=arn, Tags={"project": "dog-breeds"})
+    autoscaling.tag_resource(ResourceARN=arn, Tags={"project": "dog-breeds", "team": "ml"})
+    autoscaling.untag_resource(ResourceARN=arn, TagKeys=["team"])
+    assert autoscaling.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"project": "dog-breeds"}
 
 
 def test_environment_points_sdks_at_the_emulator(emulator: Emulator):

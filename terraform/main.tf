@@ -1,0 +1,104 @@
+data "aws_caller_identity" "current" {}
+
+locals {
+  bucket_name     = coalesce(var.bucket_name, "${var.name}-${data.aws_caller_identity.current.account_id}")
+  prefixes        = { data = "data/", code = "code/", models = "models/", checkpoints = "checkpoints/" }
+  deploy_endpoint = var.model_data_url != null
+  code_bundle_key = "${local.prefixes.code}code.tar.gz"
+}
+
+module "data_bucket" {
+  source = "./modules/data_bucket"
+
+  bucket_name   = local.bucket_name
+  kms_key_arn   = var.kms_key_arn
+  force_destroy = var.force_destroy_bucket
+  prefixes      = local.prefixes
+  tags          = var.tags
+}
+
+# The training code (ml/ and ec2/train_on_boot.sh), built by `make package-code`.
+resource "aws_s3_object" "code_bundle" {
+  bucket      = module.data_bucket.bucket_name
+  key         = local.code_bundle_key
+  source      = var.code_bundle_path
+  source_hash = filemd5(var.code_bundle_path)
+  tags        = var.tags
+}
+
+module "training_instance" {
+  source = "./modules/training_instance"
+  count  = var.create_training_instance ? 1 : 0
+
+  name                = var.name
+  instance_type       = var.training_instance_type
+  ami_id              = var.ami_id
+  subnet_id           = var.subnet_id
+  vpc_id              = var.vpc_id
+  root_volume_size    = var.training_volume_size
+  bucket_name         = module.data_bucket.bucket_name
+  prefixes            = local.prefixes
+  run_id              = var.training_run_id
+  hyperparameters     = var.training_hyperparameters
+  stop_after_training = var.stop_after_training
+  kms_key_arn         = var.kms_key_arn
+  tags                = var.tags
+
+  depends_on = [aws_s3_object.code_bundle]
+}
+
+module "sagemaker_training_role" {
+  source = "./modules/sagemaker_training_role"
+
+  name        = var.name
+  bucket_name = module.data_bucket.bucket_name
+  prefixes    = local.prefixes
+  kms_key_arn = var.kms_key_arn
+  tags        = var.tags
+}
+
+module "sagemaker_endpoint" {
+  source = "./modules/sagemaker_endpoint"
+  count  = local.deploy_endpoint ? 1 : 0
+
+  name                      = var.name
+  model_data_url            = var.model_data_url
+  model_artifacts_s3_prefix = "s3://${module.data_bucket.bucket_name}/${local.prefixes.models}"
+  instance_type             = var.endpoint_instance_type
+  initial_instance_count    = var.endpoint_autoscaling.min_capacity
+  inference_image_tag       = var.inference_image_tag
+  autoscaling               = var.endpoint_autoscaling
+  kms_key_arn               = var.kms_key_arn
+  tags                      = var.tags
+}
+
+module "lambda_invoker" {
+  source = "./modules/lambda_invoker"
+  count  = local.deploy_endpoint ? 1 : 0
+
+  name                    = "${var.name}-invoker"
+  package_path            = var.lambda_package_path
+  endpoint_name           = module.sagemaker_endpoint[0].endpoint_name
+  endpoint_arn            = module.sagemaker_endpoint[0].endpoint_arn
+  model_version           = var.model_data_url
+  input_s3                = var.lambda_s3_input_prefix == null ? null : { bucket = module.data_bucket.bucket_name, prefix = var.lambda_s3_input_prefix }
+  url_allowlist           = var.lambda_url_allowlist
+  cors_allow_origin       = var.lambda_cors_allow_origin
+  reserved_concurrency    = var.lambda_reserved_concurrency
+  provisioned_concurrency = var.lambda_provisioned_concurrency
+  kms_key_arn             = var.kms_key_arn
+  tags                    = var.tags
+}
+
+module "monitoring" {
+  source = "./modules/monitoring"
+  count  = local.deploy_endpoint ? 1 : 0
+
+  name          = var.name
+  endpoint_name = module.sagemaker_endpoint[0].endpoint_name
+  variant_name  = module.sagemaker_endpoint[0].variant_name
+  function_name = module.lambda_invoker[0].function_name
+  alarm_email   = var.alarm_email
+  kms_key_arn   = var.kms_key_arn
+  tags          = var.tags
+}

@@ -1,0 +1,29 @@
+output "function_name" {
+  description = "Name of the function."
+  value       = aws_lambda_function.this.function_name
+}
+
+output "function_arn" {
+  description = "ARN of the function (unqualified)."
+  value       = aws_lambda_function.this.arn
+}
+
+output "alias_arn" {
+  description = "ARN of the live alias: invoke this one."
+  value       = aws_lambda_alias.live.arn
+}
+
+output "role_arn" {
+  description = "ARN of the function's role."
+  value       = aws_iam_role.this.arn
+}
+
+output "role_name" {
+  description = "Name of the function's role."
+  value       = aws_iam_role.this.name
+}
+
+output "log_group_name" {
+  description = "Log group of the function."
+  value       = aws_cloudwatch_log_group.this.name
+}

@@ -1,0 +1,190 @@
+mock_provider "aws" {
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+}
+
+variables {
+  name          = "dog-breeds-invoker"
+  package_path  = "../../../build/lambda.zip"
+  endpoint_name = "dog-breeds"
+  endpoint_arn  = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/dog-breeds"
+}
+
+run "concurrency_reserved_5_provisioned_2_on_live" {
+  command = plan
+
+  assert {
+    condition     = aws_lambda_function.this.reserved_concurrent_executions == 5
+    error_message = "reserved concurrency must default to 5"
+  }
+  assert {
+    condition     = aws_lambda_provisioned_concurrency_config.live[0].provisioned_concurrent_executions == 2 && aws_lambda_provisioned_concurrency_config.live[0].qualifier == "live"
+    error_message = "provisioned concurrency 2 must be on the live alias"
+  }
+  assert {
+    condition     = aws_lambda_alias.live.name == "live" && aws_lambda_function.this.publish
+    error_message = "a published version must back the live alias"
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["ENDPOINT_NAME"] == "dog-breeds"
+    error_message = "ENDPOINT_NAME must name the endpoint"
+  }
+  assert {
+    condition     = aws_lambda_function.this.timeout < 60 && tonumber(aws_lambda_function.this.environment[0].variables["INVOKE_TIMEOUT_SECONDS"]) < aws_lambda_function.this.timeout
+    error_message = "the invoke timeout must sit below the function timeout, itself below 60 s"
+  }
+  assert {
+    condition     = aws_cloudwatch_log_group.this.name == "/aws/lambda/dog-breeds-invoker" && aws_cloudwatch_log_group.this.retention_in_days == 30
+    error_message = "the function's log group must exist with a retention"
+  }
+}
+
+run "policy_invokes_exactly_the_endpoint" {
+  command = plan
+
+  assert {
+    condition     = data.aws_iam_policy_document.this.statement[0].actions == toset(["sagemaker:InvokeEndpoint"])
+    error_message = "the only SageMaker action must be InvokeEndpoint"
+  }
+  assert {
+    condition     = data.aws_iam_policy_document.this.statement[0].resources == toset([var.endpoint_arn])
+    error_message = "InvokeEndpoint must be scoped to the one endpoint ARN"
+  }
+  assert {
+    condition     = length(data.aws_iam_policy_document.this.statement) == 2
+    error_message = "without S3 input the policy is InvokeEndpoint plus own logs, nothing else"
+  }
+}
+
+run "s3_input_adds_read_on_one_prefix" {
+  command = plan
+
+  variables {
+    input_s3 = { bucket = "dog-breeds-data", prefix = "inference-input/" }
+  }
+
+  assert {
+    condition     = data.aws_iam_policy_document.this.statement[2].resources == toset(["arn:aws:s3:::dog-breeds-data/inference-input/*"]) && data.aws_iam_policy_document.this.statement[2].actions == toset(["s3:GetObject"])
+    error_message = "S3 input must allow GetObject on that prefix only"
+  }
+}
+
+run "provisioned_zero_disables_it" {
+  command = plan
+
+  variables {
+    provisioned_concurrency = 0
+  }
+
+  assert {
+    condition     = length(aws_lambda_provisioned_concurrency_config.live) == 0
+    error_message = "provisioned_concurrency 0 must create no provisioned concurrency config"
+  }
+}
+
+run "provisioned_above_reserved_fails" {
+  command = plan
+  variables {
+    reserved_concurrency    = 1
+    provisioned_concurrency = 2
+  }
+  expect_failures = [aws_lambda_provisioned_concurrency_config.live]
+}
+
+run "rejects_wildcard_endpoint_arn" {
+  command = plan
+  variables {
+    endpoint_arn = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/*"
+  }
+  expect_failures = [var.endpoint_arn]
+}
+
+run "rejects_timeout_at_invoke_limit" {
+  command = plan
+  variables {
+    timeout = 60
+  }
+  expect_failures = [var.timeout]
+}
+
+run "rejects_star_cors" {
+  command = plan
+  variables {
+    cors_allow_origin = "*"
+  }
+  expect_failures = [var.cors_allow_origin]
+}
+
+run "rejects_zero_reserved" {
+  command = plan
+  variables {
+    reserved_concurrency = 0
+  }
+  expect_failures = [var.reserved_concurrency]
+}
+
+run "rejects_negative_provisioned" {
+  command = plan
+  variables {
+    provisioned_concurrency = -1
+  }
+  expect_failures = [var.provisioned_concurrency]
+}
+
+run "rejects_bad_name" {
+  command = plan
+  variables {
+    name = "dog breeds"
+  }
+  expect_failures = [var.name]
+}
+
+run "rejects_non_zip_package" {
+  command = plan
+  variables {
+    package_path = "lambda.tar.gz"
+  }
+  expect_failures = [var.package_path]
+}
+
+run "rejects_bad_input_prefix" {
+  command = plan
+  variables {
+    input_s3 = { bucket = "b", prefix = "" }
+  }
+  expect_failures = [var.input_s3]
+}
+
+run "rejects_url_allowlist_with_scheme" {
+  command = plan
+  variables {
+    url_allowlist = ["https://images.example.com"]
+  }
+  expect_failures = [var.url_allowlist]
+}
+
+run "rejects_odd_memory" {
+  command = plan
+  variables {
+    memory_size = 64
+  }
+  expect_failures = [var.memory_size]
+}
+
+run "rejects_unsupported_retention" {
+  command = plan
+  variables {
+    log_retention_days = 10
+  }
+  expect_failures = [var.log_retention_days]
+}

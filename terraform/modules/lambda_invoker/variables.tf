@@ -1,0 +1,143 @@
+variable "name" {
+  type        = string
+  description = "Function name; also the name of its role and log group."
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9_-]{1,64}$", var.name))
+    error_message = "name must be 1-64 letters, digits, hyphens or underscores."
+  }
+}
+
+variable "package_path" {
+  type        = string
+  description = "Path of the deployment zip built by `make package-lambda`."
+
+  validation {
+    condition     = endswith(var.package_path, ".zip")
+    error_message = "package_path must point to a .zip file."
+  }
+}
+
+variable "endpoint_name" {
+  type        = string
+  description = "Name of the SageMaker endpoint to invoke."
+}
+
+variable "endpoint_arn" {
+  type        = string
+  description = "ARN of that endpoint: the only resource the function may invoke."
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:endpoint/[a-z0-9-]+$", var.endpoint_arn))
+    error_message = "endpoint_arn must be one SageMaker endpoint ARN (lowercase, no wildcards)."
+  }
+}
+
+variable "model_version" {
+  type        = string
+  default     = ""
+  description = "Reported as model_version in every answer (e.g. the model's S3 URL)."
+}
+
+variable "input_s3" {
+  type = object({
+    bucket = string
+    prefix = string
+  })
+  default     = null
+  description = "Bucket and prefix that s3_uri requests may read from; null disables s3_uri input."
+
+  validation {
+    condition     = var.input_s3 == null || can(regex("^[a-z0-9_.-]+/$", var.input_s3.prefix))
+    error_message = "input_s3.prefix must be a non-empty folder name ending with '/'."
+  }
+}
+
+variable "url_allowlist" {
+  type        = list(string)
+  default     = []
+  description = "Hosts that url requests may fetch from over https; empty disables url input."
+
+  validation {
+    condition     = alltrue([for host in var.url_allowlist : can(regex("^[a-z0-9.-]+$", host))])
+    error_message = "url_allowlist entries must be bare lowercase host names."
+  }
+}
+
+variable "cors_allow_origin" {
+  type        = string
+  default     = ""
+  description = "Access-Control-Allow-Origin for answers; empty sends no CORS header."
+
+  validation {
+    condition     = var.cors_allow_origin != "*"
+    error_message = "cors_allow_origin must name an origin, not \"*\"."
+  }
+}
+
+variable "timeout" {
+  type        = number
+  default     = 30
+  description = "Function timeout in seconds; below the 60 s InvokeEndpoint limit."
+
+  validation {
+    condition     = var.timeout >= 10 && var.timeout < 60
+    error_message = "timeout must be between 10 and 59 seconds."
+  }
+}
+
+variable "memory_size" {
+  type        = number
+  default     = 256
+  description = "Function memory in MB."
+
+  validation {
+    condition     = var.memory_size >= 128 && var.memory_size <= 10240
+    error_message = "memory_size must be between 128 and 10240 MB."
+  }
+}
+
+variable "reserved_concurrency" {
+  type        = number
+  default     = 5
+  description = "Reserved concurrent executions: the most the function can run at once."
+
+  validation {
+    condition     = var.reserved_concurrency >= 1
+    error_message = "reserved_concurrency must be at least 1."
+  }
+}
+
+variable "provisioned_concurrency" {
+  type        = number
+  default     = 2
+  description = "Pre-initialised environments on the live alias; 0 disables them."
+
+  validation {
+    condition     = var.provisioned_concurrency >= 0
+    error_message = "provisioned_concurrency must be >= 0."
+  }
+}
+
+variable "log_retention_days" {
+  type        = number
+  default     = 30
+  description = "Days the function's logs are kept."
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, ...)."
+  }
+}
+
+variable "kms_key_arn" {
+  type        = string
+  default     = null
+  description = "KMS key for the log group and for reading encrypted input; null for none."
+}
+
+variable "tags" {
+  type        = map(string)
+  default     = {}
+  description = "Tags for every taggable resource."
+}

@@ -1,0 +1,126 @@
+variable "name" {
+  type        = string
+  description = "Prefix of alarm and topic names."
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9_-]{1,200}$", var.name))
+    error_message = "name must be letters, digits, hyphens or underscores."
+  }
+}
+
+variable "endpoint_name" {
+  type        = string
+  description = "SageMaker endpoint to watch."
+}
+
+variable "variant_name" {
+  type        = string
+  default     = "AllTraffic"
+  description = "Production variant of that endpoint."
+}
+
+variable "function_name" {
+  type        = string
+  description = "Lambda function to watch."
+}
+
+variable "create_sns_topic" {
+  type        = bool
+  default     = false
+  description = "Create an SNS topic for alarm notifications (also created when alarm_email is set)."
+}
+
+variable "alarm_email" {
+  type        = string
+  default     = null
+  description = "Email address subscribed to the alarm topic; null for none."
+
+  validation {
+    condition     = var.alarm_email == null || can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", var.alarm_email))
+    error_message = "alarm_email must be an email address."
+  }
+}
+
+variable "alarm_action_arns" {
+  type        = list(string)
+  default     = []
+  description = "Existing SNS topics (or other alarm actions) to notify."
+}
+
+variable "period_seconds" {
+  type        = number
+  default     = 60
+  description = "Alarm evaluation period."
+
+  validation {
+    condition     = contains([10, 30, 60], var.period_seconds) || (var.period_seconds >= 60 && var.period_seconds % 60 == 0)
+    error_message = "period_seconds must be 10, 30 or a multiple of 60."
+  }
+}
+
+variable "evaluation_periods" {
+  type        = number
+  default     = 5
+  description = "Consecutive breaching periods before an alarm fires."
+
+  validation {
+    condition     = var.evaluation_periods >= 1
+    error_message = "evaluation_periods must be at least 1."
+  }
+}
+
+variable "endpoint_5xx_threshold" {
+  type        = number
+  default     = 0
+  description = "Endpoint server errors per period above which the alarm fires."
+
+  validation {
+    condition     = var.endpoint_5xx_threshold >= 0
+    error_message = "endpoint_5xx_threshold must be >= 0."
+  }
+}
+
+variable "model_latency_threshold_ms" {
+  type        = number
+  default     = 1000
+  description = "Average model latency (ms) above which the alarm fires."
+
+  validation {
+    condition     = var.model_latency_threshold_ms > 0
+    error_message = "model_latency_threshold_ms must be positive."
+  }
+}
+
+variable "lambda_errors_threshold" {
+  type        = number
+  default     = 0
+  description = "Lambda errors per period above which the alarm fires."
+
+  validation {
+    condition     = var.lambda_errors_threshold >= 0
+    error_message = "lambda_errors_threshold must be >= 0."
+  }
+}
+
+variable "lambda_throttles_threshold" {
+  type        = number
+  default     = 0
+  description = "Lambda throttles per period above which the alarm fires."
+
+  validation {
+    condition     = var.lambda_throttles_threshold >= 0
+    error_message = "lambda_throttles_threshold must be >= 0."
+  }
+}
+
+variable "kms_key_arn" {
+  type        = string
+  default     = null
+  description = "KMS key for the topic; null uses the AWS managed SNS key."
+}
+
+variable "tags" {
+  type        = map(string)
+  default     = {}
+  description = "Tags for every taggable resource."
+}

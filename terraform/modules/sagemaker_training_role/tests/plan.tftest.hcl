@@ -1,0 +1,53 @@
+mock_provider "aws" {
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+}
+
+variables {
+  name        = "dog-breeds"
+  bucket_name = "dog-breeds-data"
+  prefixes    = { data = "data/", code = "code/", models = "models/", checkpoints = "checkpoints/" }
+}
+
+run "reads_data_writes_models_and_checkpoints" {
+  command = plan
+
+  assert {
+    condition     = data.aws_iam_policy_document.this.statement[1].resources == toset(["arn:aws:s3:::dog-breeds-data/data/*", "arn:aws:s3:::dog-breeds-data/code/*", "arn:aws:s3:::dog-breeds-data/checkpoints/*"])
+    error_message = "jobs read data/, code/ and checkpoints/"
+  }
+  assert {
+    condition     = data.aws_iam_policy_document.this.statement[2].resources == toset(["arn:aws:s3:::dog-breeds-data/models/*", "arn:aws:s3:::dog-breeds-data/checkpoints/*"])
+    error_message = "jobs write models/ and checkpoints/ only"
+  }
+  assert {
+    condition     = data.aws_iam_policy_document.this.statement[4].resources == toset(["arn:aws:ecr:us-east-1:763104351884:repository/pytorch-training"])
+    error_message = "jobs pull only the PyTorch training image"
+  }
+}
+
+run "rejects_bad_registry" {
+  command = plan
+  variables {
+    image_registry_id = "aws"
+  }
+  expect_failures = [var.image_registry_id]
+}
+
+run "rejects_bad_name" {
+  command = plan
+  variables {
+    name = "dog breeds"
+  }
+  expect_failures = [var.name]
+}

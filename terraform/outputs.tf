@@ -1,0 +1,64 @@
+output "bucket_name" {
+  description = "Data bucket (data/, code/, models/, checkpoints/)."
+  value       = module.data_bucket.bucket_name
+}
+
+output "code_bundle_s3_uri" {
+  description = "Where the training code bundle was uploaded."
+  value       = "s3://${module.data_bucket.bucket_name}/${aws_s3_object.code_bundle.key}"
+}
+
+output "training_instance_id" {
+  description = "EC2 training instance, or null when not created."
+  value       = one(module.training_instance[*].instance_id)
+}
+
+output "training_model_s3_prefix" {
+  description = "Where the EC2 run's model.tar.gz will land."
+  value       = one(module.training_instance[*].model_s3_prefix)
+}
+
+output "training_instance_role_arn" {
+  description = "Role of the EC2 training instance, or null."
+  value       = one(module.training_instance[*].role_arn)
+}
+
+output "sagemaker_training_role_arn" {
+  description = "Role for SageMaker training and tuning jobs (python -m ml.jobs)."
+  value       = module.sagemaker_training_role.role_arn
+}
+
+output "endpoint_name" {
+  description = "SageMaker endpoint name, or null before a model is deployed."
+  value       = one(module.sagemaker_endpoint[*].endpoint_name)
+}
+
+output "endpoint_arn" {
+  description = "SageMaker endpoint ARN, or null."
+  value       = one(module.sagemaker_endpoint[*].endpoint_arn)
+}
+
+output "endpoint_execution_role_arn" {
+  description = "Role the endpoint runs with, or null."
+  value       = one(module.sagemaker_endpoint[*].execution_role_arn)
+}
+
+output "lambda_function_name" {
+  description = "Invoker Lambda name, or null."
+  value       = one(module.lambda_invoker[*].function_name)
+}
+
+output "lambda_alias_arn" {
+  description = "ARN of the Lambda's live alias (invoke this), or null."
+  value       = one(module.lambda_invoker[*].alias_arn)
+}
+
+output "lambda_role_arn" {
+  description = "Role of the invoker Lambda, or null."
+  value       = one(module.lambda_invoker[*].role_arn)
+}
+
+output "alarm_names" {
+  description = "CloudWatch alarms watching the endpoint and the Lambda."
+  value       = one(module.monitoring[*].alarm_names)
+}

@@ -1,0 +1,74 @@
+# Plan-level checks of how the root module wires the modules together (mocked provider).
+mock_provider "aws" {
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_sagemaker_prebuilt_ecr_image" {
+    defaults = { registry_id = "763104351884", registry_path = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6.0-cpu-py312" }
+  }
+}
+
+variables {
+  code_bundle_path    = "../build/code.tar.gz"
+  lambda_package_path = "../build/lambda.zip"
+  ami_id              = "ami-0123456789abcdef0"
+}
+
+run "first_apply_trains_but_serves_nothing_yet" {
+  command = plan
+
+  assert {
+    condition     = length(module.training_instance) == 1 && length(module.sagemaker_endpoint) == 0 && length(module.lambda_invoker) == 0 && length(module.monitoring) == 0
+    error_message = "without model_data_url only storage, roles and the training instance exist"
+  }
+  assert {
+    condition     = module.data_bucket.bucket_name == "dog-breeds-123456789012"
+    error_message = "the bucket name defaults to <name>-<account id>"
+  }
+  assert {
+    condition     = aws_s3_object.code_bundle.key == "code/code.tar.gz"
+    error_message = "the code bundle goes to code/code.tar.gz, where the instance fetches it"
+  }
+  assert {
+    condition     = output.training_model_s3_prefix == "s3://dog-breeds-123456789012/models/ec2-initial/"
+    error_message = "the EC2 model lands under models/<run id>/"
+  }
+}
+
+run "model_data_url_deploys_endpoint_lambda_and_alarms" {
+  command = plan
+
+  variables {
+    model_data_url = "s3://dog-breeds-123456789012/models/ec2-initial/model.tar.gz"
+  }
+
+  assert {
+    condition     = length(module.sagemaker_endpoint) == 1 && length(module.lambda_invoker) == 1 && length(module.monitoring) == 1
+    error_message = "a model URL must deploy the endpoint, the Lambda and the alarms"
+  }
+}
+
+run "rejects_bad_name" {
+  command = plan
+  variables {
+    name = "Dog_Breeds"
+  }
+  expect_failures = [var.name]
+}
+
+run "rejects_bad_region" {
+  command = plan
+  variables {
+    region = "mars"
+  }
+  expect_failures = [var.region]
+}

@@ -1,0 +1,177 @@
+variable "name" {
+  type        = string
+  default     = "dog-breeds"
+  description = "Name of the deployment: prefix of every resource name."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.name))
+    error_message = "name must be 3-32 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "region" {
+  type        = string
+  default     = "us-east-1"
+  description = "AWS region to deploy to."
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
+    error_message = "region must be an AWS region name such as us-east-1."
+  }
+}
+
+variable "tags" {
+  type        = map(string)
+  default     = {}
+  description = "Tags for every resource (added to the provider's default tags)."
+}
+
+variable "bucket_name" {
+  type        = string
+  default     = null
+  description = "Name of the data bucket; null uses <name>-<account id>."
+}
+
+variable "force_destroy_bucket" {
+  type        = bool
+  default     = false
+  description = "Let terraform destroy delete the bucket with its data, models and checkpoints."
+}
+
+variable "kms_key_arn" {
+  type        = string
+  default     = null
+  description = "Customer managed KMS key for the bucket, volumes, logs and endpoint; null uses AWS managed encryption."
+}
+
+variable "code_bundle_path" {
+  type        = string
+  default     = "../build/code.tar.gz"
+  description = "Training code bundle built by `make package-code`, uploaded to code/code.tar.gz."
+}
+
+variable "create_training_instance" {
+  type        = bool
+  default     = true
+  description = "Launch the EC2 instance that trains at boot."
+}
+
+variable "training_instance_type" {
+  type        = string
+  default     = "t2.xlarge"
+  description = "EC2 instance type of the training instance."
+}
+
+variable "ami_id" {
+  type        = string
+  default     = null
+  description = "AMI of the training instance; null uses the latest Deep Learning AMI (PyTorch)."
+}
+
+variable "subnet_id" {
+  type        = string
+  default     = null
+  description = "Subnet of the training instance; null uses the default VPC."
+}
+
+variable "vpc_id" {
+  type        = string
+  default     = null
+  description = "VPC of subnet_id; null uses the default VPC."
+}
+
+variable "training_volume_size" {
+  type        = number
+  default     = 100
+  description = "Root volume of the training instance in GiB."
+}
+
+variable "training_run_id" {
+  type        = string
+  default     = "ec2-initial"
+  description = "Run id of the EC2 training; its model lands in models/<run id>/model.tar.gz."
+}
+
+variable "training_hyperparameters" {
+  type        = map(string)
+  default     = { arch = "resnet50", epochs = "5", "batch-size" = "32", lr = "0.001" }
+  description = "ml/train.py flags for the EC2 run (name without -- to value)."
+}
+
+variable "stop_after_training" {
+  type        = bool
+  default     = true
+  description = "Stop the training instance once its model is uploaded."
+}
+
+variable "model_data_url" {
+  type        = string
+  default     = null
+  description = "s3:// URL of the model.tar.gz to serve; null deploys no endpoint, Lambda or alarms yet."
+}
+
+variable "endpoint_instance_type" {
+  type        = string
+  default     = "ml.m5.large"
+  description = "Instance type of the SageMaker endpoint."
+}
+
+variable "inference_image_tag" {
+  type        = string
+  default     = "2.6.0-cpu-py312"
+  description = "Tag of the AWS PyTorch inference container."
+}
+
+variable "endpoint_autoscaling" {
+  type = object({
+    min_capacity             = optional(number, 1)
+    max_capacity             = optional(number, 3)
+    invocations_per_instance = optional(number, 70)
+    scale_in_cooldown        = optional(number, 30)
+    scale_out_cooldown       = optional(number, 30)
+  })
+  default     = {}
+  description = "Endpoint auto scaling: instance bounds, target invocations per instance per minute, cooldowns (s)."
+}
+
+variable "lambda_package_path" {
+  type        = string
+  default     = "../build/lambda.zip"
+  description = "Lambda zip built by `make package-lambda`."
+}
+
+variable "lambda_reserved_concurrency" {
+  type        = number
+  default     = 5
+  description = "Reserved concurrency of the invoker Lambda."
+}
+
+variable "lambda_provisioned_concurrency" {
+  type        = number
+  default     = 2
+  description = "Provisioned concurrency on the Lambda's live alias; 0 disables it."
+}
+
+variable "lambda_s3_input_prefix" {
+  type        = string
+  default     = null
+  description = "Prefix of the data bucket that s3_uri requests may read (e.g. inference-input/); null disables s3_uri."
+}
+
+variable "lambda_url_allowlist" {
+  type        = list(string)
+  default     = []
+  description = "https hosts the Lambda may fetch url requests from; empty disables url input."
+}
+
+variable "lambda_cors_allow_origin" {
+  type        = string
+  default     = ""
+  description = "CORS origin of the Lambda's answers; empty sends none."
+}
+
+variable "alarm_email" {
+  type        = string
+  default     = null
+  description = "Email that receives alarm notifications; null creates no topic."
+}
