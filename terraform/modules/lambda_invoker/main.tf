@@ -70,6 +70,11 @@ resource "aws_iam_role_policy" "this" {
 }
 
 resource "aws_lambda_function" "this" {
+  #checkov:skip=CKV_AWS_116:Invoked synchronously (API, function URL, alias); a DLQ only receives failed asynchronous events.
+  #checkov:skip=CKV_AWS_117:Calls only the SageMaker runtime and S3 public endpoints; a VPC would add NAT or VPC endpoints and cold-start latency for no isolation gain.
+  #checkov:skip=CKV_AWS_272:The zip is built reproducibly from this repository and pinned by source_code_hash; code signing needs an AWS Signer profile outside this stack.
+  #checkov:skip=CKV_AWS_173:Environment variables hold no secrets (endpoint name, prefixes, allowlist); Lambda encrypts them at rest with the AWS managed key.
+  #checkov:skip=CKV_AWS_50:Single-hop function with JSON logs carrying the request id and duration; X-Ray would add a wildcard-resource permission for little insight.
   function_name                  = var.name
   description                    = "Classifies dog breeds by invoking SageMaker endpoint ${var.endpoint_name}."
   role                           = aws_iam_role.this.arn

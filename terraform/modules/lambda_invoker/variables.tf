@@ -121,7 +121,7 @@ variable "provisioned_concurrency" {
 
 variable "log_retention_days" {
   type        = number
-  default     = 30
+  default     = 365
   description = "Days the function's logs are kept."
 
   validation {

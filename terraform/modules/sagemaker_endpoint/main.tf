@@ -95,8 +95,9 @@ resource "aws_iam_role_policy" "execution" {
 }
 
 resource "aws_sagemaker_model" "this" {
-  name               = "${var.name}-${local.model_hash}"
-  execution_role_arn = aws_iam_role.execution.arn
+  name                     = "${var.name}-${local.model_hash}"
+  execution_role_arn       = aws_iam_role.execution.arn
+  enable_network_isolation = var.network_isolation
 
   primary_container {
     image          = local.image_uri

@@ -101,6 +101,12 @@ variable "autoscaling" {
   }
 }
 
+variable "network_isolation" {
+  type        = bool
+  default     = true
+  description = "Run the container without network access (SageMaker still fetches the model). Requests with s3_uri sent straight to the endpoint need false; the Lambda reads S3 itself."
+}
+
 variable "kms_key_arn" {
   type        = string
   default     = null

@@ -113,6 +113,7 @@ resource "aws_security_group" "this" {
 }
 
 resource "aws_instance" "this" {
+  #checkov:skip=CKV_AWS_135:t2 instance types cannot be EBS-optimized; larger types are EBS-optimized by default.
   ami                                  = local.ami_id
   instance_type                        = var.instance_type
   subnet_id                            = var.subnet_id

@@ -44,7 +44,7 @@ run "concurrency_reserved_5_provisioned_2_on_live" {
     error_message = "the invoke timeout must sit below the function timeout, itself below 60 s"
   }
   assert {
-    condition     = aws_cloudwatch_log_group.this.name == "/aws/lambda/dog-breeds-invoker" && aws_cloudwatch_log_group.this.retention_in_days == 30
+    condition     = aws_cloudwatch_log_group.this.name == "/aws/lambda/dog-breeds-invoker" && aws_cloudwatch_log_group.this.retention_in_days == 365
     error_message = "the function's log group must exist with a retention"
   }
 }

@@ -1,0 +1,101 @@
+"""The root module applied to the emulator once per session, destroyed at the end.
+
+Switched off for the emulator, on purpose and only here: provisioned concurrency (moto has no
+PutProvisionedConcurrencyConfig; `terraform test` covers it at plan level) and the Deep
+Learning AMI lookup (moto has no such public SSM parameter; any image from DescribeImages is
+passed as ami_id). The teardown destroys the stack and fails when anything is left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+
+import pytest
+
+from tests.aws import client
+from tests.terraform.workspace import make_workspace
+from tests.terraform_cli import Terraform
+
+logger = logging.getLogger(__name__)
+
+
+@pytest.fixture(scope="session")
+def applied_stack(tmp_path_factory, emulator, terraform_binary):
+    workspace = make_workspace(tmp_path_factory.mktemp("tf-apply"))
+    terraform = Terraform(workspace)
+    terraform.use_emulator(emulator)
+    name = f"dbt-{uuid.uuid4().hex[:6]}"
+    ami = client("ec2", emulator).describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    bucket = f"{name}-123456789012"
+    variables = {
+        "name": name,
+        "ami_id": ami,
+        "lambda_provisioned_concurrency": 0,  # not in moto: see the module docstring
+        "force_destroy_bucket": "true",
+        "model_data_url": f"s3://{bucket}/models/run-1/model.tar.gz",
+        "lambda_s3_input_prefix": "inference-input/",
+        "tags": {"Team": "ml-platform"},
+    }
+    terraform.init()
+    started = time.perf_counter()
+    terraform.apply(variables)
+    timings = {
+        "apply_s": round(time.perf_counter() - started, 1),
+        "resources": len(
+            [
+                r
+                for r in terraform.state_resources()
+                if not r.startswith("data.") and ".data." not in r
+            ]
+        ),
+    }
+    yield {
+        "terraform": terraform,
+        "variables": variables,
+        "name": name,
+        "outputs": terraform.outputs(),
+        "timings": timings,
+    }
+    started = time.perf_counter()
+    terraform.destroy(variables)
+    timings["destroy_s"] = round(time.perf_counter() - started, 1)
+    logger.warning("emulator stack: %s", timings)
+    assert_nothing_left(terraform, emulator, name)
+
+
+def assert_nothing_left(terraform: Terraform, emulator, name: str) -> None:
+    """Nothing of the stack remains, as listed through boto3."""
+    assert terraform.state_resources() == []
+
+    s3 = client("s3", emulator)
+    assert not [b for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(name)]
+    iam = client("iam", emulator)
+    assert not [r for r in iam.list_roles()["Roles"] if r["RoleName"].startswith(name)]
+    assert not [
+        p
+        for p in iam.list_instance_profiles()["InstanceProfiles"]
+        if p["InstanceProfileName"].startswith(name)
+    ]
+    sagemaker = client("sagemaker", emulator)
+    assert not sagemaker.list_endpoints(NameContains=name)["Endpoints"]
+    assert not sagemaker.list_endpoint_configs(NameContains=name)["EndpointConfigs"]
+    assert not sagemaker.list_models(NameContains=name)["Models"]
+    functions = client("lambda", emulator).list_functions()["Functions"]
+    assert not [f for f in functions if f["FunctionName"].startswith(name)]
+    assert not client("logs", emulator).describe_log_groups(
+        logGroupNamePrefix=f"/aws/lambda/{name}"
+    )["logGroups"]
+    assert not client("cloudwatch", emulator).describe_alarms(AlarmNamePrefix=name)["MetricAlarms"]
+    assert not client("application-autoscaling", emulator).describe_scalable_targets(
+        ServiceNamespace="sagemaker"
+    )["ScalableTargets"]
+    ec2 = client("ec2", emulator)
+    reservations = ec2.describe_instances(
+        Filters=[{"Name": "tag:Name", "Values": [f"{name}-training"]}]
+    )["Reservations"]
+    states = {i["State"]["Name"] for r in reservations for i in r["Instances"]}
+    assert states <= {"terminated"}
+    groups = ec2.describe_security_groups()["SecurityGroups"]
+    assert not [g for g in groups if g["GroupName"].startswith(name)]

@@ -1,0 +1,152 @@
+"""Least privilege, proven on the policies the apply actually created in the emulator.
+
+moto checks resource ARNs only for a few services, so scoping is proven here with an IAM
+policy evaluator (moto's IAMPolicy, the engine behind its own IAM enforcement: Allow/Deny,
+action and resource wildcards) on each role's rendered policy, and linted with parliament.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from moto.iam.access_control import IAMPolicy, PermissionResult
+from parliament import analyze_policy_string, iam_definition
+
+from tests.aws import client
+
+pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.slow]
+
+# Every "*" resource in the stack, by role suffix and action, with the reason it cannot be
+# narrowed.
+WILDCARD_RESOURCES = {
+    ("-endpoint", "ecr:GetAuthorizationToken"): "ECR login has no resource-level permissions",
+    (
+        "-endpoint",
+        "cloudwatch:PutMetricData",
+    ): "no resource-level permissions; a cloudwatch:namespace condition narrows it",
+    ("-training", "ecr:GetAuthorizationToken"): "ECR login has no resource-level permissions",
+    (
+        "-training",
+        "cloudwatch:PutMetricData",
+    ): "no resource-level permissions; a cloudwatch:namespace condition narrows it",
+}
+
+
+@pytest.fixture(scope="module")
+def policies(applied_stack, emulator) -> dict[str, dict]:
+    """Role name -> its inline policy document, read back from IAM."""
+    iam = client("iam", emulator)
+    found = {}
+    for role in iam.list_roles()["Roles"]:
+        if not role["RoleName"].startswith(applied_stack["name"]):
+            continue
+        names = iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]
+        assert len(names) == 1, f"{role['RoleName']} has inline policies {names}"
+        document = iam.get_role_policy(RoleName=role["RoleName"], PolicyName=names[0])
+        found[role["RoleName"]] = document["PolicyDocument"]
+    assert len(found) == 4
+    return found
+
+
+def role(policies: dict, suffix: str) -> dict:
+    (document,) = [doc for name, doc in policies.items() if name.endswith(suffix)]
+    return document
+
+
+def allowed(document: dict, action: str, resource: str) -> bool:
+    result = IAMPolicy(json.dumps(document)).is_action_permitted(action, resource)
+    return result == PermissionResult.PERMITTED
+
+
+def sagemaker_actions() -> list[str]:
+    (service,) = [s for s in iam_definition if s["prefix"] == "sagemaker"]
+    return [f"sagemaker:{privilege['privilege']}" for privilege in service["privileges"]]
+
+
+def test_parliament_finds_nothing(policies):
+    for name, document in policies.items():
+        findings = analyze_policy_string(json.dumps(document)).findings
+        assert findings == [], f"{name}: {[(f.issue, f.detail) for f in findings]}"
+
+
+def test_lambda_may_invoke_only_its_endpoint(policies, applied_stack):
+    document = role(policies, "-invoker")
+    endpoint = applied_stack["outputs"]["endpoint_arn"]
+    other = endpoint.rsplit("/", 1)[0] + "/another-endpoint"
+    assert allowed(document, "sagemaker:InvokeEndpoint", endpoint)
+    assert not allowed(document, "sagemaker:InvokeEndpoint", other)
+    assert not allowed(document, "sagemaker:InvokeEndpoint", "*")
+    others = [a for a in sagemaker_actions() if a != "sagemaker:InvokeEndpoint"]
+    assert len(others) > 100
+    granted = [a for a in others if allowed(document, a, endpoint) or allowed(document, a, "*")]
+    assert granted == [], f"the Lambda may also {granted}"
+
+
+def test_lambda_reads_only_the_inference_input_prefix(policies, applied_stack):
+    document = role(policies, "-invoker")
+    bucket = f"arn:aws:s3:::{applied_stack['outputs']['bucket_name']}"
+    assert allowed(document, "s3:GetObject", f"{bucket}/inference-input/dog.jpg")
+    assert not allowed(document, "s3:GetObject", f"{bucket}/data/train/x.jpg")
+    assert not allowed(document, "s3:PutObject", f"{bucket}/inference-input/dog.jpg")
+
+
+def test_ec2_role_reads_data_and_code_writes_models_only(policies, applied_stack):
+    document = role(policies, "-training-instance")
+    bucket = f"arn:aws:s3:::{applied_stack['outputs']['bucket_name']}"
+    assert allowed(document, "s3:GetObject", f"{bucket}/data/train/001.A/x.jpg")
+    assert allowed(document, "s3:GetObject", f"{bucket}/code/code.tar.gz")
+    assert allowed(document, "s3:PutObject", f"{bucket}/models/run-1/model.tar.gz")
+    for action in ("s3:PutObject", "s3:DeleteObject"):
+        assert not allowed(document, action, f"{bucket}/data/train/001.A/x.jpg"), action
+        assert not allowed(document, action, f"{bucket}/code/code.tar.gz"), action
+    assert not allowed(document, "s3:DeleteObject", f"{bucket}/models/run-1/model.tar.gz")
+    assert not allowed(document, "s3:GetObject", "arn:aws:s3:::another-bucket/data/x.jpg")
+
+
+def test_endpoint_role_reads_models_only(policies, applied_stack):
+    document = role(policies, "-endpoint")
+    bucket = f"arn:aws:s3:::{applied_stack['outputs']['bucket_name']}"
+    assert allowed(document, "s3:GetObject", f"{bucket}/models/run-1/model.tar.gz")
+    assert not allowed(document, "s3:GetObject", f"{bucket}/data/train/x.jpg")
+    assert not allowed(document, "s3:PutObject", f"{bucket}/models/run-1/model.tar.gz")
+    assert allowed(
+        document,
+        "ecr:BatchGetImage",
+        "arn:aws:ecr:us-east-1:763104351884:repository/pytorch-inference",
+    )
+    assert not allowed(
+        document, "ecr:BatchGetImage", "arn:aws:ecr:us-east-1:763104351884:repository/other"
+    )
+
+
+def test_training_role_reads_data_writes_models_and_checkpoints(policies, applied_stack):
+    document = role(policies, "-training")
+    bucket = f"arn:aws:s3:::{applied_stack['outputs']['bucket_name']}"
+    assert allowed(document, "s3:GetObject", f"{bucket}/data/train/x.jpg")
+    assert allowed(document, "s3:PutObject", f"{bucket}/models/job-1/output/model.tar.gz")
+    assert allowed(document, "s3:PutObject", f"{bucket}/checkpoints/job-1/checkpoint.pt")
+    assert not allowed(document, "s3:PutObject", f"{bucket}/data/train/x.jpg")
+    assert not allowed(document, "s3:DeleteObject", f"{bucket}/data/train/x.jpg")
+    assert not allowed(document, "s3:DeleteObject", f"{bucket}/models/job-1/output/model.tar.gz")
+
+
+def test_every_wildcard_resource_is_listed_with_its_reason(policies):
+    wildcards = set()
+    for name, document in policies.items():
+        for statement in document["Statement"]:
+            resources = statement["Resource"]
+            if "*" in ([resources] if isinstance(resources, str) else resources):
+                actions = statement["Action"]
+                for action in [actions] if isinstance(actions, str) else actions:
+                    suffix = "-" + name.rsplit("-", 1)[-1]
+                    wildcards.add((suffix, action))
+    assert wildcards == set(WILDCARD_RESOURCES)
+
+
+def test_ec2_role_has_only_ssm_core_attached(policies, applied_stack, emulator):
+    (name,) = [n for n in policies if n.endswith("-training-instance")]
+    attached = client("iam", emulator).list_attached_role_policies(RoleName=name)
+    assert [p["PolicyName"] for p in attached["AttachedPolicies"]] == [
+        "AmazonSSMManagedInstanceCore"
+    ]

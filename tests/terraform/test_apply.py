@@ -1,0 +1,161 @@
+"""The whole root module applied to the emulator (see conftest.py), checked through boto3,
+and re-planned. Destroying it, and proving nothing is left, is the fixture's teardown."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.aws import client
+
+pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.slow]
+
+# Re-plan drift the emulator causes, by resource address, with what differs and why.
+KNOWN_EMULATOR_DRIFT = {
+    "module.sagemaker_endpoint[0].aws_sagemaker_model.this": (
+        {"vpc_config", "enable_network_isolation"},
+        "moto reports an empty vpc_config for a model created without one, and does not "
+        "keep EnableNetworkIsolation",
+    ),
+    "module.sagemaker_endpoint[0].aws_sagemaker_endpoint_configuration.this": (
+        {"data_capture_config"},
+        "moto reports an empty data_capture_config for a configuration created without one",
+    ),
+    "module.training_instance[0].aws_instance.this": (
+        {"vpc_security_group_ids"},
+        "moto does not report security group ids of an instance launched without a subnet",
+    ),
+}
+
+
+def test_bucket_is_versioned_encrypted_private_and_tls_only(applied_stack, emulator):
+    s3 = client("s3", emulator)
+    bucket = applied_stack["outputs"]["bucket_name"]
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    rule = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    block = s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]
+    assert block == dict.fromkeys(
+        ["BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets"], True
+    )
+    policy = json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"])
+    statement = policy["Statement"][0]
+    assert statement["Effect"] == "Deny"
+    assert statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert {rule["ID"] for rule in lifecycle} == {
+        "expire-old-checkpoints",
+        "expire-noncurrent-versions",
+    }
+    assert s3.head_object(Bucket=bucket, Key="code/code.tar.gz")["ContentLength"] > 0
+    tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]}
+    assert tags["Team"] == "ml-platform"
+    assert tags["ManagedBy"] == "terraform"
+
+
+def test_endpoint_is_in_service_with_its_configuration(applied_stack, emulator):
+    sagemaker = client("sagemaker", emulator)
+    endpoint = sagemaker.describe_endpoint(EndpointName=applied_stack["outputs"]["endpoint_name"])
+    assert endpoint["EndpointStatus"] == "InService"
+    assert endpoint["EndpointArn"] == applied_stack["outputs"]["endpoint_arn"]
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    variant = config["ProductionVariants"][0]
+    assert (variant["VariantName"], variant["InstanceType"]) == ("AllTraffic", "ml.m5.large")
+    model = sagemaker.describe_model(ModelName=variant["ModelName"])
+    container = model["PrimaryContainer"]
+    assert container["ModelDataUrl"] == applied_stack["variables"]["model_data_url"]
+    assert container["Image"].endswith("/pytorch-inference:2.6.0-cpu-py312")
+    assert container["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
+    assert model["ExecutionRoleArn"] == applied_stack["outputs"]["endpoint_execution_role_arn"]
+
+
+def test_endpoint_scales_one_to_three_with_30s_cooldowns(applied_stack, emulator):
+    autoscaling = client("application-autoscaling", emulator)
+    resource_id = f"endpoint/{applied_stack['outputs']['endpoint_name']}/variant/AllTraffic"
+    target = autoscaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[resource_id]
+    )["ScalableTargets"][0]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (1, 3)
+    policy = autoscaling.describe_scaling_policies(
+        ServiceNamespace="sagemaker", ResourceId=resource_id
+    )["ScalingPolicies"][0]
+    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
+    assert policy["PolicyType"] == "TargetTrackingScaling"
+    assert (
+        tracking["PredefinedMetricSpecification"]["PredefinedMetricType"]
+        == "SageMakerVariantInvocationsPerInstance"
+    )
+    assert (tracking["ScaleInCooldown"], tracking["ScaleOutCooldown"]) == (30, 30)
+
+
+def test_lambda_live_alias_concurrency_and_environment(applied_stack, emulator):
+    lambda_client = client("lambda", emulator)
+    name = applied_stack["outputs"]["lambda_function_name"]
+    function = lambda_client.get_function(FunctionName=name)
+    assert function["Concurrency"]["ReservedConcurrentExecutions"] == 5
+    configuration = function["Configuration"]
+    environment = configuration["Environment"]["Variables"]
+    assert environment["ENDPOINT_NAME"] == applied_stack["outputs"]["endpoint_name"]
+    assert environment["INPUT_PREFIX"] == "inference-input/"
+    assert configuration["Runtime"] == "python3.12"
+    assert configuration["Timeout"] < 60
+    alias = lambda_client.get_alias(FunctionName=name, Name="live")
+    assert alias["FunctionVersion"] not in ("$LATEST", "")
+    assert alias["AliasArn"] == applied_stack["outputs"]["lambda_alias_arn"]
+    retention = client("logs", emulator).describe_log_groups(
+        logGroupNamePrefix=f"/aws/lambda/{name}"
+    )["logGroups"][0]["retentionInDays"]
+    assert retention == 365
+
+
+def test_training_instance_requires_imdsv2_and_has_its_profile(applied_stack, emulator):
+    instance = client("ec2", emulator).describe_instances(
+        InstanceIds=[applied_stack["outputs"]["training_instance_id"]]
+    )["Reservations"][0]["Instances"][0]
+    assert instance["InstanceType"] == "t2.xlarge"
+    assert instance["MetadataOptions"]["HttpTokens"] == "required"
+    assert instance["IamInstanceProfile"]["Arn"].endswith(
+        f"/{applied_stack['name']}-training-instance"
+    )
+    assert instance["ImageId"] == applied_stack["variables"]["ami_id"]
+    assert instance["Monitoring"]["State"] == "enabled"
+
+
+def test_alarms_watch_the_endpoint_and_the_lambda(applied_stack, emulator):
+    alarms = client("cloudwatch", emulator).describe_alarms(AlarmNamePrefix=applied_stack["name"])[
+        "MetricAlarms"
+    ]
+    metrics = {(alarm["Namespace"], alarm["MetricName"]) for alarm in alarms}
+    assert metrics == {
+        ("AWS/SageMaker", "Invocation5XXErrors"),
+        ("AWS/SageMaker", "ModelLatency"),
+        ("AWS/Lambda", "Errors"),
+        ("AWS/Lambda", "Throttles"),
+    }
+    assert sorted(applied_stack["outputs"]["alarm_names"]) == sorted(a["AlarmName"] for a in alarms)
+
+
+def test_replan_shows_only_known_emulator_drift(applied_stack):
+    terraform = applied_stack["terraform"]
+    flags = []
+    for name, value in applied_stack["variables"].items():
+        flags += ["-var", f"{name}={value if isinstance(value, str) else json.dumps(value)}"]
+    terraform.run("plan", "-input=false", "-no-color", "-out=replan.tfplan", *flags)
+    plan = json.loads(terraform.run("show", "-json", "replan.tfplan").stdout)
+    drift = {}
+    for change in plan["resource_changes"]:
+        if change["change"]["actions"] in (["no-op"], ["read"]):
+            continue
+        before, after = change["change"]["before"] or {}, change["change"]["after"] or {}
+        replaced = {path[0] for path in change["change"].get("replace_paths") or []}
+        updated = {
+            key
+            for key in after
+            if key in before
+            and before[key] != after[key]
+            and change["change"]["after_unknown"].get(key) is not True
+        }
+        drift[change["address"]] = replaced or updated
+    expected = {address: attributes for address, (attributes, _) in KNOWN_EMULATOR_DRIFT.items()}
+    assert drift == expected
