@@ -79,9 +79,8 @@ fmt: $(VENV_STAMP) ## Format Python and Terraform sources, refresh module README
 test: setup lint ## Set up, lint, and run every test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-demo: setup ## Run the whole pipeline end to end on built-in sample data
-	@echo "make demo: the end-to-end pipeline is not built yet (see the README's roadmap)." >&2
-	@exit 1
+demo: setup ## The whole pipeline against the emulator (DATA=path/to/dogImages, KEEP=1)
+	$(PY) scripts/demo.py $(if $(filter command line environment,$(origin DATA)),--data $(DATA)) $(if $(KEEP),--keep)
 
 sample-data: $(VENV_STAMP) ## Generate a small learnable dataset in DATA (default build/sample)
 	@test -d $(DATA) && echo "$(DATA) exists; keeping it" || $(PY) -m ml.sample_data $(DATA) --classes 5 --per-class 20

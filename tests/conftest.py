@@ -79,10 +79,11 @@ def model_archive(tmp_path_factory, trained_model: TrainedModel) -> Path:
     )
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def local_endpoint(model_archive: Path):
-    """The trained model on the SageMaker PyTorch serving stack (TorchServe), one per session:
-    the toolkit cannot run two model servers on one host."""
+    """The trained model on the SageMaker PyTorch serving stack (TorchServe). Module scope:
+    the toolkit cannot run two model servers on one host, so none outlives its tests (the
+    demo test starts its own)."""
     from ml.serve import LocalEndpoint
 
     with LocalEndpoint(model_archive, port=0) as endpoint:

@@ -25,7 +25,7 @@ EXPECTED_MEMBERS = {
     "code/ml/data.py",
     "code/ml/model.py",
     "code/ml/artifacts.py",
-    "code/ml/checkpoint.py",
+    "code/ml/files.py",
 }
 
 
