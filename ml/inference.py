@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import io
 import json
 import logging
@@ -106,13 +107,19 @@ def decode_base64_image(value, what: str) -> Image.Image:
     return decode_image(data, what)
 
 
+@functools.cache
+def _s3_client():
+    import boto3  # only requests with s3_uri need it
+
+    return boto3.client("s3")
+
+
 def read_s3_image(uri) -> Image.Image:
     if not isinstance(uri, str) or not (match := S3_URI.match(uri)):
         raise request_error(400, "s3_uri must look like s3://bucket/key")
-    import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
-    s3 = boto3.client("s3")
+    s3 = _s3_client()
     try:
         head = s3.head_object(Bucket=match["bucket"], Key=match["key"])
         if head["ContentLength"] > MAX_IMAGE_BYTES:

@@ -18,6 +18,7 @@ The toolkit finds "its" TorchServe by scanning processes, so only one can run pe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -179,8 +180,9 @@ class ToolkitServer:
                 continue
         # TorchServe's Java process may outlive the toolkit's Python parent.
         for pid in running_torchserve():
-            if psutil.Process(pid).cwd().startswith(str(self.workdir)):
-                psutil.Process(pid).kill()
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                if psutil.Process(pid).cwd().startswith(str(self.workdir)):
+                    psutil.Process(pid).kill()
         self.process = None
 
 

@@ -171,7 +171,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     if args.lr <= 0:
         raise SystemExit("--lr must be positive")
     if args.pretrained and args.backbone_weights is not None:
-        args.pretrained = False  # an explicit local file wins over the download
+        logger.info(
+            "--backbone-weights %s given: not downloading ImageNet weights", args.backbone_weights
+        )
+        args.pretrained = False
     return args
 
 
