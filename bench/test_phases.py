@@ -44,13 +44,19 @@ def main() -> None:
         wall = time.perf_counter() - started
         phases: dict[str, float] = defaultdict(float)
         counts: dict[str, int] = defaultdict(int)
-        for case in ElementTree.parse(report).iter("testcase"):
+        tree = ElementTree.parse(report)
+        suite = next(tree.iter("testsuite"))
+        outcome = {
+            name: int(suite.get(name, 0)) for name in ("tests", "failures", "errors", "skipped")
+        }
+        for case in tree.iter("testcase"):
             parts = case.get("classname", "").split(".")
             folder = "/".join(parts[:2]) if len(parts) > 2 else parts[0]
             phases[folder] += float(case.get("time", 0))
             counts[folder] += 1
     result = {
         "pytest_wall_s": round(wall, 1),
+        "outcome": outcome,
         "by_folder_s": {k: round(v, 1) for k, v in sorted(phases.items())},
         "tests": dict(sorted(counts.items())),
     }
