@@ -121,11 +121,13 @@ def run_boot_script(code_dir: Path, work_dir: Path, bucket: str, hyperparameters
         raise RuntimeError(f"train_on_boot.sh exited {result.returncode}:\n{result.stdout[-3000:]}")
 
 
-def call_lambda(endpoint_url: str, endpoint_name: str, image: Path) -> dict:
-    """The Lambda handler in-process (moto never runs Lambda code), pointed at the endpoint."""
-    os.environ.update(
-        {"ENDPOINT_NAME": endpoint_name, "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": endpoint_url}
-    )
+def call_lambda(emulator, endpoint_url: str, function_name: str, image: Path) -> dict:
+    """The handler in-process (moto never runs Lambda code) with the deployed function's
+    environment; its sagemaker-runtime calls go to the local serving stack."""
+    functions = client("lambda", emulator)
+    configuration = functions.get_function_configuration(FunctionName=function_name)
+    os.environ.update(configuration["Environment"]["Variables"])
+    os.environ["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = endpoint_url
     sys.path.insert(0, str(REPO_ROOT / "lambda"))
     import lambda_function
 
@@ -258,7 +260,7 @@ def main() -> int:
             image = sorted(breed_folder.iterdir())[0]
             answer = steps.run(
                 f"call the Lambda handler with {image.name}",
-                lambda: call_lambda(endpoint.url, outputs["endpoint_name"], image),
+                lambda: call_lambda(emulator, endpoint.url, outputs["lambda_function_name"], image),
             )
         except BaseException:
             logger.error("the demo failed; tearing down what it started")

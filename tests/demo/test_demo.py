@@ -35,5 +35,6 @@ def test_demo_runs_end_to_end_and_names_the_breed(tmp_path, terraform_binary):
     assert "Top breeds for Alaskan_malamute_00000.jpg (true breed: Alaskan malamute):" in log
     top = log.split("(true breed: Alaskan malamute):")[1].splitlines()[1]
     assert "Alaskan malamute" in top
+    assert "model s3://dog-breeds-demo-123456789012/models/demo/model.tar.gz)" in log
     assert "terraform destroy: done" in log
     assert running_torchserve() == [], "the demo left TorchServe running"
