@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from pathlib import Path
 
 import pytest
 
@@ -228,3 +229,36 @@ def test_responses_are_json_with_configured_cors():
     assert json.loads(response["body"]) == {"error": {"code": "bad_request", "message": "nope"}}
     no_cors = invoker.response(200, {}, invoker.Config(endpoint_name="e"))
     assert "Access-Control-Allow-Origin" not in no_cors["headers"]
+
+
+EVENTS = Path(__file__).parent / "events"
+
+
+def event_fixture(name: str) -> dict:
+    return json.loads((EVENTS / name).read_text())
+
+
+def test_api_gateway_proxy_event_fixture():
+    request = invoker.parse_request(event_fixture("api_gateway_proxy.json"), CONFIG)
+    assert (request.source, request.top_k) == ("image", 3)
+    assert request.image.startswith(b"\xff\xd8\xff")
+
+
+def test_function_url_raw_image_event_fixture():
+    request = invoker.parse_request(event_fixture("function_url_image.json"), CONFIG)
+    assert (request.source, request.top_k) == ("image", 2)
+    assert request.image.startswith(b"\x89PNG")
+
+
+def test_direct_invoke_event_fixture():
+    request = invoker.parse_request(
+        event_fixture("direct_invoke.json"),
+        invoker.Config(
+            endpoint_name="e", input_bucket="dog-breeds-data", input_prefix="inference-input/"
+        ),
+    )
+    assert (request.bucket, request.key, request.top_k) == (
+        "dog-breeds-data",
+        "inference-input/dog.jpg",
+        5,
+    )
