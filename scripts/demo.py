@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import shutil
-import subprocess
 import sys
 import tarfile
 import threading
@@ -32,6 +31,7 @@ sys.path.insert(0, str(REPO_ROOT))
 from ml.s3_transfer import upload_dir  # noqa: E402 (needs the path above)
 from ml.sample_data import generate  # noqa: E402
 from tests.aws import client  # noqa: E402
+from tests.ec2.boot import run_train_on_boot  # noqa: E402
 from tests.emulator import connect_or_start  # noqa: E402
 from tests.terraform.workspace import make_workspace  # noqa: E402
 from tests.terraform_cli import Terraform  # noqa: E402
@@ -93,27 +93,7 @@ def train_args(fast: bool, real_data: bool) -> list[str]:
 
 
 def run_boot_script(code_dir: Path, work_dir: Path, bucket: str, hyperparameters: list[str]):
-    env = {
-        **{k: v for k, v in os.environ.items() if k.startswith("AWS_")},
-        "PATH": os.environ["PATH"],
-        "HOME": os.environ.get("HOME", str(work_dir)),
-        "BUCKET": bucket,
-        "DATA_PREFIX": "data/",
-        "CODE_PREFIX": "code/",
-        "MODELS_PREFIX": "models/",
-        "RUN_ID": RUN_ID,
-        "WORK_DIR": str(work_dir),
-        "PYTHON": sys.executable,
-        "STOP_AFTER_TRAINING": "false",
-        "HYPERPARAMETERS": " ".join(hyperparameters),
-    }
-    result = subprocess.run(
-        ["bash", str(code_dir / "ec2" / "train_on_boot.sh")],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    result = run_train_on_boot(code_dir, work_dir, bucket, RUN_ID, hyperparameters)
     for line in result.stdout.splitlines():
         if "metrics:" in line or "train_on_boot:" in line:
             logger.info("    %s", line.split(" ", 2)[-1])

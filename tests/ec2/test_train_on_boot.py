@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import subprocess
 import sys
 import tarfile
@@ -17,6 +16,7 @@ import pytest
 from ml import inference
 from ml.s3_transfer import upload_dir
 from tests.aws import client
+from tests.ec2.boot import run_train_on_boot
 from tests.images import sample_image
 from tests.training import REPO_ROOT, TINY_TRAIN_ARGS
 
@@ -53,29 +53,15 @@ def bucket(emulator, sample_dataset) -> str:
 def run_boot_script(
     code_dir: Path, work_dir: Path, bucket: str, run_id: str, data_prefix: str = "data/"
 ) -> subprocess.CompletedProcess:
-    # Only the standard AWS variables (the emulator's, from the session fixture) reach it.
-    env = {
-        **{k: v for k, v in os.environ.items() if k.startswith("AWS_")},
-        "PATH": os.environ["PATH"],
-        "HOME": str(work_dir),
-        "OMP_NUM_THREADS": "2",
-        "BUCKET": bucket,
-        "DATA_PREFIX": data_prefix,
-        "CODE_PREFIX": "code/",
-        "MODELS_PREFIX": "models/",
-        "RUN_ID": run_id,
-        "WORK_DIR": str(work_dir),
-        "PYTHON": sys.executable,
-        "STOP_AFTER_TRAINING": "false",
-        "HYPERPARAMETERS": " ".join(TINY_TRAIN_ARGS),
-    }
-    return subprocess.run(
-        ["bash", str(code_dir / "ec2" / "train_on_boot.sh")],
-        env=env,
-        capture_output=True,
-        text=True,
+    return run_train_on_boot(
+        code_dir,
+        work_dir,
+        bucket,
+        run_id,
+        list(TINY_TRAIN_ARGS),
+        data_prefix,
+        extra_env={"OMP_NUM_THREADS": "2"},
         timeout=600,
-        check=False,
     )
 
 
