@@ -1,9 +1,12 @@
-"""One factory for boto3 clients that talk to the emulator."""
+"""boto3 clients that talk to the emulator, and IAM policy evaluation for the tests."""
 
 from __future__ import annotations
 
+import json
+
 import boto3
 from botocore.config import Config
+from moto.iam.access_control import IAMPolicy, PermissionResult
 
 from tests.emulator import TEST_CREDENTIALS, Emulator
 
@@ -22,3 +25,11 @@ def client(service: str, emulator: Emulator, **kwargs):
         config=kwargs.pop("config", _CLIENT_CONFIG),
         **kwargs,
     )
+
+
+def policy_allows(document: dict, action: str, resource: str) -> bool:
+    """Whether an identity policy allows ``action`` on ``resource``, evaluated by moto's IAM
+    engine (Allow/Deny, action and resource wildcards); moto enforces resource ARNs itself only
+    for a few services, so scoping is checked with this instead."""
+    result = IAMPolicy(json.dumps(document)).is_action_permitted(action, resource)
+    return result == PermissionResult.PERMITTED

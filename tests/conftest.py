@@ -1,4 +1,5 @@
-"""Shared fixtures: the AWS emulator, the terraform binary, sample data and a trained model."""
+"""Shared fixtures: the AWS emulator, the terraform binary and applied stack, sample data and a
+trained model."""
 
 from __future__ import annotations
 
@@ -47,6 +48,15 @@ def terraform_binary() -> str:
             pytest.fail(f"{reason} (CI must run every test)")
         pytest.skip(reason)
     return binary
+
+
+@pytest.fixture(scope="session")
+def applied_stack(tmp_path_factory, emulator, terraform_binary):
+    """The whole Terraform stack applied to the emulator once, destroyed at the end."""
+    from tests.stack import apply_stack
+
+    with apply_stack(tmp_path_factory.mktemp("tf-apply"), emulator) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="session")

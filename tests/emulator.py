@@ -4,15 +4,7 @@ Used by the pytest session fixture, by `make emulator` (``python -m tests.emulat
 the demo. If a LocalStack-compatible endpoint already answers at ``LOCALSTACK_ENDPOINT`` (or
 http://127.0.0.1:4566) it is reused instead of starting a server.
 
-Known moto 5.2.5 gaps are handled here, in one place, each with its reason:
-- Application Auto Scaling has no ListTagsForResource/TagResource/UntagResource; the AWS
-  provider retries them until it times out, so ``terraform apply`` hangs. The shim keeps the
-  tags in a dict by ARN, so applies finish and a re-plan sees the tags it set.
-- EC2 MonitorInstances/UnmonitorInstances (detailed monitoring) raise NotImplementedError, and
-  the provider retries them; the shim sets the instance's monitoring state.
-- S3 bucket policies are enforced without their conditions, so a TLS-only policy (Deny when
-  aws:SecureTransport is false) denies every request. The emulator speaks plain HTTP on
-  loopback where AWS would see HTTPS, so the shim leaves exactly those statements out.
+moto's gaps are patched in ``tests/emulator_shims.py``. Two more need only settings:
 - Lambda's Invoke tries to run Docker and reports a handled error that looks like success;
   ``use_docker: false`` turns that off (the tests call handlers in-process instead).
 - AWS managed IAM policies exist only with ``MOTO_IAM_LOAD_MANAGED_POLICIES=true``.
@@ -29,6 +21,8 @@ import threading
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
+
+from tests.emulator_shims import apply_moto_shims
 
 logger = logging.getLogger(__name__)
 
@@ -68,106 +62,6 @@ class Emulator:
         if self.server is not None:
             self.server.stop()
             self.server = None
-
-
-# Tags of Application Auto Scaling resources, by ARN (the shim's own store).
-_SCALING_TAGS: dict[str, dict[str, str]] = {}
-
-
-_shims_applied = False
-
-
-def apply_moto_shims() -> None:
-    """Patch moto's gaps listed in this module's docstring (once per process)."""
-    global _shims_applied
-    if _shims_applied:
-        return
-    _shims_applied = True
-    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
-
-    def list_tags_for_resource(self) -> str:
-        arn = json.loads(self.body)["ResourceARN"]
-        return json.dumps({"Tags": _SCALING_TAGS.get(arn, {})})
-
-    def tag_resource(self) -> str:
-        request = json.loads(self.body)
-        _SCALING_TAGS.setdefault(request["ResourceARN"], {}).update(request["Tags"])
-        return json.dumps({})
-
-    def untag_resource(self) -> str:
-        request = json.loads(self.body)
-        for key in request["TagKeys"]:
-            _SCALING_TAGS.get(request["ResourceARN"], {}).pop(key, None)
-        return json.dumps({})
-
-    register = ApplicationAutoScalingResponse.register_scalable_target
-
-    def register_scalable_target(self) -> str:
-        # The provider sends tags with RegisterScalableTarget; moto drops them.
-        answer = register(self)
-        if tags := json.loads(self.body).get("Tags"):
-            _SCALING_TAGS.setdefault(json.loads(answer)["ScalableTargetARN"], {}).update(tags)
-        return answer
-
-    ApplicationAutoScalingResponse.register_scalable_target = register_scalable_target
-    ApplicationAutoScalingResponse.list_tags_for_resource = list_tags_for_resource
-    ApplicationAutoScalingResponse.tag_resource = tag_resource
-    ApplicationAutoScalingResponse.untag_resource = untag_resource
-
-    from moto.ec2.responses.monitoring import Monitoring
-
-    def set_monitoring(state: str):
-        def handler(self) -> str:
-            items = []
-            for instance_id in self._get_param("InstanceIds", []):
-                self.ec2_backend.get_instance(instance_id).monitoring_state = state
-                items.append(
-                    f"<item><instanceId>{instance_id}</instanceId><monitoring><state>"
-                    f"{state}</state></monitoring></item>"
-                )
-            action = "MonitorInstances" if state == "enabled" else "UnmonitorInstances"
-            return (
-                f'<{action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
-                f"<requestId>shim</requestId><instancesSet>{''.join(items)}</instancesSet>"
-                f"</{action}Response>"
-            )
-
-        return handler
-
-    Monitoring.monitor_instances = set_monitoring("enabled")
-    Monitoring.unmonitor_instances = set_monitoring("disabled")
-
-    from moto.iam.access_control import IAMPolicy, PermissionResult
-    from moto.s3.models import FakeBucket
-
-    def get_permission(self, action: str, resource: str):
-        if self.policy is None:
-            return PermissionResult.NEUTRAL
-        policy = json.loads(self.policy.decode())
-        statements = policy.get("Statement", [])
-        statements = [
-            s
-            for s in (statements if isinstance(statements, list) else [statements])
-            if not _denies_insecure_transport(s)
-        ]
-        if not statements:
-            return PermissionResult.NEUTRAL
-        return IAMPolicy(json.dumps({**policy, "Statement": statements})).is_action_permitted(
-            action, resource
-        )
-
-    FakeBucket.get_permission = get_permission
-
-
-def _denies_insecure_transport(statement: dict) -> bool:
-    """A TLS-only statement: Deny when aws:SecureTransport is false."""
-    condition = statement.get("Condition", {})
-    value = condition.get("Bool", {}).get("aws:SecureTransport")
-    return (
-        statement.get("Effect") == "Deny"
-        and set(condition) == {"Bool"}
-        and value in ("false", ["false"])
-    )
 
 
 def _post_json(url: str, payload: dict, timeout: float = 5.0) -> bytes:

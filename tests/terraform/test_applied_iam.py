@@ -10,10 +10,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from moto.iam.access_control import IAMPolicy, PermissionResult
 from parliament import analyze_policy_string, iam_definition
 
 from tests.aws import client
+from tests.aws import policy_allows as allowed
 
 pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.slow]
 
@@ -52,11 +52,6 @@ def policies(applied_stack, emulator) -> dict[str, dict]:
 def role(policies: dict, suffix: str) -> dict:
     (document,) = [doc for name, doc in policies.items() if name.endswith(suffix)]
     return document
-
-
-def allowed(document: dict, action: str, resource: str) -> bool:
-    result = IAMPolicy(json.dumps(document)).is_action_permitted(action, resource)
-    return result == PermissionResult.PERMITTED
 
 
 def sagemaker_actions() -> list[str]:

@@ -14,9 +14,8 @@ pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.slow]
 # Re-plan drift the emulator causes, by resource address, with what differs and why.
 KNOWN_EMULATOR_DRIFT = {
     "module.sagemaker_endpoint[0].aws_sagemaker_model.this": (
-        {"vpc_config", "enable_network_isolation"},
-        "moto reports an empty vpc_config for a model created without one, and does not "
-        "keep EnableNetworkIsolation",
+        {"vpc_config"},
+        "moto reports an empty vpc_config for a model created without one",
     ),
     "module.sagemaker_endpoint[0].aws_sagemaker_endpoint_configuration.this": (
         {"data_capture_config"},
@@ -68,6 +67,7 @@ def test_endpoint_is_in_service_with_its_configuration(applied_stack, emulator):
     assert container["Image"].endswith("/pytorch-inference:2.6.0-cpu-py312")
     assert container["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
     assert model["ExecutionRoleArn"] == applied_stack["outputs"]["endpoint_execution_role_arn"]
+    assert model["EnableNetworkIsolation"] is True
 
 
 def test_endpoint_scales_one_to_three_with_30s_cooldowns(applied_stack, emulator):

@@ -1,4 +1,5 @@
-"""The root module applied to the emulator once per session, destroyed at the end.
+"""The root module applied to the emulator (the ``applied_stack`` session fixture), destroyed
+at the end.
 
 Switched off for the emulator, on purpose and only here: provisioned concurrency (moto has no
 PutProvisionedConcurrencyConfig; `terraform test` covers it at plan level) and the Deep
@@ -11,8 +12,9 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-
-import pytest
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 from tests.aws import client
 from tests.terraform.workspace import make_workspace
@@ -21,9 +23,9 @@ from tests.terraform_cli import Terraform
 logger = logging.getLogger(__name__)
 
 
-@pytest.fixture(scope="session")
-def applied_stack(tmp_path_factory, emulator, terraform_binary):
-    workspace = make_workspace(tmp_path_factory.mktemp("tf-apply"))
+@contextmanager
+def apply_stack(root: Path, emulator) -> Iterator[dict]:
+    workspace = make_workspace(root)
     terraform = Terraform(workspace)
     terraform.use_emulator(emulator)
     name = f"dbt-{uuid.uuid4().hex[:6]}"
@@ -79,9 +81,13 @@ def assert_nothing_left(terraform: Terraform, emulator, name: str) -> None:
         if p["InstanceProfileName"].startswith(name)
     ]
     sagemaker = client("sagemaker", emulator)
-    assert not sagemaker.list_endpoints(NameContains=name)["Endpoints"]
-    assert not sagemaker.list_endpoint_configs(NameContains=name)["EndpointConfigs"]
-    assert not sagemaker.list_models(NameContains=name)["Models"]
+    # Filtered here: moto's ListModels ignores NameContains.
+    for listing, key, field in (
+        (sagemaker.list_endpoints, "Endpoints", "EndpointName"),
+        (sagemaker.list_endpoint_configs, "EndpointConfigs", "EndpointConfigName"),
+        (sagemaker.list_models, "Models", "ModelName"),
+    ):
+        assert not [item for item in listing()[key] if name in item[field]], key
     functions = client("lambda", emulator).list_functions()["Functions"]
     assert not [f for f in functions if f["FunctionName"].startswith(name)]
     assert not client("logs", emulator).describe_log_groups(
