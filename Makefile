@@ -67,14 +67,14 @@ setup: $(VENV_STAMP) $(VENV_IAC_STAMP) $(TF_CONFIG_DEP) ## Create the virtual en
 lint: $(VENV_STAMP) ## Check Python style (ruff) and Terraform formatting
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	@if command -v terraform >/dev/null; then terraform fmt -check -recursive; \
+	@if command -v terraform >/dev/null; then terraform fmt -check -recursive terraform; \
 		else echo "terraform not on PATH: skipping terraform fmt -check"; fi
 
 fmt: $(VENV_STAMP) ## Format Python and Terraform sources, refresh module README tables
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 	$(PY) scripts/terraform_docs.py
-	@if command -v terraform >/dev/null; then terraform fmt -recursive; fi
+	@if command -v terraform >/dev/null; then terraform fmt -recursive terraform; fi
 
 test: setup lint ## Set up, lint, and run every test
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -47,14 +47,21 @@ module "training_instance" {
   depends_on = [aws_s3_object.code_bundle]
 }
 
+# The image SageMaker training and tuning jobs run (python -m ml.jobs reads it from the outputs).
+data "aws_sagemaker_prebuilt_ecr_image" "pytorch_training" {
+  repository_name = "pytorch-training"
+  image_tag       = var.training_image_tag
+}
+
 module "sagemaker_training_role" {
   source = "./modules/sagemaker_training_role"
 
-  name        = var.name
-  bucket_name = module.data_bucket.bucket_name
-  prefixes    = local.prefixes
-  kms_key_arn = var.kms_key_arn
-  tags        = var.tags
+  name              = var.name
+  bucket_name       = module.data_bucket.bucket_name
+  prefixes          = local.prefixes
+  image_registry_id = data.aws_sagemaker_prebuilt_ecr_image.pytorch_training.registry_id
+  kms_key_arn       = var.kms_key_arn
+  tags              = var.tags
 }
 
 module "sagemaker_endpoint" {

@@ -28,6 +28,11 @@ output "sagemaker_training_role_arn" {
   value       = module.sagemaker_training_role.role_arn
 }
 
+output "training_image_uri" {
+  description = "AWS PyTorch training image for SageMaker jobs (python -m ml.jobs)."
+  value       = data.aws_sagemaker_prebuilt_ecr_image.pytorch_training.registry_path
+}
+
 output "endpoint_name" {
   description = "SageMaker endpoint name, or null before a model is deployed."
   value       = one(module.sagemaker_endpoint[*].endpoint_name)

@@ -104,6 +104,17 @@ variable "stop_after_training" {
   description = "Stop the training instance once its model is uploaded."
 }
 
+variable "training_image_tag" {
+  type        = string
+  default     = "2.6.0-cpu-py312"
+  description = "Tag of the AWS PyTorch training container that SageMaker jobs run (a -gpu- tag for GPU instances)."
+
+  validation {
+    condition     = can(regex("^[0-9][0-9.]*-(cpu|gpu)-py[0-9]+", var.training_image_tag))
+    error_message = "training_image_tag must look like 2.6.0-cpu-py312 or 2.6.0-gpu-py312."
+  }
+}
+
 variable "model_data_url" {
   type        = string
   default     = null
