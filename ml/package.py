@@ -19,7 +19,7 @@ import logging
 from pathlib import Path
 
 from ml.artifacts import METRICS_FILE, MODEL_FILES
-from ml.files import write_tar_gz
+from ml.files import atomic_write, write_tar_gz
 
 logger = logging.getLogger(__name__)
 
@@ -46,10 +46,23 @@ def archive_members(model_dir: Path) -> dict[str, bytes]:
     members = {name: (model_dir / name).read_bytes() for name in MODEL_FILES}
     if (model_dir / METRICS_FILE).is_file():
         members[METRICS_FILE] = (model_dir / METRICS_FILE).read_bytes()
-    members["code/inference.py"] = (PACKAGE_DIR / "inference.py").read_bytes()
+    members.update(inference_code_members())
+    return members
+
+
+def inference_code_members() -> dict[str, bytes]:
+    """``code/``: the handler the serving container loads and the modules it imports."""
+    members = {"code/inference.py": (PACKAGE_DIR / "inference.py").read_bytes()}
     for module in INFERENCE_MODULES:
         members[f"code/ml/{module}"] = (PACKAGE_DIR / module).read_bytes()
     return members
+
+
+def write_inference_code(model_dir: Path) -> None:
+    """Add ``code/`` to a model dir, so that an archive of the dir (what a SageMaker training
+    job uploads as model.tar.gz) is deployable as it is."""
+    for name, content in inference_code_members().items():
+        atomic_write(Path(model_dir) / name, lambda tmp, content=content: tmp.write_bytes(content))
 
 
 def build_model_archive(model_dir: Path, output: Path) -> Path:

@@ -50,6 +50,7 @@ from ml.data import (
 )
 from ml.metrics import format_metrics
 from ml.model import ARCHITECTURES, backbone_of, build_model, freeze_backbone
+from ml.package import write_inference_code
 
 logger = logging.getLogger("ml.train")
 
@@ -81,6 +82,14 @@ def add_bool_flag(parser: argparse.ArgumentParser, name: str, default: bool, hel
         help=f"{help} (default: {default})",
     )
     parser.add_argument(f"--no-{name}", dest=dest, action="store_false", help=argparse.SUPPRESS)
+
+
+def default_checkpoint_dir() -> Path:
+    if not ON_SAGEMAKER:
+        return Path("build/checkpoints")
+    # Trials of a tuning job share one checkpoint S3 prefix: a folder per job keeps a trial
+    # from resuming another's checkpoint, while a spot restart (same job) finds its own.
+    return Path("/opt/ml/checkpoints", os.environ.get("TRAINING_JOB_NAME", ""))
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -115,8 +124,9 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--checkpoint-dir",
         type=Path,
-        default=Path("/opt/ml/checkpoints" if ON_SAGEMAKER else "build/checkpoints"),
-        help="checkpoint folder, synced to S3 by SageMaker for spot training",
+        default=default_checkpoint_dir(),
+        help="checkpoint folder; on SageMaker a folder named after the job under "
+        "/opt/ml/checkpoints, which SageMaker syncs to S3 for spot training",
     )
     parser.add_argument(
         "--resume",
@@ -152,6 +162,13 @@ def get_args_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=42, help="random seed")
     add_bool_flag(parser, "skip-corrupt", False, "leave unreadable images out instead of failing")
+    add_bool_flag(
+        parser,
+        "include-inference-code",
+        ON_SAGEMAKER,
+        "also write code/inference.py into the model dir, so that SageMaker's model.tar.gz "
+        "of it is deployable as it is",
+    )
     parser.add_argument(
         "--log-interval", type=int, default=20, help="batches between progress lines"
     )
@@ -419,6 +436,8 @@ def _train(args, device: torch.device, ctx: distributed.DistributedContext) -> n
         logger.info("test metrics: %s", format_metrics(test_metrics))
         config = {"arch": args.arch, "image_size": args.image_size, "num_classes": len(class_names)}
         write_model_artifacts(args.model_dir, model, config, class_names, history, test_metrics)
+        if args.include_inference_code:
+            write_inference_code(args.model_dir)
         logger.info("model artifacts written to %s", args.model_dir)
     return model
 
