@@ -1,0 +1,3 @@
+from ml.jobs.cli import main
+
+main()

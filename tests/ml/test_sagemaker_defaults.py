@@ -1,0 +1,40 @@
+"""Defaults of ml/train.py that change inside a SageMaker training container."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ml import train
+from ml.package import inference_code_members, write_inference_code
+
+pytestmark = pytest.mark.unit
+
+
+def test_on_sagemaker_each_job_checkpoints_in_its_own_folder(monkeypatch):
+    monkeypatch.setattr(train, "ON_SAGEMAKER", True)
+    monkeypatch.setenv("TRAINING_JOB_NAME", "dog-breeds-tune-261124-090507-003-1a2b3c4d")
+    args = train.parse_args([])
+    assert args.checkpoint_dir == Path(
+        "/opt/ml/checkpoints/dog-breeds-tune-261124-090507-003-1a2b3c4d"
+    )
+    assert args.include_inference_code is True
+
+
+def test_elsewhere_checkpoints_stay_in_build_and_the_model_dir_holds_only_the_model(monkeypatch):
+    monkeypatch.setattr(train, "ON_SAGEMAKER", False)
+    args = train.parse_args([])
+    assert args.checkpoint_dir == Path("build/checkpoints")
+    assert args.include_inference_code is False
+    assert train.parse_args(["--include-inference-code"]).include_inference_code is True
+
+
+def test_inference_code_in_the_model_dir_is_the_archives(tmp_path):
+    write_inference_code(tmp_path)
+    members = inference_code_members()
+    assert {str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*") if p.is_file()} == set(
+        members
+    )
+    for name, content in members.items():
+        assert (tmp_path / name).read_bytes() == content
