@@ -173,6 +173,8 @@ def get_parser() -> argparse.ArgumentParser:
 
 
 def run_status(aws, stack: Stack, args, now: datetime) -> str:
+    if not 1 <= args.limit <= 100:
+        raise JobsError(f"--limit must be between 1 and 100, got {args.limit}")
     if args.tuning_job:
         table = status.trials(aws, args.tuning_job)
     else:

@@ -326,9 +326,9 @@ def tuning_job_request(
 def model_request(name: str, current_model: dict, model_data_url: str) -> dict:
     """A copy of the endpoint's current model that serves another model.tar.gz."""
     container = {
-        key: current_model["PrimaryContainer"][key]
-        for key in ("Image", "Environment", "Mode")
-        if key in current_model["PrimaryContainer"]
+        key: value
+        for key, value in current_model["PrimaryContainer"].items()
+        if key not in ("ModelDataUrl", "ModelDataSource")
     }
     request = {
         "ModelName": name,
@@ -342,25 +342,15 @@ def model_request(name: str, current_model: dict, model_data_url: str) -> dict:
 
 
 def endpoint_config_request(name: str, current_config: dict, model_name: str) -> dict:
-    """The endpoint's current configuration with every variant serving ``model_name``."""
-    variant_keys = (
-        "VariantName",
-        "InitialInstanceCount",
-        "InstanceType",
-        "InitialVariantWeight",
-        "ServerlessConfig",
-    )
+    """The endpoint's current configuration with every variant serving ``model_name``
+    (same variant names and instance types, so auto scaling allows the update)."""
     request = {
         "EndpointConfigName": name,
         "ProductionVariants": [
-            {
-                **{key: variant[key] for key in variant_keys if key in variant},
-                "ModelName": model_name,
-            }
-            for variant in current_config["ProductionVariants"]
+            {**variant, "ModelName": model_name} for variant in current_config["ProductionVariants"]
         ],
     }
-    for key in ("KmsKeyId", "DataCaptureConfig"):
+    for key in ("KmsKeyId", "DataCaptureConfig", "AsyncInferenceConfig", "ExplainerConfig"):
         if current_config.get(key):
             request[key] = current_config[key]
     return request

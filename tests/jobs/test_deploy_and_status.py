@@ -177,3 +177,10 @@ def test_status_of_a_tuning_job_lists_trials_best_first(jobs_stack, capsys):
     assert len(losses) == 4
     assert losses == sorted(losses)
     assert all("lr=" in line and "batch-size=" in line for line in lines[3:])
+
+
+def test_status_refuses_a_limit_the_api_cannot_take(jobs_stack, caplog):
+    with caplog.at_level(logging.ERROR, logger="ml.jobs"), pytest.raises(SystemExit) as exit_info:
+        jobs_stack.run("status", "--limit", "0")
+    assert exit_info.value.code == 2
+    assert "--limit must be between 1 and 100" in caplog.text

@@ -190,3 +190,28 @@ def test_tfvars_keep_every_other_line():
     assert parsed["name"].strip('"') == "dog-breeds"
     with pytest.raises(JobsError, match="assigned 2 times"):
         tfvars.set_variable(text + "model_data_url = null\n", "model_data_url", url)
+
+
+def test_the_new_endpoint_configuration_changes_only_the_model():
+    current = {
+        "EndpointConfigName": "dog-breeds-5e6f7a8b",
+        "ProductionVariants": [
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": "dog-breeds-1a2b3c4d",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+                "VolumeSizeInGB": 20,
+            }
+        ],
+        "KmsKeyId": "arn:aws:kms:us-east-1:123456789012:key/abc",
+        "CreationTime": "2026-11-24T09:00:00Z",
+    }
+    request = specs.endpoint_config_request("new-config", current, "new-model")
+    assert request == {
+        "EndpointConfigName": "new-config",
+        "ProductionVariants": [
+            {**current["ProductionVariants"][0], "ModelName": "new-model"},
+        ],
+        "KmsKeyId": current["KmsKeyId"],
+    }
