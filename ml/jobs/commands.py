@@ -42,6 +42,16 @@ def not_found(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") in NOT_FOUND_CODES
 
 
+def fetch(call, missing: str, **params) -> dict:
+    """``call(**params)``, where "no such thing" becomes ``JobsError(missing)``."""
+    try:
+        return call(**params)
+    except ClientError as error:
+        if not_found(error):
+            raise JobsError(missing) from None
+        raise
+
+
 def train_script_options() -> set[str]:
     """Option names of ml/train.py (``batch-size``...), the hyperparameters a job may set."""
     from ml.train import get_args_parser  # imports torch: only when hyperparameters are given
@@ -152,14 +162,11 @@ def tune(aws: Aws, stack: Stack, args, now: datetime) -> str:
 
 def best_trial(aws: Aws, tuning_job: str) -> tuple[dict, dict[str, object]]:
     """The tuning job's best training job (its summary) and that job's hyperparameters."""
-    try:
-        tuning = aws.sagemaker.describe_hyper_parameter_tuning_job(
-            HyperParameterTuningJobName=tuning_job
-        )
-    except ClientError as error:
-        if not_found(error):
-            raise JobsError(f"--from-tuning {tuning_job}: no such tuning job") from None
-        raise
+    tuning = fetch(
+        aws.sagemaker.describe_hyper_parameter_tuning_job,
+        f"--from-tuning {tuning_job}: no such tuning job",
+        HyperParameterTuningJobName=tuning_job,
+    )
     best = tuning.get("BestTrainingJob")
     if not best:
         raise JobsError(
@@ -211,12 +218,11 @@ def train(aws: Aws, stack: Stack, args, now: datetime) -> str:
 
 
 def model_data_of_job(aws: Aws, job: str) -> str:
-    try:
-        description = aws.sagemaker.describe_training_job(TrainingJobName=job)
-    except ClientError as error:
-        if not_found(error):
-            raise JobsError(f"--from-job {job}: no such training job") from None
-        raise
+    description = fetch(
+        aws.sagemaker.describe_training_job,
+        f"--from-job {job}: no such training job",
+        TrainingJobName=job,
+    )
     status = description["TrainingJobStatus"]
     if status != "Completed":
         raise JobsError(f"training job {job} is {status}, not Completed: it has no model yet")
@@ -232,12 +238,7 @@ def check_model_data(aws: Aws, url: str, bucket: str) -> None:
             f"{url} is outside s3://{bucket}/models/, the only place the endpoint's role may "
             "read models from: copy it there first"
         )
-    try:
-        aws.s3.head_object(Bucket=object_bucket, Key=key)
-    except ClientError as error:
-        if not_found(error):
-            raise JobsError(f"{url} does not exist") from None
-        raise
+    fetch(aws.s3.head_object, f"{url} does not exist", Bucket=object_bucket, Key=key)
 
 
 def deploy(aws: Aws, stack: Stack, args, now: datetime) -> str:
@@ -271,12 +272,9 @@ def update_endpoint(aws: Aws, endpoint: str, url: str, args, now: datetime) -> N
     """New model + endpoint configuration, then UpdateEndpoint: SageMaker shifts traffic to
     the new instances once they are healthy and keeps the old ones serving until then."""
     sagemaker = aws.sagemaker
-    try:
-        current = sagemaker.describe_endpoint(EndpointName=endpoint)
-    except ClientError as error:
-        if not_found(error):
-            raise JobsError(f"endpoint {endpoint} does not exist") from None
-        raise
+    current = fetch(
+        sagemaker.describe_endpoint, f"endpoint {endpoint} does not exist", EndpointName=endpoint
+    )
     if current["EndpointStatus"] != "InService":
         raise JobsError(
             f"endpoint {endpoint} is {current['EndpointStatus']}: deploy when it is InService"

@@ -6,8 +6,7 @@ from datetime import datetime
 
 from botocore.exceptions import ClientError
 
-from ml.jobs import JobsError
-from ml.jobs.commands import Aws, not_found
+from ml.jobs.commands import Aws, fetch, not_found
 
 
 def format_table(headers: list[str], rows: list[list[str]]) -> str:
@@ -106,14 +105,11 @@ def overview(aws: Aws, prefix: str, endpoint: str | None, limit: int) -> str:
 def trials(aws: Aws, tuning_job: str) -> str:
     """One tuning job and its trials, best objective first."""
     sagemaker = aws.sagemaker
-    try:
-        description = sagemaker.describe_hyper_parameter_tuning_job(
-            HyperParameterTuningJobName=tuning_job
-        )
-    except ClientError as error:
-        if not_found(error):
-            raise JobsError(f"--tuning-job {tuning_job}: no such tuning job") from None
-        raise
+    description = fetch(
+        sagemaker.describe_hyper_parameter_tuning_job,
+        f"--tuning-job {tuning_job}: no such tuning job",
+        HyperParameterTuningJobName=tuning_job,
+    )
     objective = description["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
     order = "Ascending" if objective["Type"] == "Minimize" else "Descending"
     summaries = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
