@@ -242,6 +242,11 @@ def check_model_data(aws: Aws, url: str, bucket: str) -> None:
 
 
 def deploy(aws: Aws, stack: Stack, args, now: datetime) -> str:
+    if not 1 <= args.poll_seconds <= args.wait_timeout:
+        raise JobsError(
+            f"need 1 <= --poll-seconds <= --wait-timeout, got {args.poll_seconds} and "
+            f"{args.wait_timeout}"
+        )
     url = args.model_data or model_data_of_job(aws, args.from_job)
     check_model_data(aws, url, stack.get("bucket"))
     if args.direct:

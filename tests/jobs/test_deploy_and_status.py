@@ -132,6 +132,7 @@ def test_deploy_from_a_training_job_serves_its_model(serving_stack, emulator, ca
         (("--model-data", "https://example.com/model.tar.gz"), "must be an s3://bucket/key"),
         (("--model-data", "s3://{bucket}/models/run-1/"), "expected a model.tar.gz"),
         (("--from-job", "no-such-job"), "no such training job"),
+        (("--model-data", "{run2}", "--poll-seconds", "0"), "need 1 <= --poll-seconds"),
         (
             ("--direct", "--endpoint-name", "missing", "--model-data", "{run2}"),
             "endpoint missing does not exist",
