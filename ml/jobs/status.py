@@ -49,7 +49,10 @@ def training_row(job: dict) -> list[str]:
     detail += f"; {metrics_text(job.get('FinalMetricDataList', []))}"
     if job.get("FailureReason"):
         detail += f"; {job['FailureReason']}"
-    return ["training", name, job["TrainingJobStatus"], when(job["CreationTime"]), detail]
+    status = job["TrainingJobStatus"]
+    if status == "InProgress" and job.get("SecondaryStatus"):
+        status += f" ({job['SecondaryStatus']})"  # Downloading, Training, Uploading...
+    return ["training", name, status, when(job["CreationTime"]), detail]
 
 
 def endpoint_row(sagemaker, name: str) -> list[str]:
