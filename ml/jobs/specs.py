@@ -23,8 +23,15 @@ CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
 TUNED_HYPERPARAMETERS = ("lr", "batch-size", "epochs")
 # Options of ml/train.py that the job itself sets (channels, model and checkpoint folders).
 JOB_OWNED_OPTIONS = frozenset(
-    {"data-dir", "train-dir", "valid-dir", "test-dir", "model-dir", "output-data-dir"}
-    | {"checkpoint-dir"}
+    {
+        "data-dir",
+        "train-dir",
+        "valid-dir",
+        "test-dir",
+        "model-dir",
+        "output-data-dir",
+        "checkpoint-dir",
+    }
 )
 # The longest names SageMaker accepts, by kind of resource.
 NAME_LIMITS = {"tune": 32, "train": 63, "model": 63, "config": 63}
