@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The sagemaker-training toolkit's container entry point, as a training image runs it.
+TOOLKIT_TRAIN = Path(sys.executable).with_name("train")
 
 # ResNet18 from scratch at 32 px: the smallest run that still learns the sample classes.
 TINY_TRAIN_ARGS = (
@@ -70,3 +74,28 @@ def split_args(data_dir: Path, model_dir: Path, checkpoint_dir: Path) -> list[st
         "--output-data-dir",
         str(model_dir.parent / "output"),
     ]
+
+
+def write_sagemaker_layout(
+    base: Path,
+    hyperparameters: dict[str, str],
+    dataset: Path,
+    channels: list[str],
+    current_host: str = "localhost",
+    hosts: list[str] | None = None,
+) -> None:
+    """``base`` laid out as SageMaker lays out /opt/ml before starting a training container:
+    the config files, one folder per data channel (a copy of that split of ``dataset``) and
+    output/data. ``hyperparameters`` are already encoded, as SageMaker passes them."""
+    config = base / "input" / "config"
+    config.mkdir(parents=True)
+    (base / "output" / "data").mkdir(parents=True)  # present in every training container
+    for channel in channels:
+        shutil.copytree(dataset / channel, base / "input" / "data" / channel)
+    (config / "hyperparameters.json").write_text(json.dumps(hyperparameters))
+    (config / "resourceconfig.json").write_text(
+        json.dumps({"current_host": current_host, "hosts": hosts or [current_host]})
+    )
+    (config / "inputdataconfig.json").write_text(
+        json.dumps({channel: {"TrainingInputMode": "File"} for channel in channels})
+    )

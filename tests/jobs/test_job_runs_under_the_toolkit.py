@@ -7,18 +7,15 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import socket
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 
 from ml.artifacts import WEIGHTS_FILE
 from ml.package import archive_members
+from ml.serve import free_port
 from tests.aws import client
-from tests.training import python_env
+from tests.training import TOOLKIT_TRAIN, python_env, write_sagemaker_layout
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -36,30 +33,6 @@ TINY = (
 HOSTS = ["127.0.0.1", "localhost"]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def prepare_instance(base: Path, job: dict, host: str, dataset: Path) -> None:
-    """/opt/ml as SageMaker lays it out on ``host`` before starting the container."""
-    config = base / "input" / "config"
-    config.mkdir(parents=True)
-    (base / "output" / "data").mkdir(parents=True)
-    channels = [channel["ChannelName"] for channel in job["InputDataConfig"]]
-    for channel in channels:  # FullyReplicated: every instance gets the whole split
-        shutil.copytree(dataset / channel, base / "input" / "data" / channel)
-    hyperparameters = dict(job["HyperParameters"])
-    # /opt/ml/checkpoints is not writable here; everything else is as the job says.
-    hyperparameters["checkpoint-dir"] = json.dumps(str(base / "checkpoints"))
-    (config / "hyperparameters.json").write_text(json.dumps(hyperparameters))
-    (config / "resourceconfig.json").write_text(json.dumps({"current_host": host, "hosts": HOSTS}))
-    (config / "inputdataconfig.json").write_text(
-        json.dumps({channel: {"TrainingInputMode": "File"} for channel in channels})
-    )
-
-
 def test_two_instance_job_trains_with_ddp_under_the_toolkit(
     jobs_stack, emulator, sample_dataset, tmp_path
 ):
@@ -72,7 +45,12 @@ def test_two_instance_job_trains_with_ddp_under_the_toolkit(
     processes = {}
     for host in HOSTS:
         base = tmp_path / host
-        prepare_instance(base, job, host, sample_dataset)
+        hyperparameters = dict(job["HyperParameters"])
+        # /opt/ml/checkpoints is not writable here; everything else is as the job says.
+        hyperparameters["checkpoint-dir"] = json.dumps(str(base / "checkpoints"))
+        # FullyReplicated channels: every instance gets the whole split.
+        channels = [channel["ChannelName"] for channel in job["InputDataConfig"]]
+        write_sagemaker_layout(base, hyperparameters, sample_dataset, channels, host, HOSTS)
         env = python_env(
             SAGEMAKER_BASE_DIR=str(base),
             TRAINING_JOB_NAME=name,
@@ -82,7 +60,7 @@ def test_two_instance_job_trains_with_ddp_under_the_toolkit(
         env.pop("PYTHONPATH")  # the code comes from the bundle the toolkit downloads
         log = (tmp_path / f"{host}.log").open("w")
         processes[host] = subprocess.Popen(
-            [str(Path(sys.executable).with_name("train"))],
+            [str(TOOLKIT_TRAIN)],
             env=env,
             cwd=base,
             stdout=log,

@@ -7,16 +7,9 @@ from __future__ import annotations
 import pytest
 
 from ml.jobs.cli import main
-from tests.aws import client, policy_allows
+from tests.aws import client, inline_policy, policy_allows
 
 pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.slow]
-
-
-def inline_policy(emulator, role_arn: str) -> dict:
-    iam = client("iam", emulator)
-    role_name = role_arn.rsplit("/", 1)[1]
-    (policy_name,) = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
-    return iam.get_role_policy(RoleName=role_name, PolicyName=policy_name)["PolicyDocument"]
 
 
 def test_jobs_use_the_stack_and_its_roles_allow_them(applied_stack, emulator, capsys):
@@ -35,7 +28,7 @@ def test_jobs_use_the_stack_and_its_roles_allow_them(applied_stack, emulator, ca
     assert image == outputs["training_image_uri"]
     assert image == "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.6.0-cpu-py312"
 
-    policy = inline_policy(emulator, job["RoleArn"])
+    policy = inline_policy(emulator, job["RoleArn"].rsplit("/", 1)[1])
     objects = f"arn:aws:s3:::{bucket}"
     needed = [
         ("s3:GetObject", f"{objects}/code/{name}/code.tar.gz"),
@@ -57,5 +50,7 @@ def test_jobs_use_the_stack_and_its_roles_allow_them(applied_stack, emulator, ca
     capsys.readouterr()
     main(["deploy", *stack_args, "--from-job", name])
     assert capsys.readouterr().out == f'model_data_url = "s3://{bucket}/{model}"\n'
-    endpoint_policy = inline_policy(emulator, outputs["endpoint_execution_role_arn"])
+    endpoint_policy = inline_policy(
+        emulator, outputs["endpoint_execution_role_arn"].rsplit("/", 1)[1]
+    )
     assert policy_allows(endpoint_policy, "s3:GetObject", f"{objects}/{model}")

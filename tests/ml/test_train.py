@@ -7,7 +7,6 @@ import json
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,13 @@ from PIL import Image
 
 from ml.artifacts import CLASS_NAMES_FILE, CONFIG_FILE, CURVES_FILE, METRICS_FILE, WEIGHTS_FILE
 from ml.metrics import METRIC_DEFINITIONS
-from tests.training import REPO_ROOT, SAMPLE_CLASSES, python_env
+from tests.training import (
+    REPO_ROOT,
+    SAMPLE_CLASSES,
+    TOOLKIT_TRAIN,
+    python_env,
+    write_sagemaker_layout,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -60,11 +65,6 @@ def test_runs_under_the_sagemaker_training_toolkit(tmp_path: Path, sample_datase
     base = tmp_path / "opt_ml"
     code = tmp_path / "code_bundle"
     shutil.copytree(REPO_ROOT / "ml", code / "ml", ignore=shutil.ignore_patterns("__pycache__"))
-    config = base / "input" / "config"
-    config.mkdir(parents=True)
-    (base / "output" / "data").mkdir(parents=True)  # present in every training container
-    for split in ("train", "valid", "test"):
-        shutil.copytree(sample_dataset / split, base / "input" / "data" / split)
     hyperparameters = {  # as SageMaker passes them: names without dashes, values as JSON
         "arch": "resnet18",
         "pretrained": "false",
@@ -77,22 +77,16 @@ def test_runs_under_the_sagemaker_training_toolkit(tmp_path: Path, sample_datase
         "sagemaker_program": "ml/train.py",
         "sagemaker_submit_directory": str(code),
     }
-    (config / "hyperparameters.json").write_text(
-        json.dumps(
-            {k: json.dumps(v) if not isinstance(v, str) else v for k, v in hyperparameters.items()}
-        )
-    )
-    (config / "resourceconfig.json").write_text(
-        json.dumps({"current_host": "localhost", "hosts": ["localhost"]})
-    )
-    (config / "inputdataconfig.json").write_text(
-        json.dumps({split: {"TrainingInputMode": "File"} for split in ("train", "valid", "test")})
+    write_sagemaker_layout(
+        base,
+        {k: json.dumps(v) if not isinstance(v, str) else v for k, v in hyperparameters.items()},
+        sample_dataset,
+        ["train", "valid", "test"],
     )
     env = python_env(SAGEMAKER_BASE_DIR=str(base))
     env.pop("PYTHONPATH")  # the toolkit alone must make the bundle importable
-    train_command = Path(sys.executable).with_name("train")
     result = subprocess.run(
-        [str(train_command)],
+        [str(TOOLKIT_TRAIN)],
         env=env,
         cwd=tmp_path,
         capture_output=True,

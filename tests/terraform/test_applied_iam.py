@@ -12,7 +12,7 @@ import json
 import pytest
 from parliament import analyze_policy_string, iam_definition
 
-from tests.aws import client
+from tests.aws import client, inline_policy
 from tests.aws import policy_allows as allowed
 
 pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.slow]
@@ -41,10 +41,7 @@ def policies(applied_stack, emulator) -> dict[str, dict]:
     for role in iam.list_roles()["Roles"]:
         if not role["RoleName"].startswith(applied_stack["name"]):
             continue
-        names = iam.list_role_policies(RoleName=role["RoleName"])["PolicyNames"]
-        assert len(names) == 1, f"{role['RoleName']} has inline policies {names}"
-        document = iam.get_role_policy(RoleName=role["RoleName"], PolicyName=names[0])
-        found[role["RoleName"]] = document["PolicyDocument"]
+        found[role["RoleName"]] = inline_policy(emulator, role["RoleName"])
     assert len(found) == 4
     return found
 
