@@ -256,7 +256,7 @@ def deploy(aws: Aws, stack: Stack, args, now: datetime) -> str:
         logger.info("set %s in %s", MODEL_DATA_VARIABLE, args.tfvars)
     if not args.direct:
         if not args.tfvars:
-            sys.stdout.write(f'{MODEL_DATA_VARIABLE} = "{url}"\n')
+            sys.stdout.write(tfvars.assignment(MODEL_DATA_VARIABLE, url) + "\n")
         logger.info(
             "Terraform owns the endpoint: apply this %s and it creates a new model and "
             "endpoint configuration, then updates the endpoint without downtime",
@@ -264,11 +264,10 @@ def deploy(aws: Aws, stack: Stack, args, now: datetime) -> str:
         )
     elif not args.tfvars:
         logger.warning(
-            'Terraform still declares the previous model: set %s = "%s" in your tfvars '
+            "Terraform still declares the previous model: set %s in your tfvars "
             "(or pass --tfvars FILE) before the next terraform apply, or it moves the "
             "endpoint back",
-            MODEL_DATA_VARIABLE,
-            url,
+            tfvars.assignment(MODEL_DATA_VARIABLE, url),
         )
     return url
 

@@ -10,14 +10,18 @@ from ml.files import atomic_write
 from ml.jobs import JobsError
 
 
+def assignment(name: str, value: str) -> str:
+    return f"{name} = {json.dumps(value)}"  # a JSON string is a valid HCL string literal
+
+
 def set_variable(text: str, name: str, value: str) -> str:
-    assignment = re.compile(rf"^([ \t]*){re.escape(name)}[ \t]*=.*$", re.MULTILINE)
-    matches = assignment.findall(text)
+    existing = re.compile(rf"^([ \t]*){re.escape(name)}[ \t]*=.*$", re.MULTILINE)
+    matches = existing.findall(text)
     if len(matches) > 1:
         raise JobsError(f"{name} is assigned {len(matches)} times; keep one assignment")
-    line = f"{name} = {json.dumps(value)}"  # a JSON string is a valid HCL string literal
+    line = assignment(name, value)
     if matches:
-        return assignment.sub(lambda match: match.group(1) + line, text)
+        return existing.sub(lambda match: match.group(1) + line, text)
     return text + ("" if text.endswith("\n") or not text else "\n") + line + "\n"
 
 
