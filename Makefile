@@ -80,10 +80,10 @@ test: setup lint ## Set up, lint, and run every test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 demo: setup ## The whole pipeline against the emulator (DATA=path/to/dogImages, KEEP=1)
-	$(PY) scripts/demo.py $(if $(filter command line environment,$(origin DATA)),--data $(DATA)) $(if $(KEEP),--keep)
+	$(PY) -m local_stack.demo $(if $(filter command line environment,$(origin DATA)),--data $(DATA)) $(if $(KEEP),--keep)
 
 sample-data: $(VENV_STAMP) ## Generate a small learnable dataset in DATA (default build/sample)
-	@test -d $(DATA) && echo "$(DATA) exists; keeping it" || $(PY) -m ml.sample_data $(DATA) --classes 5 --per-class 20
+	@test -d $(DATA) && echo "$(DATA) exists; keeping it" || $(PY) -m local_stack.sample_data $(DATA) --classes 5 --per-class 20
 
 train: $(VENV_STAMP) ## Train on DATA into MODEL_DIR (tiny defaults; override TRAIN_ARGS)
 	$(PY) -m ml.train --data-dir $(DATA) --model-dir $(MODEL_DIR) --checkpoint-dir $(BUILD)/checkpoints $(TRAIN_ARGS)
@@ -98,10 +98,10 @@ package-code: ## Build the training code bundle (build/code.tar.gz) reproducibly
 	$(PYTHON) scripts/build_code_bundle.py $(BUILD)/code.tar.gz
 
 serve: $(VENV_STAMP) ## Serve MODEL on the SageMaker PyTorch serving stack at 127.0.0.1:PORT
-	$(PY) -m ml.serve $(MODEL) --port $(PORT)
+	$(PY) -m local_stack.serve $(MODEL) --port $(PORT)
 
 emulator: $(VENV_STAMP) ## Run the embedded AWS emulator in the foreground on 127.0.0.1:4566
-	$(PY) -m tests.emulator
+	$(PY) -m local_stack.emulator
 
 clean: ## Remove build outputs, caches and virtual environments
 	rm -rf $(BUILD) $(VENV) $(VENV_IAC) .pytest_cache .ruff_cache .hypothesis

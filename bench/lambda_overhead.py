@@ -24,7 +24,8 @@ from types import SimpleNamespace
 
 import boto3
 
-from tests.lambda_invoker.error_endpoint import ErrorEndpoint
+from local_stack.lambda_runtime import import_handler
+from local_stack.stub_endpoint import StubEndpoint
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 logger = logging.getLogger("bench.lambda_overhead")
@@ -76,7 +77,7 @@ def main() -> None:
         )
         results = {"zip_bytes": zip_path.stat().st_size, "cold_import_ms": cold_import_ms(zip_path)}
 
-    stub = ErrorEndpoint()
+    stub = StubEndpoint()
     stub.answer(200, "", PREDICTIONS)
     os.environ.update(
         {
@@ -88,8 +89,7 @@ def main() -> None:
             "LOG_LEVEL": "WARNING",
         }
     )
-    sys.path.insert(0, str(REPO_ROOT / "lambda"))
-    import lambda_function
+    lambda_function = import_handler()
 
     image = jpeg_bytes()
     event = {"image": base64.b64encode(image).decode(), "top_k": 5}

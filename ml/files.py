@@ -27,6 +27,21 @@ def atomic_write(path: Path, write) -> None:
         raise
 
 
+def package_files(package_dir: Path, prefix: str) -> dict[str, bytes]:
+    """Every file of a package folder, recursively, as ``prefix/relative/path`` -> bytes,
+    leaving out byte-code caches and hidden files: what ships is the whole package."""
+    package_dir = Path(package_dir)
+    members = {}
+    for path in sorted(package_dir.rglob("*")):
+        relative = path.relative_to(package_dir)
+        if not path.is_file() or path.suffix == ".pyc":
+            continue
+        if any(part == "__pycache__" or part.startswith(".") for part in relative.parts):
+            continue
+        members[f"{prefix}/{relative.as_posix()}"] = path.read_bytes()
+    return members
+
+
 def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes, mode: int) -> None:
     info = tarfile.TarInfo(name)
     info.size = len(data)

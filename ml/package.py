@@ -6,7 +6,7 @@ Layout (what the PyTorch inference container expects)::
 
     model.pth  model_config.json  class_names.json  metrics.json
     code/inference.py             # model_fn / input_fn / predict_fn / output_fn
-    code/ml/...                   # the modules inference.py imports
+    code/ml/...                   # the whole ml package, which inference.py imports
 
 The archive is reproducible (sorted entries, fixed timestamps and owners) and written
 atomically.
@@ -19,20 +19,11 @@ import logging
 from pathlib import Path
 
 from ml.artifacts import METRICS_FILE, MODEL_FILES
-from ml.files import atomic_write, write_tar_gz
+from ml.files import atomic_write, package_files, write_tar_gz
 
 logger = logging.getLogger(__name__)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-# Everything ``ml/inference.py`` imports from this package, directly or not.
-INFERENCE_MODULES = (
-    "__init__.py",
-    "inference.py",
-    "data.py",
-    "model.py",
-    "artifacts.py",
-    "files.py",
-)
 
 
 def archive_members(model_dir: Path) -> dict[str, bytes]:
@@ -51,11 +42,11 @@ def archive_members(model_dir: Path) -> dict[str, bytes]:
 
 
 def inference_code_members() -> dict[str, bytes]:
-    """``code/``: the handler the serving container loads and the modules it imports."""
-    members = {"code/inference.py": (PACKAGE_DIR / "inference.py").read_bytes()}
-    for module in INFERENCE_MODULES:
-        members[f"code/ml/{module}"] = (PACKAGE_DIR / module).read_bytes()
-    return members
+    """``code/``: the handler the serving container loads, and the package it imports."""
+    return {
+        "code/inference.py": (PACKAGE_DIR / "inference.py").read_bytes(),
+        **package_files(PACKAGE_DIR, "code/ml"),
+    }
 
 
 def write_inference_code(model_dir: Path) -> None:

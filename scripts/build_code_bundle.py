@@ -2,8 +2,8 @@
 
     python scripts/build_code_bundle.py build/code.tar.gz
 
-Terraform uploads it to ``code/code.tar.gz`` for the EC2 instance; ``python -m ml.jobs``
-uploads its own copy per job. Layout: see ``ml/jobs/bundle.py``.
+Terraform uploads it to ``code/code.tar.gz`` for the EC2 instance; ``python -m mlops``
+uploads its own copy per job. Layout: see ``mlops/bundle.py``.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ml.jobs.bundle import build_code_bundle
+from mlops.bundle import build_code_bundle
 
 
 def main() -> None:

@@ -47,7 +47,7 @@ module "training_instance" {
   depends_on = [aws_s3_object.code_bundle]
 }
 
-# The image SageMaker training and tuning jobs run (python -m ml.jobs reads it from the outputs).
+# The image SageMaker training and tuning jobs run (python -m mlops reads it from the outputs).
 data "aws_sagemaker_prebuilt_ecr_image" "pytorch_training" {
   repository_name = "pytorch-training"
   image_tag       = var.training_image_tag

@@ -24,12 +24,12 @@ output "training_instance_role_arn" {
 }
 
 output "sagemaker_training_role_arn" {
-  description = "Role for SageMaker training and tuning jobs (python -m ml.jobs)."
+  description = "Role for SageMaker training and tuning jobs (python -m mlops)."
   value       = module.sagemaker_training_role.role_arn
 }
 
 output "training_image_uri" {
-  description = "AWS PyTorch training image for SageMaker jobs (python -m ml.jobs)."
+  description = "AWS PyTorch training image for SageMaker jobs (python -m mlops)."
   value       = data.aws_sagemaker_prebuilt_ecr_image.pytorch_training.registry_path
 }
 

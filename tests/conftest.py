@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator import Emulator, connect_or_start
+from local_stack.emulator import Emulator, connect_or_start
 
 
 @dataclass(frozen=True)
@@ -62,7 +62,7 @@ def applied_stack(tmp_path_factory, emulator, terraform_binary):
 @pytest.fixture(scope="session")
 def sample_dataset(tmp_path_factory) -> Path:
     """A small dogImages-shaped dataset with learnable classes, generated once."""
-    from ml.sample_data import generate
+    from local_stack.sample_data import generate
     from tests.training import SAMPLE_CLASSES
 
     out = tmp_path_factory.mktemp("data") / "dogImages"
@@ -94,7 +94,7 @@ def local_endpoint(model_archive: Path):
     """The trained model on the SageMaker PyTorch serving stack (TorchServe). Module scope:
     the toolkit cannot run two model servers on one host, so none outlives its tests (the
     demo test starts its own)."""
-    from ml.serve import LocalEndpoint
+    from local_stack.serve import LocalEndpoint
 
     with LocalEndpoint(model_archive, port=0) as endpoint:
         yield endpoint

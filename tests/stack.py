@@ -1,10 +1,7 @@
 """The root module applied to the emulator (the ``applied_stack`` session fixture), destroyed
-at the end.
+at the end; the teardown fails when anything is left behind.
 
-Switched off for the emulator, on purpose and only here: provisioned concurrency (moto has no
-PutProvisionedConcurrencyConfig; `terraform test` covers it at plan level) and the Deep
-Learning AMI lookup (moto has no such public SSM parameter; any image from DescribeImages is
-passed as ami_id). The teardown destroys the stack and fails when anything is left behind.
+What is switched off for the emulator, and why, is ``local_stack.terraform.emulator_variables``.
 """
 
 from __future__ import annotations
@@ -16,26 +13,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.aws import client
-from tests.terraform.workspace import make_workspace
-from tests.terraform_cli import Terraform
+from local_stack.aws import client
+from local_stack.emulator_shims import SHIM_NAMES
+from local_stack.terraform import Terraform, emulator_variables, make_workspace
 
 logger = logging.getLogger(__name__)
 
 
 @contextmanager
 def apply_stack(root: Path, emulator) -> Iterator[dict]:
+    emulator.require(SHIM_NAMES, "the stack's terraform apply and its assertions")
     workspace = make_workspace(root)
     terraform = Terraform(workspace)
     terraform.use_emulator(emulator)
     name = f"dbt-{uuid.uuid4().hex[:6]}"
-    ami = client("ec2", emulator).describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
     bucket = f"{name}-123456789012"
     variables = {
-        "name": name,
-        "ami_id": ami,
-        "lambda_provisioned_concurrency": 0,  # not in moto: see the module docstring
-        "force_destroy_bucket": "true",
+        **emulator_variables(emulator, name),
         "model_data_url": f"s3://{bucket}/models/run-1/model.tar.gz",
         "lambda_s3_input_prefix": "inference-input/",
         "tags": {"Team": "ml-platform"},

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from local_stack.aws import client
+from local_stack.boot import run_train_on_boot
 from ml import inference
 from ml.s3_transfer import upload_dir
-from tests.aws import client
-from tests.ec2.boot import run_train_on_boot
 from tests.images import sample_image
 from tests.training import REPO_ROOT, TINY_TRAIN_ARGS
 

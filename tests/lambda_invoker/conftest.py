@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
-import logging
 import sys
 from types import SimpleNamespace
 
 import pytest
 
-from tests.training import REPO_ROOT
+from local_stack.lambda_runtime import LAMBDA_DIR, import_handler
 
-LAMBDA_DIR = str(REPO_ROOT / "lambda")
-if LAMBDA_DIR not in sys.path:
-    sys.path.insert(0, LAMBDA_DIR)
+if str(LAMBDA_DIR) not in sys.path:
+    sys.path.insert(0, str(LAMBDA_DIR))
 
 BASE_ENV = {
     "AWS_REGION": "us-east-1",  # both are always set by the Lambda runtime
@@ -37,11 +34,7 @@ def load_handler(monkeypatch):
     def load(**env: str):
         for name, value in {**BASE_ENV, **env}.items():
             monkeypatch.setenv(name, value)
-        # A fresh container: drop the log handler bound to an earlier test's captured stream.
-        logging.getLogger("invoker").handlers.clear()
-        import lambda_function
-
-        return importlib.reload(lambda_function)
+        return import_handler()
 
     return load
 

@@ -11,9 +11,9 @@ import uuid
 
 import pytest
 
-from tests.aws import client
+from local_stack.aws import client
+from local_stack.stub_endpoint import StubEndpoint
 from tests.images import sample_image
-from tests.lambda_invoker.error_endpoint import ErrorEndpoint
 
 pytestmark = pytest.mark.integration
 
@@ -93,7 +93,7 @@ def test_api_gateway_event_and_s3_input(emulator, load_handler, context, sample_
 
 @pytest.fixture
 def error_endpoint():
-    server = ErrorEndpoint()
+    server = StubEndpoint()
     yield server
     server.close()
 

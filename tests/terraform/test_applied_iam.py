@@ -12,8 +12,9 @@ import json
 import pytest
 from parliament import analyze_policy_string, iam_definition
 
-from tests.aws import client, inline_policy
-from tests.aws import policy_allows as allowed
+from local_stack.aws import client
+from tests.iam import inline_policy
+from tests.iam import policy_allows as allowed
 
 pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.slow]
 

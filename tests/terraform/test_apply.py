@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from tests.aws import client
+from local_stack.aws import client
 
 pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.slow]
 

@@ -14,8 +14,7 @@ import hcl2
 import pytest
 from hcl2 import SerializationOptions
 
-from tests.terraform.workspace import MODULES, make_workspace
-from tests.terraform_cli import Terraform
+from local_stack.terraform import MODULES, Terraform, make_workspace
 from tests.training import REPO_ROOT
 
 pytestmark = [pytest.mark.terraform]

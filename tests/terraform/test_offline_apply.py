@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.aws import client
-from tests.emulator import Emulator
-from tests.terraform_cli import Terraform
+from local_stack.aws import client
+from local_stack.emulator import Emulator
+from local_stack.terraform import Terraform
 
 pytestmark = [pytest.mark.terraform, pytest.mark.integration]
 

@@ -6,10 +6,9 @@ data "aws_ssm_parameter" "dlami" {
 }
 
 locals {
-  ami_id        = var.ami_id != null ? var.ami_id : nonsensitive(data.aws_ssm_parameter.dlami[0].value)
-  bucket_arn    = "arn:${data.aws_partition.current.partition}:s3:::${var.bucket_name}"
-  template_path = coalesce(var.user_data_template_path, "${path.module}/../../../ec2/user_data.sh.tftpl")
-  user_data = templatefile(local.template_path, {
+  ami_id     = var.ami_id != null ? var.ami_id : nonsensitive(data.aws_ssm_parameter.dlami[0].value)
+  bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${var.bucket_name}"
+  user_data = templatefile("${path.module}/templates/user_data.sh.tftpl", {
     bucket              = var.bucket_name
     data_prefix         = var.prefixes.data
     code_prefix         = var.prefixes.code

@@ -106,12 +106,6 @@ variable "stop_after_training" {
   description = "Stop the instance (not terminate) when training has finished, to stop paying for it."
 }
 
-variable "user_data_template_path" {
-  type        = string
-  default     = null
-  description = "Path of the user-data template; null uses ec2/user_data.sh.tftpl of this repository."
-}
-
 variable "kms_key_arn" {
   type        = string
   default     = null

@@ -15,7 +15,7 @@ mock_provider "aws" {
 
 variables {
   name          = "dog-breeds-invoker"
-  package_path  = "../../../build/lambda.zip"
+  package_path  = "tests/fixtures/lambda.zip"
   endpoint_name = "dog-breeds"
   endpoint_arn  = "arn:aws:sagemaker:us-east-1:123456789012:endpoint/dog-breeds"
 }

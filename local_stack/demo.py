@@ -1,0 +1,297 @@
+"""The whole pipeline on one machine, against the embedded AWS emulator (`make demo`).
+
+    python -m local_stack.demo [--data path/to/dogImages] [--keep] [--fast]
+
+The demo is the list ``STEPS``: each step is a title and a function of the shared
+``Context``; they run in order, each numbered and timed, and whatever a step starts it
+registers for teardown, which always runs, on success, failure or Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import logging
+import os
+import shutil
+import sys
+import tarfile
+import threading
+import time
+from collections.abc import Callable
+from contextlib import ExitStack, suppress
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+
+from local_stack.aws import client
+from local_stack.boot import run_train_on_boot
+from local_stack.emulator import Emulator, connect_or_start
+from local_stack.emulator_shims import SHIM_NAMES
+from local_stack.lambda_runtime import import_handler
+from local_stack.sample_data import generate
+from local_stack.terraform import REPO_ROOT, Terraform, emulator_variables, make_workspace
+from ml.data import check_same_classes, scan_split
+from ml.s3_transfer import upload_dir
+
+logger = logging.getLogger("demo")
+RUN_ID = "demo"
+STACK_NAME = "dog-breeds-demo"
+
+
+@dataclass
+class Context:
+    """What the steps share: the options, and what each step leaves for the next."""
+
+    args: argparse.Namespace
+    teardown: ExitStack
+    data: Path | None = None
+    emulator: Emulator | None = None
+    terraform: Terraform | None = None
+    variables: dict = field(default_factory=dict)
+    outputs: dict = field(default_factory=dict)
+    endpoint_url: str = ""
+    image: Path | None = None
+    answer: dict = field(default_factory=dict)
+
+    @property
+    def work_dir(self) -> Path:
+        return self.args.work_dir
+
+
+def train_args(fast: bool, real_data: bool) -> list[str]:
+    if real_data:
+        return ["--arch", "resnet50", "--epochs", "3", "--workers", "2"]
+    return [
+        "--arch",
+        "resnet18",
+        "--no-pretrained",
+        "--no-freeze-backbone",
+        "--image-size",
+        "32" if fast else "64",
+        "--epochs",
+        "2" if fast else "3",
+        "--batch-size",
+        "16",
+        "--workers",
+        "0",
+    ]
+
+
+def prepare_dataset(ctx: Context) -> None:
+    if ctx.args.data is None:
+        ctx.data = generate(
+            ctx.work_dir / "data",
+            classes=5,
+            per_class=16 if ctx.args.fast else 24,
+            eval_per_class=4,
+            size=48,
+            seed=1,
+        )
+        return
+    ctx.data = ctx.args.data
+    train = scan_split(ctx.data / "train")
+    for split in ("valid", "test"):
+        check_same_classes(
+            train, ctx.data / "train", scan_split(ctx.data / split), ctx.data / split
+        )
+    logger.info("    %d breeds, %d training images", len(train.class_dirs), len(train))
+
+
+def start_emulator(ctx: Context) -> None:
+    ctx.emulator = connect_or_start()
+    ctx.teardown.callback(ctx.emulator.stop)
+    ctx.emulator.require(SHIM_NAMES, "the demo's terraform apply")
+    os.environ.update(ctx.emulator.environment())
+
+
+def build_workspace(ctx: Context) -> None:
+    ctx.terraform = Terraform(make_workspace(ctx.work_dir / "stack"))
+    ctx.terraform.use_emulator(ctx.emulator)
+    ctx.variables = {
+        **emulator_variables(ctx.emulator, STACK_NAME),
+        "training_run_id": RUN_ID,
+    }
+
+
+def apply_storage_and_training(ctx: Context) -> None:
+    ctx.terraform.init()
+    ctx.teardown.callback(destroy, ctx.terraform, ctx.variables)
+    ctx.terraform.apply(ctx.variables)
+    ctx.outputs = ctx.terraform.outputs()
+
+
+def upload_dataset(ctx: Context) -> None:
+    upload_dir(ctx.data, f"s3://{ctx.outputs['bucket_name']}/data/")
+
+
+def train_at_boot(ctx: Context) -> None:
+    """ec2/train_on_boot.sh from the uploaded code bundle, its output shown as it comes."""
+    instance = ctx.work_dir / "instance"
+    bundle = ctx.work_dir / "code.tar.gz"
+    client("s3", ctx.emulator).download_file(
+        ctx.outputs["bucket_name"], "code/code.tar.gz", str(bundle)
+    )
+    with tarfile.open(bundle) as archive:
+        archive.extractall(instance / "code", filter="data")
+    result = run_train_on_boot(
+        instance / "code",
+        instance / "work",
+        ctx.outputs["bucket_name"],
+        RUN_ID,
+        train_args(ctx.args.fast, ctx.args.data is not None),
+        on_line=lambda line: logger.info("    %s", line),
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"train_on_boot.sh exited with {result.returncode} (its log is above)")
+
+
+def apply_endpoint(ctx: Context) -> None:
+    ctx.variables["model_data_url"] = f"{ctx.outputs['training_model_s3_prefix']}model.tar.gz"
+    ctx.terraform.apply(ctx.variables)
+    ctx.outputs = ctx.terraform.outputs()
+
+
+def serve_model(ctx: Context) -> None:
+    from local_stack.serve import LocalEndpoint  # Flask and TorchServe: only when serving
+
+    archive = ctx.work_dir / "model.tar.gz"
+    client("s3", ctx.emulator).download_file(
+        ctx.outputs["bucket_name"], f"models/{RUN_ID}/model.tar.gz", str(archive)
+    )
+    ctx.endpoint_url = ctx.teardown.enter_context(LocalEndpoint(archive, port=0)).url
+
+
+def call_lambda(ctx: Context) -> None:
+    """The handler in-process (moto never runs Lambda code) with the deployed function's
+    environment; its sagemaker-runtime calls go to the local serving stack."""
+    configuration = client("lambda", ctx.emulator).get_function_configuration(
+        FunctionName=ctx.outputs["lambda_function_name"]
+    )
+    os.environ.update(configuration["Environment"]["Variables"])
+    os.environ["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = ctx.endpoint_url
+    breed_folder = sorted(p for p in (ctx.data / "test").iterdir() if p.is_dir())[-1]
+    ctx.image = sorted(breed_folder.iterdir())[0]
+    event = {"image": base64.b64encode(ctx.image.read_bytes()).decode(), "top_k": 3}
+    answer = import_handler().lambda_handler(event, SimpleNamespace(aws_request_id="demo"))
+    if answer["statusCode"] != 200:
+        raise RuntimeError(f"the Lambda answered {answer['statusCode']}: {answer['body']}")
+    ctx.answer = json.loads(answer["body"])
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    run: Callable[[Context], None]
+
+
+STEPS = (
+    Step("dataset: check DATA, or generate sample data (5 real breed names)", prepare_dataset),
+    Step("start the embedded AWS emulator", start_emulator),
+    Step("build the code bundle and the Lambda zip", build_workspace),
+    Step(
+        "terraform apply: bucket, roles, code bundle, training instance", apply_storage_and_training
+    ),
+    Step("upload the dataset to s3://BUCKET/data/", upload_dataset),
+    Step("train as the EC2 instance does at boot (ec2/train_on_boot.sh)", train_at_boot),
+    Step("terraform apply: endpoint, Lambda, alarms for the trained model", apply_endpoint),
+    Step("serve the model on the SageMaker PyTorch serving stack", serve_model),
+    Step("call the Lambda handler with a test image", call_lambda),
+)
+
+
+def destroy(terraform: Terraform, variables: dict) -> None:
+    logger.info("terraform destroy ...")
+    terraform.destroy(variables)
+    logger.info("terraform destroy: done")
+
+
+def run_steps(ctx: Context) -> None:
+    for number, step in enumerate(STEPS, start=1):
+        prefix = f"[{number}/{len(STEPS)}] {step.title}"
+        logger.info("%s ...", prefix)
+        started = time.perf_counter()
+        try:
+            step.run(ctx)
+        except BaseException:
+            logger.error("%s FAILED after %.1f s", prefix, time.perf_counter() - started)
+            raise
+        logger.info("%s: done in %.1f s", prefix, time.perf_counter() - started)
+
+
+def report(ctx: Context) -> None:
+    true_breed = ctx.image.parent.name.split(".", 1)[1].replace("_", " ")
+    logger.info("")
+    logger.info("Top breeds for %s (true breed: %s):", ctx.image.name, true_breed)
+    for prediction in ctx.answer["predictions"]:
+        logger.info("  %-28s %6.2f%%", prediction["breed"], 100 * prediction["probability"])
+    logger.info("(endpoint %s, model %s)", ctx.answer["endpoint"], ctx.answer["model_version"])
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="a dogImages folder (train/ valid/ test/); default: sample data",
+    )
+    parser.add_argument("--keep", action="store_true", help="leave everything running until Ctrl-C")
+    parser.add_argument("--fast", action="store_true", help="smallest settings (for tests)")
+    parser.add_argument(
+        "--work-dir",
+        type=Path,
+        default=REPO_ROOT / "build" / "demo",
+        help="scratch folder (emptied first)",
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = get_parser().parse_args(argv)
+    shutil.rmtree(args.work_dir, ignore_errors=True)
+    args.work_dir.mkdir(parents=True)
+    configure_logging(args.work_dir / "demo.log")
+    started = time.perf_counter()
+    ctx = Context(args, ExitStack())
+    succeeded = False
+    try:
+        run_steps(ctx)
+        report(ctx)
+        succeeded = True
+        if args.keep:
+            logger.info(
+                "KEEP=1: emulator at %s, endpoint at %s; Ctrl-C to tear down",
+                ctx.emulator.endpoint_url,
+                ctx.endpoint_url,
+            )
+            with suppress(KeyboardInterrupt):
+                threading.Event().wait()
+    except KeyboardInterrupt:
+        logger.error("interrupted")
+    except Exception as error:
+        logger.error("the demo failed: %s", error)
+        logger.debug("the demo failed", exc_info=True)
+        logger.error("(the full traceback is in %s)", args.work_dir / "demo.log")
+    finally:
+        logger.info("tearing down")
+        ctx.teardown.close()
+    logger.info("the demo took %.0f s, teardown included", time.perf_counter() - started)
+    return 0 if succeeded else 1
+
+
+def configure_logging(log_file: Path) -> None:
+    """Progress on the terminal; the same, and tracebacks, in ``log_file``."""
+    terminal = logging.StreamHandler()
+    terminal.setLevel(logging.INFO)
+    terminal.setFormatter(logging.Formatter("%(asctime)s %(message)s", datefmt="%H:%M:%S"))
+    file = logging.FileHandler(log_file)
+    file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG, handlers=[terminal, file])
+    for noisy in ("werkzeug", "botocore", "urllib3", "local_stack.terraform", "ml.s3_transfer"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

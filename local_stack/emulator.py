@@ -1,0 +1,176 @@
+"""The embedded AWS emulator: moto server plus the shims this project needs.
+
+    python -m local_stack.emulator [--port 4566]     # or: make emulator
+
+Used by the test session, the demo and `make emulator`. If a LocalStack-compatible endpoint
+already answers at ``LOCALSTACK_ENDPOINT`` (or http://127.0.0.1:4566) it is reused instead of
+starting a server; a run that needs a behaviour only the shims give (``require``) probes it
+first and refuses an emulator that lacks one.
+
+moto's gaps are patched in ``emulator_shims``. Two more need only settings:
+- Lambda's Invoke tries to run Docker and reports a handled error that looks like success;
+  ``use_docker: false`` turns that off (the tests call handlers in-process instead).
+- AWS managed IAM policies exist only with ``MOTO_IAM_LOAD_MANAGED_POLICIES=true``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+from local_stack.emulator_shims import SHIM_NAMES, SHIMS, apply_moto_shims
+from local_stack.ports import LOOPBACK, free_port, port_is_free
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HOST = LOOPBACK
+DEFAULT_PORT = 4566
+DEFAULT_REGION = "us-east-1"
+TEST_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+
+
+class EmulatorError(RuntimeError):
+    """The emulator cannot serve this run; the message says why and what to do."""
+
+
+@dataclass
+class Emulator:
+    """A running emulator: where it answers and whether this process owns it."""
+
+    endpoint_url: str
+    region: str = DEFAULT_REGION
+    server: object | None = None  # moto ThreadedMotoServer when we started it
+    _probed: dict[str, bool] = field(default_factory=dict, repr=False)
+
+    @property
+    def owned(self) -> bool:
+        return self.server is not None
+
+    @property
+    def host_port(self) -> str:
+        return urlsplit(self.endpoint_url).netloc
+
+    def environment(self) -> dict[str, str]:
+        """The standard AWS variables that point every SDK and the AWS CLI at the emulator."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            **TEST_CREDENTIALS,
+        }
+
+    def missing(self, names: Iterable[str]) -> list[str]:
+        """Which of the shimmed behaviours ``names`` this emulator lacks. One this process
+        started has them all; another is probed (once per behaviour)."""
+        names = sorted(set(names))
+        if unknown := set(names) - SHIM_NAMES:
+            raise ValueError(f"no such emulator behaviour: {sorted(unknown)}")
+        if self.owned:
+            return []
+        from local_stack.aws import client
+
+        for shim in SHIMS:
+            if shim.name in names and shim.name not in self._probed:
+                self._probed[shim.name] = shim.probe(lambda service: client(service, self))
+        return [name for name in names if not self._probed[name]]
+
+    def require(self, names: Iterable[str], purpose: str) -> None:
+        """Refuse, with what to do, an emulator that lacks a behaviour ``purpose`` needs."""
+        if missing := self.missing(names):
+            raise EmulatorError(
+                f"the AWS emulator at {self.endpoint_url} lacks {', '.join(missing)}, which "
+                f"{purpose} needs (moto gaps that local_stack/emulator_shims.py fills): stop it "
+                "so the run starts its own, or run `make emulator` there instead"
+            )
+
+    def reset(self) -> None:
+        """Forget every resource (moto only); a no-op against an external emulator."""
+        if self.owned:
+            _post_json(f"{self.endpoint_url}/moto-api/reset", {})
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
+def _post_json(url: str, payload: dict, timeout: float = 5.0) -> bytes:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(payload).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.read()
+
+
+def _answers_like_aws(endpoint_url: str) -> bool:
+    """True when something at the URL answers the LocalStack health route or moto's API."""
+    for route in ("/_localstack/health", "/moto-api/config"):
+        try:
+            with urllib.request.urlopen(endpoint_url + route, timeout=1.0) as response:
+                if 200 <= response.status < 300:
+                    return True
+        except (urllib.error.URLError, OSError, ValueError):
+            continue
+    return False
+
+
+def start_moto(host: str = DEFAULT_HOST, port: int | None = None) -> Emulator:
+    """Start moto server in this process on ``port`` (4566 unless taken, then a free one)."""
+    from moto.server import ThreadedMotoServer
+
+    os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
+    apply_moto_shims()
+    if port is None:
+        port = DEFAULT_PORT if port_is_free(host, DEFAULT_PORT) else free_port(host)
+    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    server.start()
+    emulator = Emulator(endpoint_url=f"http://{host}:{port}", server=server)
+    _post_json(f"{emulator.endpoint_url}/moto-api/config", {"lambda": {"use_docker": False}})
+    logger.info("moto server listening on %s", emulator.endpoint_url)
+    return emulator
+
+
+def connect_or_start() -> Emulator:
+    """Reuse a LocalStack-compatible endpoint that already answers, or start moto."""
+    configured = os.environ.get("LOCALSTACK_ENDPOINT")
+    candidate = (configured or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}").rstrip("/")
+    if _answers_like_aws(candidate):
+        logger.info("using the AWS emulator already answering at %s", candidate)
+        return Emulator(endpoint_url=candidate)
+    if configured:
+        raise EmulatorError(
+            f"LOCALSTACK_ENDPOINT={configured} does not answer like LocalStack or moto; "
+            "start it or unset the variable to use the embedded emulator"
+        )
+    return start_moto()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Run the embedded AWS emulator in the foreground.")
+    parser.add_argument("--host", default=DEFAULT_HOST, help="address to bind")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to bind")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    emulator = start_moto(args.host, args.port)
+    for name, value in emulator.environment().items():
+        logger.info("export %s=%s", name, value)
+    logger.info("Ctrl-C to stop")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        emulator.stop()
+
+
+if __name__ == "__main__":
+    main()

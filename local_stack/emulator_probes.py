@@ -1,0 +1,206 @@
+"""Probes: does an emulator behave as AWS does where moto 5.2.5 does not?
+
+Each probe makes the few calls that show one gap (see ``emulator_shims``) and answers True
+when the emulator behaves like AWS. They serve twice: an external emulator that lacks a
+behaviour a run needs is refused with its name, and the shim tests run every probe against
+an unpatched moto to show each gap still exists (so a moto upgrade that closes one makes its
+test fail, and the shim gets removed).
+
+``clients`` is a function from a service name to a boto3 client for the emulator. Probes
+create uniquely named resources and delete what they can afterwards.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable
+
+from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
+
+Clients = Callable[[str], object]
+
+ROLE_ARN = "arn:aws:iam::123456789012:role/probe"
+IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6.0-cpu-py312"
+
+
+def _unique(kind: str) -> str:
+    return f"probe-{kind}-{uuid.uuid4().hex[:8]}"
+
+
+def _answers(call, **params) -> bool:
+    """Whether the call succeeds; an error answer (not implemented, unknown action, a server
+    error page) is False."""
+    try:
+        call(**params)
+    except (ClientError, BotoCoreError, ResponseParserError):
+        return False
+    return True
+
+
+def scaling_tags(clients: Clients) -> bool:
+    """Application Auto Scaling answers ListTagsForResource (the provider calls it after
+    every RegisterScalableTarget)."""
+    arn = f"arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/{_unique('t')}"
+    return _answers(clients("application-autoscaling").list_tags_for_resource, ResourceARN=arn)
+
+
+def ec2_monitoring(clients: Clients) -> bool:
+    """EC2 MonitorInstances (detailed monitoring, ``monitoring = true``) works."""
+    ec2 = clients("ec2")
+    image = ec2.describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, InstanceType="t2.micro")
+    instance_id = instance["Instances"][0]["InstanceId"]
+    try:
+        return _answers(ec2.monitor_instances, InstanceIds=[instance_id])
+    finally:
+        ec2.terminate_instances(InstanceIds=[instance_id])
+
+
+def s3_tls_only_policy(clients: Clients) -> bool:
+    """A bucket whose policy denies requests without TLS still serves its (local, plain
+    HTTP) callers: the emulator must not read loopback HTTP as an insecure transport."""
+    s3 = clients("s3")
+    bucket = _unique("bucket")
+    s3.create_bucket(Bucket=bucket)
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    try:
+        return _answers(s3.put_object, Bucket=bucket, Key="probe", Body=b"probe")
+    finally:
+        s3.delete_bucket_policy(Bucket=bucket)
+        s3.delete_object(Bucket=bucket, Key="probe")
+        s3.delete_bucket(Bucket=bucket)
+
+
+def _create_model(sagemaker, isolated: bool = False) -> str:
+    name = _unique("model")
+    sagemaker.create_model(
+        ModelName=name,
+        ExecutionRoleArn=ROLE_ARN,
+        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": "s3://probe/models/model.tar.gz"},
+        EnableNetworkIsolation=isolated,
+    )
+    return name
+
+
+def sagemaker_model_isolation(clients: Clients) -> bool:
+    """DescribeModel reports the EnableNetworkIsolation that CreateModel was given."""
+    sagemaker = clients("sagemaker")
+    name = _create_model(sagemaker, isolated=True)
+    try:
+        return sagemaker.describe_model(ModelName=name).get("EnableNetworkIsolation") is True
+    finally:
+        sagemaker.delete_model(ModelName=name)
+
+
+METRIC_DEFINITIONS = [{"Name": "valid_loss", "Regex": "valid_loss=([0-9]+\\.[0-9]+)"}]
+
+
+def _job_definition() -> dict:
+    return {
+        "RoleArn": ROLE_ARN,
+        "OutputDataConfig": {"S3OutputPath": "s3://probe/models/"},
+        "ResourceConfig": {
+            "InstanceType": "ml.m5.large",
+            "InstanceCount": 1,
+            "VolumeSizeInGB": 10,
+        },
+        "StoppingCondition": {"MaxRuntimeInSeconds": 3600},
+    }
+
+
+def _algorithm() -> dict:
+    return {
+        "TrainingImage": IMAGE,
+        "TrainingInputMode": "File",
+        "MetricDefinitions": METRIC_DEFINITIONS,
+    }
+
+
+def sagemaker_training_metrics(clients: Clients) -> bool:
+    """DescribeTrainingJob returns the caller's MetricDefinitions."""
+    sagemaker = clients("sagemaker")
+    name = _unique("train")
+    sagemaker.create_training_job(
+        TrainingJobName=name, AlgorithmSpecification=_algorithm(), **_job_definition()
+    )
+    job = sagemaker.describe_training_job(TrainingJobName=name)
+    return job["AlgorithmSpecification"].get("MetricDefinitions") == METRIC_DEFINITIONS
+
+
+def sagemaker_tuning_trials(clients: Clients) -> bool:
+    """A tuning job has trials: ListTrainingJobsForHyperParameterTuningJob lists them and
+    BestTrainingJob names one of them."""
+    sagemaker = clients("sagemaker")
+    name = _unique("tune")[:32]
+    sagemaker.create_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name,
+        HyperParameterTuningJobConfig={
+            "Strategy": "Random",
+            "HyperParameterTuningJobObjective": {"Type": "Minimize", "MetricName": "valid_loss"},
+            "ResourceLimits": {"MaxNumberOfTrainingJobs": 2, "MaxParallelTrainingJobs": 1},
+            "ParameterRanges": {
+                "ContinuousParameterRanges": [
+                    {"Name": "lr", "MinValue": "0.001", "MaxValue": "0.1"}
+                ]
+            },
+        },
+        TrainingJobDefinition={"AlgorithmSpecification": _algorithm(), **_job_definition()},
+    )
+    try:
+        trials = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
+            HyperParameterTuningJobName=name
+        )["TrainingJobSummaries"]
+    except (ClientError, BotoCoreError, ResponseParserError):
+        return False
+    best = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+    names = {trial["TrainingJobName"] for trial in trials}
+    return bool(trials) and best.get("BestTrainingJob", {}).get("TrainingJobName") in names
+
+
+def sagemaker_update_endpoint(clients: Clients) -> bool:
+    """UpdateEndpoint moves an endpoint to another endpoint configuration."""
+    sagemaker = clients("sagemaker")
+    model = _create_model(sagemaker)
+    configs = [_unique("config"), _unique("config")]
+    for config in configs:
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=config,
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": model,
+                    "InstanceType": "ml.m5.large",
+                    "InitialInstanceCount": 1,
+                }
+            ],
+        )
+    endpoint = _unique("endpoint")
+    sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=configs[0])
+    try:
+        if not _answers(
+            sagemaker.update_endpoint, EndpointName=endpoint, EndpointConfigName=configs[1]
+        ):
+            return False
+        return (
+            sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"] == configs[1]
+        )
+    finally:
+        sagemaker.delete_endpoint(EndpointName=endpoint)
+        for config in configs:
+            sagemaker.delete_endpoint_config(EndpointConfigName=config)
+        sagemaker.delete_model(ModelName=model)

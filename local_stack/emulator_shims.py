@@ -1,0 +1,400 @@
+"""Patches for the moto 5.2.5 gaps this project meets, in one place, each with its reason.
+
+- Application Auto Scaling has no ListTagsForResource/TagResource/UntagResource; the AWS
+  provider retries them until it times out, so ``terraform apply`` hangs. The shim keeps the
+  tags in a dict by ARN (also those RegisterScalableTarget carries), so applies finish and a
+  re-plan sees the tags it set.
+- EC2 MonitorInstances/UnmonitorInstances (detailed monitoring) raise NotImplementedError, and
+  the provider retries them; the shim sets the instance's monitoring state.
+- S3 bucket policies are enforced without their conditions, so a TLS-only policy (Deny when
+  aws:SecureTransport is false) denies every request. The emulator speaks plain HTTP on
+  loopback where AWS would see HTTPS, so the shim leaves exactly those statements out.
+- SageMaker:
+  - CreateModel drops EnableNetworkIsolation (DescribeModel always says false); the shim keeps it.
+  - CreateTrainingJob replaces the caller's MetricDefinitions with a canned one and reports a
+    canned ``train:progress`` metric; the shim keeps the definitions and reports no metrics.
+  - CreateHyperParameterTuningJob runs no trials and describes a canned best job that does not
+    exist. The shim runs the search the way the service reports it: one completed training
+    job per allowed trial, hyperparameters drawn from the ranges (seeded by trial number),
+    objective values from ``TRIAL_OBJECTIVES``, and the best trial chosen by the objective's
+    direction. ListTrainingJobsForHyperParameterTuningJob, missing in moto, lists them.
+  - UpdateEndpoint is missing; the shim moves the endpoint to the new configuration at once
+    (real endpoints pass through ``Updating``), keeping instance counts when asked to.
+
+Every shim has a probe in ``emulator_probes`` that tells whether an emulator behaves as AWS
+does there; ``tests/local_stack/test_emulator_shims.py`` runs each against an unpatched moto,
+so the shim whose gap a moto upgrade closes fails its test and gets removed. The patches
+reach into moto's internals, so they refuse any moto but the version they were written for.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from local_stack import emulator_probes
+
+# The moto release these patches were written against (requirements.txt pins it).
+MOTO_VERSION = "5.2.5"
+
+# Objective values of a tuning job's trials, in trial order (cycled): the best of the six is
+# the third whichever way the objective points, so a client that takes the first or last
+# trial instead of the reported best is caught.
+TRIAL_OBJECTIVES = (0.92, 0.61, 0.37, 0.75, 0.48, 0.83)
+
+# Tags of Application Auto Scaling resources, by ARN (the shim's own store).
+_SCALING_TAGS: dict[str, dict[str, str]] = {}
+
+_applied = False
+
+
+class MotoVersionError(RuntimeError):
+    """The installed moto is not the release the shims patch."""
+
+
+def check_moto_version(installed: str | None = None) -> None:
+    if installed is None:
+        import moto
+
+        installed = moto.__version__
+    if installed != MOTO_VERSION:
+        raise MotoVersionError(
+            f"the emulator's shims (local_stack/emulator_shims.py) patch moto {MOTO_VERSION}, "
+            f"but moto {installed} is installed: install moto[server]=={MOTO_VERSION} "
+            "(make setup does), or port the shims to the new release and run "
+            "tests/local_stack/test_emulator_shims.py to see which gaps remain"
+        )
+
+
+def apply_moto_shims() -> None:
+    """Patch moto's gaps listed in this module's docstring (once per process)."""
+    global _applied
+    if _applied:
+        return
+    check_moto_version()
+    for shim in SHIMS:
+        shim.patch()
+    _applied = True
+
+
+def _shim_scaling_tags() -> None:
+    from moto.applicationautoscaling.responses import ApplicationAutoScalingResponse
+
+    def list_tags_for_resource(self) -> str:
+        arn = json.loads(self.body)["ResourceARN"]
+        return json.dumps({"Tags": _SCALING_TAGS.get(arn, {})})
+
+    def tag_resource(self) -> str:
+        request = json.loads(self.body)
+        _SCALING_TAGS.setdefault(request["ResourceARN"], {}).update(request["Tags"])
+        return json.dumps({})
+
+    def untag_resource(self) -> str:
+        request = json.loads(self.body)
+        for key in request["TagKeys"]:
+            _SCALING_TAGS.get(request["ResourceARN"], {}).pop(key, None)
+        return json.dumps({})
+
+    register = ApplicationAutoScalingResponse.register_scalable_target
+
+    def register_scalable_target(self) -> str:
+        # The provider sends tags with RegisterScalableTarget; moto drops them.
+        answer = register(self)
+        if tags := json.loads(self.body).get("Tags"):
+            _SCALING_TAGS.setdefault(json.loads(answer)["ScalableTargetARN"], {}).update(tags)
+        return answer
+
+    ApplicationAutoScalingResponse.register_scalable_target = register_scalable_target
+    ApplicationAutoScalingResponse.list_tags_for_resource = list_tags_for_resource
+    ApplicationAutoScalingResponse.tag_resource = tag_resource
+    ApplicationAutoScalingResponse.untag_resource = untag_resource
+
+
+def _shim_ec2_monitoring() -> None:
+    from moto.ec2.responses.monitoring import Monitoring
+
+    def set_monitoring(state: str):
+        def handler(self) -> str:
+            items = []
+            for instance_id in self._get_param("InstanceIds", []):
+                self.ec2_backend.get_instance(instance_id).monitoring_state = state
+                items.append(
+                    f"<item><instanceId>{instance_id}</instanceId><monitoring><state>"
+                    f"{state}</state></monitoring></item>"
+                )
+            action = "MonitorInstances" if state == "enabled" else "UnmonitorInstances"
+            return (
+                f'<{action}Response xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
+                f"<requestId>shim</requestId><instancesSet>{''.join(items)}</instancesSet>"
+                f"</{action}Response>"
+            )
+
+        return handler
+
+    Monitoring.monitor_instances = set_monitoring("enabled")
+    Monitoring.unmonitor_instances = set_monitoring("disabled")
+
+
+def _shim_s3_tls_only_policies() -> None:
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.s3.models import FakeBucket
+
+    def get_permission(self, action: str, resource: str):
+        if self.policy is None:
+            return PermissionResult.NEUTRAL
+        policy = json.loads(self.policy.decode())
+        statements = policy.get("Statement", [])
+        statements = [
+            s
+            for s in (statements if isinstance(statements, list) else [statements])
+            if not _denies_insecure_transport(s)
+        ]
+        if not statements:
+            return PermissionResult.NEUTRAL
+        return IAMPolicy(json.dumps({**policy, "Statement": statements})).is_action_permitted(
+            action, resource
+        )
+
+    FakeBucket.get_permission = get_permission
+
+
+def _denies_insecure_transport(statement: dict) -> bool:
+    """A TLS-only statement: Deny when aws:SecureTransport is false."""
+    condition = statement.get("Condition", {})
+    value = condition.get("Bool", {}).get("aws:SecureTransport")
+    return (
+        statement.get("Effect") == "Deny"
+        and set(condition) == {"Bool"}
+        and value in ("false", ["false"])
+    )
+
+
+def _shim_sagemaker_model_isolation() -> None:
+    from moto.sagemaker.responses import SageMakerResponse
+
+    create = SageMakerResponse.create_model
+
+    def create_model(self):
+        answer = create(self)
+        model = self.sagemaker_backend.describe_model(self._get_param("ModelName"))
+        model.enable_network_isolation = bool(self._get_param("EnableNetworkIsolation", False))
+        return answer
+
+    SageMakerResponse.create_model = create_model
+
+
+def _shim_sagemaker_training_jobs() -> None:
+    from moto.sagemaker.models import FakeTrainingJob
+
+    moto_init = FakeTrainingJob.__init__
+
+    def init(self, *args, **kwargs) -> None:
+        specification = dict(kwargs["algorithm_specification"])
+        kwargs["algorithm_specification"] = specification
+        definitions = specification.get("MetricDefinitions")
+        moto_init(self, *args, **kwargs)
+        if definitions is None:
+            self.algorithm_specification.pop("MetricDefinitions")
+        else:
+            self.algorithm_specification["MetricDefinitions"] = definitions
+        self.final_metric_data_list = []
+
+    FakeTrainingJob.__init__ = init
+
+
+def _draw(parameter_range: dict, kind: str, rng: random.Random) -> str:
+    if kind == "CategoricalParameterRanges":
+        return rng.choice(parameter_range["Values"])
+    low, high = float(parameter_range["MinValue"]), float(parameter_range["MaxValue"])
+    if kind == "IntegerParameterRanges":
+        return str(rng.randint(int(low), int(high)))
+    if parameter_range.get("ScalingType") == "Logarithmic":
+        return f"{math.exp(rng.uniform(math.log(low), math.log(high))):.6g}"
+    return f"{rng.uniform(low, high):.6g}"
+
+
+def _run_trials(backend, tuning_job) -> None:
+    """Create the trial training jobs of ``tuning_job`` and record the best one."""
+    from moto.core.utils import utcnow
+
+    config = tuning_job.hyper_parameter_tuning_job_config
+    definition = tuning_job.training_job_definition
+    objective = config["HyperParameterTuningJobObjective"]
+    trials = []
+    for number in range(1, config["ResourceLimits"]["MaxNumberOfTrainingJobs"] + 1):
+        rng = random.Random(number)
+        tuned = {
+            parameter_range["Name"]: _draw(parameter_range, kind, rng)
+            for kind, ranges in sorted(config.get("ParameterRanges", {}).items())
+            for parameter_range in ranges
+        }
+        suffix = hashlib.sha1(f"{tuning_job.arn}/{number}".encode()).hexdigest()[:8]
+        job = backend.create_training_job(
+            training_job_name=f"{tuning_job.hyper_parameter_tuning_job_name}-{number:03d}-{suffix}",
+            hyper_parameters={**definition.get("StaticHyperParameters", {}), **tuned},
+            algorithm_specification=definition["AlgorithmSpecification"],
+            role_arn=definition["RoleArn"],
+            input_data_config=definition.get("InputDataConfig"),
+            output_data_config=definition["OutputDataConfig"],
+            resource_config=definition["ResourceConfig"],
+            vpc_config=definition.get("VpcConfig"),
+            stopping_condition=definition["StoppingCondition"],
+            tags=[],
+            enable_network_isolation=definition.get("EnableNetworkIsolation", False),
+            enable_inter_container_traffic_encryption=definition.get(
+                "EnableInterContainerTrafficEncryption", False
+            ),
+            enable_managed_spot_training=definition.get("EnableManagedSpotTraining", False),
+            checkpoint_config=definition.get("CheckpointConfig"),
+            debug_hook_config=None,
+            debug_rule_configurations=None,
+            tensor_board_output_config=None,
+            experiment_config=None,
+        )
+        value = TRIAL_OBJECTIVES[(number - 1) % len(TRIAL_OBJECTIVES)]
+        job.tuning_job_arn = tuning_job.arn
+        job.final_metric_data_list = [
+            {"MetricName": objective["MetricName"], "Value": value, "Timestamp": utcnow()}
+        ]
+        trials.append(
+            {
+                "TrainingJobName": job.training_job_name,
+                "TrainingJobArn": job.arn,
+                "TuningJobName": tuning_job.hyper_parameter_tuning_job_name,
+                "CreationTime": job.creation_time,
+                "TrainingStartTime": job.training_start_time,
+                "TrainingEndTime": job.training_end_time,
+                "TrainingJobStatus": "Completed",
+                "TunedHyperParameters": tuned,
+                "FinalHyperParameterTuningJobObjectiveMetric": {
+                    "Type": objective["Type"],
+                    "MetricName": objective["MetricName"],
+                    "Value": value,
+                },
+                "ObjectiveStatus": "Succeeded",
+            }
+        )
+    pick = min if objective["Type"] == "Minimize" else max
+    best = pick(trials, key=lambda t: t["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
+    tuning_job.trials = trials
+    tuning_job.best_training_job = tuning_job.OverallBestTrainingJob = best
+    tuning_job.training_job_status_counters = {
+        "Completed": len(trials),
+        "InProgress": 0,
+        "RetryableError": 0,
+        "NonRetryableError": 0,
+        "Stopped": 0,
+    }
+    tuning_job.objective_status_counters = {"Succeeded": len(trials), "Pending": 0, "Failed": 0}
+
+
+def _shim_sagemaker_tuning_jobs() -> None:
+    from moto.core.responses import ActionResult
+    from moto.sagemaker.exceptions import ResourceNotFound
+    from moto.sagemaker.responses import SageMakerResponse
+
+    create = SageMakerResponse.create_hyper_parameter_tuning_job
+
+    def create_hyper_parameter_tuning_job(self):
+        answer = create(self)
+        backend = self.sagemaker_backend
+        _run_trials(
+            backend,
+            backend.hyper_parameter_tuning_jobs[self._get_param("HyperParameterTuningJobName")],
+        )
+        return answer
+
+    def list_training_jobs_for_hyper_parameter_tuning_job(self):
+        name = self._get_param("HyperParameterTuningJobName")
+        tuning_job = self.sagemaker_backend.hyper_parameter_tuning_jobs.get(name)
+        if tuning_job is None:
+            raise ResourceNotFound(message=f"Amazon SageMaker can't find a tuning job named {name}")
+        trials = list(tuning_job.trials)
+        sort_by = self._get_param("SortBy", "Name")
+        keys = {
+            "Name": lambda t: t["TrainingJobName"],
+            "CreationTime": lambda t: t["CreationTime"],
+            "Status": lambda t: t["TrainingJobStatus"],
+            "FinalObjectiveMetricValue": lambda t: t["FinalHyperParameterTuningJobObjectiveMetric"][
+                "Value"
+            ],
+        }
+        trials.sort(key=keys[sort_by], reverse=self._get_param("SortOrder") == "Descending")
+        return ActionResult({"TrainingJobSummaries": trials})
+
+    SageMakerResponse.create_hyper_parameter_tuning_job = create_hyper_parameter_tuning_job
+    SageMakerResponse.list_training_jobs_for_hyper_parameter_tuning_job = (
+        list_training_jobs_for_hyper_parameter_tuning_job
+    )
+
+
+def _shim_sagemaker_update_endpoint() -> None:
+    from moto.core.responses import ActionResult
+    from moto.core.utils import utcnow
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.responses import SageMakerResponse
+
+    def update_endpoint(self):
+        backend = self.sagemaker_backend
+        name = self._get_param("EndpointName")
+        endpoint = backend.endpoints.get(name)
+        if endpoint is None:
+            raise ValidationError(message=f'Could not find endpoint "{name}".')
+        config = backend.describe_endpoint_config(self._get_param("EndpointConfigName"))
+        if endpoint.endpoint_status != "InService":
+            raise ValidationError(message=f'Cannot update in-progress endpoint "{endpoint.arn}".')
+        variants = endpoint._process_production_variants(config["ProductionVariants"])
+        if self._get_param("RetainAllVariantProperties", False):
+            current = {v["VariantName"]: v for v in endpoint.production_variants}
+            for variant in variants:
+                for key in ("CurrentInstanceCount", "DesiredInstanceCount"):
+                    if key in current.get(variant["VariantName"], {}):
+                        variant[key] = current[variant["VariantName"]][key]
+        endpoint.endpoint_config_name = config["EndpointConfigName"]
+        endpoint.production_variants = variants
+        endpoint.last_modified_time = utcnow()
+        return ActionResult({"EndpointArn": endpoint.arn})
+
+    SageMakerResponse.update_endpoint = update_endpoint
+
+
+@dataclass(frozen=True)
+class Shim:
+    """One gap: the patch that fills it in moto, and the probe that shows whether an
+    emulator has it filled."""
+
+    name: str
+    patch: Callable[[], None]
+    probe: Callable[[emulator_probes.Clients], bool]
+
+
+SHIMS = (
+    Shim("scaling_tags", _shim_scaling_tags, emulator_probes.scaling_tags),
+    Shim("ec2_monitoring", _shim_ec2_monitoring, emulator_probes.ec2_monitoring),
+    Shim("s3_tls_only_policy", _shim_s3_tls_only_policies, emulator_probes.s3_tls_only_policy),
+    Shim(
+        "sagemaker_model_isolation",
+        _shim_sagemaker_model_isolation,
+        emulator_probes.sagemaker_model_isolation,
+    ),
+    Shim(
+        "sagemaker_training_metrics",
+        _shim_sagemaker_training_jobs,
+        emulator_probes.sagemaker_training_metrics,
+    ),
+    Shim(
+        "sagemaker_tuning_trials",
+        _shim_sagemaker_tuning_jobs,
+        emulator_probes.sagemaker_tuning_trials,
+    ),
+    Shim(
+        "sagemaker_update_endpoint",
+        _shim_sagemaker_update_endpoint,
+        emulator_probes.sagemaker_update_endpoint,
+    ),
+)
+SHIM_NAMES = frozenset(shim.name for shim in SHIMS)

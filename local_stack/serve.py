@@ -1,0 +1,344 @@
+"""Serve a model.tar.gz locally on the SageMaker PyTorch serving stack.
+
+    python -m local_stack.serve build/model.tar.gz --port 8080
+
+The AWS PyTorch inference container runs sagemaker-pytorch-inference, which starts TorchServe
+(Java) with our ``code/inference.py``. This runs that very toolkit, without Docker, in a child
+process bound to loopback, and puts a small front in front of it that answers:
+
+- ``GET /ping`` and ``POST /invocations``: the container contract, passed through;
+- ``POST /endpoints/<name>/invocations``: the sagemaker-runtime InvokeEndpoint route, so a
+  boto3 client with ``endpoint_url`` pointed here works unchanged. Model errors come back as
+  InvokeEndpoint reports them: HTTP 424 ``ModelError`` with ``OriginalStatusCode`` and
+  ``OriginalMessage``.
+
+The toolkit finds "its" TorchServe by scanning processes, so only one can run per host.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psutil
+import requests
+from flask import Flask, Response, request
+from werkzeug.serving import make_server
+
+from local_stack.ports import free_port
+
+logger = logging.getLogger(__name__)
+
+TORCHSERVE_PROCESS_MARKER = "org.pytorch.serve.ModelServer"
+# The toolkit writes its TorchServe config to /etc; point it somewhere writable first.
+TOOLKIT_CHILD = """
+import sys
+from sagemaker_pytorch_serving_container import serving, torchserve
+torchserve.TS_CONFIG_FILE = sys.argv[1]
+serving.main()
+"""
+
+
+class ServingError(RuntimeError):
+    pass
+
+
+def running_torchserve() -> list[int]:
+    pids = []
+    for process in psutil.process_iter(["cmdline"]):
+        cmdline = process.info.get("cmdline") or []
+        if TORCHSERVE_PROCESS_MARKER in cmdline:
+            pids.append(process.pid)
+    return pids
+
+
+class ToolkitServer:
+    """sagemaker-pytorch-inference + TorchServe serving one extracted model.tar.gz."""
+
+    def __init__(self, model_archive: Path, workdir: Path, workers: int = 1):
+        self.model_archive = Path(model_archive)
+        self.workdir = Path(workdir)
+        self.workers = workers
+        self.inference_port = free_port()
+        self.management_port = free_port()
+        self.process: subprocess.Popen | None = None
+        self.log_path = self.workdir / "logs" / "toolkit.log"
+
+    @property
+    def inference_url(self) -> str:
+        return f"http://127.0.0.1:{self.inference_port}"
+
+    @property
+    def management_url(self) -> str:
+        return f"http://127.0.0.1:{self.management_port}"
+
+    def _environment(self) -> dict[str, str]:
+        temp = self.workdir / "tmp"
+        logs = self.workdir / "logs"
+        return {
+            **os.environ,
+            "SAGEMAKER_BASE_DIR": str(self.workdir / "opt_ml"),
+            "SAGEMAKER_PROGRAM": "inference.py",
+            "SAGEMAKER_BIND_TO_PORT": str(self.inference_port),
+            "SAGEMAKER_MODEL_SERVER_WORKERS": str(self.workers),
+            "TS_INFERENCE_ADDRESS": self.inference_url,
+            "TS_MANAGEMENT_ADDRESS": self.management_url,
+            "TS_METRICS_ADDRESS": f"http://127.0.0.1:{free_port()}",
+            "TS_GRPC_INFERENCE_PORT": str(free_port()),
+            "TS_GRPC_MANAGEMENT_PORT": str(free_port()),
+            "TEMP": str(temp),
+            "TMPDIR": str(temp),
+            "LOG_LOCATION": str(logs),
+            "METRICS_LOCATION": str(logs),
+            "JAVA_TOOL_OPTIONS": "-XX:-UsePerfData",
+            # The toolkit runs the `torchserve` command installed beside this interpreter.
+            "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+        }
+
+    def start(self, timeout: float = 180) -> None:
+        if shutil.which("java") is None:
+            raise ServingError("java is not on PATH: TorchServe needs a Java 11+ runtime")
+        if pids := running_torchserve():
+            raise ServingError(
+                f"TorchServe is already running (pid {pids[0]}); the SageMaker "
+                "toolkit supports one model server per host"
+            )
+        model_dir = self.workdir / "opt_ml" / "model"
+        model_dir.mkdir(parents=True)
+        (self.workdir / "tmp").mkdir()
+        self.log_path.parent.mkdir()
+        with tarfile.open(self.model_archive) as archive:
+            archive.extractall(model_dir, filter="data")
+        if not (model_dir / "code" / "inference.py").is_file():
+            raise ServingError(
+                f"{self.model_archive} has no code/inference.py; build it with python -m ml.package"
+            )
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", TOOLKIT_CHILD, str(self.workdir / "ts.properties")],
+                cwd=self.workdir,
+                env=self._environment(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self._wait_until_ready(timeout)
+
+    def _wait_until_ready(self, timeout: float) -> None:
+        """/ping answers before the model is loaded: wait for a READY worker instead."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise ServingError(
+                    f"the serving toolkit exited with {self.process.returncode}:\n{self.log_tail()}"
+                )
+            try:
+                response = requests.get(f"{self.management_url}/models/model", timeout=2)
+                workers = response.json()[0].get("workers", []) if response.ok else []
+                if any(worker.get("status") == "READY" for worker in workers):
+                    return
+            except (requests.RequestException, ValueError, IndexError, KeyError):
+                pass
+            time.sleep(0.5)
+        self.stop()
+        raise ServingError(f"the model did not become ready in {timeout:.0f} s:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        if not self.log_path.exists():
+            return "(no log)"
+        return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.process is None:
+            return
+        for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                self.process.wait(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        # TorchServe's Java process may outlive the toolkit's Python parent.
+        for pid in running_torchserve():
+            with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+                if psutil.Process(pid).cwd().startswith(str(self.workdir)):
+                    psutil.Process(pid).kill()
+        self.process = None
+
+
+def model_error(status: int, body: bytes, endpoint_name: str) -> Response:
+    """The InvokeEndpoint answer when the container returned an error status."""
+    original = body.decode("utf-8", errors="replace")
+    payload = {
+        "ErrorCode": "CLIENT_ERROR_FROM_MODEL" if status < 500 else "SERVER_ERROR_FROM_MODEL",
+        "Message": f'Received client error ({status}) from primary with message "{original}".'
+        if status < 500
+        else f'Received server error ({status}) from primary with message "{original}".',
+        "OriginalStatusCode": status,
+        "OriginalMessage": original,
+        "LogStreamArn": f"arn:aws:logs:local:000000000000:log-group:/aws/sagemaker/Endpoints/"
+        f"{endpoint_name}",
+    }
+    return Response(
+        json.dumps(payload),
+        status=424,
+        content_type="application/json",
+        headers={"x-amzn-ErrorType": "ModelError"},
+    )
+
+
+def create_front(backend_url: str, endpoint_name: str | None = None) -> Flask:
+    app = Flask("local_stack.serve")
+    session = requests.Session()
+
+    def forward() -> requests.Response:
+        headers = {
+            "Content-Type": request.content_type or "application/octet-stream",
+            "Accept": request.headers.get("Accept", "application/json"),
+        }
+        return session.post(
+            f"{backend_url}/invocations", data=request.get_data(), headers=headers, timeout=60
+        )
+
+    @app.get("/ping")
+    def ping():
+        upstream = session.get(f"{backend_url}/ping", timeout=5)
+        return Response(
+            upstream.content,
+            status=upstream.status_code,
+            content_type=upstream.headers.get("Content-Type"),
+        )
+
+    @app.post("/invocations")
+    def invocations():
+        upstream = forward()
+        return Response(
+            upstream.content,
+            status=upstream.status_code,
+            content_type=upstream.headers.get("Content-Type"),
+        )
+
+    @app.post("/endpoints/<name>/invocations")
+    def invoke_endpoint(name: str):
+        if endpoint_name is not None and name != endpoint_name:
+            return Response(
+                json.dumps({"message": f"Endpoint {name} not found."}),
+                status=400,
+                content_type="application/json",
+                headers={"x-amzn-ErrorType": "ValidationError"},
+            )
+        upstream = forward()
+        if upstream.status_code >= 400:
+            return model_error(upstream.status_code, upstream.content, name)
+        return Response(
+            upstream.content,
+            status=200,
+            content_type=upstream.headers.get("Content-Type", "application/json"),
+            headers={"x-Amzn-Invoked-Production-Variant": "AllTraffic"},
+        )
+
+    return app
+
+
+class LocalEndpoint:
+    """The toolkit server plus the front, started and stopped together."""
+
+    def __init__(
+        self,
+        model_archive: Path,
+        host: str = "127.0.0.1",
+        port: int = 8080,
+        workers: int = 1,
+        endpoint_name: str | None = None,
+    ):
+        self.workdir = Path(tempfile.mkdtemp(prefix="local-endpoint-"))
+        self.toolkit = ToolkitServer(model_archive, self.workdir, workers)
+        self.host, self.port, self.endpoint_name = host, port, endpoint_name
+        self.http_server = None
+        self.thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def start(self, timeout: float = 180) -> LocalEndpoint:
+        try:
+            self.toolkit.start(timeout)
+            app = create_front(self.toolkit.inference_url, self.endpoint_name)
+            self.http_server = make_server(self.host, self.port, app, threaded=True)
+            self.port = self.http_server.server_port
+        except BaseException:
+            self.stop()
+            raise
+        self.thread = threading.Thread(target=self.http_server.serve_forever, daemon=True)
+        self.thread.start()
+        logger.info("serving on %s (TorchServe at %s)", self.url, self.toolkit.inference_url)
+        return self
+
+    def stop(self) -> None:
+        if self.http_server is not None:
+            self.http_server.shutdown()
+            self.http_server = None
+        self.toolkit.stop()
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self) -> LocalEndpoint:
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("model_archive", type=Path, help="model.tar.gz built by ml.package")
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind the front")
+    parser.add_argument("--port", type=int, default=8080, help="port of the front (0: any)")
+    parser.add_argument("--workers", type=int, default=1, help="TorchServe workers")
+    parser.add_argument(
+        "--endpoint-name",
+        default=None,
+        help="answer InvokeEndpoint only for this name (default: any)",
+    )
+    parser.add_argument(
+        "--startup-timeout", type=float, default=180, help="seconds to wait for the model to load"
+    )
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if not args.model_archive.is_file():
+        parser.error(f"{args.model_archive} does not exist")
+    endpoint = LocalEndpoint(
+        args.model_archive, args.host, args.port, args.workers, args.endpoint_name
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    try:
+        endpoint.start(args.startup_timeout)
+    except ServingError as error:
+        parser.exit(1, f"error: {error}\n")
+    logger.info("ready: curl %s/ping; Ctrl-C to stop", endpoint.url)
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        endpoint.stop()
+
+
+if __name__ == "__main__":
+    main()

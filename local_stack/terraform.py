@@ -1,0 +1,169 @@
+"""Drive the real terraform binary offline and against the emulator (tests and the demo).
+
+Offline provider installation comes from the CLI config that the Makefile generates and
+exports as ``TF_CLI_CONFIG_FILE`` (see ``TF_PLUGIN_MIRROR`` in the Makefile). The emulator's
+provider settings live only in a generated ``*_override.tf`` file written into a scratch copy
+of the configuration (``make_workspace``), so the committed configuration stays the one real
+users apply and no .terraform/ folder, lock file or state lands in the repository.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from local_stack.aws import client
+from local_stack.emulator import TEST_CREDENTIALS, Emulator
+
+logger = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+MODULES = sorted(p.name for p in (REPO_ROOT / "terraform" / "modules").iterdir() if p.is_dir())
+
+# Every service the stack touches, by the provider's `endpoints` argument name.
+EMULATED_SERVICES = (
+    "applicationautoscaling",
+    "cloudwatch",
+    "ec2",
+    "iam",
+    "kms",
+    "lambda",
+    "logs",
+    "s3",
+    "sagemaker",
+    "sns",
+    "ssm",
+    "sts",
+)
+
+
+def emulator_provider_override(emulator: Emulator) -> str:
+    """HCL for a provider override that sends every call to the emulator."""
+    endpoints = "\n".join(
+        f'    {service} = "{emulator.endpoint_url}"' for service in EMULATED_SERVICES
+    )
+    return f"""# Generated for the AWS emulator; never committed (see .gitignore).
+provider "aws" {{
+  region                      = "{emulator.region}"
+  access_key                  = "{TEST_CREDENTIALS["AWS_ACCESS_KEY_ID"]}"
+  secret_key                  = "{TEST_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+  skip_metadata_api_check     = true
+  skip_region_validation      = true
+  s3_use_path_style           = true
+
+  endpoints {{
+{endpoints}
+  }}
+}}
+"""
+
+
+class TerraformError(RuntimeError):
+    pass
+
+
+class Terraform:
+    """A terraform working directory and the commands tests run in it."""
+
+    def __init__(self, workdir: Path, env: dict[str, str] | None = None):
+        binary = shutil.which("terraform")
+        if binary is None:
+            raise FileNotFoundError("terraform is not on PATH")
+        self.binary = binary
+        self.workdir = Path(workdir)
+        self.env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", **(env or {})}
+
+    def use_emulator(self, emulator: Emulator) -> None:
+        (self.workdir / "emulator_override.tf").write_text(emulator_provider_override(emulator))
+        # The provider reads credentials from the environment too; never let real ones leak in.
+        self.env.update(emulator.environment())
+        self.env.pop("AWS_PROFILE", None)
+
+    def run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
+        command = [self.binary, *args]
+        logger.info("terraform %s (in %s)", " ".join(args), self.workdir)
+        result = subprocess.run(
+            command,
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise TerraformError(
+                f"terraform {' '.join(args)} failed with exit code {result.returncode}\n"
+                f"--- stdout ---\n{result.stdout[-8000:]}\n--- stderr ---\n{result.stderr[-8000:]}"
+            )
+        return result
+
+    def init(self) -> None:
+        self.run("init", "-input=false", "-no-color")
+
+    def validate(self) -> None:
+        self.run("validate", "-no-color")
+
+    def apply(self, variables: dict[str, object] | None = None) -> None:
+        self.run("apply", "-auto-approve", "-input=false", "-no-color", *_var_flags(variables))
+
+    def destroy(self, variables: dict[str, object] | None = None) -> None:
+        self.run("destroy", "-auto-approve", "-input=false", "-no-color", *_var_flags(variables))
+
+    def outputs(self) -> dict[str, object]:
+        raw = json.loads(self.run("output", "-json").stdout)
+        return {name: item["value"] for name, item in raw.items()}
+
+    def state_resources(self) -> list[str]:
+        result = self.run("state", "list")
+        return [line for line in result.stdout.splitlines() if line.strip()]
+
+
+def _var_flags(variables: dict[str, object] | None) -> list[str]:
+    flags = []
+    for name, value in (variables or {}).items():
+        rendered = value if isinstance(value, str) else json.dumps(value)
+        flags += ["-var", f"{name}={rendered}"]
+    return flags
+
+
+def build_artifacts(build_dir: Path) -> None:
+    """The Lambda zip and the code bundle, as `make package-lambda package-code` builds them."""
+    scripts = REPO_ROOT / "scripts"
+    for command in (
+        [scripts / "build_lambda_zip.py", REPO_ROOT / "lambda", build_dir / "lambda.zip"],
+        [scripts / "build_code_bundle.py", build_dir / "code.tar.gz"],
+    ):
+        subprocess.run(
+            [sys.executable, *map(str, command)], check=True, capture_output=True, text=True
+        )
+
+
+def make_workspace(root: Path) -> Path:
+    """Copy terraform/ into ``root`` and build the artifacts it reads into ``root/build``;
+    returns the copy's root module folder."""
+    ignore = shutil.ignore_patterns(".terraform", "*.tfstate*", "*_override.tf")
+    shutil.copytree(REPO_ROOT / "terraform", root / "terraform", ignore=ignore)
+    build_artifacts(root / "build")
+    return root / "terraform"
+
+
+def emulator_variables(emulator: Emulator, name: str) -> dict[str, object]:
+    """Root-module variables that only the emulator run sets, each for a gap of moto's:
+    provisioned concurrency (no PutProvisionedConcurrencyConfig; `terraform test` covers it at
+    plan level), the Deep Learning AMI (no such public SSM parameter: any image from
+    DescribeImages stands in) and an emptiable bucket, so teardown is complete."""
+    ami = client("ec2", emulator).describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
+    return {
+        "name": name,
+        "ami_id": ami,
+        "lambda_provisioned_concurrency": 0,
+        "force_destroy_bucket": "true",
+    }

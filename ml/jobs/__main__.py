@@ -1,3 +1,0 @@
-from ml.jobs.cli import main
-
-main()

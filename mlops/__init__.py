@@ -1,0 +1,21 @@
+"""Launch the cloud side of the workflow: SageMaker tuning and training jobs, endpoint updates.
+
+    python -m mlops tune   [--spot] [--max-jobs 6] [--max-parallel-jobs 3] ...
+    python -m mlops train  [--from-tuning NAME] [--instance-count N] [--spot] ...
+    python -m mlops deploy (--model-data S3_URL | --from-job NAME) [--direct] [--tfvars FILE]
+    python -m mlops status [--tuning-job NAME]
+
+Bucket, roles and image come from ``terraform output -json`` (or flags); every job runs
+``ml/train.py`` from a code bundle uploaded next to its data. Modules:
+
+- ``specs``: names and request bodies, pure functions of the options;
+- ``stack``: what the Terraform stack provides, and the checks on it;
+- ``bundle``: the training code bundle;
+- ``commands``: the calls to SageMaker and S3 that tune, train and deploy;
+- ``status``: the status table;
+- ``cli``: the command line.
+"""
+
+
+class JobsError(Exception):
+    """Something the user can fix (a missing setting, a bad option, a job not found)."""

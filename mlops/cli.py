@@ -1,0 +1,231 @@
+"""Command line of ``python -m mlops``; see the package docstring and README for the workflow."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from mlops import JobsError, commands, status
+from mlops.stack import Stack
+
+logger = logging.getLogger("mlops")
+
+DEFAULT_PREFIX = "dog-breeds"
+
+
+def common_options() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument(
+        "--prefix",
+        default=DEFAULT_PREFIX,
+        help="start of every name this creates: PREFIX-KIND-yymmdd-HHMMSS "
+        f"(default: {DEFAULT_PREFIX})",
+    )
+    parser.add_argument("--region", help="AWS region (default: the AWS configuration's)")
+    parser.add_argument(
+        "--terraform-dir",
+        type=Path,
+        default=Path("terraform"),
+        help="where `terraform output -json` runs to find the stack (default: terraform)",
+    )
+    parser.add_argument(
+        "--terraform-outputs",
+        type=Path,
+        metavar="FILE",
+        help="saved `terraform output -json`, instead of running terraform",
+    )
+    parser.add_argument("--bucket", help="data bucket (default: output bucket_name)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log AWS calls")
+    return parser
+
+
+def job_options() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("--role-arn", help="training role (default: sagemaker_training_role_arn)")
+    parser.add_argument(
+        "--image-uri", help="PyTorch training image (default: output training_image_uri)"
+    )
+    parser.add_argument(
+        "--code-uri",
+        help="an uploaded code bundle to run (default: build one from this checkout and upload "
+        "it to s3://BUCKET/code/JOB/code.tar.gz)",
+    )
+    parser.add_argument(
+        "--data-uri", help="folder holding train/ valid/ test/ (default: s3://BUCKET/data/)"
+    )
+    parser.add_argument("--instance-type", default="ml.m5.xlarge", help="(default: ml.m5.xlarge)")
+    parser.add_argument("--volume-size", type=int, default=30, help="GB per instance (default: 30)")
+    parser.add_argument(
+        "--max-runtime", type=int, default=4 * 3600, help="seconds per job (default: 14400)"
+    )
+    parser.add_argument(
+        "--spot",
+        action="store_true",
+        help="managed spot training, checkpointing to s3://BUCKET/checkpoints/JOB/",
+    )
+    parser.add_argument(
+        "--max-wait", type=int, help="spot: seconds to wait plus run (default: 2 x --max-runtime)"
+    )
+    parser.add_argument(
+        "--hyperparameter",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an ml/train.py option for every job, e.g. arch=resnet18 (repeatable)",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="print the request instead of sending it"
+    )
+    return parser
+
+
+def get_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m mlops",
+        description="SageMaker tuning, training and deployment for the dog-breed classifier.",
+    )
+    subcommands = parser.add_subparsers(dest="command", required=True)
+    common, jobs = common_options(), job_options()
+
+    tune = subcommands.add_parser(
+        "tune", parents=[common, jobs], help="start a hyperparameter tuning job"
+    )
+    tune.add_argument("--max-jobs", type=int, default=6, help="trials in all (default: 6)")
+    tune.add_argument(
+        "--max-parallel-jobs", type=int, default=3, help="trials at a time (default: 3)"
+    )
+    tune.add_argument(
+        "--lr-range",
+        type=float,
+        nargs=2,
+        default=[1e-4, 1e-2],
+        metavar=("MIN", "MAX"),
+        help="learning rates, searched on a log scale (default: 1e-4 1e-2)",
+    )
+    tune.add_argument(
+        "--batch-sizes",
+        type=int,
+        nargs="+",
+        default=[16, 32, 64],
+        metavar="N",
+        help="batch sizes to choose from (default: 16 32 64)",
+    )
+    tune.add_argument(
+        "--epochs-range",
+        type=int,
+        nargs=2,
+        default=[2, 8],
+        metavar=("MIN", "MAX"),
+        help="epochs (default: 2 8)",
+    )
+    tune.add_argument("--strategy", choices=["Bayesian", "Random"], default="Bayesian")
+
+    train = subcommands.add_parser(
+        "train", parents=[common, jobs], help="start a training job (1..N instances)"
+    )
+    train.add_argument(
+        "--instance-count",
+        type=int,
+        default=1,
+        help="instances; more than one trains with distributed data parallel (default: 1)",
+    )
+    train.add_argument(
+        "--from-tuning",
+        metavar="TUNING_JOB",
+        help="start from the hyperparameters of this tuning job's best trial",
+    )
+
+    deploy = subcommands.add_parser(
+        "deploy", parents=[common], help="point the endpoint at a new model.tar.gz"
+    )
+    source = deploy.add_mutually_exclusive_group(required=True)
+    source.add_argument("--model-data", metavar="S3_URL", help="the model.tar.gz to serve")
+    source.add_argument("--from-job", metavar="TRAINING_JOB", help="serve this job's model")
+    deploy.add_argument(
+        "--direct",
+        action="store_true",
+        help="update the endpoint now (new endpoint configuration + UpdateEndpoint) instead of "
+        "printing the Terraform change",
+    )
+    deploy.add_argument(
+        "--tfvars", type=Path, metavar="FILE", help="write model_data_url into this .tfvars file"
+    )
+    deploy.add_argument("--endpoint-name", help="(default: output endpoint_name)")
+    deploy.add_argument(
+        "--wait-timeout", type=int, default=1800, help="seconds to wait for the update"
+    )
+    deploy.add_argument(
+        "--poll-seconds", type=int, default=30, help="seconds between status checks"
+    )
+
+    report = subcommands.add_parser(
+        "status", parents=[common], help="recent jobs and the endpoint, as a table"
+    )
+    report.add_argument("--tuning-job", help="show this tuning job's trials instead")
+    report.add_argument("--endpoint-name", help="(default: output endpoint_name, if any)")
+    report.add_argument("--limit", type=int, default=5, help="jobs of each kind (default: 5)")
+    return parser
+
+
+def run_status(aws, stack: Stack, args, now: datetime) -> str:
+    if not 1 <= args.limit <= 100:
+        raise JobsError(f"--limit must be between 1 and 100, got {args.limit}")
+    if args.tuning_job:
+        table = status.trials(aws, args.tuning_job)
+    else:
+        try:
+            endpoint = stack.get("endpoint_name")
+        except JobsError as error:
+            logger.info("not showing an endpoint: %s", error)
+            endpoint = None
+        table = status.overview(aws, args.prefix, endpoint, args.limit)
+    sys.stdout.write(table + "\n")
+    return table
+
+
+COMMANDS = {
+    "tune": commands.tune,
+    "train": commands.train,
+    "deploy": commands.deploy,
+    "status": run_status,
+}
+
+
+def main(argv: list[str] | None = None) -> str:
+    args = get_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(message)s",
+    )
+    if not args.verbose:
+        logging.getLogger("botocore").setLevel(logging.WARNING)
+    flags = {
+        "bucket": args.bucket,
+        "role_arn": getattr(args, "role_arn", None),
+        "image_uri": getattr(args, "image_uri", None),
+        "endpoint_name": getattr(args, "endpoint_name", None),
+    }
+    stack = Stack(flags, args.terraform_dir, args.terraform_outputs)
+    try:
+        aws = commands.Aws.connect(args.region)
+        return COMMANDS[args.command](aws, stack, args, datetime.now(UTC))
+    except JobsError as error:
+        logger.error("%s", error)
+        raise SystemExit(2) from None
+    except ClientError as error:
+        details = error.response.get("Error", {})
+        logger.error(
+            "AWS refused %s (%s): %s",
+            error.operation_name,
+            details.get("Code", "?"),
+            details.get("Message", error),
+        )
+        raise SystemExit(1) from None
+    except BotoCoreError as error:
+        logger.error("%s", error)
+        raise SystemExit(1) from None

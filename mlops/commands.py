@@ -1,0 +1,334 @@
+"""The calls to SageMaker and S3 behind ``tune``, ``train`` and ``deploy``."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import sys
+import tempfile
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import boto3
+from botocore.exceptions import ClientError, WaiterError
+
+from mlops import JobsError, specs, tfvars
+from mlops.bundle import build_code_bundle
+from mlops.stack import Stack
+
+logger = logging.getLogger("mlops")
+
+MODEL_DATA_VARIABLE = "model_data_url"
+NOT_FOUND_CODES = {"ValidationException", "ResourceNotFound", "404", "NoSuchKey", "NotFound"}
+
+
+@dataclass
+class Aws:
+    sagemaker: object
+    s3: object
+    region: str
+
+    @classmethod
+    def connect(cls, region: str | None = None) -> Aws:
+        session = boto3.Session(region_name=region)
+        if not session.region_name:
+            raise JobsError("no AWS region: pass --region or set AWS_REGION / AWS_DEFAULT_REGION")
+        return cls(session.client("sagemaker"), session.client("s3"), session.region_name)
+
+
+def not_found(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") in NOT_FOUND_CODES
+
+
+def fetch(call, missing: str, **params) -> dict:
+    """``call(**params)``, where "no such thing" becomes ``JobsError(missing)``."""
+    try:
+        return call(**params)
+    except ClientError as error:
+        if not_found(error):
+            raise JobsError(missing) from None
+        raise
+
+
+def train_script_options() -> set[str]:
+    """Option names of ml/train.py (``batch-size``...), the hyperparameters a job may set."""
+    from ml.train import get_args_parser  # imports torch: only when hyperparameters are given
+
+    return {
+        option[2:]
+        for action in get_args_parser()._actions
+        for option in action.option_strings
+        if option.startswith("--") and not option.startswith("--no-") and option != "--help"
+    }
+
+
+def upload_code_bundle(aws: Aws, code_uri: str) -> None:
+    bucket, key = specs.parse_s3_url(code_uri, "code bundle URL")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "code.tar.gz"
+        count = build_code_bundle(path)
+        aws.s3.upload_file(str(path), bucket, key)
+    logger.info("uploaded the code bundle (%d files) to %s", count, code_uri)
+
+
+def check_dataset(aws: Aws, data_uri: str) -> None:
+    bucket, prefix = specs.parse_s3_url(data_uri.rstrip("/") + "/", "--data-uri")
+    for split in specs.DATA_CHANNELS:
+        listing = aws.s3.list_objects_v2(Bucket=bucket, Prefix=f"{prefix}{split}/", MaxKeys=1)
+        if not listing.get("KeyCount"):
+            raise JobsError(
+                f"no objects under s3://{bucket}/{prefix}{split}/: upload the dataset "
+                f"({'/'.join(specs.DATA_CHANNELS)} folders of breed folders) first, e.g. "
+                f"python -m ml.s3_transfer upload-dir data/dogImages s3://{bucket}/{prefix}"
+            )
+
+
+def job_setting(aws: Aws, stack: Stack, job: str, args) -> specs.JobSetting:
+    bucket = stack.get("bucket")
+    setting = specs.JobSetting(
+        role_arn=stack.get("role_arn"),
+        image_uri=stack.get("image_uri"),
+        region=aws.region,
+        bucket=bucket,
+        code_uri=args.code_uri or f"s3://{bucket}/code/{job}/code.tar.gz",
+        data_uri=args.data_uri or f"s3://{bucket}/data/",
+    )
+    specs.parse_s3_url(setting.code_uri, "--code-uri")
+    specs.parse_s3_url(setting.data_uri.rstrip("/") + "/", "--data-uri")
+    return setting
+
+
+def resources_from(args, instance_count: int = 1) -> specs.Resources:
+    return specs.Resources(
+        instance_type=args.instance_type,
+        instance_count=instance_count,
+        volume_size_gb=args.volume_size,
+        max_runtime_s=args.max_runtime,
+        spot=args.spot,
+        max_wait_s=args.max_wait,
+    )
+
+
+def static_hyperparameters(args) -> dict[str, object]:
+    values = specs.parse_assignments(args.hyperparameter)
+    if values:
+        specs.check_hyperparameter_names(set(values), train_script_options())
+    return values
+
+
+def submit(aws: Aws, args, setting: specs.JobSetting, request: dict, create) -> None:
+    """Print the request (``--dry-run``) or upload the code, check the data and create."""
+    if args.dry_run:
+        sys.stdout.write(json.dumps(request, indent=2) + "\n")
+        return
+    check_dataset(aws, setting.data_uri)
+    if args.code_uri is None:
+        upload_code_bundle(aws, setting.code_uri)
+    create(**request)
+
+
+def tune(aws: Aws, stack: Stack, args, now: datetime) -> str:
+    name = specs.job_name(args.prefix, "tune", now)
+    resources = resources_from(args)
+    setting = job_setting(aws, stack, name, args)
+    specs.check_image_fits_instance(setting.image_uri, resources.instance_type)
+    request = specs.tuning_job_request(
+        name,
+        setting,
+        static_hyperparameters(args),
+        specs.SearchSpace(
+            lr_range=tuple(args.lr_range),
+            batch_sizes=tuple(args.batch_sizes),
+            epochs_range=tuple(args.epochs_range),
+        ),
+        resources,
+        max_jobs=args.max_jobs,
+        max_parallel_jobs=args.max_parallel_jobs,
+        strategy=args.strategy,
+    )
+    submit(aws, args, setting, request, aws.sagemaker.create_hyper_parameter_tuning_job)
+    if not args.dry_run:
+        logger.info(
+            "started tuning job %s: %d trials, %d at a time, minimizing valid_loss",
+            name,
+            args.max_jobs,
+            args.max_parallel_jobs,
+        )
+        logger.info("follow it: python -m mlops status --tuning-job %s", name)
+    return name
+
+
+def best_trial(aws: Aws, tuning_job: str) -> tuple[dict, dict[str, object]]:
+    """The tuning job's best training job (its summary) and that job's hyperparameters."""
+    tuning = fetch(
+        aws.sagemaker.describe_hyper_parameter_tuning_job,
+        f"--from-tuning {tuning_job}: no such tuning job",
+        HyperParameterTuningJobName=tuning_job,
+    )
+    best = tuning.get("BestTrainingJob")
+    if not best:
+        raise JobsError(
+            f"tuning job {tuning_job} has no completed training job yet (status "
+            f"{tuning['HyperParameterTuningJobStatus']}); see "
+            f"python -m mlops status --tuning-job {tuning_job}"
+        )
+    job = aws.sagemaker.describe_training_job(TrainingJobName=best["TrainingJobName"])
+    return best, specs.decode_hyperparameters(job["HyperParameters"])
+
+
+def train(aws: Aws, stack: Stack, args, now: datetime) -> str:
+    name = specs.job_name(args.prefix, "train", now)
+    resources = resources_from(args, args.instance_count)
+    overrides = static_hyperparameters(args)
+    hyperparameters = {}
+    if args.from_tuning:
+        best, hyperparameters = best_trial(aws, args.from_tuning)
+        objective = best["FinalHyperParameterTuningJobObjectiveMetric"]
+        logger.info(
+            "best trial of %s: %s (%s=%s) with %s",
+            args.from_tuning,
+            best["TrainingJobName"],
+            objective["MetricName"],
+            objective["Value"],
+            " ".join(f"{k}={v}" for k, v in sorted(best["TunedHyperParameters"].items())),
+        )
+    hyperparameters.update(overrides)
+    setting = job_setting(aws, stack, name, args)
+    specs.check_image_fits_instance(setting.image_uri, resources.instance_type)
+    request = specs.training_job_request(name, setting, hyperparameters, resources)
+    submit(aws, args, setting, request, aws.sagemaker.create_training_job)
+    if not args.dry_run:
+        logger.info(
+            "started training job %s on %d x %s%s",
+            name,
+            resources.instance_count,
+            resources.instance_type,
+            " (spot)" if resources.spot else "",
+        )
+        logger.info(
+            "its model will be s3://%s/models/%s/output/model.tar.gz; then: "
+            "python -m mlops deploy --from-job %s",
+            setting.bucket,
+            name,
+            name,
+        )
+    return name
+
+
+def model_data_of_job(aws: Aws, job: str) -> str:
+    description = fetch(
+        aws.sagemaker.describe_training_job,
+        f"--from-job {job}: no such training job",
+        TrainingJobName=job,
+    )
+    status = description["TrainingJobStatus"]
+    if status != "Completed":
+        raise JobsError(f"training job {job} is {status}, not Completed: it has no model yet")
+    return description["ModelArtifacts"]["S3ModelArtifacts"]
+
+
+def check_model_data(aws: Aws, url: str, bucket: str) -> None:
+    object_bucket, key = specs.parse_s3_url(url, "--model-data")
+    if not key.endswith(".tar.gz"):
+        raise JobsError(f"--model-data {url}: expected a model.tar.gz")
+    if object_bucket != bucket or not key.startswith("models/"):
+        raise JobsError(
+            f"{url} is outside s3://{bucket}/models/, the only place the endpoint's role may "
+            "read models from: copy it there first"
+        )
+    fetch(aws.s3.head_object, f"{url} does not exist", Bucket=object_bucket, Key=key)
+
+
+def deploy(aws: Aws, stack: Stack, args, now: datetime) -> str:
+    if not 1 <= args.poll_seconds <= args.wait_timeout:
+        raise JobsError(
+            f"need 1 <= --poll-seconds <= --wait-timeout, got {args.poll_seconds} and "
+            f"{args.wait_timeout}"
+        )
+    url = args.model_data or model_data_of_job(aws, args.from_job)
+    check_model_data(aws, url, stack.get("bucket"))
+    if args.direct:
+        update_endpoint(aws, stack.get("endpoint_name"), url, args, now)
+    if args.tfvars:
+        tfvars.write_variable(args.tfvars, MODEL_DATA_VARIABLE, url)
+        logger.info("set %s in %s", MODEL_DATA_VARIABLE, args.tfvars)
+    if not args.direct:
+        if not args.tfvars:
+            sys.stdout.write(tfvars.assignment(MODEL_DATA_VARIABLE, url) + "\n")
+        logger.info(
+            "Terraform owns the endpoint: apply this %s and it creates a new model and "
+            "endpoint configuration, then updates the endpoint without downtime",
+            MODEL_DATA_VARIABLE,
+        )
+    elif not args.tfvars:
+        logger.warning(
+            "Terraform still declares the previous model: set %s in your tfvars "
+            "(or pass --tfvars FILE) before the next terraform apply, or it moves the "
+            "endpoint back",
+            tfvars.assignment(MODEL_DATA_VARIABLE, url),
+        )
+    return url
+
+
+def update_endpoint(aws: Aws, endpoint: str, url: str, args, now: datetime) -> None:
+    """New model + endpoint configuration, then UpdateEndpoint: SageMaker shifts traffic to
+    the new instances once they are healthy and keeps the old ones serving until then."""
+    sagemaker = aws.sagemaker
+    current = fetch(
+        sagemaker.describe_endpoint, f"endpoint {endpoint} does not exist", EndpointName=endpoint
+    )
+    if current["EndpointStatus"] != "InService":
+        raise JobsError(
+            f"endpoint {endpoint} is {current['EndpointStatus']}: deploy when it is InService"
+        )
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=current["EndpointConfigName"])
+    model_names = {variant["ModelName"] for variant in config["ProductionVariants"]}
+    if len(model_names) != 1:
+        raise JobsError(f"endpoint {endpoint} serves {len(model_names)} models; expected one")
+    model = sagemaker.describe_model(ModelName=model_names.pop())
+    if model["PrimaryContainer"].get("ModelDataUrl") == url:
+        logger.info("endpoint %s already serves %s", endpoint, url)
+        return
+    tags = sagemaker.list_tags(ResourceArn=model["ModelArn"]).get("Tags", [])
+    model_name = specs.job_name(args.prefix, "model", now)
+    config_name = specs.job_name(args.prefix, "config", now)
+    sagemaker.create_model(**specs.model_request(model_name, model, url), Tags=tags)
+    sagemaker.create_endpoint_config(
+        **specs.endpoint_config_request(config_name, config, model_name), Tags=tags
+    )
+    sagemaker.update_endpoint(
+        EndpointName=endpoint,
+        EndpointConfigName=config_name,
+        # Keep the instance count auto scaling chose, not the config's initial count.
+        RetainAllVariantProperties=True,
+    )
+    logger.info("updating endpoint %s to %s (model %s)", endpoint, config_name, model_name)
+    try:
+        sagemaker.get_waiter("endpoint_in_service").wait(
+            EndpointName=endpoint,
+            WaiterConfig={
+                "Delay": args.poll_seconds,
+                "MaxAttempts": max(1, math.ceil(args.wait_timeout / args.poll_seconds)),
+            },
+        )
+    except WaiterError:
+        state = sagemaker.describe_endpoint(EndpointName=endpoint)
+        raise JobsError(
+            f"endpoint {endpoint} did not return to InService with {config_name}: status "
+            f"{state['EndpointStatus']}, {state.get('FailureReason', 'no failure reason')}. "
+            f"SageMaker keeps serving {current['EndpointConfigName']} if the update fails"
+        ) from None
+    final = sagemaker.describe_endpoint(EndpointName=endpoint)
+    if final["EndpointConfigName"] != config_name:
+        raise JobsError(
+            f"endpoint {endpoint} is InService on {final['EndpointConfigName']}, not "
+            f"{config_name}: the update was rolled back"
+        )
+    logger.info(
+        "endpoint %s serves %s; to roll back: python -m mlops deploy --direct --model-data %s",
+        endpoint,
+        url,
+        model["PrimaryContainer"].get("ModelDataUrl"),
+    )

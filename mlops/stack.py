@@ -1,0 +1,103 @@
+"""What the Terraform stack provides to jobs: bucket, training role, image, endpoint.
+
+Each value comes from a flag when given, else from the stack's outputs: a saved
+``terraform output -json`` file (``--terraform-outputs``) or, read on first need,
+``terraform output -json`` run in ``--terraform-dir``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from mlops import JobsError
+
+# Setting -> (flag, Terraform output).
+SOURCES = {
+    "bucket": ("--bucket", "bucket_name"),
+    "role_arn": ("--role-arn", "sagemaker_training_role_arn"),
+    "image_uri": ("--image-uri", "training_image_uri"),
+    "endpoint_name": ("--endpoint-name", "endpoint_name"),
+}
+ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+
+
+def read_terraform_outputs(terraform_dir: Path) -> dict[str, object]:
+    binary = shutil.which("terraform")
+    if binary is None:
+        raise JobsError(
+            "terraform is not on PATH: install it, or pass the stack's values as flags "
+            "(--bucket, --role-arn, --image-uri, --endpoint-name) or --terraform-outputs FILE"
+        )
+    result = subprocess.run(
+        [binary, f"-chdir={terraform_dir}", "output", "-json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise JobsError(
+            f"`terraform output -json` failed in {terraform_dir}: {result.stderr.strip()}"
+        )
+    return _values(json.loads(result.stdout or "{}"), f"terraform output in {terraform_dir}")
+
+
+def read_outputs_file(path: Path) -> dict[str, object]:
+    try:
+        outputs = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise JobsError(f"--terraform-outputs {path}: no such file") from None
+    except json.JSONDecodeError as error:
+        raise JobsError(f"--terraform-outputs {path}: not JSON ({error})") from None
+    return _values(outputs, str(path))
+
+
+def _values(outputs: object, source: str) -> dict[str, object]:
+    if not isinstance(outputs, dict) or not all(
+        isinstance(item, dict) and "value" in item for item in outputs.values()
+    ):
+        raise JobsError(f"{source}: expected the JSON that `terraform output -json` prints")
+    return {name: item["value"] for name, item in outputs.items()}
+
+
+class Stack:
+    """The stack's values, from flags first and Terraform outputs second."""
+
+    def __init__(
+        self,
+        flags: dict[str, str | None],
+        terraform_dir: Path,
+        outputs_file: Path | None = None,
+    ):
+        self.flags = flags
+        self.terraform_dir = Path(terraform_dir)
+        self.outputs_file = outputs_file
+        self._outputs: dict[str, object] | None = None
+
+    def outputs(self) -> dict[str, object]:
+        if self._outputs is None:
+            if self.outputs_file is not None:
+                self._outputs = read_outputs_file(self.outputs_file)
+            else:
+                self._outputs = read_terraform_outputs(self.terraform_dir)
+        return self._outputs
+
+    def get(self, setting: str) -> str:
+        flag, output = SOURCES[setting]
+        value = self.flags.get(setting) or self.outputs().get(output)
+        if not value:
+            source = self.outputs_file or f"terraform output in {self.terraform_dir}"
+            hint = (
+                " (the endpoint exists once model_data_url is set and applied)"
+                if setting == "endpoint_name"
+                else " (has `terraform apply` run there?)"
+            )
+            raise JobsError(f"{output} is unknown: pass {flag}, or set it in {source}{hint}")
+        value = str(value)
+        if setting == "role_arn" and not ROLE_ARN.match(value):
+            raise JobsError(f"{flag} {value!r} is not an IAM role ARN")
+        return value

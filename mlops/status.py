@@ -1,0 +1,139 @@
+"""``status``: recent jobs and the endpoint, or one tuning job's trials, as a table."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from botocore.exceptions import ClientError
+
+from mlops.commands import Aws, fetch, not_found
+
+
+def format_table(headers: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=True)]
+    lines = [headers, ["-" * width for width in widths], *rows]
+    return "\n".join(
+        "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
+        for line in lines
+    )
+
+
+def when(moment: datetime | None) -> str:
+    return f"{moment:%Y-%m-%d %H:%M}" if moment else "-"
+
+
+def metrics_text(metric_data: list[dict]) -> str:
+    return " ".join(f"{m['MetricName']}={m['Value']:.4f}" for m in metric_data) or "-"
+
+
+def tuning_row(sagemaker, summary: dict) -> list[str]:
+    name = summary["HyperParameterTuningJobName"]
+    description = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+    limits = description["HyperParameterTuningJobConfig"]["ResourceLimits"]
+    done = description["TrainingJobStatusCounters"].get("Completed", 0)
+    detail = f"{done}/{limits['MaxNumberOfTrainingJobs']} trials done"
+    if best := description.get("BestTrainingJob"):
+        objective = best["FinalHyperParameterTuningJobObjectiveMetric"]
+        detail += f"; best {best['TrainingJobName']} {objective['MetricName']}="
+        detail += f"{objective['Value']:.4f}"
+    status = description["HyperParameterTuningJobStatus"]
+    return ["tuning", name, status, when(description["CreationTime"]), detail]
+
+
+def training_row(job: dict) -> list[str]:
+    name = job["TrainingJobName"]
+    resources = job["ResourceConfig"]
+    detail = f"{resources['InstanceCount']} x {resources['InstanceType']}"
+    if job.get("EnableManagedSpotTraining"):
+        detail += " spot"
+    detail += f"; {metrics_text(job.get('FinalMetricDataList', []))}"
+    if job.get("FailureReason"):
+        detail += f"; {job['FailureReason']}"
+    status = job["TrainingJobStatus"]
+    if status == "InProgress" and job.get("SecondaryStatus"):
+        status += f" ({job['SecondaryStatus']})"  # Downloading, Training, Uploading...
+    return ["training", name, status, when(job["CreationTime"]), detail]
+
+
+def endpoint_row(sagemaker, name: str) -> list[str]:
+    try:
+        endpoint = sagemaker.describe_endpoint(EndpointName=name)
+    except ClientError as error:
+        if not_found(error):
+            return ["endpoint", name, "NotFound", "-", "-"]
+        raise
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
+    models = [
+        sagemaker.describe_model(ModelName=v["ModelName"])["PrimaryContainer"].get("ModelDataUrl")
+        for v in config["ProductionVariants"]
+    ]
+    instances = sum(v.get("CurrentInstanceCount", 0) for v in endpoint["ProductionVariants"])
+    detail = f"{endpoint['EndpointConfigName']}; {instances} instance(s); {', '.join(models)}"
+    return ["endpoint", name, endpoint["EndpointStatus"], when(endpoint["CreationTime"]), detail]
+
+
+def training_jobs(sagemaker, prefix: str, limit: int) -> list[dict]:
+    """The newest ``limit`` training jobs named ``prefix``*, leaving out tuning trials (the
+    tuning row sums those up)."""
+    jobs = []
+    summaries = sagemaker.list_training_jobs(
+        NameContains=prefix, SortBy="CreationTime", SortOrder="Descending", MaxResults=100
+    )["TrainingJobSummaries"]
+    for summary in summaries:
+        job = sagemaker.describe_training_job(TrainingJobName=summary["TrainingJobName"])
+        if "TuningJobArn" not in job:
+            jobs.append(job)
+        if len(jobs) == limit:
+            break
+    return jobs
+
+
+def overview(aws: Aws, prefix: str, endpoint: str | None, limit: int) -> str:
+    sagemaker = aws.sagemaker
+    newest = {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": limit}
+    rows = [
+        tuning_row(sagemaker, summary)
+        for summary in sagemaker.list_hyper_parameter_tuning_jobs(NameContains=prefix, **newest)[
+            "HyperParameterTuningJobSummaries"
+        ]
+    ]
+    rows += [training_row(job) for job in training_jobs(sagemaker, prefix, limit)]
+    if endpoint:
+        rows.append(endpoint_row(sagemaker, endpoint))
+    if not rows:
+        return f"no jobs named {prefix}-* and no endpoint known"
+    return format_table(["KIND", "NAME", "STATUS", "CREATED", "DETAIL"], rows)
+
+
+def trials(aws: Aws, tuning_job: str) -> str:
+    """One tuning job and its trials, best objective first."""
+    sagemaker = aws.sagemaker
+    description = fetch(
+        sagemaker.describe_hyper_parameter_tuning_job,
+        f"--tuning-job {tuning_job}: no such tuning job",
+        HyperParameterTuningJobName=tuning_job,
+    )
+    objective = description["HyperParameterTuningJobConfig"]["HyperParameterTuningJobObjective"]
+    order = "Ascending" if objective["Type"] == "Minimize" else "Descending"
+    summaries = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=tuning_job, SortBy="FinalObjectiveMetricValue", SortOrder=order
+    )["TrainingJobSummaries"]
+    rows = []
+    for summary in summaries:
+        final = summary.get("FinalHyperParameterTuningJobObjectiveMetric")
+        tuned = " ".join(f"{k}={v}" for k, v in sorted(summary["TunedHyperParameters"].items()))
+        rows.append(
+            [
+                summary["TrainingJobName"],
+                summary["TrainingJobStatus"],
+                f"{final['Value']:.4f}" if final else "-",
+                tuned,
+            ]
+        )
+    heading = (
+        f"{tuning_job}: {description['HyperParameterTuningJobStatus']}, "
+        f"{objective['Type'].lower()} {objective['MetricName']}"
+    )
+    headers = ["TRIAL", "STATUS", objective["MetricName"].upper(), "HYPERPARAMETERS"]
+    table = format_table(headers, rows)
+    return f"{heading}\n{table}" if rows else f"{heading}\nno trials yet"

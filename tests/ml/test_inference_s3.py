@@ -1,0 +1,39 @@
+"""{"s3_uri": ...} requests read the object with the endpoint's credentials (the emulator)."""
+
+import json
+import uuid
+
+import pytest
+
+from local_stack.aws import client
+from ml import inference
+from tests.images import sample_image
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def bucket(emulator):
+    s3 = client("s3", emulator)
+    name = f"inference-input-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=name)
+    return name
+
+
+def test_s3_uri_is_read_and_classified(emulator, bucket, trained_model, sample_dataset):
+    image = sample_image(sample_dataset, "004.Akita").read_bytes()
+    client("s3", emulator).put_object(Bucket=bucket, Key="in/akita.jpg", Body=image)
+    loaded = inference.model_fn(str(trained_model.model_dir))
+    request = inference.input_fn(
+        json.dumps({"s3_uri": f"s3://{bucket}/in/akita.jpg"}), "application/json"
+    )
+    body, _ = inference.output_fn(inference.predict_fn(request, loaded), "application/json")
+    assert json.loads(body)["predictions"][0]["breed"] == "Akita"
+
+
+def test_missing_s3_object_is_a_400_naming_it(emulator, bucket):
+    uri = f"s3://{bucket}/in/missing.jpg"
+    with pytest.raises(inference.GenericInferenceToolkitError) as raised:
+        inference.input_fn(json.dumps({"s3_uri": uri}), "application/json")
+    assert raised.value.status_code == 400
+    assert uri in raised.value.message

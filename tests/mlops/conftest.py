@@ -1,0 +1,74 @@
+"""A stack for job tests: a bucket holding a dataset, a training role, and the outputs file
+`terraform output -json` would write for them (the Terraform-applied stack has its own test)."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from local_stack.aws import client
+from mlops.cli import main
+
+TRAINING_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.6.0-cpu-py312"
+
+
+@dataclass(frozen=True)
+class JobsStack:
+    bucket: str
+    role_arn: str
+    outputs_file: Path
+    prefix: str
+
+    def run(self, command: str, *args: str) -> str:
+        """``python -m mlops COMMAND`` in-process, with this stack's outputs and prefix."""
+        return main(
+            [command, "--terraform-outputs", str(self.outputs_file), "--prefix", self.prefix, *args]
+        )
+
+
+def write_outputs(path: Path, values: dict[str, object]) -> Path:
+    path.write_text(
+        json.dumps(
+            {name: {"sensitive": False, "type": "string", "value": v} for name, v in values.items()}
+        )
+    )
+    return path
+
+
+@pytest.fixture
+def jobs_stack(emulator, tmp_path) -> JobsStack:
+    token = uuid.uuid4().hex[:6]
+    bucket = f"jobs-{token}"
+    s3 = client("s3", emulator)
+    s3.create_bucket(Bucket=bucket)
+    for split in ("train", "valid", "test"):
+        s3.put_object(Bucket=bucket, Key=f"data/{split}/001.Affenpinscher/1.jpg", Body=b"jpeg")
+    role = client("iam", emulator).create_role(
+        RoleName=f"jobs-{token}-training",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Service": "sagemaker.amazonaws.com"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ],
+            }
+        ),
+    )["Role"]
+    outputs = write_outputs(
+        tmp_path / "outputs.json",
+        {
+            "bucket_name": bucket,
+            "sagemaker_training_role_arn": role["Arn"],
+            "training_image_uri": TRAINING_IMAGE,
+            "endpoint_name": None,
+        },
+    )
+    return JobsStack(bucket, role["Arn"], outputs, prefix=f"t{token}")

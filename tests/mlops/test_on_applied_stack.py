@@ -1,0 +1,57 @@
+"""The jobs CLI on the Terraform stack applied to the emulator: it finds bucket, role, image and
+endpoint through the real ``terraform output -json``, and the roles Terraform made allow
+exactly the S3 paths and image the jobs use."""
+
+from __future__ import annotations
+
+import pytest
+
+from local_stack.aws import client
+from mlops.cli import main
+from tests.iam import inline_policy, policy_allows
+
+pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.slow]
+
+
+def test_jobs_use_the_stack_and_its_roles_allow_them(applied_stack, emulator, capsys):
+    outputs = applied_stack["outputs"]
+    bucket = outputs["bucket_name"]
+    s3 = client("s3", emulator)
+    for split in ("train", "valid", "test"):
+        s3.put_object(Bucket=bucket, Key=f"data/{split}/001.Affenpinscher/1.jpg", Body=b"jpeg")
+    stack_args = ["--terraform-dir", str(applied_stack["terraform"].workdir), "--prefix", "stk"]
+
+    name = main(["train", *stack_args, "--spot", "--instance-count", "2"])
+
+    job = client("sagemaker", emulator).describe_training_job(TrainingJobName=name)
+    assert job["RoleArn"] == outputs["sagemaker_training_role_arn"]
+    image = job["AlgorithmSpecification"]["TrainingImage"]
+    assert image == outputs["training_image_uri"]
+    assert image == "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.6.0-cpu-py312"
+
+    policy = inline_policy(emulator, job["RoleArn"].rsplit("/", 1)[1])
+    objects = f"arn:aws:s3:::{bucket}"
+    needed = [
+        ("s3:GetObject", f"{objects}/code/{name}/code.tar.gz"),
+        ("s3:GetObject", f"{objects}/data/train/001.Affenpinscher/1.jpg"),
+        ("s3:PutObject", f"{objects}/models/{name}/output/model.tar.gz"),
+        ("s3:PutObject", f"{objects}/checkpoints/{name}/{name}/checkpoint.pt"),
+        ("s3:GetObject", f"{objects}/checkpoints/{name}/{name}/checkpoint.pt"),
+        ("s3:DeleteObject", f"{objects}/checkpoints/{name}/{name}/checkpoint.pt"),
+        ("ecr:BatchGetImage", "arn:aws:ecr:us-east-1:763104351884:repository/pytorch-training"),
+    ]
+    for action, resource in needed:
+        assert policy_allows(policy, action, resource), f"{action} on {resource}"
+    assert not policy_allows(policy, "s3:PutObject", f"{objects}/code/{name}/code.tar.gz")
+    assert not policy_allows(policy, "s3:PutObject", f"{objects}/data/train/x.jpg")
+
+    # The job's model, once there, is deployable: inside the prefix the endpoint role reads.
+    model = f"models/{name}/output/model.tar.gz"
+    s3.put_object(Bucket=bucket, Key=model, Body=b"tar")
+    capsys.readouterr()
+    main(["deploy", *stack_args, "--from-job", name])
+    assert capsys.readouterr().out == f'model_data_url = "s3://{bucket}/{model}"\n'
+    endpoint_policy = inline_policy(
+        emulator, outputs["endpoint_execution_role_arn"].rsplit("/", 1)[1]
+    )
+    assert policy_allows(endpoint_policy, "s3:GetObject", f"{objects}/{model}")
