@@ -28,24 +28,37 @@ def write_json(path: Path, payload) -> None:
     atomic_write(path, lambda tmp: tmp.write_text(json.dumps(payload, indent=2) + "\n"))
 
 
-def plot_curves(history: list[dict], path: Path) -> None:
+def plot_curves(history: list[dict], test_metrics: dict, path: Path) -> None:
+    """Loss and accuracy per epoch for train and valid, with the final test result as a star
+    at the last epoch."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     epochs = [row["epoch"] for row in history]
     figure, (loss_axes, accuracy_axes) = plt.subplots(1, 2, figsize=(10, 4))
-    for split in ("train", "valid"):
-        loss_axes.plot(epochs, [row[f"{split}_loss"] for row in history], marker="o", label=split)
-        accuracy_axes.plot(
-            epochs, [row[f"{split}_accuracy"] for row in history], marker="o", label=split
-        )
-    loss_axes.set(title="loss (per-sample mean)", xlabel="epoch")
-    accuracy_axes.set(title="accuracy", xlabel="epoch", ylim=(0, 1))
-    for axes in (loss_axes, accuracy_axes):
+    for metric, axes in (("loss", loss_axes), ("accuracy", accuracy_axes)):
+        for split in ("train", "valid"):
+            axes.plot(
+                epochs, [row[f"{split}_{metric}"] for row in history], marker="o", label=split
+            )
+        if f"test_{metric}" in test_metrics and epochs:
+            axes.plot(
+                epochs[-1],
+                test_metrics[f"test_{metric}"],
+                marker="*",
+                markersize=14,
+                linestyle="none",
+                label=f"test ({test_metrics[f'test_{metric}']:.3f})",
+            )
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+        axes.set_xlabel("epoch")
         axes.legend()
         axes.grid(alpha=0.3)
+    loss_axes.set_title("loss (per-sample mean)")
+    accuracy_axes.set(title="accuracy", ylim=(0, 1))
     figure.tight_layout()
     atomic_write(path, lambda tmp: figure.savefig(tmp, format="png", dpi=100))
     plt.close(figure)
@@ -66,4 +79,4 @@ def write_model_artifacts(
     write_json(model_dir / CONFIG_FILE, config)
     write_json(model_dir / CLASS_NAMES_FILE, class_names)
     write_json(model_dir / METRICS_FILE, {"history": history, "test": test_metrics})
-    plot_curves(history, model_dir / CURVES_FILE)
+    plot_curves(history, test_metrics, model_dir / CURVES_FILE)

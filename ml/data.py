@@ -14,6 +14,8 @@ import torch
 from PIL import Image, UnidentifiedImageError
 from torchvision import transforms
 
+from ml.errors import UserError
+
 logger = logging.getLogger(__name__)
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -23,7 +25,7 @@ IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
 RESIZE_RATIO = 256 / 224
 
 
-class DatasetError(ValueError):
+class DatasetError(UserError, ValueError):
     """The dataset on disk is not usable; the message names the path and the problem."""
 
 

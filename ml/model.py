@@ -9,6 +9,8 @@ import torch
 from torch import nn
 from torchvision import models
 
+from ml.errors import UserError
+
 logger = logging.getLogger(__name__)
 
 ARCHITECTURES = {
@@ -16,6 +18,26 @@ ARCHITECTURES = {
     "resnet34": (models.resnet34, models.ResNet34_Weights.IMAGENET1K_V1),
     "resnet50": (models.resnet50, models.ResNet50_Weights.IMAGENET1K_V2),
 }
+
+
+class WeightsUnavailableError(UserError):
+    """The backbone's starting weights cannot be had: not downloadable, or no such file."""
+
+
+def _construct(arch: str, pretrained: bool) -> nn.Module:
+    constructor, imagenet_weights = ARCHITECTURES[arch]
+    if not pretrained:
+        return constructor(weights=None)
+    try:
+        return constructor(weights=imagenet_weights)
+    except OSError as error:  # urllib's URLError and HTTPError are OSErrors
+        cache = Path(torch.hub.get_dir()) / "checkpoints"
+        reason = getattr(error, "reason", None) or error
+        raise WeightsUnavailableError(
+            f"could not download the ImageNet weights of {arch} ({imagenet_weights.url}) into "
+            f"{cache}: {reason}. Put that file there, or pass --backbone-weights FILE "
+            "(a local ImageNet state dict) or --no-pretrained"
+        ) from error
 
 
 def build_model(
@@ -34,9 +56,10 @@ def build_model(
         raise ValueError(f"unknown architecture {arch!r}; choose one of {sorted(ARCHITECTURES)}")
     if pretrained and backbone_weights is not None:
         raise ValueError("pass either pretrained or backbone_weights, not both")
-    constructor, imagenet_weights = ARCHITECTURES[arch]
-    model = constructor(weights=imagenet_weights if pretrained else None)
+    model = _construct(arch, pretrained)
     if backbone_weights is not None:
+        if not Path(backbone_weights).is_file():
+            raise WeightsUnavailableError(f"--backbone-weights {backbone_weights}: no such file")
         state = torch.load(backbone_weights, map_location="cpu", weights_only=True)
         model.load_state_dict(state)
         logger.info("loaded backbone weights from %s", backbone_weights)

@@ -13,6 +13,7 @@ Metric lines and their regexes are documented in ``ml/metrics.py``.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import logging
 import os
 import random
@@ -34,6 +35,7 @@ from torch.utils.data import DataLoader, DistributedSampler
 from ml import distributed
 from ml.artifacts import write_model_artifacts
 from ml.checkpoint import (
+    check_same_run,
     find_resume_path,
     load_checkpoint,
     restore_rng_state,
@@ -41,13 +43,13 @@ from ml.checkpoint import (
     save_checkpoint,
 )
 from ml.data import (
-    DatasetError,
     ImageSplit,
     check_same_classes,
     eval_transform,
     scan_split,
     train_transform,
 )
+from ml.errors import USAGE_EXIT_STATUS, UserError
 from ml.metrics import format_metrics
 from ml.model import ARCHITECTURES, backbone_of, build_model, freeze_backbone
 from ml.package import write_inference_code
@@ -84,12 +86,18 @@ def add_bool_flag(parser: argparse.ArgumentParser, name: str, default: bool, hel
     parser.add_argument(f"--no-{name}", dest=dest, action="store_false", help=argparse.SUPPRESS)
 
 
-def default_checkpoint_dir() -> Path:
-    if not ON_SAGEMAKER:
-        return Path("build/checkpoints")
-    # Trials of a tuning job share one checkpoint S3 prefix: a folder per job keeps a trial
-    # from resuming another's checkpoint, while a spot restart (same job) finds its own.
-    return Path("/opt/ml/checkpoints", os.environ.get("TRAINING_JOB_NAME", ""))
+def default_checkpoint_dir(args: argparse.Namespace) -> Path:
+    """On SageMaker a folder per job: trials of a tuning job share one checkpoint S3 prefix,
+    and the job's own folder keeps a trial from resuming another's while a spot restart (same
+    job) finds its own. Elsewhere a folder per run configuration under build/checkpoints, so
+    a run never meets the checkpoint of a differently shaped one."""
+    if ON_SAGEMAKER:
+        return Path("/opt/ml/checkpoints", os.environ.get("TRAINING_JOB_NAME", ""))
+    data = hashlib.sha256(str(args.train_dir.resolve()).encode()).hexdigest()[:8]
+    head = "head" if args.freeze_backbone else "full"
+    return Path(
+        "build/checkpoints", f"{args.arch}-{head}-{args.image_size}px-{args.optimizer}-{data}"
+    )
 
 
 def get_args_parser() -> argparse.ArgumentParser:
@@ -124,9 +132,10 @@ def get_args_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--checkpoint-dir",
         type=Path,
-        default=default_checkpoint_dir(),
-        help="checkpoint folder; on SageMaker a folder named after the job under "
-        "/opt/ml/checkpoints, which SageMaker syncs to S3 for spot training",
+        default=None,
+        help="checkpoint folder (default: on SageMaker a folder named after the job under "
+        "/opt/ml/checkpoints, which SageMaker syncs to S3 for spot training; elsewhere "
+        "build/checkpoints/ARCH-HEAD-SIZEpx-OPTIMIZER-DATA, one per run configuration)",
     )
     parser.add_argument(
         "--resume",
@@ -182,6 +191,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     for split in ("train", "valid", "test"):
         if getattr(args, f"{split}_dir") is None:
             setattr(args, f"{split}_dir", args.data_dir / split)
+    if args.checkpoint_dir is None:
+        args.checkpoint_dir = default_checkpoint_dir(args)
     for name in ("epochs", "batch_size", "image_size"):
         if getattr(args, name) < 1:
             raise SystemExit(f"--{name.replace('_', '-')} must be at least 1")
@@ -192,6 +203,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             "--backbone-weights %s given: not downloading ImageNet weights", args.backbone_weights
         )
         args.pretrained = False
+    if args.freeze_backbone and not args.pretrained and args.backbone_weights is None:
+        logger.warning(
+            "the backbone is frozen but randomly initialised (--no-pretrained, no "
+            "--backbone-weights): only a head on random features will train. Pass "
+            "--no-freeze-backbone to train the whole network"
+        )
     return args
 
 
@@ -372,11 +389,7 @@ def _train(args, device: torch.device, ctx: distributed.DistributedContext) -> n
     resume_path = find_resume_path(args.resume, args.checkpoint_dir)
     if resume_path is not None:
         checkpoint = load_checkpoint(resume_path)
-        if checkpoint["class_names"] != class_names or checkpoint["args"]["arch"] != args.arch:
-            raise SystemExit(
-                f"checkpoint {resume_path} was trained on other classes or another "
-                "architecture; pass --resume none or another --checkpoint-dir"
-            )
+        check_same_run(checkpoint, resume_path, args, class_names)
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         scheduler.load_state_dict(checkpoint["scheduler"])
@@ -455,6 +468,6 @@ if __name__ == "__main__":
     configure_logging()
     try:
         main(parse_args())
-    except DatasetError as error:
+    except UserError as error:
         logger.error("%s", error)
-        raise SystemExit(f"dataset error: {error}") from error
+        raise SystemExit(USAGE_EXIT_STATUS) from None

@@ -96,9 +96,11 @@ def test_cli_exits_non_zero_with_the_message(tmp_path: Path):
         timeout=120,
         check=False,
     )
-    assert result.returncode != 0
-    assert f"dataset error: dataset folder {missing / 'train'} does not exist" in result.stderr
-    assert "Traceback" not in result.stderr
+    output = result.stdout + result.stderr
+    assert result.returncode == 2, output
+    message = f"dataset folder {missing / 'train'} does not exist"
+    assert output.count(message) == 1, output  # logged once, not printed again on exit
+    assert "Traceback" not in output
 
 
 @pytest.mark.parametrize(

@@ -22,11 +22,29 @@ def test_on_sagemaker_each_job_checkpoints_in_its_own_folder(monkeypatch):
     assert args.include_inference_code is True
 
 
-def test_elsewhere_checkpoints_stay_in_build_and_the_model_dir_holds_only_the_model(monkeypatch):
+def test_elsewhere_each_run_configuration_checkpoints_in_its_own_folder(monkeypatch):
     monkeypatch.setattr(train, "ON_SAGEMAKER", False)
-    args = train.parse_args([])
-    assert args.checkpoint_dir == Path("build/checkpoints")
-    assert args.include_inference_code is False
+    base = ["--data-dir", "data/dogs", "--arch", "resnet18", "--image-size", "64"]
+    args = train.parse_args(base)
+    assert args.checkpoint_dir.parent == Path("build/checkpoints")
+    assert args.checkpoint_dir.name.startswith("resnet18-head-64px-adamw-")
+    others = [
+        ["--no-freeze-backbone"],
+        ["--image-size", "32"],
+        ["--optimizer", "sgd"],
+        ["--arch", "resnet34"],
+        ["--data-dir", "data/cats"],
+    ]
+    folders = {train.parse_args([*base, *other]).checkpoint_dir for other in others}
+    assert len(folders | {args.checkpoint_dir}) == len(others) + 1
+    assert train.parse_args([*base, "--lr", "0.1"]).checkpoint_dir == args.checkpoint_dir
+    explicit = train.parse_args([*base, "--checkpoint-dir", "ckpt"]).checkpoint_dir
+    assert explicit == Path("ckpt")
+
+
+def test_elsewhere_the_model_dir_holds_only_the_model(monkeypatch):
+    monkeypatch.setattr(train, "ON_SAGEMAKER", False)
+    assert train.parse_args([]).include_inference_code is False
     assert train.parse_args(["--include-inference-code"]).include_inference_code is True
 
 
