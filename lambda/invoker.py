@@ -248,15 +248,23 @@ ENDPOINT_ERRORS = {
 MODEL_INPUT_STATUSES = {400: "bad_request", 413: "payload_too_large", 415: "unsupported_media_type"}
 
 
+def model_message(original: str) -> str:
+    """The model's own message: ``error.message`` of its JSON error body, or the first line of
+    another body (a serving toolkit appends a traceback to a raised error's message)."""
+    try:
+        return str(json.loads(original)["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        lines = original.splitlines()
+        return lines[0] if lines else ""
+
+
 def endpoint_error(error_response: dict) -> ApiError:
     """Map a botocore ClientError response from InvokeEndpoint to the caller's answer."""
     code = error_response.get("Error", {}).get("Code", "")
     message = error_response.get("Error", {}).get("Message", "") or code
     if code == "ModelError":
         original_status = error_response.get("OriginalStatusCode")
-        # The serving toolkit appends a traceback; the first line is the model's message.
-        original = (error_response.get("OriginalMessage") or message).splitlines()
-        detail = original[0] if original else message
+        detail = model_message(error_response.get("OriginalMessage") or "") or message
         if original_status in MODEL_INPUT_STATUSES:
             return ApiError(original_status, MODEL_INPUT_STATUSES[original_status], detail)
         return ApiError(502, "model_error", f"the model failed: {detail}")

@@ -12,6 +12,10 @@ process bound to loopback, and puts a small front in front of it that answers:
   InvokeEndpoint reports them: HTTP 424 ``ModelError`` with ``OriginalStatusCode`` and
   ``OriginalMessage``.
 
+Bodies over InvokeEndpoint's limit (6 MB) are refused here, as SageMaker refuses them before
+they reach a container. The access log has no terminal colours and carries the reason of
+every error answer.
+
 The toolkit finds "its" TorchServe by scanning processes, so only one can run per host.
 """
 
@@ -35,13 +39,19 @@ from pathlib import Path
 import psutil
 import requests
 from flask import Flask, Response, request
-from werkzeug.serving import make_server
+from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from local_stack.ports import free_port
 
 logger = logging.getLogger(__name__)
 
 TORCHSERVE_PROCESS_MARKER = "org.pytorch.serve.ModelServer"
+# InvokeEndpoint's limit on the request body (API reference, InvokeEndpoint: Body, at most
+# 6291456 bytes); SageMaker answers a larger one with 413 and never calls the container.
+MAX_REQUEST_BYTES = 6291456
+# Where a handler leaves the reason of an error answer for the access log (WSGI environ key).
+REASON_KEY = "local_endpoint.reason"
 # The toolkit writes its TorchServe config to /etc; point it somewhere writable first.
 TOOLKIT_CHILD = """
 import sys
@@ -202,9 +212,45 @@ def model_error(status: int, body: bytes, endpoint_name: str) -> Response:
     )
 
 
+def error_reason(status: int, body: bytes) -> str:
+    """The message of an error answer in the ``{"error": {"code", "message"}}`` shape."""
+    try:
+        return str(json.loads(body)["error"]["message"])
+    except (ValueError, KeyError, TypeError):
+        return body.decode("utf-8", errors="replace").splitlines()[0][:200] if body else str(status)
+
+
+class AccessLog(WSGIRequestHandler):
+    """werkzeug's request log, without terminal colours and with the reason of an error."""
+
+    def log_request(self, code="-", size="-") -> None:
+        reason = getattr(self, "environ", {}).get(REASON_KEY)
+        logger.info(
+            '%s "%s" %s%s',
+            self.address_string(),
+            self.requestline,
+            code,
+            f": {reason}" if reason else "",
+        )
+
+
 def create_front(backend_url: str, endpoint_name: str | None = None) -> Flask:
     app = Flask("local_stack.serve")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     session = requests.Session()
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(_error):
+        message = f"HTTP content length exceeded {MAX_REQUEST_BYTES} bytes."
+        request.environ[REASON_KEY] = message
+        if request.path.startswith("/endpoints/"):  # as sagemaker-runtime answers it
+            return Response(json.dumps({"message": message}), 413, content_type="application/json")
+        body = {"error": {"code": "payload_too_large", "message": message}}
+        return Response(json.dumps(body), 413, content_type="application/json")
+
+    def note_reason(upstream: requests.Response) -> None:
+        if upstream.status_code >= 400:
+            request.environ[REASON_KEY] = error_reason(upstream.status_code, upstream.content)
 
     def forward() -> requests.Response:
         headers = {
@@ -227,6 +273,7 @@ def create_front(backend_url: str, endpoint_name: str | None = None) -> Flask:
     @app.post("/invocations")
     def invocations():
         upstream = forward()
+        note_reason(upstream)
         return Response(
             upstream.content,
             status=upstream.status_code,
@@ -243,6 +290,7 @@ def create_front(backend_url: str, endpoint_name: str | None = None) -> Flask:
                 headers={"x-amzn-ErrorType": "ValidationError"},
             )
         upstream = forward()
+        note_reason(upstream)
         if upstream.status_code >= 400:
             return model_error(upstream.status_code, upstream.content, name)
         return Response(
@@ -280,7 +328,9 @@ class LocalEndpoint:
         try:
             self.toolkit.start(timeout)
             app = create_front(self.toolkit.inference_url, self.endpoint_name)
-            self.http_server = make_server(self.host, self.port, app, threaded=True)
+            self.http_server = make_server(
+                self.host, self.port, app, threaded=True, request_handler=AccessLog
+            )
             self.port = self.http_server.server_port
         except BaseException:
             self.stop()

@@ -7,9 +7,14 @@ Requests:
   fetched), with optional ``"top_k"`` (default 5) and ``"include_logits"`` (default false).
 
 Responses (``application/json``): ``{"predictions": [{"breed", "index", "probability"}, ...]}``
-for one image, ``{"results": [{"predictions": [...]}, ...]}`` for a batch. Bad requests raise
-``GenericInferenceToolkitError`` with a 4xx status and a message naming the problem, which the
-serving toolkit returns as is.
+for one image, ``{"results": [{"predictions": [...]}, ...]}`` for a batch.
+
+Errors are answered in the shape the Lambda uses, ``{"error": {"code", "message"}}``, with a
+4xx status naming the problem (500 ``internal`` for a fault of ours, whose traceback goes to
+the log, never to the caller). The serving toolkit turns a raised error into its message plus
+a traceback, so under the toolkit (which passes its ``context``) a refused request travels
+down the handler chain as an ``ErrorAnswer`` and ``output_fn`` sets its status on the context.
+Called without a context (in-process), the handlers raise ``RequestError`` instead.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 
 import torch
@@ -51,16 +57,59 @@ class LoadedModel:
     device: torch.device
 
 
-@dataclass
-class InferenceRequest:
-    images: torch.Tensor  # N x 3 x H x W, preprocessed
-    top_k: int
-    include_logits: bool
-    batch: bool
+# The stable code of each status this handler answers with (the Lambda's codes).
+ERROR_CODES = {
+    400: "bad_request",
+    406: "not_acceptable",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    500: "internal",
+    502: "input_unavailable",
+}
 
 
-def request_error(status: int, message: str) -> GenericInferenceToolkitError:
-    return GenericInferenceToolkitError(status, message)
+class RequestError(GenericInferenceToolkitError):
+    """A request the endpoint refuses: HTTP status, stable code, a message naming the problem."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(status, message)
+        self.code = ERROR_CODES[status]
+
+
+def request_error(status: int, message: str) -> RequestError:
+    return RequestError(status, message)
+
+
+@dataclass(frozen=True)
+class ErrorAnswer:
+    """The answer to a refused request, passed down the handler chain to ``output_fn``."""
+
+    status: int
+    code: str
+    message: str
+
+    @classmethod
+    def of(cls, error: RequestError) -> ErrorAnswer:
+        return cls(error.status_code, error.code, error.message)
+
+    def body(self) -> str:
+        return json.dumps({"error": {"code": self.code, "message": self.message}})
+
+
+INTERNAL_ERROR = ErrorAnswer(
+    500, "internal", "the model server failed on this request; its log has the details"
+)
+
+
+def _answer_or_error(function, *args):
+    """``function(*args)``, or the ErrorAnswer for what it raised (faults logged in full)."""
+    try:
+        return function(*args)
+    except RequestError as error:
+        return ErrorAnswer.of(error)
+    except Exception:
+        logger.exception("%s failed", function.__name__)
+        return INTERNAL_ERROR
 
 
 def model_fn(model_dir: str) -> LoadedModel:
@@ -165,8 +214,14 @@ def _option_top_k(payload: dict) -> int:
     return top_k
 
 
-def input_fn(request_body, request_content_type: str) -> tuple[list[Image.Image], dict, bool]:
+def input_fn(request_body, request_content_type: str, context=None):
     """Decode the request into images and options (preprocessing happens in predict_fn)."""
+    if context is None:
+        return decode_request(request_body, request_content_type)
+    return _answer_or_error(decode_request, request_body, request_content_type)
+
+
+def decode_request(request_body, request_content_type: str) -> tuple[list[Image.Image], dict, bool]:
     content_type = (request_content_type or "").split(";")[0].strip().lower()
     if content_type in IMAGE_CONTENT_TYPES:
         return [decode_image(bytes(request_body), "request body")], {}, False
@@ -185,7 +240,15 @@ def input_fn(request_body, request_content_type: str) -> tuple[list[Image.Image]
     )
 
 
-def predict_fn(data, loaded: LoadedModel) -> dict:
+def predict_fn(data, loaded: LoadedModel, context=None):
+    if isinstance(data, ErrorAnswer):
+        return data
+    if context is None:
+        return predict(data, loaded)
+    return _answer_or_error(predict, data, loaded)
+
+
+def predict(data, loaded: LoadedModel) -> dict:
     images, options, batch = data
     tensor = torch.stack([loaded.transform(image) for image in images])
     tensor = tensor.to(loaded.device, memory_format=torch.channels_last)
@@ -208,8 +271,23 @@ def predict_fn(data, loaded: LoadedModel) -> dict:
     return {"results": results} if batch else results[0]
 
 
-def output_fn(prediction: dict, accept: str) -> tuple[str, str]:
+def check_accept(accept: str) -> None:
     accept = (accept or JSON_CONTENT_TYPE).split(";")[0].strip().lower()
     if accept not in {JSON_CONTENT_TYPE, "*/*"}:
         raise request_error(406, f"unsupported accept type {accept!r}; use {JSON_CONTENT_TYPE}")
-    return json.dumps(prediction), JSON_CONTENT_TYPE
+
+
+def output_fn(prediction, accept: str, context=None) -> tuple[str, str]:
+    if not isinstance(prediction, ErrorAnswer):
+        try:
+            check_accept(accept)
+            return json.dumps(prediction), JSON_CONTENT_TYPE
+        except RequestError as error:
+            if context is None:
+                raise
+            prediction = ErrorAnswer.of(error)
+    logger.warning("answering %d %s: %s", prediction.status, prediction.code, prediction.message)
+    if context is None:
+        raise RequestError(prediction.status, prediction.message)
+    context.set_response_status(code=prediction.status, phrase=HTTPStatus(prediction.status).phrase)
+    return prediction.body(), JSON_CONTENT_TYPE

@@ -198,6 +198,17 @@ def test_predictions_are_trimmed_to_top_k():
             "unsupported_media_type",
         ),
         (
+            {
+                "Error": {"Code": "ModelError"},
+                "OriginalStatusCode": 413,
+                "OriginalMessage": json.dumps(
+                    {"error": {"code": "payload_too_large", "message": "33 images"}}
+                ),
+            },
+            413,
+            "payload_too_large",
+        ),
+        (
             {"Error": {"Code": "ModelError"}, "OriginalStatusCode": 500, "OriginalMessage": "boom"},
             502,
             "model_error",
@@ -219,6 +230,7 @@ def test_endpoint_errors_map_to_honest_statuses(error, status, code):
     mapped = invoker.endpoint_error(error)
     assert (mapped.status, mapped.code) == (status, code)
     assert "Traceback" not in mapped.message
+    assert "{" not in mapped.message  # the model's message, not its JSON body
 
 
 def test_responses_are_json_with_configured_cors():

@@ -2,12 +2,14 @@
 through boto3's sagemaker-runtime client exactly as the Lambda calls a real endpoint."""
 
 import json
+import logging
 
 import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
 
+from local_stack.serve import MAX_REQUEST_BYTES
 from tests.images import b64, sample_image
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -54,35 +56,58 @@ def test_json_batch_through_the_stack(runtime, sample_dataset):
     assert [r["predictions"][0]["breed"] for r in results] == ["Afghan hound", "Airedale terrier"]
 
 
+def assert_json_error(text: str, code: str, message: str) -> None:
+    """The error shape the Lambda uses, and nothing of the server's insides."""
+    body = json.loads(text)
+    assert body == {"error": {"code": code, "message": body["error"]["message"]}}
+    assert body["error"]["message"].startswith(message)
+    assert "Traceback" not in text
+    assert "site-packages" not in text
+
+
 @pytest.mark.parametrize(
-    ("body", "content_type", "status", "message"),
+    ("body", "content_type", "status", "code", "message"),
     [
-        (b"hello", "text/plain", 415, "unsupported content type 'text/plain'"),
-        (b"garbage", "image/jpeg", 400, "request body is not an image in a known format"),
-        (b"{oops", "application/json", 400, "request body is not valid JSON"),
+        (
+            b"hello",
+            "text/plain",
+            415,
+            "unsupported_media_type",
+            "unsupported content type 'text/plain'",
+        ),
+        (
+            b"garbage",
+            "image/jpeg",
+            400,
+            "bad_request",
+            "request body is not an image in a known format",
+        ),
+        (b"{oops", "application/json", 400, "bad_request", "request body is not valid JSON"),
         (
             b'{"s3_uri": "http://169.254.169.254/latest"}',
             "application/json",
             400,
+            "bad_request",
             "s3_uri must look like s3://bucket/key",
         ),
     ],
 )
-def test_malformed_input_is_a_model_error_with_the_4xx_and_message(
-    runtime, sample_dataset, body, content_type, status, message
+def test_malformed_input_is_a_model_error_with_the_4xx_and_a_json_message(
+    runtime, sample_dataset, body, content_type, status, code, message
 ):
     with pytest.raises(ClientError) as raised:
         runtime.invoke_endpoint(EndpointName="dog-breeds", Body=body, ContentType=content_type)
     error = raised.value.response
     assert error["Error"]["Code"] == "ModelError"
     assert error["OriginalStatusCode"] == status
-    assert error["OriginalMessage"].startswith(message)
+    assert_json_error(error["OriginalMessage"], code, message)
+    assert "Traceback" not in error["Error"]["Message"]
     # ...and the server keeps serving.
     good = sample_image(sample_dataset, "004.Akita").read_bytes()
     assert invoke(runtime, good, "image/jpeg")["predictions"][0]["breed"] == "Akita"
 
 
-def test_container_contract_passes_the_status_through(local_endpoint):
+def test_container_contract_answers_errors_as_json(local_endpoint):
     response = requests.post(
         f"{local_endpoint.url}/invocations",
         data=b"x",
@@ -90,4 +115,48 @@ def test_container_contract_passes_the_status_through(local_endpoint):
         timeout=30,
     )
     assert response.status_code == 415
-    assert "unsupported content type" in response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert_json_error(response.text, "unsupported_media_type", "unsupported content type")
+
+
+def test_an_accept_other_than_json_is_a_json_406(local_endpoint, sample_dataset):
+    response = requests.post(
+        f"{local_endpoint.url}/invocations",
+        data=sample_image(sample_dataset, "004.Akita").read_bytes(),
+        headers={"Content-Type": "image/jpeg", "Accept": "text/csv"},
+        timeout=30,
+    )
+    assert response.status_code == 406
+    assert_json_error(response.text, "not_acceptable", "unsupported accept type 'text/csv'")
+
+
+def test_a_body_over_the_invoke_endpoint_limit_is_a_json_413(local_endpoint, runtime):
+    too_big = b"\xff\xd8\xff" + b"\0" * MAX_REQUEST_BYTES
+    response = requests.post(
+        f"{local_endpoint.url}/invocations",
+        data=too_big,
+        headers={"Content-Type": "image/jpeg"},
+        timeout=30,
+    )
+    assert response.status_code == 413
+    assert_json_error(response.text, "payload_too_large", "HTTP content length exceeded 6291456")
+    with pytest.raises(ClientError) as raised:
+        runtime.invoke_endpoint(EndpointName="dog-breeds", Body=too_big, ContentType="image/jpeg")
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 413
+
+
+def test_the_access_log_names_the_reason_without_colours(local_endpoint, caplog):
+    with caplog.at_level(logging.INFO, logger="local_stack.serve"):
+        requests.post(
+            f"{local_endpoint.url}/invocations",
+            data=b"x",
+            headers={"Content-Type": "text/csv"},
+            timeout=30,
+        )
+    lines = [r.getMessage() for r in caplog.records if "POST /invocations" in r.getMessage()]
+    assert lines, caplog.text
+    assert lines[-1].endswith(
+        " 415: unsupported content type 'text/csv'; use one of "
+        "application/json, application/x-image, image/jpeg, image/png"
+    )
+    assert "\x1b[" not in caplog.text

@@ -164,3 +164,61 @@ def test_unsupported_accept_is_406(loaded, airedale_jpeg):
     status, message = status_of(lambda: inference.output_fn(prediction, "text/csv"))
     assert status == 406
     assert "application/json" in message
+
+
+class ToolkitContext:
+    """The one method of the serving toolkit's context that the handlers use."""
+
+    def __init__(self):
+        self.statuses: list[tuple[int, str]] = []
+
+    def set_response_status(self, code: int, phrase: str) -> None:
+        self.statuses.append((code, phrase))
+
+
+def serve(loaded, body, content_type: str, accept: str = "application/json"):
+    """The handler chain as the serving toolkit runs it: with its context."""
+    context = ToolkitContext()
+    request = inference.input_fn(body, content_type, context)
+    prediction = inference.predict_fn(request, loaded, context)
+    response, response_type = inference.output_fn(prediction, accept, context)
+    assert response_type == "application/json"
+    return context.statuses, json.loads(response)
+
+
+def test_under_the_toolkit_a_refused_request_is_a_json_answer_with_its_status(loaded):
+    statuses, body = serve(loaded, b"hello", "text/plain")
+    assert statuses == [(415, "Unsupported Media Type")]
+    assert body["error"]["code"] == "unsupported_media_type"
+    assert body["error"]["message"].startswith("unsupported content type 'text/plain'")
+
+
+def test_under_the_toolkit_an_unacceptable_accept_is_a_406(loaded, airedale_jpeg):
+    statuses, body = serve(loaded, airedale_jpeg, "image/jpeg", accept="text/csv")
+    assert statuses == [(406, "Not Acceptable")]
+    assert body["error"]["code"] == "not_acceptable"
+
+
+def test_under_the_toolkit_a_fault_is_a_500_whose_traceback_only_the_log_sees(
+    loaded, airedale_jpeg, monkeypatch, caplog
+):
+    def broken(data, model):
+        raise RuntimeError("CUDA went away at /opt/ml/model/code/inference.py")
+
+    monkeypatch.setattr(inference, "predict", broken)
+    statuses, body = serve(loaded, airedale_jpeg, "image/jpeg")
+    assert statuses == [(500, "Internal Server Error")]
+    assert body == {
+        "error": {
+            "code": "internal",
+            "message": "the model server failed on this request; its log has the details",
+        }
+    }
+    assert "Traceback" in caplog.text
+    assert "CUDA went away" in caplog.text
+
+
+def test_under_the_toolkit_a_good_request_sets_no_status(loaded, airedale_jpeg):
+    statuses, body = serve(loaded, airedale_jpeg, "image/jpeg")
+    assert statuses == []
+    assert body["predictions"][0]["breed"] == "Airedale terrier"
