@@ -212,7 +212,7 @@ def main(argv: list[str] | None = None) -> str:
     }
     stack = Stack(flags, args.terraform_dir, args.terraform_outputs)
     try:
-        aws = commands.Aws.connect(args.region)
+        aws = commands.Aws(lambda: commands.resolve_region(args.region, stack))
         return COMMANDS[args.command](aws, stack, args, datetime.now(UTC))
     except JobsError as error:
         logger.error("%s", error)

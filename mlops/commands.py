@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
+import os
 import sys
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -24,18 +26,40 @@ MODEL_DATA_VARIABLE = "model_data_url"
 NOT_FOUND_CODES = {"ValidationException", "ResourceNotFound", "404", "NoSuchKey", "NotFound"}
 
 
-@dataclass
-class Aws:
-    sagemaker: object
-    s3: object
-    region: str
+def resolve_region(flag: str | None, stack: Stack) -> str:
+    """--region, else the AWS configuration's, else AWS_REGION, else the stack's output."""
+    region = flag or boto3.Session().region_name or os.environ.get("AWS_REGION")
+    if region:
+        return region
+    try:
+        return stack.get("region")
+    except JobsError as error:
+        raise JobsError(
+            f"no AWS region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION ({error})"
+        ) from None
 
-    @classmethod
-    def connect(cls, region: str | None = None) -> Aws:
-        session = boto3.Session(region_name=region)
-        if not session.region_name:
-            raise JobsError("no AWS region: pass --region or set AWS_REGION / AWS_DEFAULT_REGION")
-        return cls(session.client("sagemaker"), session.client("s3"), session.region_name)
+
+class Aws:
+    """The AWS clients, created on first use: a dry run needs none."""
+
+    def __init__(self, region: Callable[[], str]):
+        self._resolve_region = region
+
+    @functools.cached_property
+    def region(self) -> str:
+        return self._resolve_region()
+
+    @functools.cached_property
+    def _session(self) -> boto3.Session:
+        return boto3.Session(region_name=self.region)
+
+    @functools.cached_property
+    def sagemaker(self):
+        return self._session.client("sagemaker")
+
+    @functools.cached_property
+    def s3(self):
+        return self._session.client("s3")
 
 
 def not_found(error: ClientError) -> bool:

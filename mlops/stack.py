@@ -21,29 +21,51 @@ SOURCES = {
     "role_arn": ("--role-arn", "sagemaker_training_role_arn"),
     "image_uri": ("--image-uri", "training_image_uri"),
     "endpoint_name": ("--endpoint-name", "endpoint_name"),
+    "region": ("--region", "region"),
 }
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+STACK_FLAGS = "--bucket, --role-arn and --image-uri (or --terraform-outputs FILE)"
+
+
+def no_stack(terraform_dir: Path, detail: str = "") -> JobsError:
+    said = f"; terraform said: {detail}" if detail else ""
+    return JobsError(
+        f"no stack found in {terraform_dir}/ (run terraform init and terraform apply there, "
+        f"or pass {STACK_FLAGS}){said}"
+    )
+
+
+def first_error_line(stderr: str) -> str:
+    """The line after terraform's ``Error:`` marker, without colours or box drawing."""
+    lines = [ANSI_ESCAPE.sub("", line).strip(" │╷╵\t") for line in stderr.splitlines()]
+    lines = [line for line in lines if line]
+    errors = [line for line in lines if line.startswith("Error:")]
+    return (errors or lines or [""])[0]
 
 
 def read_terraform_outputs(terraform_dir: Path) -> dict[str, object]:
     binary = shutil.which("terraform")
     if binary is None:
         raise JobsError(
-            "terraform is not on PATH: install it, or pass the stack's values as flags "
-            "(--bucket, --role-arn, --image-uri, --endpoint-name) or --terraform-outputs FILE"
+            f"terraform is not on PATH: install it, or pass the stack's values as flags "
+            f"({STACK_FLAGS})"
         )
+    if not Path(terraform_dir).is_dir():
+        raise no_stack(terraform_dir)
     result = subprocess.run(
-        [binary, f"-chdir={terraform_dir}", "output", "-json"],
+        [binary, f"-chdir={terraform_dir}", "output", "-json", "-no-color"],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     if result.returncode != 0:
-        raise JobsError(
-            f"`terraform output -json` failed in {terraform_dir}: {result.stderr.strip()}"
-        )
-    return _values(json.loads(result.stdout or "{}"), f"terraform output in {terraform_dir}")
+        raise no_stack(terraform_dir, first_error_line(result.stderr))
+    outputs = _values(json.loads(result.stdout or "{}"), f"terraform output in {terraform_dir}")
+    if not outputs:
+        raise no_stack(terraform_dir)
+    return outputs
 
 
 def read_outputs_file(path: Path) -> dict[str, object]:

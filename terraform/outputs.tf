@@ -1,3 +1,8 @@
+output "region" {
+  description = "AWS region of the stack (the operator CLI's default region)."
+  value       = var.region
+}
+
 output "bucket_name" {
   description = "Data bucket (data/, code/, models/, checkpoints/)."
   value       = module.data_bucket.bucket_name

@@ -8,13 +8,16 @@ import io
 import json
 import logging
 import re
+import shutil
 import tarfile
 
 import pytest
 
 from local_stack.aws import client
 from ml.metrics import METRIC_DEFINITIONS, TUNING_OBJECTIVE
+from mlops.cli import main
 from tests.mlops.conftest import TRAINING_IMAGE
+from tests.training import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 
@@ -210,8 +213,6 @@ def test_a_stack_without_a_training_role_says_what_to_pass(jobs_stack, caplog):
 
 
 def test_flags_alone_need_no_terraform(jobs_stack, emulator, tmp_path):
-    from mlops.cli import main
-
     name = main(
         [
             "train",
@@ -229,3 +230,41 @@ def test_flags_alone_need_no_terraform(jobs_stack, emulator, tmp_path):
     )
     job = client("sagemaker", emulator).describe_training_job(TrainingJobName=name)
     assert job["RoleArn"] == jobs_stack.role_arn
+
+
+@pytest.fixture
+def no_region_configured(monkeypatch):
+    for name in ("AWS_REGION", "AWS_DEFAULT_REGION", "AWS_PROFILE", "AWS_CONFIG_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent/aws-config")
+
+
+@pytest.mark.parametrize("terraform_dir_state", ["absent", "not initialised"])
+def test_without_a_stack_it_says_so_in_one_line(
+    tmp_path, caplog, no_region_configured, terraform_binary, terraform_dir_state
+):
+    terraform_dir = tmp_path / "terraform"
+    if terraform_dir_state == "not initialised":
+        shutil.copytree(
+            REPO_ROOT / "terraform", terraform_dir, ignore=shutil.ignore_patterns(".terraform")
+        )
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="mlops"), pytest.raises(SystemExit) as exit_info:
+        main(["tune", "--dry-run", "--terraform-dir", str(terraform_dir)])
+    assert exit_info.value.code == 2
+    assert (
+        f"no stack found in {terraform_dir}/ (run terraform init and terraform apply there, or "
+        "pass --bucket, --role-arn and --image-uri (or --terraform-outputs FILE))" in caplog.text
+    )
+    assert "\x1b[" not in caplog.text
+    assert "region" not in caplog.text
+    assert len(caplog.records) == 1
+
+
+def test_a_dry_run_takes_the_region_from_the_stack(jobs_stack, no_region_configured, capsys):
+    outputs = json.loads(jobs_stack.outputs_file.read_text())
+    outputs["region"] = {"sensitive": False, "type": "string", "value": "eu-west-1"}
+    jobs_stack.outputs_file.write_text(json.dumps(outputs))
+    jobs_stack.run("train", "--dry-run")
+    request = json.loads(capsys.readouterr().out)
+    assert json.loads(request["HyperParameters"]["sagemaker_region"]) == "eu-west-1"
