@@ -28,11 +28,12 @@ VENV_STAMP := $(VENV)/.requirements.stamp
 VENV_IAC_STAMP := $(VENV_IAC)/.requirements.stamp
 PY := $(VENV)/bin/python
 
-.PHONY: help setup lint fmt test demo emulator serve sample-data train package package-lambda package-code tf-config clean
+.PHONY: help setup lint fmt test demo emulator serve sample-data train package package-lambda package-code tf-config tf-init clean
 
-help: ## Show this help
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
-		awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-14s\033[0m %s\n", $$1, $$2}'
+help: ## Show this help (target names in colour on a terminal only)
+	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; else on=; off=; fi; \
+		grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | \
+		awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "}; {printf "  %s%-14s%s %s\n", on, $$1, off, $$2}'
 
 $(VENV_STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
@@ -62,6 +63,9 @@ $(TF_CLI_CONFIG):
 
 tf-config: $(TF_CONFIG_DEP) ## Write the offline Terraform CLI config when a provider mirror exists
 
+tf-init: $(TF_CONFIG_DEP) ## terraform init in terraform/ (from the provider mirror when there is one)
+	terraform -chdir=terraform init -input=false
+
 setup: $(VENV_STAMP) $(VENV_IAC_STAMP) $(TF_CONFIG_DEP) ## Create the virtual environments (only when missing or requirements changed)
 
 lint: $(VENV_STAMP) ## Check Python style (ruff) and Terraform formatting
@@ -86,15 +90,15 @@ sample-data: $(VENV_STAMP) ## Generate a small learnable dataset in DATA (defaul
 	@test -d $(DATA) && echo "$(DATA) exists; keeping it" || $(PY) -m local_stack.sample_data $(DATA) --classes 5 --per-class 20
 
 train: $(VENV_STAMP) ## Train on DATA into MODEL_DIR (tiny defaults; override TRAIN_ARGS)
-	$(PY) -m ml.train --data-dir $(DATA) --model-dir $(MODEL_DIR) --checkpoint-dir $(BUILD)/checkpoints $(TRAIN_ARGS)
+	$(PY) -m ml.train --data-dir $(DATA) --model-dir $(MODEL_DIR) $(TRAIN_ARGS)
 
 package: $(VENV_STAMP) ## Build MODEL (model.tar.gz) from MODEL_DIR
 	$(PY) -m ml.package $(MODEL_DIR) $(MODEL)
 
-package-lambda: ## Build the Lambda zip (build/lambda.zip) reproducibly
+package-lambda: $(TF_CONFIG_DEP) ## Build the Lambda zip (build/lambda.zip) reproducibly
 	$(PYTHON) scripts/build_lambda_zip.py lambda $(BUILD)/lambda.zip
 
-package-code: ## Build the training code bundle (build/code.tar.gz) reproducibly
+package-code: $(TF_CONFIG_DEP) ## Build the training code bundle (build/code.tar.gz) reproducibly
 	$(PYTHON) scripts/build_code_bundle.py $(BUILD)/code.tar.gz
 
 serve: $(VENV_STAMP) ## Serve MODEL on the SageMaker PyTorch serving stack at 127.0.0.1:PORT
