@@ -1,7 +1,10 @@
 """Lambda handler cost: zip size, cold import time, and per-request overhead over a bare
 InvokeEndpoint call.
 
-    .venv/bin/python -m bench.lambda_overhead
+    .venv/bin/python -m bench.lambda_overhead [--baseline GIT_REVISION]
+
+With ``--baseline``, the cold import of the function as it was at that revision is measured
+in the same run, for a before/after comparison.
 
 Both the handler and the bare boto3 call hit the same loopback stub endpoint that answers
 at once, so the difference is the handler's own work (validation, base64, JSON, logging).
@@ -9,6 +12,7 @@ at once, so the difference is the handler's own work (validation, base64, JSON, 
 
 from __future__ import annotations
 
+import argparse
 import base64
 import io
 import json
@@ -53,6 +57,41 @@ def cold_import_ms(zip_path: Path, repeats: int = 5) -> float:
     return round(1000 * statistics.median(samples), 1)
 
 
+def build_zip(source_dir: Path, zip_path: Path) -> Path:
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO_ROOT / "scripts" / "build_lambda_zip.py"),
+            str(source_dir),
+            str(zip_path),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return zip_path
+
+
+def checkout_lambda(revision: str, folder: Path) -> Path:
+    """lambda/ as it was at ``revision`` (its Python modules), written into ``folder``."""
+    names = subprocess.run(
+        ["git", "ls-tree", "--name-only", f"{revision}:lambda"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    folder.mkdir(parents=True)
+    for name in (n for n in names if n.endswith(".py")):
+        source = subprocess.run(
+            ["git", "show", f"{revision}:lambda/{name}"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            check=True,
+        ).stdout
+        (folder / name).write_bytes(source)
+    return folder
+
+
 def jpeg_bytes() -> bytes:
     from PIL import Image
 
@@ -62,20 +101,17 @@ def jpeg_bytes() -> bytes:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--baseline", help="git revision whose cold import to measure too")
+    args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     with tempfile.TemporaryDirectory() as tmp:
-        zip_path = Path(tmp) / "lambda.zip"
-        subprocess.run(
-            [
-                sys.executable,
-                str(REPO_ROOT / "scripts" / "build_lambda_zip.py"),
-                str(REPO_ROOT / "lambda"),
-                str(zip_path),
-            ],
-            check=True,
-            capture_output=True,
-        )
+        zip_path = build_zip(REPO_ROOT / "lambda", Path(tmp) / "lambda.zip")
         results = {"zip_bytes": zip_path.stat().st_size, "cold_import_ms": cold_import_ms(zip_path)}
+        if args.baseline:
+            old = checkout_lambda(args.baseline, Path(tmp) / "baseline")
+            old_zip = build_zip(old, Path(tmp) / "baseline.zip")
+            results[f"cold_import_ms_at_{args.baseline}"] = cold_import_ms(old_zip)
 
     stub = StubEndpoint()
     stub.answer(200, "", PREDICTIONS)

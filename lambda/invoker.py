@@ -12,14 +12,35 @@ import binascii
 import json
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 MAX_TOP_K = 133
 DEFAULT_TOP_K = 5
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
-S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(?P<key>[^\x00-\x1f]+)$")
 SOURCES = ("image", "s3_uri", "url")
+# The endpoint's limits (ml/inference.py), checked here from the image's header, before an
+# invocation is paid for. A contract test keeps the two in step.
+MAX_IMAGE_PIXELS = 4096 * 4096
+MAX_ASPECT_RATIO = 10
+# InvokeEndpoint accepts bodies up to 6291456 bytes; the image travels base64-encoded in JSON
+# (4/3 of its size plus a few bytes), so 4.5 MB is the largest image that fits.
+MAX_INVOKE_BODY_BYTES = 6291456
+DEFAULT_MAX_IMAGE_BYTES = 4_500_000
+# The time reading s3_uri or url input may take (connect and read timeouts, one attempt),
+# and what the function keeps for itself after the endpoint call.
+INPUT_FETCH_SECONDS = 7
+SAFETY_MARGIN_SECONDS = 1
+S3_URI = re.compile(
+    r"s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(?P<key>[\x20-\x7e\x80-\U0010ffff]{1,1024})"
+)
+# An https URL without user info or fragment, in plain ASCII (RFC 3986 characters only).
+HTTPS_URL = re.compile(
+    r"https://(?P<host>[A-Za-z0-9.-]+)(?::443)?"
+    r"(?P<rest>[/?][A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*)?"
+)
+QUERY_TOP_K = re.compile(r"[0-9]{1,3}")
+# JPEG frame headers (SOF0..SOF15 but DHT, JPG and DAC) carry the image's size.
+JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
 
 class ApiError(Exception):
@@ -34,6 +55,10 @@ def bad_request(message: str) -> ApiError:
     return ApiError(400, "bad_request", message)
 
 
+def too_large(message: str) -> ApiError:
+    return ApiError(413, "payload_too_large", message)
+
+
 @dataclass(frozen=True)
 class Config:
     endpoint_name: str
@@ -42,7 +67,11 @@ class Config:
     input_prefix: str = ""
     url_allowlist: frozenset[str] = frozenset()
     cors_allow_origin: str = ""
-    max_image_bytes: int = 5 * 1024 * 1024
+    max_image_bytes: int = DEFAULT_MAX_IMAGE_BYTES
+    function_timeout_seconds: float = 29
+    invoke_timeout_seconds: float = 8
+    invoke_attempts: int = 2
+    connect_timeout_seconds: float = 2
 
     @classmethod
     def from_env(cls, env) -> Config:
@@ -54,8 +83,38 @@ class Config:
             input_prefix=env.get("INPUT_PREFIX", ""),
             url_allowlist=frozenset(hosts),
             cors_allow_origin=env.get("CORS_ALLOW_ORIGIN", ""),
-            max_image_bytes=int(env.get("MAX_IMAGE_BYTES", 5 * 1024 * 1024)),
+            max_image_bytes=int(env.get("MAX_IMAGE_BYTES", DEFAULT_MAX_IMAGE_BYTES)),
+            function_timeout_seconds=float(env.get("FUNCTION_TIMEOUT_SECONDS", 29)),
+            invoke_timeout_seconds=float(env.get("INVOKE_TIMEOUT_SECONDS", 8)),
+            invoke_attempts=int(env.get("INVOKE_ATTEMPTS", 2)),
         )
+
+    def problems(self) -> list[str]:
+        """What makes this configuration unable to answer every request in time and size."""
+        found = []
+        if not self.endpoint_name:
+            found.append("ENDPOINT_NAME is not set")
+        if self.invoke_attempts < 1:
+            found.append("INVOKE_ATTEMPTS must be at least 1")
+        worst = (
+            INPUT_FETCH_SECONDS
+            + self.invoke_attempts * (self.connect_timeout_seconds + self.invoke_timeout_seconds)
+            + SAFETY_MARGIN_SECONDS
+        )
+        if worst > self.function_timeout_seconds:
+            found.append(
+                f"the worst case takes {worst:g} s (input {INPUT_FETCH_SECONDS} s + "
+                f"{self.invoke_attempts} attempts x ({self.connect_timeout_seconds:g} s connect + "
+                f"{self.invoke_timeout_seconds:g} s read) + {SAFETY_MARGIN_SECONDS} s), more than "
+                f"the function timeout of {self.function_timeout_seconds:g} s"
+            )
+        if self.max_image_bytes > DEFAULT_MAX_IMAGE_BYTES:
+            found.append(
+                f"MAX_IMAGE_BYTES {self.max_image_bytes} does not fit InvokeEndpoint's "
+                f"{MAX_INVOKE_BODY_BYTES}-byte body once base64-encoded (at most "
+                f"{DEFAULT_MAX_IMAGE_BYTES})"
+            )
+        return found
 
 
 @dataclass(frozen=True)
@@ -76,8 +135,22 @@ def is_http_event(event: dict) -> bool:
 
 
 def _header(event: dict, name: str) -> str:
-    headers = event.get("headers") or {}
+    headers = event.get("headers")
+    if headers is None:
+        return ""
+    if not isinstance(headers, dict):
+        raise bad_request("the event's headers must be an object")
     return next((str(v) for k, v in headers.items() if str(k).lower() == name), "")
+
+
+def parse_json(raw: bytes | str, what: str):
+    """JSON as Python parses it, where every way it can fail is the caller's 400: bad syntax,
+    nesting deeper than the parser's recursion limit, integers over 4300 digits."""
+    try:
+        return json.loads(raw)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        reason = "it nests too deeply" if isinstance(error, RecursionError) else str(error)[:200]
+        raise bad_request(f"{what} is not valid JSON: {reason}") from None
 
 
 def payload_of(event, config: Config) -> dict:
@@ -102,11 +175,8 @@ def payload_of(event, config: Config) -> dict:
         # A raw image upload (function URL or binary media type): the body is the image.
         return {"image": base64.b64encode(raw).decode(), "top_k": _query_top_k(event)}
     if len(raw) > config.max_image_bytes * 4 // 3 + 4096:
-        raise ApiError(413, "payload_too_large", "the request body is too large")
-    try:
-        payload = json.loads(raw)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise bad_request(f"the request body is not valid JSON: {error}") from error
+        raise too_large("the request body is too large")
+    payload = parse_json(raw, "the request body")
     if not isinstance(payload, dict):
         raise bad_request("the request body must be a JSON object")
     return payload
@@ -117,8 +187,8 @@ def _query_top_k(event: dict):
     value = params.get("top_k") if isinstance(params, dict) else None
     if value is None:
         return DEFAULT_TOP_K
-    if not (isinstance(value, str) and value.isdigit()):
-        raise bad_request("top_k must be an integer between 1 and 133")
+    if not (isinstance(value, str) and QUERY_TOP_K.fullmatch(value)):
+        raise bad_request(f"top_k must be an integer between 1 and {MAX_TOP_K}")
     return int(value)
 
 
@@ -130,16 +200,59 @@ def image_type(data: bytes) -> str:
     raise ApiError(415, "unsupported_media_type", "the image must be a JPEG or PNG")
 
 
+def _jpeg_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from the first frame header, walking the marker segments."""
+    index = 2
+    while index + 4 <= len(data):
+        if data[index] != 0xFF:
+            raise bad_request("the JPEG is damaged: a marker is missing where one belongs")
+        marker = data[index + 1]
+        if marker == 0xFF:  # fill byte
+            index += 1
+            continue
+        if marker == 0x01 or 0xD0 <= marker <= 0xD8:  # markers without a length
+            index += 2
+            continue
+        if marker in (0xD9, 0xDA):  # end of image, or scan data before any frame header
+            break
+        length = int.from_bytes(data[index + 2 : index + 4], "big")
+        if length < 2:
+            raise bad_request("the JPEG is damaged: a segment has an impossible length")
+        if marker in JPEG_FRAME_MARKERS and index + 9 <= len(data):
+            height = int.from_bytes(data[index + 5 : index + 7], "big")
+            width = int.from_bytes(data[index + 7 : index + 9], "big")
+            return width, height
+        index += 2 + length
+    raise bad_request("the JPEG has no frame header: it is not a complete image")
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """(width, height) from a PNG's IHDR chunk or a JPEG's frame header, without decoding."""
+    if image_type(data) == "image/png":
+        if len(data) < 24 or data[12:16] != b"IHDR":
+            raise bad_request("the PNG is damaged: it does not start with its IHDR header")
+        return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+    return _jpeg_size(data)
+
+
 def check_image(data: bytes, config: Config, what: str = "image") -> bytes:
+    """Size, type and pixel dimensions within the endpoint's limits, from the header alone."""
     if not data:
         raise bad_request(f"{what} is empty")
     if len(data) > config.max_image_bytes:
-        raise ApiError(
-            413,
-            "payload_too_large",
-            f"{what} is {len(data)} bytes; the limit is {config.max_image_bytes}",
+        raise too_large(f"{what} is {len(data)} bytes; the limit is {config.max_image_bytes}")
+    width, height = image_size(data)
+    if not width or not height:
+        raise bad_request(f"{what} claims a size of {width}x{height} pixels")
+    if width * height > MAX_IMAGE_PIXELS:
+        raise too_large(
+            f"{what} is {width}x{height} pixels; the limit is {MAX_IMAGE_PIXELS} pixels"
         )
-    image_type(data)
+    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+        raise bad_request(
+            f"{what} is {width}x{height} pixels; sides more than {MAX_ASPECT_RATIO} times apart "
+            "are refused"
+        )
     return data
 
 
@@ -162,11 +275,7 @@ def parse_request(event, config: Config) -> Request:
         raise bad_request(f"{source} must be a non-empty string")
     if source == "image":
         if len(value) > config.max_image_bytes * 4 // 3 + 4:
-            raise ApiError(
-                413,
-                "payload_too_large",
-                f"image is larger than the limit of {config.max_image_bytes} bytes",
-            )
+            raise too_large(f"image is larger than the limit of {config.max_image_bytes} bytes")
         try:
             data = base64.b64decode(value, validate=True)
         except (binascii.Error, ValueError) as error:
@@ -179,39 +288,29 @@ def parse_request(event, config: Config) -> Request:
 
 
 def check_s3_uri(uri: str, config: Config) -> tuple[str, str]:
+    """An object under the function's input prefix. The messages never name the bucket: the
+    caller learns no more of the account than it sent."""
     if not config.input_bucket:
         raise bad_request("s3_uri input is disabled on this function")
-    match = S3_URI.match(uri)
-    allowed = f"s3://{config.input_bucket}/{config.input_prefix}"
+    match = S3_URI.fullmatch(uri)
     if (
         not match
         or match["bucket"] != config.input_bucket
         or not match["key"].startswith(config.input_prefix)
         or any(part in ("..", ".") for part in match["key"].split("/"))
     ):
-        raise bad_request(f"s3_uri must be an object under {allowed}")
+        raise bad_request("s3_uri must name an object under the function's input prefix")
     return match["bucket"], match["key"]
 
 
 def check_url(url: str, config: Config) -> str:
+    """https on an allowed host (port 443), plain ASCII, no user info or fragment. The message
+    does not list the allowed hosts."""
     if not config.url_allowlist:
         raise bad_request("url input is disabled on this function")
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as error:
-        raise bad_request("url is not a valid URL") from error
-    host = (parts.hostname or "").lower()
-    if (
-        parts.scheme != "https"
-        or parts.username
-        or parts.password
-        or port not in (None, 443)
-        or host not in config.url_allowlist
-    ):
-        raise bad_request(
-            "url must be https on an allowed host: " + ", ".join(sorted(config.url_allowlist))
-        )
+    match = HTTPS_URL.fullmatch(url)
+    if not match or match["host"].lower() not in config.url_allowlist:
+        raise bad_request("url must be an https URL on a host this function allows")
     return url
 
 

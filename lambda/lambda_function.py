@@ -1,14 +1,19 @@
 """Lambda entry point: validate the request, invoke the SageMaker endpoint, answer JSON.
 
-Configuration (environment): ``ENDPOINT_NAME`` (required), ``MODEL_VERSION``,
-``INPUT_BUCKET``/``INPUT_PREFIX`` (enable ``s3_uri`` input under that prefix),
+Configuration (environment): ``ENDPOINT_NAME`` (required), ``MODEL_VERSION`` (a label for
+answers), ``INPUT_BUCKET``/``INPUT_PREFIX`` (enable ``s3_uri`` input under that prefix),
 ``URL_ALLOWLIST`` (comma-separated https hosts; empty disables ``url`` input),
-``CORS_ALLOW_ORIGIN`` (no CORS header when empty), ``MAX_IMAGE_BYTES``,
-``INVOKE_TIMEOUT_SECONDS`` (keep it below the function timeout).
+``CORS_ALLOW_ORIGIN`` (no CORS header when empty), ``MAX_IMAGE_BYTES``, and the time budget:
+``FUNCTION_TIMEOUT_SECONDS``, ``INVOKE_TIMEOUT_SECONDS`` (per attempt) and
+``INVOKE_ATTEMPTS``, which must fit together (``invoker.Config.problems``).
+
+Every answer is JSON: a request the handler did not foresee gets a 500 ``internal`` answer and
+one logged traceback, never a raw error to the caller.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -52,44 +57,51 @@ if not logger.handlers:
     logger.propagate = False
 
 CONFIG = invoker.Config.from_env(os.environ)
-INVOKE_TIMEOUT_SECONDS = float(os.environ.get("INVOKE_TIMEOUT_SECONDS", "20"))
-# Explicit timeouts and adaptive retries, all inside the function's own timeout.
+PROBLEMS = CONFIG.problems()
+# total_max_attempts counts the first attempt too (max_attempts would add retries to it), so
+# attempts x (connect + read) is the longest the endpoint can hold a request: Config.problems
+# checks it fits the function's timeout.
 RUNTIME = boto3.client(
     "sagemaker-runtime",
     config=BotoConfig(
-        connect_timeout=2,
-        read_timeout=INVOKE_TIMEOUT_SECONDS,
-        retries={"mode": "adaptive", "max_attempts": 2},
+        connect_timeout=CONFIG.connect_timeout_seconds,
+        read_timeout=CONFIG.invoke_timeout_seconds,
+        retries={"mode": "adaptive", "total_max_attempts": CONFIG.invoke_attempts},
     ),
 )
-S3 = boto3.client(
-    "s3",
-    config=BotoConfig(
-        connect_timeout=2, read_timeout=5, retries={"mode": "standard", "max_attempts": 2}
-    ),
-)
+
+
+@functools.cache
+def s3_client():
+    """Created on the first s3_uri request only: most requests never pay for it."""
+    # One attempt inside invoker.INPUT_FETCH_SECONDS: 2 s to connect, 5 s to read.
+    return boto3.client(
+        "s3",
+        config=BotoConfig(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 1}),
+    )
 
 
 def read_s3_image(request: invoker.Request) -> bytes:
+    s3 = s3_client()
     try:
-        head = S3.head_object(Bucket=request.bucket, Key=request.key)
+        head = s3.head_object(Bucket=request.bucket, Key=request.key)
         if head["ContentLength"] > CONFIG.max_image_bytes:
-            raise invoker.ApiError(
-                413,
-                "payload_too_large",
-                f"s3://{request.bucket}/"
-                f"{request.key} is larger than {CONFIG.max_image_bytes} bytes",
+            raise invoker.too_large(
+                f"the S3 object is {head['ContentLength']} bytes; the limit is "
+                f"{CONFIG.max_image_bytes}"
             )
-        body = S3.get_object(Bucket=request.bucket, Key=request.key)["Body"].read()
+        body = s3.get_object(Bucket=request.bucket, Key=request.key)["Body"].read()
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         if code in ("404", "NoSuchKey", "NotFound"):
-            raise invoker.bad_request(
-                f"s3://{request.bucket}/{request.key} does not exist"
-            ) from error
+            raise invoker.ApiError(404, "not_found", "the s3_uri object does not exist") from None
         raise invoker.ApiError(
-            502, "input_unavailable", f"cannot read the S3 object: {code}"
-        ) from error
+            502, "input_unavailable", f"cannot read the s3_uri object: {code or 'error'}"
+        ) from None
+    except ReadTimeoutError as error:
+        raise invoker.ApiError(504, "input_timeout", "S3 did not answer in time") from error
+    except BotoCoreError as error:  # connection refused or timed out, DNS, TLS
+        raise invoker.ApiError(503, "input_unavailable", "S3 cannot be reached") from error
     return invoker.check_image(body, CONFIG, "the S3 object")
 
 
@@ -107,10 +119,18 @@ def fetch_url(request: invoker.Request) -> bytes:
         raise invoker.ApiError(
             502, "input_unavailable", f"the url answered HTTP {error.code}"
         ) from error
-    except (urllib.error.URLError, TimeoutError, OSError) as error:
+    except TimeoutError as error:
+        raise invoker.ApiError(504, "input_timeout", "the url did not answer in time") from error
+    except urllib.error.URLError as error:
+        if isinstance(error.reason, TimeoutError):
+            raise invoker.ApiError(
+                504, "input_timeout", "the url did not answer in time"
+            ) from error
         raise invoker.ApiError(
-            502, "input_unavailable", f"cannot fetch the url: {error}"
+            502, "input_unavailable", f"cannot fetch the url: {error.reason}"
         ) from error
+    except OSError as error:
+        raise invoker.ApiError(502, "input_unavailable", "cannot fetch the url") from error
     return invoker.check_image(data, CONFIG, "the url's content")
 
 
@@ -123,8 +143,8 @@ def image_bytes(request: invoker.Request) -> bytes:
 
 
 def classify(event) -> tuple[int, dict]:
-    if not CONFIG.endpoint_name:
-        raise invoker.ApiError(500, "misconfigured", "ENDPOINT_NAME is not set")
+    if PROBLEMS:
+        raise invoker.ApiError(500, "misconfigured", "; ".join(PROBLEMS))
     request = invoker.parse_request(event, CONFIG)
     image = image_bytes(request)
     try:
@@ -161,6 +181,11 @@ def lambda_handler(event, context):
     except invoker.ApiError as error:
         status, result = error.status, invoker.error_response(error, CONFIG)
         fields = {"status": status, "code": error.code, "reason": error.message}
+    except Exception:
+        logger.exception("unexpected failure", extra={"request_id": request_id})
+        error = invoker.ApiError(500, "internal", "the function failed; its log has the details")
+        status, result = 500, invoker.error_response(error, CONFIG)
+        fields = {"status": status, "code": error.code, "reason": "unexpected failure"}
     else:
         fields = {
             "status": status,

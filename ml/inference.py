@@ -25,7 +25,9 @@ import functools
 import io
 import json
 import logging
+import os
 import re
+import warnings
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -46,7 +48,22 @@ DEFAULT_TOP_K = 5
 MAX_BATCH = 32
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 MAX_IMAGE_PIXELS = 4096 * 4096
-S3_URI = re.compile(r"^s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(?P<key>.+)$")
+# A request's images decoded together may hold this many pixels: one full-size image and more
+# (decoding costs time in proportion; memory holds one decoded image at a time).
+MAX_REQUEST_PIXELS = 2 * MAX_IMAGE_PIXELS
+# Sides further apart than this are no photo: a 16 x 1,048,576 PNG passes the pixel limit, and
+# resizing its shorter side would ask for gigabytes.
+MAX_ASPECT_RATIO = 10
+IMAGE_FORMATS = frozenset({"JPEG", "PNG"})
+# Accept header parsing (RFC 9110, section 12.5.1): the ranges that match JSON, most specific
+# first, and the syntax of a media range and a q-value.
+JSON_RANGES = (JSON_CONTENT_TYPE, "application/*", "*/*")
+MEDIA_RANGE = re.compile(r"[a-z0-9!#$&^_.+*-]+/[a-z0-9!#$&^_.+*-]+")
+QVALUE = re.compile(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?")
+MAX_ACCEPT_LENGTH = 1024
+S3_URI = re.compile(
+    r"s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(?P<key>[^\x00-\x1f\x7f]{1,1024})"
+)
 
 
 @dataclass
@@ -126,45 +143,113 @@ def model_fn(model_dir: str) -> LoadedModel:
     return LoadedModel(model, class_names, eval_transform(config["image_size"]), device)
 
 
-def decode_image(data: bytes, what: str) -> Image.Image:
+@dataclass(frozen=True)
+class EncodedImage:
+    """An image whose header passed the limits; decoded only when its turn comes."""
+
+    data: bytes
+    what: str
+    width: int
+    height: int
+
+    @property
+    def pixels(self) -> int:
+        return self.width * self.height
+
+
+@dataclass(frozen=True)
+class DecodedRequest:
+    images: list[EncodedImage]
+    options: dict
+    batch: bool
+
+
+def check_image(data: bytes, what: str) -> EncodedImage:
+    """Format and size from the header alone: nothing is decoded before every limit holds."""
     if len(data) > MAX_IMAGE_BYTES:
         raise request_error(413, f"{what} is {len(data)} bytes; the limit is {MAX_IMAGE_BYTES}")
     try:
-        image = Image.open(io.BytesIO(data))
-        width, height = image.size
-        if width * height > MAX_IMAGE_PIXELS:
-            raise request_error(
-                413, f"{what} is {width}x{height} pixels; the limit is {MAX_IMAGE_PIXELS} pixels"
-            )
-        return image.convert("RGB")
+        # Pillow warns of sizes past its own bomb limit: far past ours, so an error here.
+        with (
+            warnings.catch_warnings(action="error", category=Image.DecompressionBombWarning),
+            Image.open(io.BytesIO(data)) as image,
+        ):
+            image_format, (width, height) = image.format, image.size
     except UnidentifiedImageError as error:
-        message = f"{what} is not an image in a known format (send JPEG or PNG)"
+        message = f"{what} is not a JPEG or PNG image"
         raise request_error(400, message) from error
-    except Image.DecompressionBombError as error:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise request_error(413, f"{what} has too many pixels: {error}") from error
     except (OSError, SyntaxError, ValueError) as error:
         raise request_error(400, f"{what} is a damaged or truncated image: {error}") from error
+    if image_format not in IMAGE_FORMATS:
+        raise request_error(400, f"{what} is a {image_format} image; send JPEG or PNG")
+    if width * height > MAX_IMAGE_PIXELS:
+        raise request_error(
+            413, f"{what} is {width}x{height} pixels; the limit is {MAX_IMAGE_PIXELS} pixels"
+        )
+    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
+        raise request_error(
+            400,
+            f"{what} is {width}x{height} pixels; sides more than {MAX_ASPECT_RATIO} times apart "
+            "are refused",
+        )
+    return EncodedImage(data, what, width, height)
 
 
-def decode_base64_image(value, what: str) -> Image.Image:
+def decode_rgb(image: EncodedImage) -> Image.Image:
+    try:
+        with Image.open(io.BytesIO(image.data)) as opened:
+            return opened.convert("RGB")
+    except (OSError, SyntaxError, ValueError) as error:
+        raise request_error(
+            400, f"{image.what} is a damaged or truncated image: {error}"
+        ) from error
+
+
+def decode_image(data: bytes, what: str) -> Image.Image:
+    """Check, then decode to RGB: one image, as the endpoint sees it."""
+    return decode_rgb(check_image(data, what))
+
+
+def check_base64_image(value, what: str) -> EncodedImage:
     if not isinstance(value, str) or not value:
         raise request_error(400, f"{what} must be a non-empty base64 string")
+    if len(value) > MAX_IMAGE_BYTES * 4 // 3 + 4:
+        raise request_error(413, f"{what} is over the limit of {MAX_IMAGE_BYTES} bytes")
     try:
         data = base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError) as error:
         raise request_error(400, f"{what} is not valid base64: {error}") from error
-    return decode_image(data, what)
+    return check_image(data, what)
+
+
+def s3_input_enabled() -> bool:
+    """Off where the model runs with network isolation (Terraform sets S3_INPUT_ENABLED):
+    there an S3 read could only wait for its timeout."""
+    return os.environ.get("S3_INPUT_ENABLED", "true").strip().lower() != "false"
 
 
 @functools.cache
 def _s3_client():
     import boto3  # only requests with s3_uri need it
+    from botocore.config import Config
 
-    return boto3.client("s3")
+    # One attempt: at most 2 s to connect and 5 s per read, far inside InvokeEndpoint's 60 s.
+    return boto3.client(
+        "s3",
+        config=Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 1}),
+    )
 
 
-def read_s3_image(uri) -> Image.Image:
-    if not isinstance(uri, str) or not (match := S3_URI.match(uri)):
+def read_s3_image(uri) -> EncodedImage:
+    if not s3_input_enabled():
+        raise request_error(
+            400,
+            "s3_uri input is off on this endpoint (it runs with network isolation); send the "
+            "image itself",
+        )
+    if not isinstance(uri, str) or not (match := S3_URI.fullmatch(uri)):
         raise request_error(400, "s3_uri must look like s3://bucket/key")
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -173,29 +258,40 @@ def read_s3_image(uri) -> Image.Image:
         head = s3.head_object(Bucket=match["bucket"], Key=match["key"])
         if head["ContentLength"] > MAX_IMAGE_BYTES:
             raise request_error(
-                413, f"{uri} is {head['ContentLength']} bytes; the limit is {MAX_IMAGE_BYTES}"
+                413,
+                f"the s3_uri object is {head['ContentLength']} bytes; the limit is "
+                f"{MAX_IMAGE_BYTES}",
             )
         data = s3.get_object(Bucket=match["bucket"], Key=match["key"])["Body"].read()
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
-        raise request_error(400, f"cannot read {uri}: {code or error}") from error
+        if code in ("404", "NoSuchKey", "NotFound"):
+            raise request_error(400, "the s3_uri object does not exist") from None
+        raise request_error(400, f"cannot read the s3_uri object: {code or 'error'}") from None
     except BotoCoreError as error:
-        raise request_error(502, f"cannot read {uri}: {error}") from error
-    return decode_image(data, uri)
+        raise request_error(502, f"cannot read the s3_uri object: {error}") from error
+    return check_image(data, "the s3_uri object")
 
 
-def _parse_json(body: bytes | str) -> tuple[list[Image.Image], dict, bool]:
+def parse_json(body: bytes | str):
+    """JSON where every way Python's parser fails is the caller's 400: bad syntax or encoding,
+    nesting past the recursion limit, integers over 4300 digits."""
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise request_error(400, f"request body is not valid JSON: {error}") from error
+        return json.loads(body)
+    except (UnicodeDecodeError, ValueError, RecursionError) as error:
+        reason = "it nests too deeply" if isinstance(error, RecursionError) else str(error)[:200]
+        raise request_error(400, f"request body is not valid JSON: {reason}") from None
+
+
+def _parse_json(body: bytes | str) -> tuple[list[EncodedImage], dict, bool]:
+    payload = parse_json(body)
     if not isinstance(payload, dict):
         raise request_error(400, "JSON request must be an object with image, images or s3_uri")
     sources = [key for key in ("image", "images", "s3_uri") if key in payload]
     if len(sources) != 1:
         raise request_error(400, "JSON request needs exactly one of image, images, s3_uri")
     if "image" in payload:
-        return [decode_base64_image(payload["image"], "image")], payload, False
+        return [check_base64_image(payload["image"], "image")], payload, False
     if "s3_uri" in payload:
         return [read_s3_image(payload["s3_uri"])], payload, False
     images = payload["images"]
@@ -203,14 +299,14 @@ def _parse_json(body: bytes | str) -> tuple[list[Image.Image], dict, bool]:
         raise request_error(400, "images must be a non-empty list of base64 strings")
     if len(images) > MAX_BATCH:
         raise request_error(413, f"{len(images)} images in one request; the limit is {MAX_BATCH}")
-    decoded = [decode_base64_image(value, f"images[{i}]") for i, value in enumerate(images)]
-    return decoded, payload, True
+    checked = [check_base64_image(value, f"images[{i}]") for i, value in enumerate(images)]
+    return checked, payload, True
 
 
 def _option_top_k(payload: dict) -> int:
     top_k = payload.get("top_k", DEFAULT_TOP_K)
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-        raise request_error(400, f"top_k must be a positive integer, got {top_k!r}")
+        raise request_error(400, f"top_k must be a positive integer, got {str(top_k)[:20]!r}")
     return top_k
 
 
@@ -221,10 +317,12 @@ def input_fn(request_body, request_content_type: str, context=None):
     return _answer_or_error(decode_request, request_body, request_content_type)
 
 
-def decode_request(request_body, request_content_type: str) -> tuple[list[Image.Image], dict, bool]:
+def decode_request(request_body, request_content_type: str) -> DecodedRequest:
+    """Parse and check the request; images stay encoded until predict decodes them one by one,
+    so memory follows the request's bytes, not what its images would decode to."""
     content_type = (request_content_type or "").split(";")[0].strip().lower()
     if content_type in IMAGE_CONTENT_TYPES:
-        return [decode_image(bytes(request_body), "request body")], {}, False
+        return DecodedRequest([check_image(bytes(request_body), "request body")], {}, False)
     if content_type == JSON_CONTENT_TYPE:
         images, payload, batch = _parse_json(request_body)
         options = {
@@ -233,7 +331,14 @@ def decode_request(request_body, request_content_type: str) -> tuple[list[Image.
         }
         if not isinstance(options["include_logits"], bool):
             raise request_error(400, "include_logits must be true or false")
-        return images, options, batch
+        total = sum(image.pixels for image in images)
+        if total > MAX_REQUEST_PIXELS:
+            raise request_error(
+                413,
+                f"the images hold {total} pixels together; a request may hold "
+                f"{MAX_REQUEST_PIXELS} (send fewer or smaller images)",
+            )
+        return DecodedRequest(images, options, batch)
     supported = ", ".join(sorted(IMAGE_CONTENT_TYPES | {JSON_CONTENT_TYPE}))
     raise request_error(
         415, f"unsupported content type {request_content_type!r}; use one of {supported}"
@@ -248,9 +353,10 @@ def predict_fn(data, loaded: LoadedModel, context=None):
     return _answer_or_error(predict, data, loaded)
 
 
-def predict(data, loaded: LoadedModel) -> dict:
-    images, options, batch = data
-    tensor = torch.stack([loaded.transform(image) for image in images])
+def predict(data: DecodedRequest, loaded: LoadedModel) -> dict:
+    images, options, batch = data.images, data.options, data.batch
+    # Each image is decoded and transformed before the next: one full-size image in memory.
+    tensor = torch.stack([loaded.transform(decode_rgb(image)) for image in images])
     tensor = tensor.to(loaded.device, memory_format=torch.channels_last)
     with torch.inference_mode():
         logits = loaded.model(tensor).float().cpu()
@@ -271,10 +377,46 @@ def predict(data, loaded: LoadedModel) -> dict:
     return {"results": results} if batch else results[0]
 
 
-def check_accept(accept: str) -> None:
-    accept = (accept or JSON_CONTENT_TYPE).split(";")[0].strip().lower()
-    if accept not in {JSON_CONTENT_TYPE, "*/*"}:
-        raise request_error(406, f"unsupported accept type {accept!r}; use {JSON_CONTENT_TYPE}")
+def _quality(value: str, header: str) -> float:
+    """An Accept q-value: 0 to 1 with at most three decimals (RFC 9110, section 12.4.2)."""
+    if not QVALUE.fullmatch(value):
+        raise request_error(400, f"Accept header {header[:100]!r} has a malformed q-value")
+    return float(value)
+
+
+def json_quality(accept: str | None) -> float:
+    """How much an Accept header wants application/json: the q of its most specific range
+    that matches (application/json, then application/*, then */*); 0 when none does."""
+    if not accept or not accept.strip():
+        return 1.0
+    if len(accept) > MAX_ACCEPT_LENGTH:
+        raise request_error(400, f"Accept header is over {MAX_ACCEPT_LENGTH} characters")
+    matches: dict[str, float] = {}
+    for item in accept.split(","):
+        if not item.strip():
+            continue
+        media_range, *parameters = (part.strip() for part in item.split(";"))
+        media_range = media_range.lower()
+        if not MEDIA_RANGE.fullmatch(media_range):
+            raise request_error(400, f"Accept header {accept[:100]!r} is malformed")
+        quality = 1.0
+        for parameter in parameters:
+            name, _, value = parameter.partition("=")
+            if name.strip().lower() == "q":
+                quality = _quality(value.strip(), accept)
+        if media_range in JSON_RANGES:
+            matches.setdefault(media_range, quality)
+    for media_range in JSON_RANGES:  # most specific first
+        if media_range in matches:
+            return matches[media_range]
+    return 0.0
+
+
+def check_accept(accept: str | None) -> None:
+    if json_quality(accept) == 0:
+        raise request_error(
+            406, f"unsupported accept type {(accept or '')[:100]!r}; use {JSON_CONTENT_TYPE}"
+        )
 
 
 def output_fn(prediction, accept: str, context=None) -> tuple[str, str]:

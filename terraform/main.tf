@@ -5,6 +5,9 @@ locals {
   prefixes        = { data = "data/", code = "code/", models = "models/", checkpoints = "checkpoints/" }
   deploy_endpoint = var.model_data_url != null
   code_bundle_key = "${local.prefixes.code}code.tar.gz"
+  # What answers call the model: its key without bucket or file name (models/run-1), so no
+  # answer carries the account id that the bucket's name holds.
+  model_version = local.deploy_endpoint ? trimsuffix(replace(var.model_data_url, "/^s3://[^/]+//", ""), "/model.tar.gz") : ""
 }
 
 module "data_bucket" {
@@ -87,7 +90,7 @@ module "lambda_invoker" {
   package_path            = var.lambda_package_path
   endpoint_name           = module.sagemaker_endpoint[0].endpoint_name
   endpoint_arn            = module.sagemaker_endpoint[0].endpoint_arn
-  model_version           = var.model_data_url
+  model_version           = local.model_version
   input_s3                = var.lambda_s3_input_prefix == null ? null : { bucket = module.data_bucket.bucket_name, prefix = var.lambda_s3_input_prefix }
   url_allowlist           = var.lambda_url_allowlist
   cors_allow_origin       = var.lambda_cors_allow_origin

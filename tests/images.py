@@ -22,3 +22,15 @@ def encode(path: Path, image_format: str) -> bytes:
 
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
+
+
+def generated(width: int, height: int, image_format: str) -> bytes:
+    """A real image of the given size, encoded (JPEG or PNG): what a header check accepts."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (width, height), (120, 80, 40)).save(buffer, format=image_format)
+    return buffer.getvalue()
+
+
+# Small real images for tests that need an image but not a dog.
+TINY_JPEG = generated(8, 8, "JPEG")
+TINY_PNG = generated(8, 8, "PNG")

@@ -10,10 +10,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from tests.images import TINY_JPEG
+
 pytestmark = pytest.mark.unit
 
 MAX_IMAGE_BYTES = 2048
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+JPEG = TINY_JPEG
 EXAMPLES = 600
 
 json_scalars = (
@@ -121,7 +123,99 @@ payloads = st.one_of(
                 ),
                 st.just("https://images.example.com@evil.example.net/dog.jpg"),
                 st.just("https://images.example.com:8443/dog.jpg"),
+                st.just("https://@images.example.com/dog.jpg"),
+                # spaces, control characters, non-ASCII anywhere in an allowed URL
+                st.builds(
+                    "https://images.example.com/{}{}{}".format,
+                    st.text(max_size=5),
+                    st.sampled_from([" ", "\n", "\t", "\x00", "\x7f", "é", "\u2028", "#"]),
+                    st.text(max_size=5),
+                ),
             )
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "s3_uri": st.builds(
+                "s3://dog-breeds-data/inference-input/dog{}".format,
+                st.sampled_from(["\n", "\r\n", "\x00", "\x1f", "\x7f"]),
+            )
+        }
+    ),
+    # image headers that lie: damaged JPEG segments, impossible or extreme PNG sizes
+    st.fixed_dictionaries(
+        {
+            "image": st.binary(max_size=300).map(
+                lambda d: base64.b64encode(b"\xff\xd8\xff" + d).decode()
+            )
+        }
+    ),
+    st.fixed_dictionaries(
+        {
+            "image": st.tuples(
+                st.integers(0, 2**32 - 1), st.integers(0, 2**32 - 1), st.binary(max_size=40)
+            )
+            .filter(
+                lambda t: (
+                    not (0 < t[0] <= 10 * t[1] and 0 < t[1] <= 10 * t[0] and t[0] * t[1] <= 4096**2)
+                )
+            )
+            .map(lambda t: base64.b64encode(png_header(t[0], t[1]) + t[2]).decode())
+        }
+    ),
+)
+
+
+def png_header(width: int, height: int) -> bytes:
+    """The first bytes of a PNG claiming ``width`` x ``height`` pixels."""
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + b"\x08\x02\x00\x00\x00"
+    return b"\x89PNG\r\n\x1a\n" + len(ihdr).to_bytes(4, "big") + b"IHDR" + ihdr + b"\0" * 4
+
+
+# Bodies Python's json module cannot take: nesting past the recursion limit, integers past
+# 4300 digits; and top_k in query strings that only look like numbers.
+hostile_bodies = st.one_of(
+    st.integers(1_000, 100_000).map(lambda depth: "[" * depth + "]" * depth),
+    st.integers(1_000, 20_000).map(lambda depth: '{"image": ' + "[" * depth + "]" * depth + "}"),
+    st.integers(4_301, 20_000).map(lambda digits: '{"image": "x", "top_k": 1' + "0" * digits + "}"),
+)
+hostile_top_k = st.one_of(
+    st.sampled_from(
+        [
+            "\uff13",
+            "\u00b2",
+            "\u0663",
+            "\u0967\u0968",
+            "1\u0663",
+            "-1",
+            "+5",
+            " 5",
+            "5 ",
+            "0x5",
+            "1e2",
+            "",
+        ]
+    ),
+    st.integers(4, 5_000).map(lambda digits: "1" * digits),
+)
+hostile_events = st.one_of(
+    hostile_bodies.map(lambda body: {"version": "2.0", "requestContext": {}, "body": body}),
+    hostile_top_k.map(
+        lambda top_k: {
+            "version": "2.0",
+            "requestContext": {},
+            "headers": {"content-type": "image/jpeg"},
+            "isBase64Encoded": True,
+            "body": base64.b64encode(JPEG).decode(),
+            "queryStringParameters": {"top_k": top_k},
+        }
+    ),
+    st.one_of(st.lists(st.text(max_size=5), max_size=3), st.text(), st.integers()).map(
+        lambda headers: {
+            "version": "2.0",
+            "requestContext": {},
+            "headers": headers,
+            "body": json.dumps({"image": base64.b64encode(JPEG).decode()}),
         }
     ),
 )
@@ -172,7 +266,10 @@ def _is_object(text: str) -> bool:
 
 
 events = st.one_of(
-    payloads, http_events(payloads), json_values.filter(lambda v: not isinstance(v, dict))
+    payloads,
+    http_events(payloads),
+    hostile_events,
+    json_values.filter(lambda v: not isinstance(v, dict)),
 )
 
 
@@ -181,7 +278,7 @@ def test_malformed_events_get_a_clear_4xx(load_handler, context):
         MAX_IMAGE_BYTES=str(MAX_IMAGE_BYTES), AWS_ENDPOINT_URL="http://127.0.0.1:9"
     )  # nothing may be called
     outbound: list[str] = []
-    for boto_client in (handler.RUNTIME, handler.S3):
+    for boto_client in (handler.RUNTIME, handler.s3_client()):
         boto_client.meta.events.register(
             "before-send", lambda request, **_: outbound.append(request.url)
         )

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from tests.images import sample_image
 
@@ -39,8 +42,14 @@ def test_handler_classifies_a_generated_image(handler, context, sample_dataset, 
 
 
 def test_model_rejection_reaches_the_caller_as_a_4xx(handler, context):
-    """A JPEG header on garbage passes the Lambda's checks; the model's 400 comes back."""
-    fake = base64.b64encode(b"\xff\xd8\xff\xe0" + b"garbage" * 20).decode()
-    result = handler.lambda_handler({"image": fake}, context)
-    assert result["statusCode"] == 400
-    assert json.loads(result["body"])["error"]["message"].startswith("image is a damaged")
+    """A truncated JPEG has sound headers, so it passes the Lambda's checks and the endpoint's
+    header check; decoding fails in the model server, and its 400 comes back."""
+    buffer = io.BytesIO()
+    noise = np.random.default_rng(0).integers(0, 255, (256, 256, 3), dtype=np.uint8)
+    Image.fromarray(noise).save(buffer, format="JPEG")  # mostly scan data, after the headers
+    jpeg = buffer.getvalue()
+    truncated = base64.b64encode(jpeg[: len(jpeg) * 4 // 5]).decode()
+    result = handler.lambda_handler({"image": truncated}, context)
+    assert result["statusCode"] == 400, result
+    message = json.loads(result["body"])["error"]["message"]
+    assert message.startswith("image is a damaged or truncated image"), message

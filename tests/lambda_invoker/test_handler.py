@@ -87,8 +87,11 @@ def test_api_gateway_event_and_s3_input(emulator, load_handler, context, sample_
 
     event["body"] = json.dumps({"s3_uri": f"s3://{bucket}/inference-input/missing.jpg"})
     missing = handler.lambda_handler(event, context)
-    assert missing["statusCode"] == 400
-    assert "does not exist" in body_of(missing)["error"]["message"]
+    assert missing["statusCode"] == 404
+    assert body_of(missing)["error"] == {
+        "code": "not_found",
+        "message": "the s3_uri object does not exist",
+    }
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import invoker
+from tests.images import TINY_JPEG, TINY_PNG
 
 pytestmark = pytest.mark.unit
 
@@ -20,8 +21,12 @@ CONFIG = invoker.Config(
     cors_allow_origin="https://app.example.com",
     max_image_bytes=1024,
 )
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 100
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 100
+JPEG = TINY_JPEG
+PNG = TINY_PNG
+
+
+S3_MESSAGE = "s3_uri must name an object under the function's input prefix"
+URL_MESSAGE = "url must be an https URL on a host this function allows"
 
 
 def b64(data: bytes) -> str:
@@ -96,32 +101,39 @@ def test_allowlisted_https_url():
         ({"image": "%%%"}, 400, "image is not valid base64"),
         ({"image": b64(b"GIF89a....")}, 415, "the image must be a JPEG or PNG"),
         ({"image": b64(JPEG + b"\x00" * 2000)}, 413, "larger than the limit of 1024 bytes"),
-        ({"image": b64(JPEG + b"\x00" * 921)}, 413, "1025 bytes; the limit is 1024"),
+        ({"image": b64(JPEG + b"\x00" * (1025 - len(JPEG)))}, 413, "1025 bytes; the limit is 1024"),
         ({"image": b64(JPEG), "top_k": 0}, 400, "top_k must be an integer between 1 and 133"),
         ({"image": b64(JPEG), "top_k": 134}, 400, "top_k must be an integer"),
         ({"image": b64(JPEG), "top_k": "5"}, 400, "top_k must be an integer"),
         ({"image": b64(JPEG), "top_k": True}, 400, "top_k must be an integer"),
-        (
-            {"s3_uri": "s3://other-bucket/inference-input/x.jpg"},
-            400,
-            "s3_uri must be an object under s3://data-bucket/inference-input/",
-        ),
-        ({"s3_uri": "s3://data-bucket/data/train/x.jpg"}, 400, "s3_uri must be an object under"),
-        ({"s3_uri": "s3://data-bucket/inference-input/../data/x.jpg"}, 400, "must be an object"),
-        ({"s3_uri": "https://data-bucket/inference-input/x.jpg"}, 400, "must be an object"),
-        ({"url": "http://images.example.com/x.jpg"}, 400, "url must be https on an allowed host"),
-        ({"url": "https://evil.example.com/x.jpg"}, 400, "allowed host: images.example.com"),
-        ({"url": "https://images.example.com@evil.com/x.jpg"}, 400, "allowed host"),
-        ({"url": "https://user:pw@images.example.com/x.jpg"}, 400, "allowed host"),
-        ({"url": "https://images.example.com:8443/x.jpg"}, 400, "allowed host"),
-        ({"url": "https://[::1/x"}, 400, "url is not a valid URL"),
-        ({"url": "https://169.254.169.254/latest/meta-data"}, 400, "allowed host"),
+        ({"s3_uri": "s3://other-bucket/inference-input/x.jpg"}, 400, S3_MESSAGE),
+        ({"s3_uri": "s3://data-bucket/data/train/x.jpg"}, 400, S3_MESSAGE),
+        ({"s3_uri": "s3://data-bucket/inference-input/../data/x.jpg"}, 400, S3_MESSAGE),
+        ({"s3_uri": "https://data-bucket/inference-input/x.jpg"}, 400, S3_MESSAGE),
+        ({"s3_uri": "s3://data-bucket/inference-input/x.jpg\n"}, 400, S3_MESSAGE),
+        ({"s3_uri": "s3://data-bucket/inference-input/x\x00.jpg"}, 400, S3_MESSAGE),
+        ({"s3_uri": "s3://data-bucket/inference-input/" + "k" * 1100}, 400, S3_MESSAGE),
+        ({"url": "http://images.example.com/x.jpg"}, 400, URL_MESSAGE),
+        ({"url": "https://evil.example.com/x.jpg"}, 400, URL_MESSAGE),
+        ({"url": "https://images.example.com@evil.com/x.jpg"}, 400, URL_MESSAGE),
+        ({"url": "https://user:pw@images.example.com/x.jpg"}, 400, URL_MESSAGE),
+        ({"url": "https://@images.example.com/x.jpg"}, 400, URL_MESSAGE),
+        ({"url": "https://images.example.com:8443/x.jpg"}, 400, URL_MESSAGE),
+        ({"url": "https://[::1/x"}, 400, URL_MESSAGE),
+        ({"url": "https://169.254.169.254/latest/meta-data"}, 400, URL_MESSAGE),
+        ({"url": "https://images.example.com/a dog.jpg"}, 400, URL_MESSAGE),
+        ({"url": "https://images.example.com/x.jpg\n"}, 400, URL_MESSAGE),
+        ({"url": "https://images.example.com/\u00e9.jpg"}, 400, URL_MESSAGE),
+        ({"url": "https://images.example.com/x.jpg#frag"}, 400, URL_MESSAGE),
     ],
 )
 def test_invalid_payloads(payload, status, message):
     error = api_error(lambda: invoker.parse_request(payload, CONFIG))
     assert error.status == status
     assert message in error.message
+    # Configuration stays out of answers: no bucket name, no allowlist.
+    assert "data-bucket" not in error.message or "data-bucket" in json.dumps(payload)
+    assert "images.example.com" not in error.message
 
 
 @pytest.mark.parametrize(
@@ -274,3 +286,93 @@ def test_direct_invoke_event_fixture():
         "inference-input/dog.jpg",
         5,
     )
+
+
+def http_event(body: str, **extra) -> dict:
+    return {"version": "2.0", "requestContext": {}, "body": body, **extra}
+
+
+@pytest.mark.parametrize(
+    ("event", "message"),
+    [
+        (http_event("[" * 2_500 + "]" * 2_500), "not valid JSON: it nests too deeply"),
+        (http_event('{"image": "x", "top_k": 1' + "0" * 5000 + "}"), "not valid JSON"),
+        (http_event("{}", headers=["content-type", "image/jpeg"]), "headers must be an object"),
+        (http_event("{}", headers="content-type: image/jpeg"), "headers must be an object"),
+        *(
+            (
+                http_event(
+                    b64(JPEG),
+                    headers={"content-type": "image/jpeg"},
+                    isBase64Encoded=True,
+                    queryStringParameters={"top_k": top_k},
+                ),
+                "top_k must be an integer between 1 and 133",
+            )
+            for top_k in ("\uff13", "\u00b2", "\u0663", "1" * 5000, "-1", " 3", "3.0")
+        ),
+    ],
+)
+def test_hostile_http_events_are_a_clear_400(event, message):
+    error = api_error(lambda: invoker.parse_request(event, CONFIG))
+    assert error.status == 400
+    assert message in error.message
+
+
+def png_claiming(width: int, height: int) -> bytes:
+    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + b"\x08\x02\x00\x00\x00"
+    return b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDR" + ihdr + b"\x00" * 4
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "format_"),
+    [(8, 8, "JPEG"), (640, 480, "JPEG"), (3, 31, "PNG"), (1000, 100, "PNG")],
+)
+def test_image_size_comes_from_the_header(width, height, format_):
+    from tests.images import generated
+
+    assert invoker.image_size(generated(width, height, format_)) == (width, height)
+
+
+def test_a_progressive_jpeg_header_is_read_too():
+    import io
+
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 200)).save(buffer, format="JPEG", progressive=True)
+    assert invoker.image_size(buffer.getvalue()) == (300, 200)
+
+
+@pytest.mark.parametrize(
+    ("data", "status", "message"),
+    [
+        (png_claiming(16, 1_048_576), 400, "16x1048576 pixels; sides more than 10 times apart"),
+        (png_claiming(5000, 4000), 413, "5000x4000 pixels; the limit is 16777216 pixels"),
+        (png_claiming(0, 10), 400, "claims a size of 0x10 pixels"),
+        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 30, 400, "does not start with its IHDR header"),
+        (b"\xff\xd8\xff\xe0" + b"\x00" * 30, 400, "impossible length"),
+        (b"\xff\xd8\xff\xd9", 400, "no frame header"),
+        (b"\xff\xd8\xff\xe0\x00\x04abGARBAGE", 400, "a marker is missing"),
+    ],
+)
+def test_images_over_the_endpoints_limits_are_refused_from_the_header(data, status, message):
+    config = invoker.Config(endpoint_name="e")
+    error = api_error(lambda: invoker.check_image(data, config))
+    assert (error.status, message in error.message) == (status, True), error.message
+
+
+def test_the_worst_case_time_must_fit_the_function_timeout():
+    assert invoker.Config(endpoint_name="e").problems() == []
+    slow = invoker.Config(endpoint_name="e", invoke_timeout_seconds=20, invoke_attempts=2)
+    (problem,) = slow.problems()
+    assert "the worst case takes 52 s" in problem
+    assert "more than the function timeout of 29 s" in problem
+    too_big = invoker.Config(endpoint_name="e", max_image_bytes=5_000_000)
+    assert "does not fit InvokeEndpoint's 6291456-byte body" in too_big.problems()[0]
+
+
+def test_the_largest_image_fits_invoke_endpoints_body_limit():
+    image = JPEG + b"\x00" * (invoker.DEFAULT_MAX_IMAGE_BYTES - len(JPEG))
+    body = invoker.endpoint_body(invoker.Request("image", 133, image=image), image)
+    assert len(body) <= invoker.MAX_INVOKE_BODY_BYTES

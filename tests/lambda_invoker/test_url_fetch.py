@@ -20,10 +20,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 import invoker
+from tests.images import TINY_JPEG
 
 pytestmark = pytest.mark.integration
 
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+JPEG = TINY_JPEG
 
 
 def self_signed(tmp_path):

@@ -107,7 +107,7 @@ def png_of_size(width: int, height: int) -> bytes:
     [
         (b"hello", "text/plain", 415, "unsupported content type 'text/plain'"),
         (b"hello", "", 415, "unsupported content type"),
-        (b"not an image", "image/jpeg", 400, "not an image in a known format"),
+        (b"not an image", "image/jpeg", 400, "not a JPEG or PNG image"),
         (b"\xff\xd8\xff\xe0" + b"\x00" * 64, "image/jpeg", 400, "image"),
         (b"\x00" * (inference.MAX_IMAGE_BYTES + 1), "image/png", 413, "the limit is"),
         (png_of_size(5000, 4000), "image/png", 413, "5000x4000 pixels"),
@@ -118,7 +118,7 @@ def png_of_size(width: int, height: int) -> bytes:
         (b'{"image": "x", "s3_uri": "s3://b/k"}', "application/json", 400, "exactly one of"),
         (b'{"image": 42}', "application/json", 400, "image must be a non-empty base64 string"),
         (b'{"image": "@@@not base64"}', "application/json", 400, "image is not valid base64"),
-        (b'{"image": "aGVsbG8="}', "application/json", 400, "image is not an image"),
+        (b'{"image": "aGVsbG8="}', "application/json", 400, "image is not a JPEG or PNG image"),
         (b'{"images": []}', "application/json", 400, "non-empty list"),
         (b'{"images": "abc"}', "application/json", 400, "non-empty list"),
         (
@@ -127,7 +127,12 @@ def png_of_size(width: int, height: int) -> bytes:
             413,
             "33 images in one request",
         ),
-        (b'{"images": ["aGVsbG8="]}', "application/json", 400, "images[0] is not an image"),
+        (
+            b'{"images": ["aGVsbG8="]}',
+            "application/json",
+            400,
+            "images[0] is not a JPEG or PNG image",
+        ),
         (
             b'{"s3_uri": "https://example.com/dog.jpg"}',
             "application/json",

@@ -1,8 +1,12 @@
 data "aws_partition" "current" {}
+data "aws_caller_identity" "current" {}
 
 locals {
   log_group_name = "/aws/lambda/${var.name}"
   input_enabled  = var.input_s3 != null
+  # The longest a request can take (lambda/invoker.py, Config.problems): reading s3_uri or url
+  # input (7 s), every endpoint attempt (2 s to connect + invoke_timeout), 1 s to answer.
+  worst_case_seconds = 7 + var.invoke_attempts * (2 + var.invoke_timeout) + 1
 }
 
 resource "aws_cloudwatch_log_group" "this" {
@@ -12,6 +16,9 @@ resource "aws_cloudwatch_log_group" "this" {
   tags              = var.tags
 }
 
+# Confused-deputy guard (Lambda developer guide, "Working with AWS managed policies in the
+# execution role": aws:SourceAccount in the role trust policy). Lambda documents no source ARN
+# for assuming an execution role, so the account is the narrowest documented condition.
 data "aws_iam_policy_document" "assume_lambda" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -19,6 +26,12 @@ data "aws_iam_policy_document" "assume_lambda" {
     principals {
       type        = "Service"
       identifiers = ["lambda.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
     }
   }
 }
@@ -49,6 +62,24 @@ data "aws_iam_policy_document" "this" {
       sid       = "ReadInferenceInput"
       actions   = ["s3:GetObject"]
       resources = ["arn:${data.aws_partition.current.partition}:s3:::${statement.value.bucket}/${statement.value.prefix}*"]
+    }
+  }
+
+  # Without s3:ListBucket, S3 answers 403 for a missing key (S3 API reference, GetObject):
+  # listing the input prefix, and nothing else, lets "not found" be told apart.
+  dynamic "statement" {
+    for_each = local.input_enabled ? [var.input_s3] : []
+
+    content {
+      sid       = "ListInferenceInput"
+      actions   = ["s3:ListBucket"]
+      resources = ["arn:${data.aws_partition.current.partition}:s3:::${statement.value.bucket}"]
+
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = ["${statement.value.prefix}*"]
+      }
     }
   }
 
@@ -90,13 +121,15 @@ resource "aws_lambda_function" "this" {
 
   environment {
     variables = {
-      ENDPOINT_NAME          = var.endpoint_name
-      MODEL_VERSION          = var.model_version
-      INPUT_BUCKET           = local.input_enabled ? var.input_s3.bucket : ""
-      INPUT_PREFIX           = local.input_enabled ? var.input_s3.prefix : ""
-      URL_ALLOWLIST          = join(",", var.url_allowlist)
-      CORS_ALLOW_ORIGIN      = var.cors_allow_origin
-      INVOKE_TIMEOUT_SECONDS = tostring(var.timeout - 5)
+      ENDPOINT_NAME            = var.endpoint_name
+      MODEL_VERSION            = var.model_version
+      INPUT_BUCKET             = local.input_enabled ? var.input_s3.bucket : ""
+      INPUT_PREFIX             = local.input_enabled ? var.input_s3.prefix : ""
+      URL_ALLOWLIST            = join(",", var.url_allowlist)
+      CORS_ALLOW_ORIGIN        = var.cors_allow_origin
+      FUNCTION_TIMEOUT_SECONDS = tostring(var.timeout)
+      INVOKE_TIMEOUT_SECONDS   = tostring(var.invoke_timeout)
+      INVOKE_ATTEMPTS          = tostring(var.invoke_attempts)
     }
   }
 
@@ -104,6 +137,13 @@ resource "aws_lambda_function" "this" {
 
   # The log group exists (with its retention) before the function can create it unmanaged.
   depends_on = [aws_iam_role_policy.this, aws_cloudwatch_log_group.this]
+
+  lifecycle {
+    precondition {
+      condition     = local.worst_case_seconds <= var.timeout
+      error_message = "invoke_attempts x (2 s connect + invoke_timeout) + 7 s of input reading + 1 s must fit the function timeout; lower invoke_timeout or invoke_attempts, or raise timeout."
+    }
+  }
 }
 
 resource "aws_lambda_alias" "live" {

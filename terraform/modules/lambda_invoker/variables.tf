@@ -36,7 +36,12 @@ variable "endpoint_arn" {
 variable "model_version" {
   type        = string
   default     = ""
-  description = "Reported as model_version in every answer (e.g. the model's S3 URL)."
+  description = "Label reported as model_version in every answer (e.g. models/run-1): never a URL, bucket or account id."
+
+  validation {
+    condition     = !strcontains(var.model_version, "://") && !can(regex("[0-9]{12}", var.model_version))
+    error_message = "model_version must be a label, not a URL or anything holding an account id: answers are public."
+  }
 }
 
 variable "input_s3" {
@@ -77,12 +82,34 @@ variable "cors_allow_origin" {
 
 variable "timeout" {
   type        = number
-  default     = 30
-  description = "Function timeout in seconds; below the 60 s InvokeEndpoint limit."
+  default     = 29
+  description = "Function timeout in seconds: under the HTTP API's 30 s integration timeout, and room for invoke_attempts x (2 s connect + invoke_timeout) plus 7 s of input reading and 1 s of margin."
 
   validation {
     condition     = var.timeout >= 10 && var.timeout < 60
     error_message = "timeout must be between 10 and 59 seconds."
+  }
+}
+
+variable "invoke_timeout" {
+  type        = number
+  default     = 8
+  description = "Seconds one InvokeEndpoint attempt may wait for the answer (botocore read timeout)."
+
+  validation {
+    condition     = var.invoke_timeout >= 1 && var.invoke_timeout <= 60
+    error_message = "invoke_timeout must be between 1 and 60 seconds (InvokeEndpoint's own limit)."
+  }
+}
+
+variable "invoke_attempts" {
+  type        = number
+  default     = 2
+  description = "InvokeEndpoint attempts in all, the first included (botocore total_max_attempts)."
+
+  validation {
+    condition     = var.invoke_attempts >= 1 && var.invoke_attempts <= 5 && floor(var.invoke_attempts) == var.invoke_attempts
+    error_message = "invoke_attempts must be a whole number from 1 to 5."
   }
 }
 

@@ -21,6 +21,9 @@ locals {
   scaling_resource = "endpoint/${aws_sagemaker_endpoint.this.name}/variant/${local.variant_name}"
 }
 
+# Confused-deputy guard (SageMaker developer guide, "Cross-service confused deputy
+# prevention"): for inference the source ARN must be this exact pattern; the page warns not to
+# narrow it to one model or endpoint ("the asterisk ... does not stand for wildcard").
 data "aws_iam_policy_document" "assume_sagemaker" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -28,6 +31,18 @@ data "aws_iam_policy_document" "assume_sagemaker" {
     principals {
       type        = "Service"
       identifiers = ["sagemaker.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${data.aws_partition.current.partition}:sagemaker:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:*"]
     }
   }
 }
@@ -106,6 +121,9 @@ resource "aws_sagemaker_model" "this" {
       SAGEMAKER_PROGRAM          = "inference.py"
       SAGEMAKER_SUBMIT_DIRECTORY = "/opt/ml/model/code"
       SAGEMAKER_REGION           = data.aws_region.current.name
+      # Isolated, the container cannot reach S3: the handler answers s3_uri requests with a
+      # 400 at once instead of waiting for a connection that cannot happen.
+      S3_INPUT_ENABLED = tostring(!var.network_isolation)
     }, var.container_environment)
   }
 

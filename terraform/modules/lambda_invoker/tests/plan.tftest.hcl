@@ -40,8 +40,17 @@ run "concurrency_reserved_5_provisioned_2_on_live" {
     error_message = "ENDPOINT_NAME must name the endpoint"
   }
   assert {
-    condition     = aws_lambda_function.this.timeout < 60 && tonumber(aws_lambda_function.this.environment[0].variables["INVOKE_TIMEOUT_SECONDS"]) < aws_lambda_function.this.timeout
-    error_message = "the invoke timeout must sit below the function timeout, itself below 60 s"
+    # AWS rules: an HTTP API integration waits 30 s at most (API Gateway developer guide,
+    # "Quotas for configuring and running an HTTP API"); botocore's total_max_attempts counts
+    # the first attempt (boto3 guide, "Retries"). Every attempt must fit the function.
+    condition = aws_lambda_function.this.timeout < 30 && (
+      7 + tonumber(aws_lambda_function.this.environment[0].variables["INVOKE_ATTEMPTS"]) * (2 + tonumber(aws_lambda_function.this.environment[0].variables["INVOKE_TIMEOUT_SECONDS"])) + 1
+    ) <= tonumber(aws_lambda_function.this.environment[0].variables["FUNCTION_TIMEOUT_SECONDS"])
+    error_message = "input reading + attempts x (connect + read) + margin must fit the function timeout, itself under the HTTP API's 30 s"
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["FUNCTION_TIMEOUT_SECONDS"] == tostring(aws_lambda_function.this.timeout)
+    error_message = "the function must know its own timeout to check its budget"
   }
   assert {
     condition     = aws_cloudwatch_log_group.this.name == "/aws/lambda/dog-breeds-invoker" && aws_cloudwatch_log_group.this.retention_in_days == 365
@@ -77,6 +86,57 @@ run "s3_input_adds_read_on_one_prefix" {
     condition     = data.aws_iam_policy_document.this.statement[2].resources == toset(["arn:aws:s3:::dog-breeds-data/inference-input/*"]) && data.aws_iam_policy_document.this.statement[2].actions == toset(["s3:GetObject"])
     error_message = "S3 input must allow GetObject on that prefix only"
   }
+  assert {
+    # AWS rule: without s3:ListBucket, S3 answers 403 for a missing key (S3 API reference,
+    # GetObject); listing the input prefix, and only it, lets "not found" be a 404.
+    condition     = data.aws_iam_policy_document.this.statement[3].actions == toset(["s3:ListBucket"]) && data.aws_iam_policy_document.this.statement[3].resources == toset(["arn:aws:s3:::dog-breeds-data"]) && toset(tolist(data.aws_iam_policy_document.this.statement[3].condition)[0].values) == toset(["inference-input/*"])
+    error_message = "S3 input must allow listing the input prefix only"
+  }
+}
+
+run "trust_is_limited_to_this_account" {
+  # AWS rule: confused-deputy guard in the execution role's trust policy (Lambda developer
+  # guide, "Working with AWS managed policies in the execution role").
+  command = plan
+
+  assert {
+    condition     = tolist(data.aws_iam_policy_document.assume_lambda.statement[0].condition)[0].variable == "aws:SourceAccount" && toset(tolist(data.aws_iam_policy_document.assume_lambda.statement[0].condition)[0].values) == toset(["123456789012"])
+    error_message = "lambda.amazonaws.com may assume the role for this account only"
+  }
+}
+
+run "rejects_a_time_budget_over_the_function_timeout" {
+  command = plan
+  variables {
+    timeout         = 20
+    invoke_timeout  = 9
+    invoke_attempts = 2
+  }
+  expect_failures = [aws_lambda_function.this]
+}
+
+run "rejects_an_s3_url_as_model_version" {
+  command = plan
+  variables {
+    model_version = "s3://dog-breeds-123456789012/models/run-1/model.tar.gz"
+  }
+  expect_failures = [var.model_version]
+}
+
+run "rejects_zero_invoke_attempts" {
+  command = plan
+  variables {
+    invoke_attempts = 0
+  }
+  expect_failures = [var.invoke_attempts]
+}
+
+run "rejects_invoke_timeout_over_the_invoke_limit" {
+  command = plan
+  variables {
+    invoke_timeout = 61
+  }
+  expect_failures = [var.invoke_timeout]
 }
 
 run "provisioned_zero_disables_it" {
