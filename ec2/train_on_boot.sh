@@ -7,16 +7,23 @@
 #   HYPERPARAMETERS                              extra ml/train.py flags, e.g. "--epochs 5"
 #   STOP_AFTER_TRAINING                          true: power off when done (the instance stops)
 #   WORK_DIR, PYTHON                             local working folder, the PyTorch interpreter
+#   INSTANCE_ID                                  who claims the run (the launcher reads it from
+#                                                the instance metadata; default: the host name)
 # Every AWS call goes through boto3 with the standard AWS configuration (AWS_ENDPOINT_URL
 # included), so the same script runs against an emulator.
 #
 # Result: s3://$BUCKET/$MODELS_PREFIX$RUN_ID/{model.tar.gz, model.tar.gz.sha256, metrics.json,
-# train.log, _SUCCESS}, _SUCCESS written last. A run whose _SUCCESS exists is not redone; a
-# failed run uploads train.log and no _SUCCESS, and exits non-zero.
+# train.log, _SUCCESS}, _SUCCESS written last with a conditional write. A finished run (its
+# _SUCCESS exists) is never redone or overwritten:
+# - the first boot claims the run (_CLAIM, a conditional write holding its INSTANCE_ID); a boot
+#   of another instance finds the claim and leaves the run alone (exit 0);
+# - when S3 cannot say whether the run has finished, the script stops before training with
+#   exit 75 (EX_TEMPFAIL), which the systemd unit retries later;
+# - a failed run uploads train.log and no _SUCCESS, and exits non-zero.
 set -euo pipefail
 
 : "${BUCKET:?BUCKET is required}" "${DATA_PREFIX:?}" "${MODELS_PREFIX:?}" "${RUN_ID:?}"
-: "${WORK_DIR:?WORK_DIR is required}" "${PYTHON:=python3}"
+: "${WORK_DIR:?WORK_DIR is required}" "${PYTHON:=python3}" "${INSTANCE_ID:=$(hostname)}"
 HYPERPARAMETERS="${HYPERPARAMETERS:-}"
 STOP_AFTER_TRAINING="${STOP_AFTER_TRAINING:-false}"
 
@@ -30,10 +37,22 @@ mkdir -p "$RUN_DIR"
 exec > >(tee -a "$LOG_FILE") 2>&1
 
 log() { printf '%s train_on_boot: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
-s3() { "$PYTHON" -m ml.s3_transfer "$@"; }
+readonly TEMPFAIL=75
+# ml.s3_transfer's exit statuses: 0 yes/done, 1 absent, 3 S3 could not answer, 4 already there;
+# "could not answer" becomes TEMPFAIL, which stops the script for systemd to retry later.
+s3() {
+  local status=0
+  "$PYTHON" -m ml.s3_transfer "$@" || status=$?
+  if [[ $status -eq 3 ]]; then return $TEMPFAIL; fi
+  return $status
+}
 
 finish() {
   local status=$?
+  if [[ $status -eq $TEMPFAIL ]]; then
+    log "S3 could not be asked; exiting $TEMPFAIL so that systemd tries again later"
+    exit "$status"
+  fi
   if [[ $status -ne 0 ]]; then
     log "FAILED with exit code $status; uploading the log to $RUN_URI/train.log"
     s3 upload "$LOG_FILE" "$RUN_URI/train.log" || log "could not upload the log"
@@ -46,15 +65,42 @@ finish() {
 }
 trap finish EXIT
 
-if s3 exists "$RUN_URI/_SUCCESS"; then
+# 0 finished, 1 not yet; anything else means S3 could not say, and training now could
+# overwrite a finished model.
+finished() {
+  local status=0
+  s3 exists "$RUN_URI/_SUCCESS" || status=$?
+  case $status in
+    0) return 0 ;;
+    1) return 1 ;;
+    *) log "cannot tell whether run $RUN_ID has finished (S3 error)"; exit $TEMPFAIL ;;
+  esac
+}
+
+if finished; then
   log "run $RUN_ID already finished ($RUN_URI/_SUCCESS exists): nothing to do"
   exit 0
 fi
 
+printf '%s\n' "$INSTANCE_ID" > "$RUN_DIR/_CLAIM"
+claim_status=0
+s3 put-if-absent "$RUN_DIR/_CLAIM" "$RUN_URI/_CLAIM" || claim_status=$?
+case $claim_status in
+  0) log "run $RUN_ID claimed by $INSTANCE_ID" ;;
+  4)
+    s3 get "$RUN_URI/_CLAIM" "$RUN_DIR/claimed"
+    owner="$(cat "$RUN_DIR/claimed")"
+    if [[ "$owner" != "$INSTANCE_ID" ]]; then
+      log "run $RUN_ID is claimed by $owner, not $INSTANCE_ID: leaving it to that instance"
+      exit 0
+    fi
+    log "run $RUN_ID was claimed by this instance before: resuming it"
+    ;;
+  *) exit "$claim_status" ;;
+esac
+
 log "run $RUN_ID: code from $CODE_DIR, data from s3://$BUCKET/$DATA_PREFIX"
-if ! "$PYTHON" -c "import matplotlib" 2>/dev/null; then
-  "$PYTHON" -m pip install --quiet -r "$CODE_DIR/requirements.txt"
-fi
+"$PYTHON" -m pip install --quiet -r "$CODE_DIR/requirements.txt"  # pinned; a no-op when present
 s3 download "s3://$BUCKET/$DATA_PREFIX" "$WORK_DIR/data"
 
 log "training with: $HYPERPARAMETERS"
@@ -67,6 +113,10 @@ log "training with: $HYPERPARAMETERS"
 (cd "$RUN_DIR" && sha256sum model.tar.gz > model.tar.gz.sha256)
 log "model.tar.gz sha256 $(cut -d' ' -f1 "$RUN_DIR/model.tar.gz.sha256")"
 
+if finished; then
+  log "run $RUN_ID finished elsewhere meanwhile: keeping that model, not uploading this one"
+  exit 1
+fi
 s3 upload "$RUN_DIR/model.tar.gz" "$RUN_URI/model.tar.gz"
 s3 upload "$RUN_DIR/model.tar.gz.sha256" "$RUN_URI/model.tar.gz.sha256"
 s3 upload "$RUN_DIR/model/metrics.json" "$RUN_URI/metrics.json"
@@ -74,4 +124,7 @@ log "run $RUN_ID finished; model at $RUN_URI/model.tar.gz"
 s3 upload "$LOG_FILE" "$RUN_URI/train.log"
 printf '{"run_id": "%s", "model": "%s/model.tar.gz", "finished": "%s"}\n' \
   "$RUN_ID" "$RUN_URI" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$RUN_DIR/_SUCCESS"
-s3 upload "$RUN_DIR/_SUCCESS" "$RUN_URI/_SUCCESS"
+if ! s3 put-if-absent "$RUN_DIR/_SUCCESS" "$RUN_URI/_SUCCESS"; then
+  log "$RUN_URI/_SUCCESS appeared while uploading: another boot finished the run"
+  exit 1
+fi

@@ -8,6 +8,7 @@ import json
 import subprocess
 import sys
 import tarfile
+import threading
 import uuid
 from pathlib import Path
 
@@ -51,7 +52,13 @@ def bucket(emulator, sample_dataset) -> str:
 
 
 def run_boot_script(
-    code_dir: Path, work_dir: Path, bucket: str, run_id: str, data_prefix: str = "data/"
+    code_dir: Path,
+    work_dir: Path,
+    bucket: str,
+    run_id: str,
+    data_prefix: str = "data/",
+    instance_id: str = "i-0000000000000001",
+    **env: str,
 ) -> subprocess.CompletedProcess:
     return run_train_on_boot(
         code_dir,
@@ -60,7 +67,7 @@ def run_boot_script(
         run_id,
         list(TINY_TRAIN_ARGS),
         data_prefix,
-        extra_env={"OMP_NUM_THREADS": "2"},
+        extra_env={"OMP_NUM_THREADS": "2", "INSTANCE_ID": instance_id, **env},
         timeout=600,
     )
 
@@ -74,7 +81,14 @@ def test_boot_training_leaves_a_deployable_model(
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="models/run-1/")["Contents"]}
     assert keys == {
         f"models/run-1/{name}"
-        for name in ("model.tar.gz", "model.tar.gz.sha256", "metrics.json", "train.log", "_SUCCESS")
+        for name in (
+            "model.tar.gz",
+            "model.tar.gz.sha256",
+            "metrics.json",
+            "train.log",
+            "_CLAIM",
+            "_SUCCESS",
+        )
     }
 
     archive = s3.get_object(Bucket=bucket, Key="models/run-1/model.tar.gz")["Body"].read()
@@ -109,7 +123,97 @@ def test_failed_boot_uploads_its_log_and_no_success(emulator, code_dir, bucket, 
     keys = {
         o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="models/run-broken/")["Contents"]
     }
-    assert keys == {"models/run-broken/train.log"}
+    assert keys == {"models/run-broken/train.log", "models/run-broken/_CLAIM"}
     log = s3.get_object(Bucket=bucket, Key="models/run-broken/train.log")["Body"].read().decode()
     assert "no objects under s3://" in log
     assert "FAILED with exit code" in log
+
+
+def object_keys(s3, bucket: str, prefix: str) -> set[str]:
+    listing = s3.list_objects_v2(Bucket=bucket, Prefix=prefix)
+    return {item["Key"].removeprefix(prefix) for item in listing.get("Contents", [])}
+
+
+def test_s3_unreachable_at_the_success_check_stops_before_training(code_dir, bucket, tmp_path):
+    """'S3 did not answer' is not 'the run is not finished': exit 75 for systemd to retry."""
+    result = run_boot_script(
+        code_dir,
+        tmp_path / "work",
+        bucket,
+        "run-1",
+        AWS_ENDPOINT_URL="http://127.0.0.1:9",
+        AWS_MAX_ATTEMPTS="1",
+    )
+    assert result.returncode == 75, result.stdout[-3000:]
+    assert "cannot tell whether run run-1 has finished (S3 error)" in result.stdout
+    assert "training with" not in result.stdout
+    assert "stopping the instance" not in result.stdout
+
+
+def test_an_upload_failing_midway_leaves_no_success_and_the_next_boot_finishes(
+    emulator, code_dir, bucket, tmp_path
+):
+    s3 = client("s3", emulator)
+    run_uri = f"arn:aws:s3:::{bucket}/models/run-upload/"
+    deny_checksum = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:PutObject",
+                "Resource": f"{run_uri}model.tar.gz.sha256",
+            }
+        ],
+    }
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(deny_checksum))
+    try:
+        failed = run_boot_script(code_dir, tmp_path / "work", bucket, "run-upload")
+    finally:
+        s3.delete_bucket_policy(Bucket=bucket)
+    assert failed.returncode != 0, failed.stdout[-3000:]
+    assert "_SUCCESS" not in object_keys(s3, bucket, "models/run-upload/")
+
+    retried = run_boot_script(code_dir, tmp_path / "work", bucket, "run-upload")
+    assert retried.returncode == 0, retried.stdout[-3000:]
+    assert "claimed by this instance before: resuming it" in retried.stdout
+    assert "holds all 3 epochs already: nothing left to train" in retried.stdout  # not redone
+    assert {"_SUCCESS", "model.tar.gz", "model.tar.gz.sha256"} <= object_keys(
+        s3, bucket, "models/run-upload/"
+    )
+
+
+def test_two_boots_at_once_train_once_and_the_finished_model_stays(
+    emulator, code_dir, bucket, tmp_path
+):
+    s3 = client("s3", emulator)
+    results: dict[str, subprocess.CompletedProcess] = {}
+
+    def boot(instance_id: str) -> None:
+        results[instance_id] = run_boot_script(
+            code_dir, tmp_path / instance_id, bucket, "run-race", instance_id=instance_id
+        )
+
+    threads = [threading.Thread(target=boot, args=(i,)) for i in ("i-aaaa", "i-bbbb")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(r.returncode == 0 for r in results.values()), {
+        i: r.stdout[-2000:] for i, r in results.items()
+    }
+    trained = [i for i, r in results.items() if "training with" in r.stdout]
+    assert len(trained) == 1, {i: r.stdout[-2000:] for i, r in results.items()}
+    (other,) = set(results) - set(trained)
+    assert f"run run-race is claimed by {trained[0]}, not {other}" in results[other].stdout
+    claim = s3.get_object(Bucket=bucket, Key="models/run-race/_CLAIM")["Body"].read().decode()
+    assert claim.strip() == trained[0]
+
+    # Later boots of either instance find the finished run and touch nothing.
+    finished = s3.head_object(Bucket=bucket, Key="models/run-race/model.tar.gz")["ETag"]
+    for instance_id in ("i-aaaa", "i-bbbb", "i-cccc"):
+        again = run_boot_script(
+            code_dir, tmp_path / instance_id, bucket, "run-race", instance_id=instance_id
+        )
+        assert "already finished" in again.stdout
+    assert s3.head_object(Bucket=bucket, Key="models/run-race/model.tar.gz")["ETag"] == finished

@@ -47,3 +47,15 @@ def test_boot_script_is_strict_bash():
         ).returncode
         == 0
     )
+
+
+def test_runtime_requirements_are_pinned_to_the_tested_versions():
+    def pins(path: Path) -> dict[str, str]:
+        lines = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
+        return dict(line.split("==") for line in lines if line)
+
+    runtime = REPO_ROOT / "ml" / "runtime-requirements.txt"
+    assert all("==" in line for line in runtime.read_text().splitlines() if line[:1].isalpha())
+    tested = pins(REPO_ROOT / "requirements.txt")
+    for name, version in pins(runtime).items():
+        assert tested.get(name) == version, f"{name}=={version} is not what the tests run"

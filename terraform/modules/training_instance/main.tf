@@ -8,6 +8,8 @@ data "aws_ssm_parameter" "dlami" {
 locals {
   ami_id     = var.ami_id != null ? var.ami_id : nonsensitive(data.aws_ssm_parameter.dlami[0].value)
   bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${var.bucket_name}"
+  # The instance writes only its own run's folder: another run's finished model is out of reach.
+  run_prefix = "${var.prefixes.models}${var.run_id}/"
   user_data = templatefile("${path.module}/templates/user_data.sh.tftpl", {
     bucket              = var.bucket_name
     data_prefix         = var.prefixes.data
@@ -42,27 +44,30 @@ data "aws_iam_policy_document" "this" {
     actions   = ["s3:ListBucket"]
     resources = [local.bucket_arn]
 
+    # Listing lets a missing key answer 404 instead of 403, so "not finished yet" and "S3 refused"
+    # stay apart (S3 API reference, HeadObject: "If you don't have the s3:ListBucket
+    # permission, Amazon S3 returns an HTTP status code 403 Forbidden error").
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${var.prefixes.data}*", "${var.prefixes.code}*", "${var.prefixes.models}*"]
+      values   = ["${var.prefixes.data}*", "${var.prefixes.code}*", "${local.run_prefix}*"]
     }
   }
 
   statement {
-    sid     = "ReadDataAndCode"
+    sid     = "ReadDataCodeAndOwnRun"
     actions = ["s3:GetObject"]
     resources = [
       "${local.bucket_arn}/${var.prefixes.data}*",
       "${local.bucket_arn}/${var.prefixes.code}*",
-      "${local.bucket_arn}/${var.prefixes.models}*",
+      "${local.bucket_arn}/${local.run_prefix}*",
     ]
   }
 
   statement {
-    sid       = "WriteModels"
+    sid       = "WriteOwnRun"
     actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
-    resources = ["${local.bucket_arn}/${var.prefixes.models}*"]
+    resources = ["${local.bucket_arn}/${local.run_prefix}*"]
   }
 
   dynamic "statement" {
@@ -82,9 +87,33 @@ resource "aws_iam_role_policy" "this" {
   policy = data.aws_iam_policy_document.this.json
 }
 
-resource "aws_iam_role_policy_attachment" "ssm_core" {
-  role       = aws_iam_role.this.name
-  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"
+# What the SSM Agent needs for Session Manager, and no more (Systems Manager user guide,
+# "Create a custom IAM role for Session Manager": minimal permissions). Instead of
+# AmazonSSMManagedInstanceCore, which also grants ssm:GetParameter* and more on "*".
+# ec2messages is left out: agents from 3.3.40.0 use ssmmessages ("Reference: ec2messages,
+# ssmmessages, and other API operations").
+data "aws_iam_policy_document" "session_manager" {
+  #checkov:skip=CKV_AWS_111:ssm:UpdateInstanceInformation and ssmmessages:* have no resource-level permissions (Service Authorization Reference).
+  #checkov:skip=CKV_AWS_356:These SSM Agent actions have no resource types; "*" is the only resource they accept.
+  statement {
+    sid = "SessionManagerAgent"
+    # None of these has resource-level permissions (Service Authorization Reference: Amazon
+    # Message Gateway Service; UpdateInstanceInformation is the agent's heartbeat).
+    actions = [
+      "ssm:UpdateInstanceInformation",
+      "ssmmessages:CreateControlChannel",
+      "ssmmessages:CreateDataChannel",
+      "ssmmessages:OpenControlChannel",
+      "ssmmessages:OpenDataChannel",
+    ]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "session_manager" {
+  name   = "session-manager"
+  role   = aws_iam_role.this.id
+  policy = data.aws_iam_policy_document.session_manager.json
 }
 
 resource "aws_iam_instance_profile" "this" {

@@ -98,6 +98,11 @@ variable "hyperparameters" {
     condition     = alltrue([for name, value in var.hyperparameters : can(regex("^[a-z][a-z0-9-]*$", name)) && can(regex("^[A-Za-z0-9._/-]+$", value))])
     error_message = "hyperparameters need lowercase flag names and plain values (letters, digits, . _ / -)."
   }
+
+  validation {
+    condition     = length(setintersection(keys(var.hyperparameters), ["data-dir", "train-dir", "valid-dir", "test-dir", "model-dir", "output-data-dir", "checkpoint-dir", "resume"])) == 0
+    error_message = "hyperparameters must not set data-dir, train-dir, valid-dir, test-dir, model-dir, output-data-dir, checkpoint-dir or resume: the boot script sets them (its folders on the instance)."
+  }
 }
 
 variable "stop_after_training" {

@@ -46,8 +46,11 @@ run "t2_xlarge_with_imdsv2_and_an_encrypted_volume" {
     error_message = "without ami_id the AMI comes from the Deep Learning AMI SSM parameter"
   }
   assert {
-    condition     = aws_iam_role_policy_attachment.ssm_core.policy_arn == "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
-    error_message = "the instance must be reachable through SSM"
+    # AWS rule: Session Manager needs these five actions and no more (Systems Manager user
+    # guide, "Create a custom IAM role for Session Manager"); AmazonSSMManagedInstanceCore
+    # would add ssm:GetParameter* on every parameter.
+    condition     = data.aws_iam_policy_document.session_manager.statement[0].actions == toset(["ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"])
+    error_message = "the instance must be reachable through Session Manager, with its minimal permissions only"
   }
 }
 
@@ -79,12 +82,47 @@ run "explicit_ami_skips_the_lookup" {
   }
 }
 
-run "data_is_read_only_models_writable" {
+run "data_is_read_only_and_only_its_own_run_is_writable" {
+  command = plan
+
+  variables {
+    run_id = "run-7"
+  }
+
+  assert {
+    condition     = data.aws_iam_policy_document.this.statement[2].resources == toset(["arn:aws:s3:::dog-breeds-data/models/run-7/*"])
+    error_message = "the instance may write models/<run id>/ only: another run's finished model is out of its reach"
+  }
+  assert {
+    condition     = contains(tolist(data.aws_iam_policy_document.this.statement[0].condition)[0].values, "models/run-7/*")
+    error_message = "listing its own run's prefix lets a missing _SUCCESS answer 404, not 403"
+  }
+}
+
+run "transient_failures_are_retried_then_the_instance_powers_off" {
   command = plan
 
   assert {
-    condition     = data.aws_iam_policy_document.this.statement[2].resources == toset(["arn:aws:s3:::dog-breeds-data/models/*"])
-    error_message = "the instance may write models/ only"
+    condition = alltrue([for line in ["RestartForceExitStatus=75", "RestartSec=120", "StartLimitBurst=5", "OnFailure=dog-breeds-poweroff.service", "ExecStart=/usr/bin/systemctl poweroff", "|| exit 75"] :
+    strcontains(aws_instance.this.user_data, line)])
+    error_message = "exit 75 (S3 or metadata unavailable) must be retried with a pause, then power the instance off"
+  }
+  assert {
+    condition     = strcontains(aws_instance.this.user_data, "latest/meta-data/instance-id")
+    error_message = "the launcher must pass the instance id (the run's claim) to the boot script"
+  }
+}
+
+run "without_stop_after_training_a_failed_unit_leaves_the_instance_on" {
+  command = plan
+
+  variables {
+    stop_after_training = false
+  }
+
+  assert {
+    condition     = !strcontains(aws_instance.this.user_data, "OnFailure=")
+    error_message = "with stop_after_training = false nothing powers the instance off"
   }
 }
 
@@ -118,6 +156,14 @@ run "rejects_bad_run_id" {
     run_id = "run 1"
   }
   expect_failures = [var.run_id]
+}
+
+run "rejects_hyperparameters_the_boot_script_sets" {
+  command = plan
+  variables {
+    hyperparameters = { epochs = "2", "model-dir" = "/tmp/elsewhere" }
+  }
+  expect_failures = [var.hyperparameters]
 }
 
 run "rejects_shell_in_hyperparameters" {
