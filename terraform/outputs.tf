@@ -68,6 +68,11 @@ output "lambda_role_arn" {
   value       = one(module.lambda_invoker[*].role_arn)
 }
 
+output "alarm_topic_arn" {
+  description = "SNS topic the alarms notify (encrypted with a key CloudWatch may use), or null."
+  value       = one(module.monitoring[*].sns_topic_arn)
+}
+
 output "alarm_names" {
   description = "CloudWatch alarms watching the endpoint and the Lambda."
   value       = one(module.monitoring[*].alarm_names)

@@ -19,8 +19,13 @@ def policy_allows(document: dict, action: str, resource: str) -> bool:
 
 
 def inline_policy(emulator: Emulator, role_name: str) -> dict:
-    """The policy document of a role's one inline policy (every role of the stack has one)."""
+    """All of a role's inline policies as one document (their statements together)."""
     iam = client("iam", emulator)
     names = iam.list_role_policies(RoleName=role_name)["PolicyNames"]
-    assert len(names) == 1, f"{role_name} has inline policies {names}"
-    return iam.get_role_policy(RoleName=role_name, PolicyName=names[0])["PolicyDocument"]
+    assert names, f"{role_name} has no inline policy"
+    statements = []
+    for name in names:
+        document = iam.get_role_policy(RoleName=role_name, PolicyName=name)["PolicyDocument"]
+        found = document["Statement"]
+        statements += found if isinstance(found, list) else [found]
+    return {"Version": "2012-10-17", "Statement": statements}

@@ -32,6 +32,7 @@ def apply_stack(root: Path, emulator) -> Iterator[dict]:
         **emulator_variables(emulator, name),
         "model_data_url": f"s3://{bucket}/models/run-1/model.tar.gz",
         "lambda_s3_input_prefix": "inference-input/",
+        "alarm_email": "ops@example.com",
         "tags": {"Team": "ml-platform"},
     }
     terraform.init()
@@ -88,6 +89,10 @@ def assert_nothing_left(terraform: Terraform, emulator, name: str) -> None:
         logGroupNamePrefix=f"/aws/lambda/{name}"
     )["logGroups"]
     assert not client("cloudwatch", emulator).describe_alarms(AlarmNamePrefix=name)["MetricAlarms"]
+    topics = client("sns", emulator).list_topics()["Topics"]
+    assert not [t for t in topics if t["TopicArn"].rsplit(":", 1)[-1].startswith(name)]
+    aliases = client("kms", emulator).list_aliases()["Aliases"]
+    assert not [a for a in aliases if a["AliasName"].startswith(f"alias/{name}")]
     assert not client("application-autoscaling", emulator).describe_scalable_targets(
         ServiceNamespace="sagemaker"
     )["ScalableTargets"]

@@ -31,6 +31,17 @@ WILDCARD_RESOURCES = {
         "-training",
         "cloudwatch:PutMetricData",
     ): "no resource-level permissions; a cloudwatch:namespace condition narrows it",
+    **{
+        ("-instance", action): "the SSM Agent's Session Manager calls have no resource-level "
+        "permissions (Service Authorization Reference, Amazon Message Gateway Service)"
+        for action in (
+            "ssm:UpdateInstanceInformation",
+            "ssmmessages:CreateControlChannel",
+            "ssmmessages:CreateDataChannel",
+            "ssmmessages:OpenControlChannel",
+            "ssmmessages:OpenDataChannel",
+        )
+    },
 }
 
 
@@ -84,16 +95,21 @@ def test_lambda_reads_only_the_inference_input_prefix(policies, applied_stack):
     assert not allowed(document, "s3:PutObject", f"{bucket}/inference-input/dog.jpg")
 
 
-def test_ec2_role_reads_data_and_code_writes_models_only(policies, applied_stack):
+def test_ec2_role_reads_data_and_code_writes_its_own_run_only(policies, applied_stack):
     document = role(policies, "-training-instance")
     bucket = f"arn:aws:s3:::{applied_stack['outputs']['bucket_name']}"
+    run = applied_stack["outputs"]["training_model_s3_prefix"].split("/", 3)[3]  # models/<run>/
     assert allowed(document, "s3:GetObject", f"{bucket}/data/train/001.A/x.jpg")
     assert allowed(document, "s3:GetObject", f"{bucket}/code/code.tar.gz")
-    assert allowed(document, "s3:PutObject", f"{bucket}/models/run-1/model.tar.gz")
+    assert allowed(document, "s3:PutObject", f"{bucket}/{run}model.tar.gz")
+    assert allowed(document, "s3:PutObject", f"{bucket}/{run}_SUCCESS")
+    assert not allowed(document, "s3:PutObject", f"{bucket}/models/another-run/model.tar.gz")
+    assert not allowed(document, "s3:GetObject", f"{bucket}/models/another-run/model.tar.gz")
+    assert not allowed(document, "ssm:GetParameter", "*")
     for action in ("s3:PutObject", "s3:DeleteObject"):
         assert not allowed(document, action, f"{bucket}/data/train/001.A/x.jpg"), action
         assert not allowed(document, action, f"{bucket}/code/code.tar.gz"), action
-    assert not allowed(document, "s3:DeleteObject", f"{bucket}/models/run-1/model.tar.gz")
+    assert not allowed(document, "s3:DeleteObject", f"{bucket}/{run}model.tar.gz")
     assert not allowed(document, "s3:GetObject", "arn:aws:s3:::another-bucket/data/x.jpg")
 
 
@@ -135,11 +151,3 @@ def test_every_wildcard_resource_is_listed_with_its_reason(policies):
                     suffix = "-" + name.rsplit("-", 1)[-1]
                     wildcards.add((suffix, action))
     assert wildcards == set(WILDCARD_RESOURCES)
-
-
-def test_ec2_role_has_only_ssm_core_attached(policies, applied_stack, emulator):
-    (name,) = [n for n in policies if n.endswith("-training-instance")]
-    attached = client("iam", emulator).list_attached_role_policies(RoleName=name)
-    assert [p["PolicyName"] for p in attached["AttachedPolicies"]] == [
-        "AmazonSSMManagedInstanceCore"
-    ]

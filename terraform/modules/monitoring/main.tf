@@ -1,5 +1,12 @@
+data "aws_partition" "current" {}
+data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+
 locals {
   create_topic  = var.alarm_email != null || var.create_sns_topic
+  create_key    = local.create_topic && var.kms_key_arn == null
+  account_id    = data.aws_caller_identity.current.account_id
+  alarm_arn_any = "arn:${data.aws_partition.current.partition}:cloudwatch:${data.aws_region.current.name}:${local.account_id}:alarm:${var.name}-*"
   alarm_actions = concat(local.create_topic ? [aws_sns_topic.alarms[0].arn] : [], var.alarm_action_arns)
   endpoint_dimensions = {
     EndpointName = var.endpoint_name
@@ -41,11 +48,80 @@ locals {
   }
 }
 
+# CloudWatch alarms cannot publish to a topic encrypted with the AWS managed alias/aws/sns
+# key, whose policy no one can edit (AWS re:Post, "How do I configure a CloudWatch alarm with an
+# encrypted SNS topic?"). This key lets the account administer it and CloudWatch use it for
+# this stack's alarms only (SNS developer guide, "Enable compatibility between event sources
+# from AWS services and encrypted topics").
+data "aws_iam_policy_document" "alarm_key" {
+  #checkov:skip=CKV_AWS_109:A key policy's "*" resource is this key alone; the account root administers its own key, as every KMS key policy must allow.
+  #checkov:skip=CKV_AWS_111:A key policy's "*" resource is this key alone; CloudWatch's use is limited by aws:SourceAccount and aws:SourceArn.
+  #checkov:skip=CKV_AWS_356:In a key policy "*" means this key; no other resource can be named there.
+  count = local.create_key ? 1 : 0
+
+  statement {
+    sid       = "AccountAdministersTheKey"
+    actions   = ["kms:*"]
+    resources = ["*"] # in a key policy, "*" is this key
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "CloudWatchAlarmsPublish"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = [local.alarm_arn_any]
+    }
+  }
+}
+
+resource "aws_kms_key" "alarms" {
+  count = local.create_key ? 1 : 0
+
+  description         = "Encrypts the ${var.name} alarm topic; CloudWatch alarms may use it."
+  enable_key_rotation = true
+  policy              = data.aws_iam_policy_document.alarm_key[0].json
+  tags                = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.datapoints_to_alarm <= var.evaluation_periods
+      error_message = "datapoints_to_alarm cannot exceed evaluation_periods."
+    }
+  }
+}
+
+resource "aws_kms_alias" "alarms" {
+  count = local.create_key ? 1 : 0
+
+  name          = "alias/${var.name}-alarms"
+  target_key_id = aws_kms_key.alarms[0].key_id
+}
+
 resource "aws_sns_topic" "alarms" {
   count = local.create_topic ? 1 : 0
 
   name              = "${var.name}-alarms"
-  kms_master_key_id = coalesce(var.kms_key_arn, "alias/aws/sns")
+  kms_master_key_id = local.create_key ? aws_kms_key.alarms[0].arn : var.kms_key_arn
   tags              = var.tags
 }
 
@@ -68,10 +144,18 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   dimensions          = each.value.dimensions
   period              = var.period_seconds
   evaluation_periods  = var.evaluation_periods
+  datapoints_to_alarm = var.datapoints_to_alarm
   threshold           = each.value.threshold
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = local.alarm_actions
   ok_actions          = local.alarm_actions
   tags                = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = var.datapoints_to_alarm <= var.evaluation_periods
+      error_message = "datapoints_to_alarm cannot exceed evaluation_periods."
+    }
+  }
 }

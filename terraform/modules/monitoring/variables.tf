@@ -61,11 +61,22 @@ variable "period_seconds" {
 variable "evaluation_periods" {
   type        = number
   default     = 5
-  description = "Consecutive breaching periods before an alarm fires."
+  description = "Periods an alarm looks back over (N of 'M out of N')."
 
   validation {
     condition     = var.evaluation_periods >= 1
     error_message = "evaluation_periods must be at least 1."
+  }
+}
+
+variable "datapoints_to_alarm" {
+  type        = number
+  default     = 2
+  description = "Breaching periods among evaluation_periods that fire an alarm (M of 'M out of N'): 2 of 5 fires on a burst without waiting for five bad minutes in a row."
+
+  validation {
+    condition     = var.datapoints_to_alarm >= 1 && floor(var.datapoints_to_alarm) == var.datapoints_to_alarm
+    error_message = "datapoints_to_alarm must be a whole number, at least 1."
   }
 }
 
@@ -116,7 +127,12 @@ variable "lambda_throttles_threshold" {
 variable "kms_key_arn" {
   type        = string
   default     = null
-  description = "KMS key for the topic; null uses the AWS managed SNS key."
+  description = "Customer managed KMS key for the topic; its key policy must let cloudwatch.amazonaws.com use it (kms:Decrypt, kms:GenerateDataKey*). Null creates such a key. Never alias/aws/sns: CloudWatch alarms cannot publish to a topic under that AWS managed key."
+
+  validation {
+    condition     = var.kms_key_arn == null || !strcontains(coalesce(var.kms_key_arn, "-"), "alias/aws/")
+    error_message = "kms_key_arn must be a customer managed key: CloudWatch alarms cannot publish to a topic encrypted with an AWS managed key such as alias/aws/sns."
+  }
 }
 
 variable "tags" {

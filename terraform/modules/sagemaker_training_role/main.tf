@@ -11,6 +11,9 @@ locals {
   ]
 }
 
+# Confused-deputy guard (SageMaker developer guide, "Cross-service confused deputy
+# prevention"): SageMaker may assume the role only for this account's training jobs, tuning
+# trials included.
 data "aws_iam_policy_document" "assume_sagemaker" {
   statement {
     actions = ["sts:AssumeRole"]
@@ -18,6 +21,21 @@ data "aws_iam_policy_document" "assume_sagemaker" {
     principals {
       type        = "Service"
       identifiers = ["sagemaker.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values = [
+        "arn:${data.aws_partition.current.partition}:sagemaker:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:training-job/*",
+        "arn:${data.aws_partition.current.partition}:sagemaker:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:hyper-parameter-tuning-job/*",
+      ]
     }
   }
 }

@@ -11,6 +11,12 @@ mock_provider "aws" {
   mock_data "aws_caller_identity" {
     defaults = { account_id = "123456789012" }
   }
+  mock_resource "aws_sns_topic" {
+    defaults = { arn = "arn:aws:sns:us-east-1:123456789012:dog-breeds-alarms" }
+  }
+  mock_resource "aws_kms_key" {
+    defaults = { arn = "arn:aws:kms:us-east-1:123456789012:key/0123abcd-12ab-34cd-56ef-1234567890ab" }
+  }
 }
 
 variables {
@@ -36,17 +42,80 @@ run "four_alarms_on_endpoint_and_lambda" {
   }
 }
 
-run "email_creates_an_encrypted_topic" {
-  command = plan
+run "email_creates_a_topic_under_a_key_cloudwatch_may_use" {
+  # AWS rule: CloudWatch alarms cannot publish to a topic under the AWS managed alias/aws/sns
+  # key (AWS re:Post, "How do I configure a CloudWatch alarm with an encrypted SNS topic?");
+  # the key policy must let cloudwatch.amazonaws.com use the key (SNS developer guide, "Enable
+  # compatibility between event sources from AWS services and encrypted topics").
+  command = apply
 
   variables {
     alarm_email = "oncall@example.com"
   }
 
   assert {
-    condition     = aws_sns_topic.alarms[0].kms_master_key_id == "alias/aws/sns" && aws_sns_topic_subscription.email[0].endpoint == "oncall@example.com"
-    error_message = "an email must get an encrypted topic and a subscription"
+    condition     = aws_sns_topic.alarms[0].kms_master_key_id == aws_kms_key.alarms[0].arn && aws_sns_topic_subscription.email[0].endpoint == "oncall@example.com"
+    error_message = "an email must get a topic encrypted with the module's own key, and a subscription"
   }
+  assert {
+    condition     = aws_kms_key.alarms[0].enable_key_rotation
+    error_message = "the alarm key must rotate"
+  }
+  assert {
+    condition = anytrue([for statement in data.aws_iam_policy_document.alarm_key[0].statement :
+      contains(flatten([for p in statement.principals : p.identifiers]), "cloudwatch.amazonaws.com")
+      && toset(statement.actions) == toset(["kms:Decrypt", "kms:GenerateDataKey*"])
+    ])
+    error_message = "the key policy must let cloudwatch.amazonaws.com use the key"
+  }
+}
+
+run "a_given_key_is_used_as_is" {
+  command = plan
+
+  variables {
+    alarm_email = "oncall@example.com"
+    kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+  }
+
+  assert {
+    condition     = length(aws_kms_key.alarms) == 0 && aws_sns_topic.alarms[0].kms_master_key_id == "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    error_message = "a customer managed key passed in must encrypt the topic, and no key be created"
+  }
+}
+
+run "alarms_fire_on_two_bad_periods_of_five" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for alarm in aws_cloudwatch_metric_alarm.this : alarm.datapoints_to_alarm == 2 && alarm.evaluation_periods == 5])
+    error_message = "an alarm must not wait for five bad minutes in a row: 2 out of 5"
+  }
+}
+
+run "rejects_the_aws_managed_sns_key" {
+  command = plan
+  variables {
+    alarm_email = "oncall@example.com"
+    kms_key_arn = "alias/aws/sns"
+  }
+  expect_failures = [var.kms_key_arn]
+}
+
+run "rejects_fractional_datapoints" {
+  command = plan
+  variables {
+    datapoints_to_alarm = 1.5
+  }
+  expect_failures = [var.datapoints_to_alarm]
+}
+
+run "rejects_more_datapoints_than_periods" {
+  command = plan
+  variables {
+    datapoints_to_alarm = 6
+  }
+  expect_failures = [aws_cloudwatch_metric_alarm.this]
 }
 
 run "rejects_bad_email" {

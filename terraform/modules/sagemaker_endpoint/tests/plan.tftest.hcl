@@ -154,3 +154,27 @@ run "rejects_zero_instances" {
   }
   expect_failures = [var.initial_instance_count]
 }
+
+run "trust_is_limited_to_this_accounts_sagemaker" {
+  # AWS rule: confused-deputy guard for inference (SageMaker developer guide, "Cross-service
+  # confused deputy prevention"): aws:SourceArn exactly arn:aws:sagemaker:REGION:ACCOUNT:*.
+  command = plan
+
+  assert {
+    condition = alltrue([
+      for condition in data.aws_iam_policy_document.assume_sagemaker.statement[0].condition :
+      (condition.variable == "aws:SourceAccount" && toset(condition.values) == toset(["123456789012"]))
+      || (condition.variable == "aws:SourceArn" && condition.test == "ArnLike" && toset(condition.values) == toset(["arn:aws:sagemaker:us-east-1:123456789012:*"]))
+    ]) && length(data.aws_iam_policy_document.assume_sagemaker.statement[0].condition) == 2
+    error_message = "sagemaker.amazonaws.com may assume the endpoint role for this account's SageMaker only"
+  }
+}
+
+run "s3_input_is_off_under_network_isolation" {
+  command = plan
+
+  assert {
+    condition     = aws_sagemaker_model.this.enable_network_isolation && aws_sagemaker_model.this.primary_container[0].environment["S3_INPUT_ENABLED"] == "false"
+    error_message = "an isolated model must tell its handler that s3_uri cannot work"
+  }
+}

@@ -51,3 +51,18 @@ run "rejects_bad_name" {
   }
   expect_failures = [var.name]
 }
+
+run "trust_is_limited_to_this_accounts_training_jobs" {
+  # AWS rule: confused-deputy guard (SageMaker developer guide, "Cross-service confused deputy
+  # prevention"): training jobs and tuning trials of this account only.
+  command = plan
+
+  assert {
+    condition = alltrue([
+      for condition in data.aws_iam_policy_document.assume_sagemaker.statement[0].condition :
+      (condition.variable == "aws:SourceAccount" && toset(condition.values) == toset(["123456789012"]))
+      || (condition.variable == "aws:SourceArn" && toset(condition.values) == toset(["arn:aws:sagemaker:us-east-1:123456789012:training-job/*", "arn:aws:sagemaker:us-east-1:123456789012:hyper-parameter-tuning-job/*"]))
+    ]) && length(data.aws_iam_policy_document.assume_sagemaker.statement[0].condition) == 2
+    error_message = "sagemaker.amazonaws.com may assume the training role for this account's training and tuning jobs only"
+  }
+}
