@@ -64,7 +64,7 @@ $(TF_CLI_CONFIG):
 tf-config: $(TF_CONFIG_DEP) ## Write the offline Terraform CLI config when a provider mirror exists
 
 tf-init: $(TF_CONFIG_DEP) ## terraform init in terraform/ (from the provider mirror when there is one)
-	terraform -chdir=terraform init -input=false
+	terraform -chdir=terraform init -input=false $$([ -t 1 ] || echo -no-color)
 
 setup: $(VENV_STAMP) $(VENV_IAC_STAMP) $(TF_CONFIG_DEP) ## Create the virtual environments (only when missing or requirements changed)
 
@@ -83,13 +83,14 @@ fmt: $(VENV_STAMP) ## Format Python and Terraform sources, refresh module README
 test: setup lint ## Set up, lint, and run every test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-demo: setup ## The whole pipeline against the emulator (DATA=path/to/dogImages, KEEP=1)
-	$(PY) -m local_stack.demo $(if $(filter command line environment,$(origin DATA)),--data $(DATA)) $(if $(KEEP),--keep)
+demo: setup ## The whole pipeline against the emulator (DATA=path/to/dogImages, BACKBONE_WEIGHTS=file, KEEP=1)
+	$(PY) -m local_stack.demo $(if $(filter command line environment,$(origin DATA)),--data $(DATA)) $(if $(BACKBONE_WEIGHTS),--backbone-weights $(BACKBONE_WEIGHTS)) $(if $(KEEP),--keep)
 
 sample-data: $(VENV_STAMP) ## Generate a small learnable dataset in DATA (default build/sample)
 	@test -d $(DATA) && echo "$(DATA) exists; keeping it" || $(PY) -m local_stack.sample_data $(DATA) --classes 5 --per-class 20
 
 train: $(VENV_STAMP) ## Train on DATA into MODEL_DIR (tiny defaults; override TRAIN_ARGS)
+	@test -d $(DATA) || { echo "$(DATA) does not exist: make sample-data creates it (or pass DATA=path/to/dogImages)"; exit 2; }
 	$(PY) -m ml.train --data-dir $(DATA) --model-dir $(MODEL_DIR) $(TRAIN_ARGS)
 
 package: $(VENV_STAMP) ## Build MODEL (model.tar.gz) from MODEL_DIR

@@ -21,11 +21,13 @@ def boot_environment(
     data_prefix: str = "data/",
 ) -> dict[str, str]:
     """The script's variables as /etc/dog-breeds/train.env sets them; of the caller's
-    environment only the standard AWS variables (the emulator's) and PATH reach it."""
+    environment only the standard AWS variables (the emulator's), PATH and the torch cache
+    (downloaded ImageNet weights stay where the user has them) reach it."""
     return {
         **{k: v for k, v in os.environ.items() if k.startswith("AWS_")},
         "PATH": os.environ["PATH"],
         "HOME": str(work_dir),
+        "TORCH_HOME": os.environ.get("TORCH_HOME", str(Path.home() / ".cache" / "torch")),
         "BUCKET": bucket,
         "DATA_PREFIX": data_prefix,
         "CODE_PREFIX": "code/",

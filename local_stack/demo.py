@@ -14,6 +14,7 @@ import base64
 import json
 import logging
 import os
+import re
 import shutil
 import sys
 import tarfile
@@ -32,12 +33,17 @@ from local_stack.emulator_shims import SHIM_NAMES
 from local_stack.lambda_runtime import import_handler
 from local_stack.sample_data import generate
 from local_stack.terraform import REPO_ROOT, Terraform, emulator_variables, make_workspace
-from ml.data import check_same_classes, scan_split
+from ml.data import DatasetError, check_same_classes, scan_split
+from ml.errors import UserError
 from ml.s3_transfer import upload_dir
 
 logger = logging.getLogger("demo")
 RUN_ID = "demo"
 STACK_NAME = "dog-breeds-demo"
+# A work dir holding this file was made by the demo, and the demo may empty it.
+WORK_DIR_MARK = ".local-stack-demo"
+# The boot script's lines carry their own timestamp; the demo's log adds one already.
+LEADING_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}[ T][0-9:.,]+Z? ")
 
 
 @dataclass
@@ -60,9 +66,10 @@ class Context:
         return self.args.work_dir
 
 
-def train_args(fast: bool, real_data: bool) -> list[str]:
+def train_args(fast: bool, real_data: bool, backbone_weights: Path | None = None) -> list[str]:
     if real_data:
-        return ["--arch", "resnet50", "--epochs", "3", "--workers", "2"]
+        weights = ["--backbone-weights", str(backbone_weights)] if backbone_weights else []
+        return ["--arch", "resnet50", "--epochs", "3", "--workers", "2", *weights]
     return [
         "--arch",
         "resnet18",
@@ -91,7 +98,7 @@ def prepare_dataset(ctx: Context) -> None:
         )
         return
     ctx.data = ctx.args.data
-    train = scan_split(ctx.data / "train")
+    train = scan_split(ctx.data / "train")  # main() checked that the folder exists
     for split in ("valid", "test"):
         check_same_classes(
             train, ctx.data / "train", scan_split(ctx.data / split), ctx.data / split
@@ -140,8 +147,8 @@ def train_at_boot(ctx: Context) -> None:
         instance / "work",
         ctx.outputs["bucket_name"],
         RUN_ID,
-        train_args(ctx.args.fast, ctx.args.data is not None),
-        on_line=lambda line: logger.info("    %s", line),
+        train_args(ctx.args.fast, ctx.args.data is not None, ctx.args.backbone_weights),
+        on_line=lambda line: logger.info("    %s", LEADING_TIMESTAMP.sub("", line)),
     )
     if result.returncode != 0:
         raise RuntimeError(f"train_on_boot.sh exited with {result.returncode} (its log is above)")
@@ -171,6 +178,7 @@ def call_lambda(ctx: Context) -> None:
     )
     os.environ.update(configuration["Environment"]["Variables"])
     os.environ["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = ctx.endpoint_url
+    os.environ["LOG_LEVEL"] = "WARNING"  # the answer is printed below; no JSON log line too
     breed_folder = sorted(p for p in (ctx.data / "test").iterdir() if p.is_dir())[-1]
     ctx.image = sorted(breed_folder.iterdir())[0]
     event = {"image": base64.b64encode(ctx.image.read_bytes()).decode(), "top_k": 3}
@@ -237,21 +245,51 @@ def get_parser() -> argparse.ArgumentParser:
         default=None,
         help="a dogImages folder (train/ valid/ test/); default: sample data",
     )
+    parser.add_argument(
+        "--backbone-weights",
+        type=Path,
+        default=None,
+        help="with --data: a local ImageNet state dict for ResNet50, instead of downloading it",
+    )
     parser.add_argument("--keep", action="store_true", help="leave everything running until Ctrl-C")
     parser.add_argument("--fast", action="store_true", help="smallest settings (for tests)")
     parser.add_argument(
         "--work-dir",
         type=Path,
         default=REPO_ROOT / "build" / "demo",
-        help="scratch folder (emptied first)",
+        help="scratch folder, emptied first if the demo made it (default: build/demo)",
     )
     return parser
 
 
+def check_inputs(args: argparse.Namespace) -> None:
+    """What can be checked before anything starts, or anything is emptied."""
+    if args.data is not None and not args.data.is_dir():
+        raise DatasetError(f"DATA {args.data} does not exist or is not a folder")
+    if args.backbone_weights is not None and not args.backbone_weights.is_file():
+        raise UserError(f"--backbone-weights {args.backbone_weights}: no such file")
+    work_dir = args.work_dir
+    if work_dir.exists() and any(work_dir.iterdir()) and not (work_dir / WORK_DIR_MARK).exists():
+        raise UserError(
+            f"--work-dir {work_dir} is not empty and was not made by the demo: choose another"
+        )
+
+
+def prepare_work_dir(work_dir: Path) -> None:
+    shutil.rmtree(work_dir, ignore_errors=True)
+    work_dir.mkdir(parents=True)
+    (work_dir / WORK_DIR_MARK).touch()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = get_parser().parse_args(argv)
-    shutil.rmtree(args.work_dir, ignore_errors=True)
-    args.work_dir.mkdir(parents=True)
+    try:
+        check_inputs(args)
+    except UserError as error:
+        logging.basicConfig(level=logging.INFO, format="%(message)s")
+        logger.error("the demo cannot start: %s", error)
+        return 1
+    prepare_work_dir(args.work_dir)
     configure_logging(args.work_dir / "demo.log")
     started = time.perf_counter()
     ctx = Context(args, ExitStack())
@@ -270,12 +308,15 @@ def main(argv: list[str] | None = None) -> int:
                 threading.Event().wait()
     except KeyboardInterrupt:
         logger.error("interrupted")
+    except UserError as error:
+        logger.error("the demo failed: %s", error)
     except Exception as error:
         logger.error("the demo failed: %s", error)
         logger.debug("the demo failed", exc_info=True)
         logger.error("(the full traceback is in %s)", args.work_dir / "demo.log")
     finally:
-        logger.info("tearing down")
+        if ctx.emulator is not None:
+            logger.info("tearing down")
         ctx.teardown.close()
     logger.info("the demo took %.0f s, teardown included", time.perf_counter() - started)
     return 0 if succeeded else 1
@@ -289,7 +330,16 @@ def configure_logging(log_file: Path) -> None:
     file = logging.FileHandler(log_file)
     file.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG, handlers=[terminal, file])
-    for noisy in ("werkzeug", "botocore", "urllib3", "local_stack.terraform", "ml.s3_transfer"):
+    for noisy in (
+        "werkzeug",
+        "botocore",
+        "boto3",
+        "s3transfer",
+        "urllib3",
+        "matplotlib",
+        "local_stack.terraform",
+        "ml.s3_transfer",
+    ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 

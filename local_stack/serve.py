@@ -52,6 +52,7 @@ TORCHSERVE_PROCESS_MARKER = "org.pytorch.serve.ModelServer"
 MAX_REQUEST_BYTES = 6291456
 # Where a handler leaves the reason of an error answer for the access log (WSGI environ key).
 REASON_KEY = "local_endpoint.reason"
+FORM_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 # The toolkit writes its TorchServe config to /etc; point it somewhere writable first.
 TOOLKIT_CHILD = """
 import sys
@@ -213,11 +214,20 @@ def model_error(status: int, body: bytes, endpoint_name: str) -> Response:
 
 
 def error_reason(status: int, body: bytes) -> str:
-    """The message of an error answer in the ``{"error": {"code", "message"}}`` shape."""
+    """The message of an error answer: ours (``{"error": {"code", "message"}}``), TorchServe's
+    (``{"code", "type", "message"}``) or the first line of anything else."""
     try:
-        return str(json.loads(body)["error"]["message"])
+        payload = json.loads(body)
+        message = payload["error"]["message"] if "error" in payload else payload["message"]
+        return str(message)[:200]
     except (ValueError, KeyError, TypeError):
         return body.decode("utf-8", errors="replace").splitlines()[0][:200] if body else str(status)
+
+
+def json_error(status: int, code: str, message: str) -> Response:
+    request.environ[REASON_KEY] = message
+    body = json.dumps({"error": {"code": code, "message": message}})
+    return Response(body, status, content_type="application/json")
 
 
 class AccessLog(WSGIRequestHandler):
@@ -242,11 +252,37 @@ def create_front(backend_url: str, endpoint_name: str | None = None) -> Flask:
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_error):
         message = f"HTTP content length exceeded {MAX_REQUEST_BYTES} bytes."
-        request.environ[REASON_KEY] = message
         if request.path.startswith("/endpoints/"):  # as sagemaker-runtime answers it
+            request.environ[REASON_KEY] = message
             return Response(json.dumps({"message": message}), 413, content_type="application/json")
-        body = {"error": {"code": "payload_too_large", "message": message}}
-        return Response(json.dumps(body), 413, content_type="application/json")
+        return json_error(413, "payload_too_large", message)
+
+    @app.errorhandler(404)
+    def not_found(_error):
+        return json_error(404, "not_found", f"no route {request.path}: use /ping or /invocations")
+
+    @app.errorhandler(405)
+    def wrong_method(_error):
+        return json_error(
+            405, "method_not_allowed", f"{request.method} {request.path} is not served"
+        )
+
+    @app.before_request
+    def refuse_forms():
+        # TorchServe decodes form content types into fields (an image sent as a form answers a
+        # 500 full of raw bytes); refuse them as the handler refuses any other type.
+        content_type = (request.mimetype or "").lower()
+        if request.method != "POST" or content_type not in FORM_CONTENT_TYPES:
+            return None
+        answer = json_error(
+            415,
+            "unsupported_media_type",
+            f"unsupported content type {content_type!r}; send the image with Content-Type "
+            "image/jpeg or image/png, or JSON with application/json",
+        )
+        if request.view_args and "name" in request.view_args:  # the InvokeEndpoint route
+            return model_error(415, answer.get_data(), request.view_args["name"])
+        return answer
 
     def note_reason(upstream: requests.Response) -> None:
         if upstream.status_code >= 400:
@@ -355,10 +391,16 @@ class LocalEndpoint:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m local_stack.serve",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
     parser.add_argument("model_archive", type=Path, help="model.tar.gz built by ml.package")
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind the front")
-    parser.add_argument("--port", type=int, default=8080, help="port of the front (0: any)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    parser.add_argument(
+        "--port", type=int, default=8080, help="port to listen on (0: any free one)"
+    )
     parser.add_argument("--workers", type=int, default=1, help="TorchServe workers")
     parser.add_argument(
         "--endpoint-name",
@@ -366,17 +408,32 @@ def main(argv: list[str] | None = None) -> None:
         help="answer InvokeEndpoint only for this name (default: any)",
     )
     parser.add_argument(
-        "--startup-timeout", type=float, default=180, help="seconds to wait for the model to load"
+        "--startup-timeout",
+        type=float,
+        default=180,
+        help="seconds to wait for the model to load (default: 180)",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    if args.model_archive.is_dir():
+        parser.error(
+            f"{args.model_archive} is a folder; pass the model.tar.gz built from it "
+            f"(python -m ml.package {args.model_archive} build/model.tar.gz, or make package)"
+        )
     if not args.model_archive.is_file():
-        parser.error(f"{args.model_archive} does not exist")
+        parser.error(
+            f"{args.model_archive} does not exist; build one with make sample-data train package"
+        )
     endpoint = LocalEndpoint(
         args.model_archive, args.host, args.port, args.workers, args.endpoint_name
     )
     stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+
+    def on_sigterm(*_) -> None:
+        logger.info("SIGTERM: stopping the model server")
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     try:
         endpoint.start(args.startup_timeout)
     except ServingError as error:
@@ -385,9 +442,10 @@ def main(argv: list[str] | None = None) -> None:
     try:
         stop.wait()
     except KeyboardInterrupt:
-        pass
+        logger.info("Ctrl-C: stopping the model server")
     finally:
         endpoint.stop()
+        logger.info("stopped")
 
 
 if __name__ == "__main__":

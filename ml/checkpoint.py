@@ -99,6 +99,11 @@ def check_same_run(checkpoint: dict, path: Path, args, class_names: list[str]) -
         for name, flag in RUN_SHAPE.items()
         if saved.get(name) != getattr(args, name)
     ]
+    if checkpoint.get("epoch", 0) > args.epochs:
+        differences.append(
+            f"it holds {checkpoint['epoch']} epochs but --epochs is {args.epochs} (the learning "
+            "rate schedule spans --epochs)"
+        )
     if checkpoint.get("class_names") != class_names:
         saved_classes = checkpoint.get("class_names") or []
         differences.append(

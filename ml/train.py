@@ -71,8 +71,19 @@ def str_to_bool(value: str | bool) -> bool:
     raise argparse.ArgumentTypeError(f"expected a boolean (true/false), got {value!r}")
 
 
+class DefaultsShown(argparse.HelpFormatter):
+    """Help that ends with the default, unless the help already says it or there is none."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if "default" in text or action.default in (None, argparse.SUPPRESS):
+            return text
+        return f"{text} (default: %(default)s)"
+
+
 def add_bool_flag(parser: argparse.ArgumentParser, name: str, default: bool, help: str) -> None:
     """``--name``, ``--name false`` (SageMaker style) and ``--no-name`` all work."""
+    help = f"{help} (default: {default}; --no-{name} for false)"
     dest = name.replace("-", "_")
     parser.add_argument(
         f"--{name}",
@@ -81,7 +92,7 @@ def add_bool_flag(parser: argparse.ArgumentParser, name: str, default: bool, hel
         nargs="?",
         const=True,
         default=default,
-        help=f"{help} (default: {default})",
+        help=help,
     )
     parser.add_argument(f"--no-{name}", dest=dest, action="store_false", help=argparse.SUPPRESS)
 
@@ -101,7 +112,11 @@ def default_checkpoint_dir(args: argparse.Namespace) -> Path:
 
 
 def get_args_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description="Train a ResNet dog-breed classifier.")
+    parser = argparse.ArgumentParser(
+        prog="python -m ml.train",
+        description="Train a ResNet dog-breed classifier.",
+        formatter_class=DefaultsShown,
+    )
     env = os.environ.get
     parser.add_argument(
         "--data-dir",
@@ -121,13 +136,13 @@ def get_args_parser() -> argparse.ArgumentParser:
         "--model-dir",
         type=Path,
         default=Path(env("SM_MODEL_DIR", "build/model")),
-        help="where the final model artifacts go (default: $SM_MODEL_DIR)",
+        help="where the final model artifacts go (default: $SM_MODEL_DIR, else build/model)",
     )
     parser.add_argument(
         "--output-data-dir",
         type=Path,
         default=Path(env("SM_OUTPUT_DATA_DIR", "build/output")),
-        help="where extra outputs go (default: $SM_OUTPUT_DATA_DIR)",
+        help="where extra outputs go (default: $SM_OUTPUT_DATA_DIR, else build/output)",
     )
     parser.add_argument(
         "--checkpoint-dir",
@@ -185,7 +200,12 @@ def get_args_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    args, unknown = get_args_parser().parse_known_args(argv)
+    """The options; on SageMaker unknown ones are only warned about (the platform may add its
+    own), elsewhere a typo is an error."""
+    parser = get_args_parser()
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and not ON_SAGEMAKER:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if unknown:
         logger.warning("ignoring unknown arguments: %s", " ".join(unknown))
     for split in ("train", "valid", "test"):
@@ -195,9 +215,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.checkpoint_dir = default_checkpoint_dir(args)
     for name in ("epochs", "batch_size", "image_size"):
         if getattr(args, name) < 1:
-            raise SystemExit(f"--{name.replace('_', '-')} must be at least 1")
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
     if args.lr <= 0:
-        raise SystemExit("--lr must be positive")
+        parser.error("--lr must be positive")
     if args.pretrained and args.backbone_weights is not None:
         logger.info(
             "--backbone-weights %s given: not downloading ImageNet weights", args.backbone_weights
@@ -395,12 +415,20 @@ def _train(args, device: torch.device, ctx: distributed.DistributedContext) -> n
         scheduler.load_state_dict(checkpoint["scheduler"])
         restore_rng_state(checkpoint["rng"])
         start_epoch, history = checkpoint["epoch"] + 1, checkpoint["history"]
-        logger.info(
-            "resuming from %s: epoch %d done, continuing at epoch %d",
-            resume_path,
-            checkpoint["epoch"],
-            start_epoch,
-        )
+        if start_epoch > args.epochs:
+            logger.info(
+                "%s holds all %d epochs already: nothing left to train, evaluating and writing "
+                "the model (pass --resume none to train again)",
+                resume_path,
+                checkpoint["epoch"],
+            )
+        else:
+            logger.info(
+                "resuming from %s: epoch %d done, continuing at epoch %d",
+                resume_path,
+                checkpoint["epoch"],
+                start_epoch,
+            )
 
     for epoch in range(start_epoch, args.epochs + 1):
         if isinstance(train_sampler, DistributedSampler):
@@ -462,6 +490,7 @@ def configure_logging() -> None:
         stream=sys.stdout,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    logging.getLogger("matplotlib").setLevel(logging.WARNING)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
 from mlops import JobsError, commands, status
 from mlops.stack import Stack
@@ -180,8 +180,8 @@ def run_status(aws, stack: Stack, args, now: datetime) -> str:
     else:
         try:
             endpoint = stack.get("endpoint_name")
-        except JobsError as error:
-            logger.info("not showing an endpoint: %s", error)
+        except JobsError:
+            logger.info("no endpoint known to show (pass --endpoint-name to show one)")
             endpoint = None
         table = status.overview(aws, args.prefix, endpoint, args.limit)
     sys.stdout.write(table + "\n")
@@ -226,6 +226,12 @@ def main(argv: list[str] | None = None) -> str:
             details.get("Message", error),
         )
         raise SystemExit(1) from None
+    except NoCredentialsError:
+        logger.error(
+            "no AWS credentials: set AWS_PROFILE (or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY), or run on a host with a role"
+        )
+        raise SystemExit(2) from None
     except BotoCoreError as error:
         logger.error("%s", error)
         raise SystemExit(1) from None

@@ -33,9 +33,9 @@ def resolve_region(flag: str | None, stack: Stack) -> str:
         return region
     try:
         return stack.get("region")
-    except JobsError as error:
+    except JobsError:
         raise JobsError(
-            f"no AWS region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION ({error})"
+            "no AWS region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION"
         ) from None
 
 

@@ -24,6 +24,8 @@ SOURCES = {
     "region": ("--region", "region"),
 }
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+# S3 bucket naming rules (S3 user guide, "General purpose bucket naming rules").
+BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
 STACK_FLAGS = "--bucket, --role-arn and --image-uri (or --terraform-outputs FILE)"
 
@@ -122,4 +124,9 @@ class Stack:
         value = str(value)
         if setting == "role_arn" and not ROLE_ARN.match(value):
             raise JobsError(f"{flag} {value!r} is not an IAM role ARN")
+        if setting == "bucket" and not BUCKET_NAME.fullmatch(value):
+            raise JobsError(
+                f"{flag} {value!r} is not a bucket name: 3 to 63 lowercase letters, digits, dots "
+                "and hyphens, without s3:// or a path"
+            )
         return value

@@ -37,23 +37,15 @@ def test_demo_runs_end_to_end_and_names_the_breed(tmp_path, terraform_binary):
     assert "Top breeds for Alaskan_malamute_00000.jpg (true breed: Alaskan malamute):" in log
     top = log.split("(true breed: Alaskan malamute):")[1].splitlines()[1]
     assert "Alaskan malamute" in top
-    assert "model s3://dog-breeds-demo-123456789012/models/demo/model.tar.gz)" in log
+    assert "(endpoint dog-breeds-demo, model models/demo)" in log  # a label, no account id
     assert "train_on_boot: run demo finished; model at" in log  # the boot script's own output
     assert "terraform destroy: done" in log
     assert running_torchserve() == [], "the demo left TorchServe running"
 
 
-def test_a_missing_dataset_stops_the_demo_at_step_1_in_one_line(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "local_stack.demo",
-            "--data",
-            str(tmp_path / "no-such-dataset"),
-            "--work-dir",
-            str(tmp_path / "demo"),
-        ],
+def run_demo(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "local_stack.demo", *args],
         cwd=REPO_ROOT,
         env=python_env(),
         capture_output=True,
@@ -61,13 +53,24 @@ def test_a_missing_dataset_stops_the_demo_at_step_1_in_one_line(tmp_path):
         timeout=120,
         check=False,
     )
+
+
+def test_a_missing_dataset_stops_the_demo_before_it_starts_in_one_line(tmp_path):
+    missing = tmp_path / "no-such-dataset"
+    result = run_demo("--data", str(missing), "--work-dir", str(tmp_path / "demo"))
     log = result.stdout + result.stderr
     assert result.returncode == 1, log
-    assert f"[1/{len(STEPS)}] {STEPS[0].title} FAILED" in log
+    assert log.strip() == f"the demo cannot start: DATA {missing} does not exist or is not a folder"
+    assert not (tmp_path / "demo").exists(), "nothing may be created or emptied"
+
+
+def test_a_work_dir_the_demo_did_not_make_is_never_emptied(tmp_path):
+    work_dir = tmp_path / "mine"
+    work_dir.mkdir()
+    (work_dir / "notes.txt").write_text("keep me")
+    result = run_demo("--work-dir", str(work_dir))
+    assert result.returncode == 1
     assert (
-        f"the demo failed: dataset folder {tmp_path / 'no-such-dataset' / 'train'} does not exist"
-        in log
+        "is not empty and was not made by the demo: choose another" in result.stdout + result.stderr
     )
-    assert f"[2/{len(STEPS)}]" not in log
-    assert "Traceback" not in log
-    assert "Traceback" in (tmp_path / "demo" / "demo.log").read_text()
+    assert (work_dir / "notes.txt").read_text() == "keep me"

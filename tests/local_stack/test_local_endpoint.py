@@ -80,7 +80,7 @@ def assert_json_error(text: str, code: str, message: str) -> None:
             "image/jpeg",
             400,
             "bad_request",
-            "request body is not an image in a known format",
+            "request body is not a JPEG or PNG image",
         ),
         (b"{oops", "application/json", 400, "bad_request", "request body is not valid JSON"),
         (
@@ -160,3 +160,30 @@ def test_the_access_log_names_the_reason_without_colours(local_endpoint, caplog)
         "application/json, application/x-image, image/jpeg, image/png"
     )
     assert "\x1b[" not in caplog.text
+
+
+def test_an_image_posted_as_a_form_is_a_json_415(local_endpoint, sample_dataset):
+    """curl --data-binary without -H sends a form type, which TorchServe would decode as form
+    fields (a 500 full of raw bytes)."""
+    response = requests.post(
+        f"{local_endpoint.url}/invocations",
+        data=sample_image(sample_dataset, "004.Akita").read_bytes(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=30,
+    )
+    assert response.status_code == 415
+    assert_json_error(
+        response.text,
+        "unsupported_media_type",
+        "unsupported content type 'application/x-www-form-urlencoded'",
+    )
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [("GET", "/invocations", 405, "method_not_allowed"), ("POST", "/nowhere", 404, "not_found")],
+)
+def test_other_routes_answer_json_too(local_endpoint, method, path, status, code):
+    response = requests.request(method, f"{local_endpoint.url}{path}", timeout=30)
+    assert response.status_code == status
+    assert json.loads(response.text)["error"]["code"] == code

@@ -268,3 +268,35 @@ def test_a_dry_run_takes_the_region_from_the_stack(jobs_stack, no_region_configu
     jobs_stack.run("train", "--dry-run")
     request = json.loads(capsys.readouterr().out)
     assert json.loads(request["HyperParameters"]["sagemaker_region"]) == "eu-west-1"
+
+
+@pytest.mark.parametrize("bucket", ["b", "s3://my-bucket", "My_Bucket", "my-bucket/data"])
+def test_a_bucket_that_is_not_a_bucket_name_is_named(jobs_stack, caplog, bucket):
+    code, log = failure(jobs_stack, caplog, "tune", "--dry-run", "--bucket", bucket)
+    assert code == 2
+    assert f"--bucket {bucket!r} is not a bucket name" in log
+
+
+def test_flags_without_a_region_ask_only_for_the_region(
+    jobs_stack, tmp_path, caplog, no_region_configured
+):
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="mlops"), pytest.raises(SystemExit) as exit_info:
+        main(
+            [
+                "tune",
+                "--dry-run",
+                "--terraform-dir",
+                str(tmp_path / "nothing"),
+                "--bucket",
+                jobs_stack.bucket,
+                "--role-arn",
+                jobs_stack.role_arn,
+                "--image-uri",
+                TRAINING_IMAGE,
+            ]
+        )
+    assert exit_info.value.code == 2
+    assert caplog.messages == [
+        "no AWS region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION"
+    ]
