@@ -204,3 +204,25 @@ def sagemaker_update_endpoint(clients: Clients) -> bool:
         for config in configs:
             sagemaker.delete_endpoint_config(EndpointConfigName=config)
         sagemaker.delete_model(ModelName=model)
+
+
+def sagemaker_lifecycle_config_tags(clients: Clients) -> bool:
+    """A notebook lifecycle configuration keeps the tags it was created with, and ListTags
+    answers for it (the provider reads the tags after creating one, and retries for minutes
+    when the call fails)."""
+    sagemaker = clients("sagemaker")
+    name = _unique("lifecycle")
+    tags = [{"Key": "Project", "Value": "probe"}]
+    arn = sagemaker.create_notebook_instance_lifecycle_config(
+        NotebookInstanceLifecycleConfigName=name,
+        OnStart=[{"Content": "IyEvYmluL2Jhc2gK"}],
+        Tags=tags,
+    )["NotebookInstanceLifecycleConfigArn"]
+    try:
+        return sagemaker.list_tags(ResourceArn=arn)["Tags"] == tags
+    except (ClientError, BotoCoreError, ResponseParserError):
+        return False
+    finally:
+        sagemaker.delete_notebook_instance_lifecycle_config(
+            NotebookInstanceLifecycleConfigName=name
+        )

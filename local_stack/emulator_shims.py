@@ -20,6 +20,10 @@
     direction. ListTrainingJobsForHyperParameterTuningJob, missing in moto, lists them.
   - UpdateEndpoint is missing; the shim moves the endpoint to the new configuration at once
     (real endpoints pass through ``Updating``), keeping instance counts when asked to.
+  - ListTags/AddTags/DeleteTags fail on a notebook instance lifecycle configuration's ARN
+    (moto's ARN lookup does not know that kind), and the provider retries for minutes; and
+    CreateNotebookInstanceLifecycleConfig drops its Tags. The shim keeps them on the
+    configuration.
 
 Every shim has a probe in ``emulator_probes`` that tells whether an emulator behaves as AWS
 does there; ``tests/local_stack/test_emulator_shims.py`` runs each against an unpatched moto,
@@ -362,6 +366,38 @@ def _shim_sagemaker_update_endpoint() -> None:
     SageMakerResponse.update_endpoint = update_endpoint
 
 
+def _shim_sagemaker_lifecycle_config_tags() -> None:
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.models import SageMakerModelBackend
+    from moto.sagemaker.responses import SageMakerResponse
+
+    create = SageMakerResponse.create_notebook_instance_lifecycle_config
+
+    def create_lifecycle_config(self):
+        answer = create(self)
+        name = self._get_param("NotebookInstanceLifecycleConfigName")
+        config = self.sagemaker_backend.notebook_instance_lifecycle_configurations[name]
+        config.tags = list(self._get_param("Tags") or [])
+        return answer
+
+    SageMakerResponse.create_notebook_instance_lifecycle_config = create_lifecycle_config
+
+    lookup = SageMakerModelBackend._get_resource_from_arn
+
+    def get_resource_from_arn(self, arn: str):
+        kind, _, name = arn.split(":")[-1].partition("/")
+        if kind != "notebook-instance-lifecycle-config":
+            return lookup(self, arn)
+        config = self.notebook_instance_lifecycle_configurations.get(name)
+        if config is None:
+            raise ValidationError(message=f"Could not find {kind} with name {name}")
+        if not hasattr(config, "tags"):
+            config.tags = []
+        return config
+
+    SageMakerModelBackend._get_resource_from_arn = get_resource_from_arn
+
+
 @dataclass(frozen=True)
 class Shim:
     """One gap: the patch that fills it in moto, and the probe that shows whether an
@@ -395,6 +431,11 @@ SHIMS = (
         "sagemaker_update_endpoint",
         _shim_sagemaker_update_endpoint,
         emulator_probes.sagemaker_update_endpoint,
+    ),
+    Shim(
+        "sagemaker_lifecycle_config_tags",
+        _shim_sagemaker_lifecycle_config_tags,
+        emulator_probes.sagemaker_lifecycle_config_tags,
     ),
 )
 SHIM_NAMES = frozenset(shim.name for shim in SHIMS)

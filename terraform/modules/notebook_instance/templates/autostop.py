@@ -1,0 +1,104 @@
+"""Stop this SageMaker notebook instance once Jupyter has been idle long enough.
+
+    python3 autostop.py --idle-minutes 60
+
+The lifecycle configuration's on-start script installs this file and runs it from cron every
+five minutes. It asks the notebook's own Jupyter server for its status, kernels and sessions:
+the instance is idle when no kernel is busy and nothing (a kernel, a session, a browser tab)
+has been active for the given minutes; then it calls StopNotebookInstance on itself. A Jupyter
+server that does not answer never leads to a stop. Standard library and boto3 only (both are
+in the notebook's system environment).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import ssl
+import sys
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+
+logger = logging.getLogger("autostop")
+
+METADATA_FILE = "/opt/ml/metadata/resource-metadata.json"
+# Jupyter on a notebook instance: HTTPS on localhost with a self-signed certificate.
+JUPYTER_URL = "https://localhost:8443"
+
+
+class JupyterUnavailableError(RuntimeError):
+    pass
+
+
+def get_json(url: str, timeout: float = 10):
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # localhost's self-signed certificate
+    try:
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as answer:
+            return json.load(answer)
+    except (urllib.error.URLError, OSError, ValueError) as error:
+        raise JupyterUnavailableError(f"{url}: {error}") from error
+
+
+def parse_time(text: str) -> datetime:
+    """Jupyter's ISO timestamps ('2026-11-24T09:00:00.123456Z')."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def idle_minutes(jupyter_url: str, now: datetime) -> float:
+    """Minutes since the last activity anywhere in Jupyter; 0 while a kernel is busy."""
+    status = get_json(f"{jupyter_url}/api/status")
+    kernels = get_json(f"{jupyter_url}/api/kernels")
+    sessions = get_json(f"{jupyter_url}/api/sessions")
+    try:
+        if any(kernel.get("execution_state") == "busy" for kernel in kernels):
+            return 0.0
+        moments = [status["last_activity"]]
+        moments += [kernel.get("last_activity") for kernel in kernels]
+        moments += [(session.get("kernel") or {}).get("last_activity") for session in sessions]
+        latest = max(parse_time(moment) for moment in moments if moment)
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
+        raise JupyterUnavailableError(f"unexpected answer from {jupyter_url}: {error!r}") from error
+    return max(0.0, (now - latest).total_seconds() / 60)
+
+
+def notebook_name(metadata_file: str) -> str:
+    with open(metadata_file) as metadata:
+        return json.load(metadata)["ResourceName"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--idle-minutes", type=float, required=True, help="stop after this long idle; 0: never"
+    )
+    parser.add_argument("--jupyter-url", default=JUPYTER_URL, help="(default: %(default)s)")
+    parser.add_argument("--notebook-name", help=f"(default: from {METADATA_FILE})")
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stdout, format="%(asctime)s autostop: %(message)s"
+    )
+    if args.idle_minutes <= 0:
+        logger.info("idle stop is off")
+        return 0
+    try:
+        idle = idle_minutes(args.jupyter_url, datetime.now(UTC))
+    except JupyterUnavailableError as error:
+        logger.warning("Jupyter did not answer, so the instance stays up: %s", error)
+        return 0
+    if idle < args.idle_minutes:
+        logger.info("idle for %.0f of %.0f minutes", idle, args.idle_minutes)
+        return 0
+    import boto3  # only needed to stop
+
+    name = args.notebook_name or notebook_name(METADATA_FILE)
+    logger.info("idle for %.0f minutes: stopping notebook instance %s", idle, name)
+    boto3.client("sagemaker").stop_notebook_instance(NotebookInstanceName=name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

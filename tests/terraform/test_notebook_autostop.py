@@ -1,0 +1,162 @@
+"""The notebook's idle stop (modules/notebook_instance/templates/autostop.py), run for real:
+against a local fake of the Jupyter REST API and a notebook instance in the emulator."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from local_stack.aws import client
+from local_stack.ports import free_port
+from tests.training import REPO_ROOT
+
+pytestmark = pytest.mark.integration
+
+SCRIPT = REPO_ROOT / "terraform" / "modules" / "notebook_instance" / "templates" / "autostop.py"
+
+
+def load_autostop():
+    spec = importlib.util.spec_from_file_location("autostop", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+autostop = load_autostop()
+
+
+class FakeJupyter:
+    """/api/status, /api/kernels and /api/sessions answering what the test sets."""
+
+    def __init__(self):
+        self.answers: dict[str, object] = {}
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path not in owner.answers:
+                    self.send_error(404)
+                    return
+                body = json.dumps(owner.answers[self.path]).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def set(self, server_idle: float, kernels: list[tuple[str, float]]) -> None:
+        """Server last active ``server_idle`` minutes ago; kernels (state, minutes idle)."""
+        now = datetime.now(UTC)
+
+        def stamp(minutes: float) -> str:
+            return (now - timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
+
+        kernel_list = [
+            {"id": f"k{i}", "execution_state": state, "last_activity": stamp(minutes)}
+            for i, (state, minutes) in enumerate(kernels)
+        ]
+        self.answers = {
+            "/api/status": {"last_activity": stamp(server_idle), "kernels": len(kernels)},
+            "/api/kernels": kernel_list,
+            "/api/sessions": [{"id": f"s{k['id']}", "kernel": k} for k in kernel_list],
+        }
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def jupyter():
+    fake = FakeJupyter()
+    yield fake
+    fake.close()
+
+
+@pytest.fixture
+def notebook(emulator) -> str:
+    sagemaker = client("sagemaker", emulator)
+    name = f"nb-{uuid.uuid4().hex[:8]}"
+    sagemaker.create_notebook_instance(
+        NotebookInstanceName=name,
+        InstanceType="ml.t2.medium",
+        RoleArn="arn:aws:iam::123456789012:role/notebook",
+    )
+    return name
+
+
+def status(emulator, name: str) -> str:
+    return client("sagemaker", emulator).describe_notebook_instance(NotebookInstanceName=name)[
+        "NotebookInstanceStatus"
+    ]
+
+
+def run(jupyter_url: str, name: str, idle_minutes: float) -> int:
+    return autostop.main(
+        ["--idle-minutes", str(idle_minutes), "--jupyter-url", jupyter_url, "--notebook-name", name]
+    )
+
+
+def test_every_kernel_idle_past_the_limit_stops_the_instance(emulator, jupyter, notebook):
+    jupyter.set(server_idle=95, kernels=[("idle", 90), ("idle", 120)])
+    assert run(jupyter.url, notebook, 60) == 0
+    assert status(emulator, notebook) == "Stopped"
+
+
+def test_no_kernels_and_an_idle_server_stops_the_instance(emulator, jupyter, notebook):
+    jupyter.set(server_idle=61, kernels=[])
+    run(jupyter.url, notebook, 60)
+    assert status(emulator, notebook) == "Stopped"
+
+
+@pytest.mark.parametrize(
+    ("server_idle", "kernels", "limit"),
+    [
+        (90, [("busy", 90), ("idle", 120)], 60),  # a kernel is running a cell
+        (90, [("idle", 10), ("idle", 120)], 60),  # one kernel was active recently
+        (5, [("idle", 90)], 60),  # someone used Jupyter (a tab, a terminal) recently
+        (600, [("idle", 600)], 0),  # the idle stop is off
+    ],
+    ids=["busy-kernel", "recent-kernel", "recent-server", "limit-0"],
+)
+def test_recent_or_ongoing_work_leaves_the_instance_running(
+    emulator, jupyter, notebook, server_idle, kernels, limit
+):
+    jupyter.set(server_idle=server_idle, kernels=kernels)
+    assert run(jupyter.url, notebook, limit) == 0
+    assert status(emulator, notebook) == "InService"
+
+
+def test_a_jupyter_that_does_not_answer_never_stops_the_instance(emulator, notebook, caplog):
+    assert run(f"http://127.0.0.1:{free_port()}", notebook, 1) == 0
+    assert status(emulator, notebook) == "InService"
+    assert "Jupyter did not answer, so the instance stays up" in caplog.text
+
+
+def test_an_answer_it_does_not_understand_never_stops_the_instance(emulator, jupyter, notebook):
+    jupyter.answers = {"/api/status": {}, "/api/kernels": "nonsense", "/api/sessions": []}
+    assert run(jupyter.url, notebook, 1) == 0
+    assert status(emulator, notebook) == "InService"
+
+
+def test_the_script_is_the_one_the_module_installs():
+    """It runs under the notebook's Python: standard library and boto3 only."""
+    imports = {
+        line.split()[1].split(".")[0]
+        for line in SCRIPT.read_text().splitlines()
+        if line.strip().startswith(("import ", "from ")) and not line.startswith("from __future__")
+    }
+    assert imports <= {"argparse", "json", "logging", "ssl", "sys", "urllib", "datetime", "boto3"}
