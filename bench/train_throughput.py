@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench.train_throughput --arch resnet50 --image-size 224
 
-Measures ``ml.train.train_one_epoch`` with a frozen backbone and with full fine-tuning, on
+Measures ``ml.engine.train_one_epoch`` with a frozen backbone and with full fine-tuning, on
 random tensors (no data loading), after one warm-up step.
 """
 
@@ -17,8 +17,8 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from ml.distributed import DistributedContext
+from ml.engine import TrainableModel, train_one_epoch
 from ml.model import build_model, freeze_backbone
-from ml.train import TrainableModel, train_one_epoch
 
 logger = logging.getLogger("bench.train_throughput")
 

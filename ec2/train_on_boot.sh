@@ -5,6 +5,7 @@
 # bundle (code/code.tar.gz), with these variables (from /etc/dog-breeds/train.env):
 #   BUCKET, DATA_PREFIX, MODELS_PREFIX, RUN_ID   where data comes from and the model goes
 #   HYPERPARAMETERS                              extra ml/train.py flags, e.g. "--epochs 5"
+#   PACKAGE_INT8                                 true: add the int8 model for CPU endpoints
 #   STOP_AFTER_TRAINING                          true: power off when done (the instance stops)
 #   WORK_DIR, PYTHON                             local working folder, the PyTorch interpreter
 #   INSTANCE_ID                                  who claims the run (the launcher reads it from
@@ -25,6 +26,7 @@ set -euo pipefail
 : "${BUCKET:?BUCKET is required}" "${DATA_PREFIX:?}" "${MODELS_PREFIX:?}" "${RUN_ID:?}"
 : "${WORK_DIR:?WORK_DIR is required}" "${PYTHON:=python3}" "${INSTANCE_ID:=$(hostname)}"
 HYPERPARAMETERS="${HYPERPARAMETERS:-}"
+PACKAGE_INT8="${PACKAGE_INT8:-false}"
 STOP_AFTER_TRAINING="${STOP_AFTER_TRAINING:-false}"
 
 CODE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -109,7 +111,11 @@ log "training with: $HYPERPARAMETERS"
   --checkpoint-dir "$RUN_DIR/checkpoints" --output-data-dir "$RUN_DIR/output" \
   $HYPERPARAMETERS
 
-"$PYTHON" -m ml.package "$RUN_DIR/model" "$RUN_DIR/model.tar.gz"
+package_flags=()
+if [[ "$PACKAGE_INT8" == "true" ]]; then
+  package_flags=(--int8 --calibration-dir "$WORK_DIR/data/valid" --holdout-dir "$WORK_DIR/data/test")
+fi
+"$PYTHON" -m ml.package "$RUN_DIR/model" "$RUN_DIR/model.tar.gz" "${package_flags[@]}"
 (cd "$RUN_DIR" && sha256sum model.tar.gz > model.tar.gz.sha256)
 log "model.tar.gz sha256 $(cut -d' ' -f1 "$RUN_DIR/model.tar.gz.sha256")"
 

@@ -106,3 +106,12 @@ def barrier(ctx: DistributedContext) -> None:
 def cleanup(ctx: DistributedContext) -> None:
     if ctx.enabled and dist.is_initialized():
         dist.destroy_process_group()
+
+
+def all_gather_objects(value, ctx: DistributedContext) -> list:
+    """Every process's ``value``, in rank order (just ``[value]`` when not distributed)."""
+    if not ctx.enabled:
+        return [value]
+    gathered = [None] * ctx.world_size
+    dist.all_gather_object(gathered, value)
+    return gathered

@@ -72,6 +72,7 @@ class LoadedModel:
     class_names: list[str]
     transform: object
     device: torch.device
+    precision: str = "fp32"
 
 
 # The stable code of each status this handler answers with (the Lambda's codes).
@@ -129,18 +130,46 @@ def _answer_or_error(function, *args):
         return INTERNAL_ERROR
 
 
+def choose_precision(model_dir: Path, device: torch.device) -> str:
+    """int8 on a CPU when the archive carries it (several times faster there), fp32 on a GPU;
+    ``INFERENCE_PRECISION`` (``fp32`` or ``int8``) overrides the choice."""
+    from ml.quantize import INT8_WEIGHTS_FILE
+
+    has_int8 = (model_dir / INT8_WEIGHTS_FILE).is_file()
+    wanted = os.environ.get("INFERENCE_PRECISION", "auto").strip().lower()
+    if wanted == "fp32" or (wanted == "auto" and (device.type == "cuda" or not has_int8)):
+        return "fp32"
+    if wanted not in ("int8", "auto"):
+        raise ValueError(f"INFERENCE_PRECISION must be auto, fp32 or int8, got {wanted!r}")
+    if not has_int8:
+        raise ValueError(f"INFERENCE_PRECISION=int8 but {model_dir} has no {INT8_WEIGHTS_FILE}")
+    if device.type != "cpu":
+        raise ValueError("INFERENCE_PRECISION=int8 runs on the CPU only (the x86 backend)")
+    return "int8"
+
+
 def model_fn(model_dir: str) -> LoadedModel:
     """Load the fine-tuned weights and class names from the model dir; never downloads."""
     model_dir = Path(model_dir)
     config = json.loads((model_dir / CONFIG_FILE).read_text())
     class_names = json.loads((model_dir / CLASS_NAMES_FILE).read_text())
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    model = build_model(config["arch"], len(class_names), pretrained=False)
-    state = torch.load(model_dir / WEIGHTS_FILE, map_location="cpu", weights_only=True)
-    model.load_state_dict(state)
-    model = model.to(device, memory_format=torch.channels_last).eval()
-    logger.info("loaded %s with %d classes on %s", config["arch"], len(class_names), device)
-    return LoadedModel(model, class_names, eval_transform(config["image_size"]), device)
+    precision = choose_precision(model_dir, device)
+    if precision == "int8":
+        from ml.quantize import INT8_WEIGHTS_FILE, load_int8
+
+        state = torch.load(model_dir / INT8_WEIGHTS_FILE, map_location="cpu", weights_only=True)
+        model = load_int8(config["arch"], len(class_names), config["image_size"], state)
+    else:
+        model = build_model(config["arch"], len(class_names), pretrained=False)
+        state = torch.load(model_dir / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+        model.load_state_dict(state)
+        model = model.to(device, memory_format=torch.channels_last).eval()
+    logger.info(
+        "loaded %s (%s) with %d classes on %s", config["arch"], precision, len(class_names), device
+    )
+    transform = eval_transform(config["image_size"])
+    return LoadedModel(model, class_names, transform, device, precision)
 
 
 @dataclass(frozen=True)
@@ -374,7 +403,9 @@ def predict(data: DecodedRequest, loaded: LoadedModel) -> dict:
         if options.get("include_logits"):
             result["logits"] = [round(value, 6) for value in logits[row].tolist()]
         results.append(result)
-    return {"results": results} if batch else results[0]
+    answer = {"results": results} if batch else results[0]
+    answer["precision"] = loaded.precision
+    return answer
 
 
 def _quality(value: str, header: str) -> float:

@@ -1,10 +1,13 @@
 """Build the ``model.tar.gz`` a SageMaker PyTorch endpoint serves.
 
     python -m ml.package build/model build/model.tar.gz
+    python -m ml.package build/model build/model.tar.gz --int8 \
+        --calibration-dir data/dogImages/valid --holdout-dir data/dogImages/test
 
 Layout (what the PyTorch inference container expects)::
 
     model.pth  model_config.json  class_names.json  metrics.json
+    model_int8.pth                # with --int8: the quantized model for CPU endpoints
     code/inference.py             # model_fn / input_fn / predict_fn / output_fn
     code/ml/...                   # the whole ml package, which inference.py imports
 
@@ -15,10 +18,14 @@ atomically.
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from ml.artifacts import METRICS_FILE, MODEL_FILES
+from ml.artifacts import CLASS_NAMES_FILE, CONFIG_FILE, METRICS_FILE, MODEL_FILES, WEIGHTS_FILE
+from ml.errors import USAGE_EXIT_STATUS, UserError
 from ml.files import atomic_write, package_files, write_tar_gz
 
 logger = logging.getLogger(__name__)
@@ -56,23 +63,92 @@ def write_inference_code(model_dir: Path) -> None:
         atomic_write(Path(model_dir) / name, lambda tmp, content=content: tmp.write_bytes(content))
 
 
-def build_model_archive(model_dir: Path, output: Path) -> Path:
+@dataclass(frozen=True)
+class Int8Options:
+    """Where int8 calibration images and held-out images come from, and the top-1 agreement
+    with fp32 the int8 model must reach to ship."""
+
+    calibration_dir: Path
+    holdout_dir: Path
+    min_agreement: float = 0.99
+
+
+def int8_weights(model_dir: Path, options: Int8Options) -> bytes:
+    """The quantized state of the model dir's fp32 model, checked against it."""
+    import torch
+
+    from ml.model import build_model
+    from ml.quantize import quantize_checked
+
+    model_dir = Path(model_dir)
+    config = json.loads((model_dir / CONFIG_FILE).read_text())
+    classes = json.loads((model_dir / CLASS_NAMES_FILE).read_text())
+    model = build_model(config["arch"], len(classes), pretrained=False)
+    weights = torch.load(model_dir / WEIGHTS_FILE, map_location="cpu", weights_only=True)
+    model.load_state_dict(weights)
+    report = quantize_checked(
+        model,
+        config["image_size"],
+        options.calibration_dir,
+        options.holdout_dir,
+        options.min_agreement,
+    )
+    return report.state
+
+
+def build_model_archive(model_dir: Path, output: Path, int8: Int8Options | None = None) -> Path:
+    """Write the archive; with ``int8``, the quantized model too (or nothing, when it agrees
+    too little with fp32)."""
+    from ml.quantize import INT8_WEIGHTS_FILE
+
     members = archive_members(model_dir)
+    if int8 is not None:
+        members[INT8_WEIGHTS_FILE] = int8_weights(model_dir, int8)
     write_tar_gz(members, output)
-    logger.info("wrote %s (%d files)", output, len(members))
+    size = Path(output).stat().st_size
+    logger.info("wrote %s (%d files, %.1f MB)", output, len(members), size / 1e6)
     return Path(output)
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Package a trained model for SageMaker.")
+    parser = argparse.ArgumentParser(
+        prog="python -m ml.package", description="Package a trained model for SageMaker."
+    )
     parser.add_argument("model_dir", type=Path, help="model dir written by ml.train")
     parser.add_argument("output", type=Path, help="path of the model.tar.gz to write")
+    parser.add_argument(
+        "--int8",
+        action="store_true",
+        help="add an int8 model for CPU endpoints (post-training static quantization)",
+    )
+    parser.add_argument(
+        "--calibration-dir", type=Path, help="with --int8: images to calibrate on (valid split)"
+    )
+    parser.add_argument(
+        "--holdout-dir", type=Path, help="with --int8: images to compare fp32 and int8 on (test)"
+    )
+    parser.add_argument(
+        "--min-agreement",
+        type=float,
+        default=0.99,
+        help="with --int8: the top-1 agreement with fp32 required to ship int8 (default: 0.99)",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    int8 = None
+    if args.int8:
+        if args.calibration_dir is None or args.holdout_dir is None:
+            parser.error("--int8 needs --calibration-dir and --holdout-dir")
+        if not 0 < args.min_agreement <= 1:
+            parser.error("--min-agreement must be in (0, 1]")
+        int8 = Int8Options(args.calibration_dir, args.holdout_dir, args.min_agreement)
     try:
-        build_model_archive(args.model_dir, args.output)
+        build_model_archive(args.model_dir, args.output, int8)
     except FileNotFoundError as error:
         parser.error(str(error))
+    except UserError as error:
+        logger.error("%s", error)
+        sys.exit(USAGE_EXIT_STATUS)
 
 
 if __name__ == "__main__":

@@ -13,12 +13,12 @@ Metric lines and their regexes are documented in ``ml/metrics.py``.
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import logging
 import os
 import random
 import sys
-import time
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -29,8 +29,7 @@ if __package__ in (None, ""):
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DistributedSampler
 
 from ml import distributed
 from ml.artifacts import write_model_artifacts
@@ -44,12 +43,23 @@ from ml.checkpoint import (
 )
 from ml.data import (
     ImageSplit,
+    breed_name,
     check_same_classes,
     eval_transform,
     scan_split,
     train_transform,
 )
+from ml.engine import (
+    HeadOnly,
+    Loaders,
+    TrainableModel,
+    evaluate,
+    make_loaders,
+    train_one_epoch,
+)
 from ml.errors import USAGE_EXIT_STATUS, UserError
+from ml.features import SPLITS, class_dirs_of, load_or_compute, weights_fingerprint
+from ml.files import atomic_write
 from ml.metrics import format_metrics
 from ml.model import ARCHITECTURES, backbone_of, build_model, freeze_backbone
 from ml.package import write_inference_code
@@ -171,6 +181,33 @@ def get_args_parser() -> argparse.ArgumentParser:
         help="local ImageNet state dict for the backbone, instead of --pretrained",
     )
     add_bool_flag(parser, "freeze-backbone", True, "train only the classification head")
+    add_bool_flag(
+        parser,
+        "augment",
+        True,
+        "random crops and flips of training images; off, training sees the evaluation "
+        "preprocessing, which is what lets --feature-cache work",
+    )
+    features_channel = env("SM_CHANNEL_FEATURES")
+    parser.add_argument(
+        "--feature-cache",
+        type=Path,
+        default=Path(features_channel) if features_channel else None,
+        help="folder of cached backbone features: computed there once, then only the head "
+        "trains on them (needs --freeze-backbone and --no-augment; default: "
+        "$SM_CHANNEL_FEATURES, else no cache)",
+    )
+    add_bool_flag(
+        parser,
+        "features-only",
+        False,
+        "compute the --feature-cache and stop, without training (what a features job does)",
+    )
+    parser.add_argument(
+        "--features-s3-uri",
+        default=None,
+        help="with --features-only: upload the cache to this s3://bucket/prefix/ when done",
+    )
     parser.add_argument("--epochs", type=int, default=5, help="number of epochs")
     parser.add_argument("--batch-size", type=int, default=32, help="images per batch per process")
     parser.add_argument("--lr", type=float, default=1e-3, help="initial learning rate")
@@ -192,6 +229,19 @@ def get_args_parser() -> argparse.ArgumentParser:
         ON_SAGEMAKER,
         "also write code/inference.py into the model dir, so that SageMaker's model.tar.gz "
         "of it is deployable as it is",
+    )
+    add_bool_flag(
+        parser,
+        "package-int8",
+        False,
+        "also write an int8 model for CPU endpoints (calibrated on the valid split, checked on "
+        "the test split)",
+    )
+    parser.add_argument(
+        "--min-int8-agreement",
+        type=float,
+        default=0.99,
+        help="top-1 agreement with fp32 that --package-int8 requires on the test split",
     )
     parser.add_argument(
         "--log-interval", type=int, default=20, help="batches between progress lines"
@@ -223,6 +273,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             "--backbone-weights %s given: not downloading ImageNet weights", args.backbone_weights
         )
         args.pretrained = False
+    if args.features_only and args.feature_cache is None:
+        parser.error("--features-only needs --feature-cache (where to compute the features)")
+    if args.features_s3_uri is not None and not args.features_only:
+        parser.error("--features-s3-uri goes with --features-only")
+    if args.feature_cache is not None and (args.augment or not args.freeze_backbone):
+        parser.error(
+            "--feature-cache needs --freeze-backbone and --no-augment: augmented images, or a "
+            "backbone that trains, give new features every epoch"
+        )
     if args.freeze_backbone and not args.pretrained and args.backbone_weights is None:
         logger.warning(
             "the backbone is frozen but randomly initialised (--no-pretrained, no "
@@ -238,138 +297,67 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def load_data(args, ctx: distributed.DistributedContext):
-    """The three splits, checked against each other, and their loaders."""
-    train_set = scan_split(args.train_dir, train_transform(args.image_size), args.skip_corrupt)
-    valid_set = scan_split(args.valid_dir, eval_transform(args.image_size), args.skip_corrupt)
-    test_set = scan_split(args.test_dir, eval_transform(args.image_size), args.skip_corrupt)
-    check_same_classes(train_set, args.train_dir, valid_set, args.valid_dir)
-    check_same_classes(train_set, args.train_dir, test_set, args.test_dir)
-    pin = torch.cuda.is_available()
-    if ctx.enabled:
-        # drop_last: shards are disjoint (no padding duplicates); the shuffle changes per epoch.
-        train_sampler = DistributedSampler(
-            train_set,
-            num_replicas=ctx.world_size,
-            rank=ctx.rank,
-            shuffle=True,
-            seed=args.seed,
-            drop_last=True,
-        )
-    else:
-        train_sampler = torch.utils.data.RandomSampler(train_set)
-    train_loader = DataLoader(
-        train_set,
-        batch_size=args.batch_size,
-        sampler=train_sampler,
-        num_workers=args.workers,
-        pin_memory=pin,
-        persistent_workers=args.workers > 0,
-    )
-
-    def eval_loader(dataset: ImageSplit) -> DataLoader:
-        # Each process evaluates its own slice, unpadded, so summed metrics count every image once.
-        shard = range(ctx.rank, len(dataset), ctx.world_size)
-        return DataLoader(
-            dataset,
-            batch_size=args.batch_size,
-            sampler=shard,
-            num_workers=args.workers,
-            pin_memory=pin,
-        )
-
-    return train_set, train_loader, train_sampler, eval_loader(valid_set), eval_loader(test_set)
-
-
-class TrainableModel:
-    """The forward pass used for training: full fine-tuning, or a frozen backbone whose
-    features are computed without autograd and only the head trained (and synchronised)."""
-
-    def __init__(
-        self,
-        model: nn.Module,
-        frozen: bool,
-        ctx: distributed.DistributedContext,
-        device: torch.device,
+def load_splits(args) -> dict[str, ImageSplit | None]:
+    """The three splits, checked against each other. With a feature cache and no images at
+    all (a SageMaker trial given only the cache), every split is None."""
+    if args.feature_cache is not None and not any(
+        getattr(args, f"{split}_dir").exists() for split in SPLITS
     ):
-        self.model = model
-        self.frozen = frozen
-        self.backbone = backbone_of(model) if frozen else None
-        trained = model.fc if frozen else model
-        if ctx.enabled:
-            device_ids = [device.index] if device.type == "cuda" else None
-            trained = DistributedDataParallel(trained, device_ids=device_ids)
-        self.trained = trained
-
-    def train(self) -> None:
-        self.model.train()
-        if self.backbone is not None:
-            self.backbone.eval()  # frozen batch-norm statistics
-
-    def __call__(self, images: torch.Tensor) -> torch.Tensor:
-        if self.backbone is None:
-            return self.trained(images)
-        with torch.inference_mode():
-            features = self.backbone(images)
-        return self.trained(features.clone())  # a normal tensor again, usable by autograd
-
-
-def train_one_epoch(
-    trainable,
-    criterion,
-    optimizer,
-    loader,
-    device,
-    epoch,
-    args,
-    ctx: distributed.DistributedContext,
-) -> dict[str, float]:
-    trainable.train()
-    loss_sum, correct, seen = 0.0, 0, 0
-    started = time.perf_counter()
-    for step, (images, targets) in enumerate(loader, start=1):
-        images = images.to(device, non_blocking=True, memory_format=torch.channels_last)
-        targets = targets.to(device, non_blocking=True)
-        outputs = trainable(images)
-        loss = criterion(outputs, targets)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        loss_sum += loss.item() * targets.size(0)
-        correct += (outputs.argmax(1) == targets).sum().item()
-        seen += targets.size(0)
-        if ctx.is_main_process and step % args.log_interval == 0:
-            logger.info("epoch %d step %d/%d: loss %.4f", epoch, step, len(loader), loss.item())
-    elapsed = time.perf_counter() - started
-    loss_sum, correct, seen = distributed.all_reduce_sum([loss_sum, correct, seen], device, ctx)
-    if ctx.is_main_process:
-        logger.info(
-            "epoch %d: %d training images in %.1f s (%.1f images/s over %d processes)",
-            epoch,
-            seen,
-            elapsed,
-            seen / elapsed,
-            ctx.world_size,
+        return dict.fromkeys(SPLITS)
+    augment = train_transform if args.augment else eval_transform
+    splits = {
+        split: scan_split(
+            getattr(args, f"{split}_dir"),
+            (augment if split == "train" else eval_transform)(args.image_size),
+            args.skip_corrupt,
         )
-    return {"loss": loss_sum / seen, "accuracy": correct / seen}
+        for split in SPLITS
+    }
+    for split in ("valid", "test"):
+        check_same_classes(
+            splits["train"], args.train_dir, splits[split], getattr(args, f"{split}_dir")
+        )
+    return splits
 
 
-def evaluate(
-    model: nn.Module, criterion, loader, device, ctx: distributed.DistributedContext
-) -> dict[str, float]:
-    """Per-sample mean loss and accuracy over the whole split (all processes together)."""
-    model.eval()
-    loss_sum, correct, seen = 0.0, 0, 0
-    with torch.inference_mode():
-        for images, targets in loader:
-            images = images.to(device, non_blocking=True, memory_format=torch.channels_last)
-            targets = targets.to(device, non_blocking=True)
-            outputs = model(images)
-            loss_sum += criterion(outputs, targets).item() * targets.size(0)
-            correct += (outputs.argmax(1) == targets).sum().item()
-            seen += targets.size(0)
-    loss_sum, correct, seen = distributed.all_reduce_sum([loss_sum, correct, seen], device, ctx)
-    return {"loss": loss_sum / seen, "accuracy": correct / seen}
+def image_pipeline(args, model, splits, device, ctx) -> tuple[object, nn.Module, Loaders]:
+    """Training on images: the trainable network, the module evaluation runs, the loaders."""
+    trainable = TrainableModel(model, args.freeze_backbone, ctx, device)
+    loaders = make_loaders(
+        splits["train"],
+        splits["valid"],
+        splits["test"],
+        args.batch_size,
+        args.workers,
+        args.seed,
+        ctx,
+    )
+    return trainable, model, loaders
+
+
+def feature_pipeline(args, model, splits, device, ctx) -> tuple[object, nn.Module, Loaders]:
+    """Training the head on cached backbone features: computed once, or read from the cache."""
+    backbone = backbone_of(model)
+    weights = weights_fingerprint(backbone)
+    datasets = [
+        load_or_compute(
+            split,
+            splits[split],
+            getattr(args, f"{split}_dir"),
+            args.feature_cache,
+            backbone,
+            args.arch,
+            args.image_size,
+            device,
+            args.batch_size,
+            args.workers,
+            ctx,
+            weights,
+        )
+        for split in SPLITS
+    ]
+    loaders = make_loaders(*datasets, args.batch_size, 0, args.seed, ctx)
+    return HeadOnly(model.fc, ctx, device), model.fc, loaders
 
 
 def main(args: argparse.Namespace) -> nn.Module:
@@ -386,15 +374,29 @@ def main(args: argparse.Namespace) -> nn.Module:
 def _train(args, device: torch.device, ctx: distributed.DistributedContext) -> nn.Module:
     seed_everything(args.seed)
     logger.info("training on %s, process %d of %d", device, ctx.rank + 1, ctx.world_size)
-    train_set, train_loader, train_sampler, valid_loader, test_loader = load_data(args, ctx)
-    class_names = train_set.class_names
-    logger.info("%d classes, %d training images", len(class_names), len(train_set))
+    splits = load_splits(args)
+    class_dirs = (
+        splits["train"].class_dirs
+        if splits["train"] is not None
+        else class_dirs_of(args.feature_cache)
+    )
+    class_names = [breed_name(name) for name in class_dirs]
+    logger.info("%d classes", len(class_names))
 
     model = build_model(args.arch, len(class_names), args.pretrained, args.backbone_weights)
     if args.freeze_backbone:
         freeze_backbone(model)
     model = model.to(device, memory_format=torch.channels_last)
-    trainable = TrainableModel(model, args.freeze_backbone, ctx, device)
+    pipeline = feature_pipeline if args.feature_cache is not None else image_pipeline
+    trainable, evaluated, loaders = pipeline(args, model, splits, device, ctx)
+    if args.features_only:
+        if ctx.is_main_process and args.features_s3_uri:
+            from ml.s3_transfer import upload_dir  # boto3: only a features job needs it
+
+            upload_dir(args.feature_cache, args.features_s3_uri)
+        logger.info("features computed into %s; --features-only: not training", args.feature_cache)
+        return model
+    logger.info("%d training images", len(loaders.train.dataset))
     parameters = [p for p in model.parameters() if p.requires_grad]
     if args.optimizer == "sgd":
         optimizer = torch.optim.SGD(
@@ -431,13 +433,13 @@ def _train(args, device: torch.device, ctx: distributed.DistributedContext) -> n
             )
 
     for epoch in range(start_epoch, args.epochs + 1):
-        if isinstance(train_sampler, DistributedSampler):
-            train_sampler.set_epoch(epoch)
+        if isinstance(loaders.train_sampler, DistributedSampler):
+            loaders.train_sampler.set_epoch(epoch)
         train = train_one_epoch(
-            trainable, criterion, optimizer, train_loader, device, epoch, args, ctx
+            trainable, criterion, optimizer, loaders.train, device, epoch, args, ctx
         )
         distributed.average_buffers(model, ctx)
-        valid = evaluate(model, criterion, valid_loader, device, ctx)
+        valid = evaluate(evaluated, criterion, loaders.valid, device, ctx)
         scheduler.step()
         row = {
             "epoch": epoch,
@@ -471,16 +473,37 @@ def _train(args, device: torch.device, ctx: distributed.DistributedContext) -> n
             )
         distributed.barrier(ctx)
 
-    test = evaluate(model, criterion, test_loader, device, ctx)
+    test = evaluate(evaluated, criterion, loaders.test, device, ctx)
     test_metrics = {"test_loss": test["loss"], "test_accuracy": test["accuracy"]}
     if ctx.is_main_process:
         logger.info("test metrics: %s", format_metrics(test_metrics))
         config = {"arch": args.arch, "image_size": args.image_size, "num_classes": len(class_names)}
         write_model_artifacts(args.model_dir, model, config, class_names, history, test_metrics)
+        if args.package_int8:
+            write_int8_model(args, model)
         if args.include_inference_code:
             write_inference_code(args.model_dir)
         logger.info("model artifacts written to %s", args.model_dir)
     return model
+
+
+def write_int8_model(args, model: nn.Module) -> None:
+    """The int8 model beside the fp32 one, when it agrees with it enough; otherwise a warning
+    and fp32 only (a finished training run is not thrown away for its int8 copy)."""
+    from ml.quantize import INT8_WEIGHTS_FILE, QuantizationRefusedError, quantize_checked
+
+    try:
+        report = quantize_checked(
+            copy.deepcopy(model).float(),
+            args.image_size,
+            args.valid_dir,
+            args.test_dir,
+            args.min_int8_agreement,
+        )
+    except QuantizationRefusedError as error:
+        logger.warning("%s", error)
+        return
+    atomic_write(args.model_dir / INT8_WEIGHTS_FILE, lambda tmp: tmp.write_bytes(report.state))
 
 
 def configure_logging() -> None:

@@ -58,7 +58,11 @@ def job_options() -> argparse.ArgumentParser:
     parser.add_argument(
         "--data-uri", help="folder holding train/ valid/ test/ (default: s3://BUCKET/data/)"
     )
-    parser.add_argument("--instance-type", default="ml.m5.xlarge", help="(default: ml.m5.xlarge)")
+    parser.add_argument(
+        "--instance-type",
+        default=None,
+        help="(default: ml.m5.xlarge; ml.m5.large for trials on cached features)",
+    )
     parser.add_argument("--volume-size", type=int, default=30, help="GB per instance (default: 30)")
     parser.add_argument(
         "--max-runtime", type=int, default=4 * 3600, help="seconds per job (default: 14400)"
@@ -124,6 +128,18 @@ def get_parser() -> argparse.ArgumentParser:
         help="epochs (default: 2 8)",
     )
     tune.add_argument("--strategy", choices=["Bayesian", "Random"], default="Bayesian")
+    tune.add_argument(
+        "--features-job",
+        metavar="FEATURES_JOB",
+        help="train trials on that features job's cached features (head only, seconds each) "
+        "instead of on the images",
+    )
+
+    subcommands.add_parser(
+        "features",
+        parents=[common, jobs],
+        help="compute every split's backbone features once, for tune --features-job",
+    )
 
     train = subcommands.add_parser(
         "train", parents=[common, jobs], help="start a training job (1..N instances)"
@@ -189,6 +205,7 @@ def run_status(aws, stack: Stack, args, now: datetime) -> str:
 
 
 COMMANDS = {
+    "features": commands.features,
     "tune": commands.tune,
     "train": commands.train,
     "deploy": commands.deploy,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import logging
@@ -124,9 +125,15 @@ def job_setting(aws: Aws, stack: Stack, job: str, args) -> specs.JobSetting:
     return setting
 
 
-def resources_from(args, instance_count: int = 1) -> specs.Resources:
+# A trial on cached features trains a linear layer: the smallest general-purpose instance does.
+HEAD_ONLY_INSTANCE_TYPE = "ml.m5.large"
+DEFAULT_INSTANCE_TYPE = "ml.m5.xlarge"
+
+
+def resources_from(args, instance_count: int = 1, head_only: bool = False) -> specs.Resources:
+    default = HEAD_ONLY_INSTANCE_TYPE if head_only else DEFAULT_INSTANCE_TYPE
     return specs.Resources(
-        instance_type=args.instance_type,
+        instance_type=args.instance_type or default,
         instance_count=instance_count,
         volume_size_gb=args.volume_size,
         max_runtime_s=args.max_runtime,
@@ -142,26 +149,92 @@ def static_hyperparameters(args) -> dict[str, object]:
     return values
 
 
+def check_features(aws: Aws, features_uri: str) -> None:
+    bucket, prefix = specs.parse_s3_url(features_uri, "features")
+    for split in specs.DATA_CHANNELS:
+        fetch(
+            aws.s3.head_object,
+            f"{features_uri}{split}.json is missing: did the features job finish?",
+            Bucket=bucket,
+            Key=f"{prefix}{split}.json",
+        )
+
+
 def submit(aws: Aws, args, setting: specs.JobSetting, request: dict, create) -> None:
     """Print the request (``--dry-run``) or upload the code, check the data and create."""
     if args.dry_run:
         sys.stdout.write(json.dumps(request, indent=2) + "\n")
         return
-    check_dataset(aws, setting.data_uri)
+    if setting.features_uri is not None:
+        check_features(aws, setting.features_uri)
+    else:
+        check_dataset(aws, setting.data_uri)
     if args.code_uri is None:
         upload_code_bundle(aws, setting.code_uri)
     create(**request)
 
 
-def tune(aws: Aws, stack: Stack, args, now: datetime) -> str:
-    name = specs.job_name(args.prefix, "tune", now)
+def features_job(aws: Aws, job: str) -> tuple[str, dict[str, object]]:
+    """A completed features job's cache URI and the options that shaped its features."""
+    description = fetch(
+        aws.sagemaker.describe_training_job,
+        f"--features-job {job}: no such training job",
+        TrainingJobName=job,
+    )
+    hyperparameters = specs.decode_hyperparameters(description["HyperParameters"])
+    if hyperparameters.get("features-only") is not True:
+        raise JobsError(f"--features-job {job} is not a features job (python -m mlops features)")
+    if description["TrainingJobStatus"] != "Completed":
+        raise JobsError(
+            f"features job {job} is {description['TrainingJobStatus']}, not Completed: its "
+            "cache is not ready"
+        )
+    shaping = {k: hyperparameters[k] for k in specs.FEATURE_SHAPING_OPTIONS if k in hyperparameters}
+    return hyperparameters["features-s3-uri"], shaping
+
+
+def features(aws: Aws, stack: Stack, args, now: datetime) -> str:
+    """One job that computes every split's backbone features into s3://BUCKET/features/JOB/."""
+    name = specs.job_name(args.prefix, "features", now)
     resources = resources_from(args)
     setting = job_setting(aws, stack, name, args)
+    specs.check_image_fits_instance(setting.image_uri, resources.instance_type)
+    hyperparameters = specs.features_job_hyperparameters(
+        setting, name, static_hyperparameters(args)
+    )
+    request = specs.training_job_request(name, setting, hyperparameters, resources)
+    submit(aws, args, setting, request, aws.sagemaker.create_training_job)
+    if not args.dry_run:
+        logger.info(
+            "started features job %s; its cache will be %s; then: "
+            "python -m mlops tune --features-job %s",
+            name,
+            setting.features_uri_of(name),
+            name,
+        )
+    return name
+
+
+def tune(aws: Aws, stack: Stack, args, now: datetime) -> str:
+    name = specs.job_name(args.prefix, "tune", now)
+    resources = resources_from(args, head_only=args.features_job is not None)
+    setting = job_setting(aws, stack, name, args)
+    static = static_hyperparameters(args)
+    if args.features_job:
+        features_uri, shaping = features_job(aws, args.features_job)
+        changed = sorted(k for k in shaping if k in static and static[k] != shaping[k])
+        if changed:
+            raise JobsError(
+                f"{', '.join(changed)} must match the features job's ({args.features_job}): "
+                "its features were computed with them"
+            )
+        setting = dataclasses.replace(setting, features_uri=features_uri)
+        static = {**static, **shaping, **specs.HEAD_ONLY}
     specs.check_image_fits_instance(setting.image_uri, resources.instance_type)
     request = specs.tuning_job_request(
         name,
         setting,
-        static_hyperparameters(args),
+        static,
         specs.SearchSpace(
             lr_range=tuple(args.lr_range),
             batch_sizes=tuple(args.batch_sizes),

@@ -19,6 +19,9 @@ from mlops import JobsError
 
 TRAINING_ENTRY_POINT = "ml/train.py"
 DATA_CHANNELS = ("train", "valid", "test")
+FEATURES_CHANNEL = "features"
+# Where a features job computes the cache inside its container before uploading it.
+FEATURES_LOCAL_PATH = "/opt/ml/features"
 CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
 TUNED_HYPERPARAMETERS = ("lr", "batch-size", "epochs")
 # Options of ml/train.py that the job itself sets (channels, model and checkpoint folders).
@@ -31,10 +34,17 @@ JOB_OWNED_OPTIONS = frozenset(
         "model-dir",
         "output-data-dir",
         "checkpoint-dir",
+        "feature-cache",
+        "features-only",
+        "features-s3-uri",
     }
 )
+# What head-only training on cached features needs: the backbone frozen, no augmentation.
+HEAD_ONLY = {"freeze-backbone": True, "augment": False}
+# Options of a features job that shape the features: its trials must train with the same.
+FEATURE_SHAPING_OPTIONS = ("arch", "image-size", "pretrained", "backbone-weights")
 # The longest names SageMaker accepts, by kind of resource.
-NAME_LIMITS = {"tune": 32, "train": 63, "model": 63, "config": 63}
+NAME_LIMITS = {"tune": 32, "train": 63, "features": 63, "model": 63, "config": 63}
 NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
 S3_URL = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(.+)$")
 GPU_INSTANCE = re.compile(r"^ml\.(p|g)\d")
@@ -214,6 +224,7 @@ class JobSetting:
     bucket: str
     code_uri: str
     data_uri: str
+    features_uri: str | None = None  # a features job's cache: trials train on it, not images
 
     @property
     def output_uri(self) -> str:
@@ -221,6 +232,10 @@ class JobSetting:
 
     def checkpoint_uri(self, job: str) -> str:
         return f"s3://{self.bucket}/checkpoints/{job}/"
+
+    def features_uri_of(self, job: str) -> str:
+        """Where a features job uploads its cache."""
+        return f"s3://{self.bucket}/features/{job}/"
 
 
 def script_hyperparameters(setting: JobSetting) -> dict[str, object]:
@@ -232,28 +247,32 @@ def script_hyperparameters(setting: JobSetting) -> dict[str, object]:
     }
 
 
-def input_channels(data_uri: str) -> list[dict]:
+def channel(name: str, uri: str) -> dict:
+    return {
+        "ChannelName": name,
+        "DataSource": {
+            "S3DataSource": {
+                "S3DataType": "S3Prefix",
+                "S3Uri": uri,
+                # Every instance gets the whole channel; DistributedSampler shards it.
+                "S3DataDistributionType": "FullyReplicated",
+            }
+        },
+    }
+
+
+def input_channels(data_uri: str, features_uri: str | None = None) -> list[dict]:
+    """The train, valid and test image channels, or the one features channel."""
+    if features_uri is not None:
+        return [channel(FEATURES_CHANNEL, features_uri)]
     base = data_uri.rstrip("/")
-    return [
-        {
-            "ChannelName": split,
-            "DataSource": {
-                "S3DataSource": {
-                    "S3DataType": "S3Prefix",
-                    "S3Uri": f"{base}/{split}/",
-                    # Every instance gets the whole split; DistributedSampler shards it.
-                    "S3DataDistributionType": "FullyReplicated",
-                }
-            },
-        }
-        for split in DATA_CHANNELS
-    ]
+    return [channel(split, f"{base}/{split}/") for split in DATA_CHANNELS]
 
 
 def _job_definition(job: str, setting: JobSetting, resources: Resources) -> dict:
     definition = {
         "RoleArn": setting.role_arn,
-        "InputDataConfig": input_channels(setting.data_uri),
+        "InputDataConfig": input_channels(setting.data_uri, setting.features_uri),
         "OutputDataConfig": {"S3OutputPath": setting.output_uri},
         "ResourceConfig": resources.resource_config(),
         "StoppingCondition": resources.stopping_condition(),
@@ -285,6 +304,20 @@ def training_job_request(
             {**hyperparameters, **script_hyperparameters(setting)}
         ),
         **_job_definition(name, setting, resources),
+    }
+
+
+def features_job_hyperparameters(
+    setting: JobSetting, job: str, shaping: dict[str, object]
+) -> dict[str, object]:
+    """A features job: ml/train.py computing the cache of every split, uploading it, and
+    stopping before training."""
+    return {
+        **shaping,
+        **HEAD_ONLY,
+        "features-only": True,
+        "feature-cache": FEATURES_LOCAL_PATH,
+        "features-s3-uri": setting.features_uri_of(job),
     }
 
 

@@ -8,8 +8,8 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from ml.distributed import DistributedContext
+from ml.engine import TrainableModel, train_one_epoch
 from ml.model import build_model, freeze_backbone
-from ml.train import TrainableModel, train_one_epoch
 
 pytestmark = pytest.mark.unit
 

@@ -31,6 +31,7 @@ variable "prefixes" {
     code        = optional(string, "code/")
     models      = optional(string, "models/")
     checkpoints = optional(string, "checkpoints/")
+    features    = optional(string, "features/")
   })
   default     = {}
   description = "Key prefixes of the bucket's areas; each ends with a slash."

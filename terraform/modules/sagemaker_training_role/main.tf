@@ -60,21 +60,23 @@ data "aws_iam_policy_document" "this" {
   }
 
   statement {
-    sid     = "ReadDataAndCode"
+    sid     = "ReadDataCodeAndFeatures"
     actions = ["s3:GetObject"]
     resources = [
       "${local.bucket_arn}/${var.prefixes.data}*",
       "${local.bucket_arn}/${var.prefixes.code}*",
       "${local.bucket_arn}/${var.prefixes.checkpoints}*",
+      "${local.bucket_arn}/${var.prefixes.features}*",
     ]
   }
 
   statement {
-    sid     = "WriteModelsAndCheckpoints"
+    sid     = "WriteModelsCheckpointsAndFeatures"
     actions = ["s3:PutObject", "s3:AbortMultipartUpload"]
     resources = [
       "${local.bucket_arn}/${var.prefixes.models}*",
       "${local.bucket_arn}/${var.prefixes.checkpoints}*",
+      "${local.bucket_arn}/${var.prefixes.features}*",
     ]
   }
 

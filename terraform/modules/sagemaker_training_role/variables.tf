@@ -19,8 +19,9 @@ variable "prefixes" {
     code        = string
     models      = string
     checkpoints = string
+    features    = string
   })
-  description = "Key prefixes of the bucket's areas."
+  description = "Key prefixes of the bucket's areas (features/: cached backbone features, read and written by jobs)."
 }
 
 variable "image_registry_id" {

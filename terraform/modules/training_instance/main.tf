@@ -18,6 +18,7 @@ locals {
     run_id              = var.run_id
     hyperparameters     = join(" ", [for name, value in var.hyperparameters : "--${name} ${value}"])
     stop_after_training = var.stop_after_training
+    package_int8        = var.package_int8
   })
 }
 

@@ -111,6 +111,12 @@ variable "stop_after_training" {
   description = "Stop the instance (not terminate) when training has finished, to stop paying for it."
 }
 
+variable "package_int8" {
+  type        = bool
+  default     = false
+  description = "Add an int8 model to model.tar.gz for CPU endpoints (calibrated on data/valid, shipped only when it agrees with fp32 on 99% of data/test)."
+}
+
 variable "kms_key_arn" {
   type        = string
   default     = null

@@ -16,19 +16,19 @@ mock_provider "aws" {
 variables {
   name        = "dog-breeds"
   bucket_name = "dog-breeds-data"
-  prefixes    = { data = "data/", code = "code/", models = "models/", checkpoints = "checkpoints/" }
+  prefixes    = { data = "data/", code = "code/", models = "models/", checkpoints = "checkpoints/", features = "features/" }
 }
 
 run "reads_data_writes_models_and_checkpoints" {
   command = plan
 
   assert {
-    condition     = data.aws_iam_policy_document.this.statement[1].resources == toset(["arn:aws:s3:::dog-breeds-data/data/*", "arn:aws:s3:::dog-breeds-data/code/*", "arn:aws:s3:::dog-breeds-data/checkpoints/*"])
-    error_message = "jobs read data/, code/ and checkpoints/"
+    condition     = data.aws_iam_policy_document.this.statement[1].resources == toset(["arn:aws:s3:::dog-breeds-data/data/*", "arn:aws:s3:::dog-breeds-data/code/*", "arn:aws:s3:::dog-breeds-data/checkpoints/*", "arn:aws:s3:::dog-breeds-data/features/*"])
+    error_message = "jobs read data/, code/, checkpoints/ and features/"
   }
   assert {
-    condition     = data.aws_iam_policy_document.this.statement[2].resources == toset(["arn:aws:s3:::dog-breeds-data/models/*", "arn:aws:s3:::dog-breeds-data/checkpoints/*"])
-    error_message = "jobs write models/ and checkpoints/ only"
+    condition     = data.aws_iam_policy_document.this.statement[2].resources == toset(["arn:aws:s3:::dog-breeds-data/models/*", "arn:aws:s3:::dog-breeds-data/checkpoints/*", "arn:aws:s3:::dog-breeds-data/features/*"])
+    error_message = "jobs write models/, checkpoints/ and features/ only (never data/)"
   }
   assert {
     condition     = data.aws_iam_policy_document.this.statement[4].resources == toset(["arn:aws:ecr:us-east-1:763104351884:repository/pytorch-training"])

@@ -1,0 +1,128 @@
+"""The int8 endpoint model (ml/quantize.py, ml.package --int8): calibrated, checked against
+fp32 before it ships, loaded without calibration data, chosen on a CPU, refused when it agrees
+too little."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+import torch
+
+from ml import inference
+from ml.artifacts import write_model_artifacts
+from ml.model import build_model
+from ml.package import Int8Options, build_model_archive
+from ml.quantize import INT8_WEIGHTS_FILE, QuantizationRefusedError
+from tests.images import sample_image
+from tests.training import REPO_ROOT, python_env
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def int8_archive(trained_model, sample_dataset, tmp_path_factory) -> Path:
+    options = Int8Options(sample_dataset / "valid", sample_dataset / "test", min_agreement=0.95)
+    output = tmp_path_factory.mktemp("int8") / "model.tar.gz"
+    return build_model_archive(trained_model.model_dir, output, options)
+
+
+@pytest.fixture(scope="module")
+def extracted(int8_archive, tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("int8-extracted")
+    with tarfile.open(int8_archive) as archive:
+        archive.extractall(folder, filter="data")
+    return folder
+
+
+def test_the_archive_carries_both_models(int8_archive):
+    with tarfile.open(int8_archive) as archive:
+        names = set(archive.getnames())
+    assert {"model.pth", INT8_WEIGHTS_FILE} <= names
+
+
+def test_the_int8_state_loads_weights_only(extracted):
+    state = torch.load(extracted / INT8_WEIGHTS_FILE, weights_only=True)
+    assert any(tensor.is_quantized for tensor in state.values() if isinstance(tensor, torch.Tensor))
+
+
+def test_on_a_cpu_the_handler_serves_int8_and_says_so(extracted, sample_dataset, caplog):
+    loaded = inference.model_fn(str(extracted))
+    assert loaded.precision == "int8"
+    assert "(int8)" in caplog.text
+    for folder in ("001.Affenpinscher", "002.Afghan_hound", "003.Airedale_terrier", "004.Akita"):
+        image = sample_image(sample_dataset, folder).read_bytes()
+        answer = inference.predict_fn(inference.input_fn(image, "image/jpeg"), loaded)
+        assert answer["precision"] == "int8"
+        assert answer["predictions"][0]["breed"] == folder.split(".", 1)[1].replace("_", " ")
+
+
+def test_inference_precision_forces_fp32(extracted, monkeypatch):
+    monkeypatch.setenv("INFERENCE_PRECISION", "fp32")
+    assert inference.model_fn(str(extracted)).precision == "fp32"
+
+
+def test_too_little_agreement_writes_no_archive(sample_dataset, tmp_path):
+    """A head whose logits nearly tie: int8 rounding flips many answers, so it must not ship."""
+    torch.manual_seed(0)
+    model = build_model("resnet18", 4)
+    with torch.no_grad():
+        model.fc.weight.mul_(1e-4)
+        model.fc.bias.zero_()
+    config = {"arch": "resnet18", "image_size": 32, "num_classes": 4}
+    names = ["Affenpinscher", "Afghan hound", "Airedale terrier", "Akita"]
+    write_model_artifacts(tmp_path / "model", model, config, names, [], {})
+    options = Int8Options(sample_dataset / "valid", sample_dataset / "test", min_agreement=0.999)
+    with pytest.raises(QuantizationRefusedError, match=r"int8 agrees with fp32 on .* below"):
+        build_model_archive(tmp_path / "model", tmp_path / "model.tar.gz", options)
+    assert not (tmp_path / "model.tar.gz").exists()
+
+
+def test_the_command_line_needs_the_image_folders(trained_model, tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ml.package",
+            str(trained_model.model_dir),
+            str(tmp_path / "m.tar.gz"),
+            "--int8",
+        ],
+        cwd=REPO_ROOT,
+        env=python_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "--int8 needs --calibration-dir and --holdout-dir" in result.stderr
+
+
+def test_the_package_reports_agreement_and_size(trained_model, sample_dataset, tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ml.package",
+            str(trained_model.model_dir),
+            str(tmp_path / "m.tar.gz"),
+            "--int8",
+            "--calibration-dir",
+            str(sample_dataset / "valid"),
+            "--holdout-dir",
+            str(sample_dataset / "test"),
+            "--min-agreement",
+            "0.9",
+        ],
+        cwd=REPO_ROOT,
+        env=python_env(),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "int8 agrees with fp32 on" in result.stderr
+    assert "MB)" in result.stderr
