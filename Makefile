@@ -13,6 +13,7 @@ DATA ?= $(BUILD)/sample
 MODEL_DIR ?= $(BUILD)/model
 MODEL ?= $(BUILD)/model.tar.gz
 PORT ?= 8080
+UI_PORT ?= 8000
 TRAIN_ARGS ?= --arch resnet18 --no-pretrained --no-freeze-backbone --image-size 64 --epochs 3 --workers 0
 
 # Root of a local Terraform provider mirror (the folder that holds registry.terraform.io/).
@@ -28,7 +29,7 @@ VENV_STAMP := $(VENV)/.requirements.stamp
 VENV_IAC_STAMP := $(VENV_IAC)/.requirements.stamp
 PY := $(VENV)/bin/python
 
-.PHONY: help setup lint fmt test demo emulator serve sample-data train package package-lambda package-code tf-config tf-init clean
+.PHONY: help setup browser lint fmt test demo emulator serve ui sample-data train package package-lambda package-code tf-config tf-init clean
 
 help: ## Show this help (target names in colour on a terminal only)
 	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; else on=; off=; fi; \
@@ -66,7 +67,17 @@ tf-config: $(TF_CONFIG_DEP) ## Write the offline Terraform CLI config when a pro
 tf-init: $(TF_CONFIG_DEP) ## terraform init in terraform/ (from the provider mirror when there is one)
 	terraform -chdir=terraform init -input=false $$([ -t 1 ] || echo -no-color)
 
-setup: $(VENV_STAMP) $(VENV_IAC_STAMP) $(TF_CONFIG_DEP) ## Create the virtual environments (only when missing or requirements changed)
+setup: $(VENV_STAMP) $(VENV_IAC_STAMP) $(TF_CONFIG_DEP) browser ## Create the virtual environments (only when missing or requirements changed)
+
+browser: ## Install Debian's Chromium for the browser tests when it is missing (as root)
+	@if command -v chromium >/dev/null || [ -n "$${CHROMIUM:-}" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium for the browser tests"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends chromium >/dev/null; \
+	else \
+		echo "warning: the browser tests need Chromium: sudo apt-get install chromium, or CHROMIUM=/path/to/chromium"; \
+	fi
 
 lint: $(VENV_STAMP) ## Check Python style (ruff) and Terraform formatting
 	$(VENV)/bin/ruff check .
@@ -83,8 +94,8 @@ fmt: $(VENV_STAMP) ## Format Python and Terraform sources, refresh module README
 test: setup lint ## Set up, lint, and run every test
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-demo: setup ## The whole pipeline against the emulator (DATA=path/to/dogImages, BACKBONE_WEIGHTS=file, KEEP=1)
-	$(PY) -m local_stack.demo $(if $(filter command line environment,$(origin DATA)),--data $(DATA)) $(if $(BACKBONE_WEIGHTS),--backbone-weights $(BACKBONE_WEIGHTS)) $(if $(KEEP),--keep)
+demo: setup ## The whole pipeline against the emulator (DATA=path/to/dogImages, BACKBONE_WEIGHTS=file, KEEP=1 serves the page)
+	$(PY) -m local_stack.demo $(if $(filter command line environment,$(origin DATA)),--data $(DATA)) $(if $(BACKBONE_WEIGHTS),--backbone-weights $(BACKBONE_WEIGHTS)) $(if $(KEEP),--keep --ui-port $(UI_PORT))
 
 sample-data: $(VENV_STAMP) ## Generate a small learnable dataset in DATA (default build/sample)
 	@test -d $(DATA) && echo "$(DATA) exists; keeping it" || $(PY) -m local_stack.sample_data $(DATA) --classes 5 --per-class 20
@@ -104,6 +115,9 @@ package-code: $(TF_CONFIG_DEP) ## Build the training code bundle (build/code.tar
 
 serve: $(VENV_STAMP) ## Serve MODEL on the SageMaker PyTorch serving stack at 127.0.0.1:PORT
 	$(PY) -m local_stack.serve $(MODEL) --port $(PORT)
+
+ui: $(VENV_STAMP) ## The dog-photo page at 127.0.0.1:UI_PORT: MODEL through the Lambda handler, or API=deployed URL
+	$(PY) -m local_stack.web $(if $(API),--api $(API),$(MODEL)) --port $(UI_PORT)
 
 emulator: $(VENV_STAMP) ## Run the embedded AWS emulator in the foreground on 127.0.0.1:4566
 	$(PY) -m local_stack.emulator

@@ -16,6 +16,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import sys
 import tarfile
 import threading
@@ -33,6 +34,7 @@ from local_stack.emulator_shims import SHIM_NAMES
 from local_stack.lambda_runtime import import_handler
 from local_stack.sample_data import generate
 from local_stack.terraform import REPO_ROOT, Terraform, emulator_variables, make_workspace
+from local_stack.web import WebServer
 from ml.data import DatasetError, check_same_classes, scan_split
 from ml.errors import UserError
 from ml.s3_transfer import upload_dir
@@ -170,22 +172,42 @@ def serve_model(ctx: Context) -> None:
     ctx.endpoint_url = ctx.teardown.enter_context(LocalEndpoint(archive, port=0)).url
 
 
-def call_lambda(ctx: Context) -> None:
-    """The handler in-process (moto never runs Lambda code) with the deployed function's
-    environment; its sagemaker-runtime calls go to the local serving stack."""
+def lambda_environment(ctx: Context) -> dict[str, str]:
+    """The deployed function's environment, its sagemaker-runtime calls sent to the local
+    serving stack."""
     configuration = client("lambda", ctx.emulator).get_function_configuration(
         FunctionName=ctx.outputs["lambda_function_name"]
     )
-    os.environ.update(configuration["Environment"]["Variables"])
-    os.environ["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] = ctx.endpoint_url
-    os.environ["LOG_LEVEL"] = "WARNING"  # the answer is printed below; no JSON log line too
+    return {
+        **configuration["Environment"]["Variables"],
+        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": ctx.endpoint_url,
+        "LOG_LEVEL": "WARNING",  # the answer is printed below; no JSON log line too
+    }
+
+
+def call_lambda(ctx: Context) -> None:
+    """The handler in-process (moto never runs Lambda code), configured as deployed."""
     breed_folder = sorted(p for p in (ctx.data / "test").iterdir() if p.is_dir())[-1]
     ctx.image = sorted(breed_folder.iterdir())[0]
     event = {"image": base64.b64encode(ctx.image.read_bytes()).decode(), "top_k": 3}
-    answer = import_handler().lambda_handler(event, SimpleNamespace(aws_request_id="demo"))
+    handler = import_handler(lambda_environment(ctx))
+    answer = handler.lambda_handler(event, SimpleNamespace(aws_request_id="demo"))
     if answer["statusCode"] != 200:
         raise RuntimeError(f"the Lambda answered {answer['statusCode']}: {answer['body']}")
     ctx.answer = json.loads(answer["body"])
+
+
+def serve_page(ctx: Context) -> str:
+    """KEEP=1: the dog-photo page and POST /classify through the deployed Lambda's handler."""
+    handler = import_handler(lambda_environment(ctx))
+    try:
+        web = WebServer(handler, port=ctx.args.ui_port)
+    except OSError as error:
+        raise UserError(
+            f"the page cannot listen on port {ctx.args.ui_port} ({error.strerror}): "
+            "choose another with UI_PORT=..."
+        ) from error
+    return ctx.teardown.enter_context(web).url
 
 
 @dataclass(frozen=True)
@@ -251,7 +273,17 @@ def get_parser() -> argparse.ArgumentParser:
         default=None,
         help="with --data: a local ImageNet state dict for ResNet50, instead of downloading it",
     )
-    parser.add_argument("--keep", action="store_true", help="leave everything running until Ctrl-C")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="leave everything running, and serve the dog-photo page, until Ctrl-C",
+    )
+    parser.add_argument(
+        "--ui-port",
+        type=int,
+        default=8000,
+        help="with --keep: port of the page on 127.0.0.1 (default: 8000; 0 picks a free one)",
+    )
     parser.add_argument("--fast", action="store_true", help="smallest settings (for tests)")
     parser.add_argument(
         "--work-dir",
@@ -289,6 +321,8 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=logging.INFO, format="%(message)s")
         logger.error("the demo cannot start: %s", error)
         return 1
+    # A stop request tears down as Ctrl-C does: nothing left running.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     prepare_work_dir(args.work_dir)
     configure_logging(args.work_dir / "demo.log")
     started = time.perf_counter()
@@ -297,15 +331,17 @@ def main(argv: list[str] | None = None) -> int:
     try:
         run_steps(ctx)
         report(ctx)
-        succeeded = True
         if args.keep:
+            page_url = serve_page(ctx)
             logger.info(
                 "KEEP=1: emulator at %s, endpoint at %s; Ctrl-C to tear down",
                 ctx.emulator.endpoint_url,
                 ctx.endpoint_url,
             )
+            logger.info("open %s and drop a dog photo on the page", page_url)
             with suppress(KeyboardInterrupt):
                 threading.Event().wait()
+        succeeded = True
     except KeyboardInterrupt:
         logger.error("interrupted")
     except UserError as error:

@@ -9,20 +9,32 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 
 LAMBDA_DIR = Path(__file__).resolve().parent.parent / "lambda"
 
 
-def import_handler() -> ModuleType:
+def import_handler(environment: Mapping[str, str] | None = None) -> ModuleType:
     """``lambda_function`` imported afresh: its configuration and clients are read from the
-    environment at import, once per container, as in Lambda."""
+    environment at import, once per container, as in Lambda. ``environment`` is laid over
+    this process's for the import only."""
     if str(LAMBDA_DIR) not in sys.path:
         sys.path.insert(0, str(LAMBDA_DIR))  # the function's folder is its import root
     # A new container: no log handler bound to an earlier import's stream.
     logging.getLogger("invoker").handlers.clear()
-    import lambda_function
+    saved = {name: os.environ.get(name) for name in environment or {}}
+    os.environ.update(environment or {})
+    try:
+        import lambda_function
 
-    return importlib.reload(lambda_function)
+        return importlib.reload(lambda_function)
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value

@@ -27,6 +27,7 @@ MODULES = sorted(p.name for p in (REPO_ROOT / "terraform" / "modules").iterdir()
 
 # Every service the stack touches, by the provider's `endpoints` argument name.
 EMULATED_SERVICES = (
+    "apigatewayv2",
     "applicationautoscaling",
     "cloudwatch",
     "ec2",

@@ -1,37 +1,104 @@
 """`make demo` in its fast mode: the whole pipeline against the emulator, torn down after."""
 
+import json
+import queue
+import re
+import signal
 import subprocess
 import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
 
 import pytest
 
 from local_stack.demo import STEPS
 from local_stack.serve import running_torchserve
+from tests.images import sample_image
 from tests.training import REPO_ROOT, python_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.terraform]
 
 
-def test_demo_runs_end_to_end_and_names_the_breed(tmp_path, terraform_binary):
+def wait_for_line(lines: queue.Queue, pattern: re.Pattern, seen: list[str]) -> re.Match:
+    deadline = time.monotonic() + 900
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=5)
+        except queue.Empty:
+            continue
+        if line is None:
+            break
+        seen.append(line)
+        if found := pattern.search(line):
+            return found
+    raise AssertionError(f"the demo never printed {pattern.pattern}:\n{''.join(seen)[-6000:]}")
+
+
+def classify(page_url: str, image: Path) -> tuple[int, dict]:
+    request = urllib.request.Request(
+        f"{page_url}classify", data=image.read_bytes(), headers={"Content-Type": "image/jpeg"}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return answer.status, json.load(answer)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+def test_demo_runs_end_to_end_names_the_breed_and_keeps_the_page_up(tmp_path, terraform_binary):
+    """KEEP=1 with a free port: the whole pipeline, then the page answers through the deployed
+    Lambda's handler until a stop request, and teardown still leaves nothing running."""
     assert running_torchserve() == [], "another TorchServe is running; the demo needs its own"
-    result = subprocess.run(
+    work_dir = tmp_path / "demo"
+    demo = subprocess.Popen(
         [
             sys.executable,
             "-m",
             "local_stack.demo",
             "--fast",
+            "--keep",
+            "--ui-port",
+            "0",
             "--work-dir",
-            str(tmp_path / "demo"),
+            str(work_dir),
         ],
         cwd=REPO_ROOT,
         env=python_env(),
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-        timeout=900,
-        check=False,
     )
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, log[-6000:]
+    lines: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        for line in demo.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    seen: list[str] = []
+    try:
+        page_url = wait_for_line(
+            lines, re.compile(r"open (http://127\.0\.0\.1:\d+/) and drop"), seen
+        )[1]
+        with urllib.request.urlopen(page_url, timeout=30) as page:
+            assert "Which dog is this?" in page.read().decode()
+        image = sample_image(work_dir / "data", "001.Affenpinscher")
+        status, answer = classify(page_url, image)
+        assert status == 200, answer
+        assert len(answer["predictions"]) == 5
+        assert answer["model_version"] == "models/demo"
+        status, answer = classify(page_url, REPO_ROOT / "web" / "index.html")
+        assert (status, answer["error"]["code"]) == (415, "unsupported_media_type")
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(timeout=300)
+    wait_for_line(lines, re.compile(r"the demo took"), seen)
+    log = "".join(seen)
+    assert demo.returncode == 0, log[-6000:]
     for number, step in enumerate(STEPS, start=1):
         assert f"[{number}/{len(STEPS)}] {step.title}: done" in log
     assert "Top breeds for Alaskan_malamute_00000.jpg (true breed: Alaskan malamute):" in log

@@ -27,3 +27,8 @@ output "log_group_name" {
   description = "Log group of the function."
   value       = aws_cloudwatch_log_group.this.name
 }
+
+output "timeout" {
+  description = "The function's timeout in seconds (an HTTP API in front must wait longer)."
+  value       = aws_lambda_function.this.timeout
+}

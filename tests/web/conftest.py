@@ -1,0 +1,78 @@
+"""The page served by the local stack, and a headless Chromium to drive it."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from local_stack.sample_data import generate
+from local_stack.web import WebServer, local_handler
+from ml.package import build_model_archive
+from tests.training import TINY_TRAIN_ARGS, run_train, split_args
+
+BROWSER_FLAGS = [
+    "--no-sandbox",  # the tests run as root
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def chromium_path() -> str:
+    found = os.environ.get("CHROMIUM") or shutil.which("chromium")
+    if not found:
+        pytest.fail(
+            "the browser tests need Chromium: run make setup as root (it installs Debian's), or "
+            "sudo apt-get install chromium, or set CHROMIUM=/path/to/chromium"
+        )
+    return found
+
+
+@pytest.fixture(scope="module")
+def five_breeds(tmp_path_factory) -> Path:
+    """Five breeds, as the page shows the top five."""
+    out = tmp_path_factory.mktemp("web-data") / "dogImages"
+    return generate(out, classes=5, per_class=16, eval_per_class=4, size=48, seed=5)
+
+
+@pytest.fixture(scope="module")
+def site(five_breeds, tmp_path_factory) -> Iterator[str]:
+    from local_stack.serve import LocalEndpoint
+
+    root = tmp_path_factory.mktemp("web-model")
+    run_train(*TINY_TRAIN_ARGS, *split_args(five_breeds, root / "model", root / "checkpoints"))
+    archive = build_model_archive(root / "model", root / "model.tar.gz")
+    with (
+        LocalEndpoint(archive, port=0) as endpoint,
+        WebServer(local_handler(endpoint.url)) as web,
+    ):
+        yield web.url
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium_path(), args=BROWSER_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A desktop-sized tab; any uncaught JavaScript error fails the test."""
+    context = browser.new_context(viewport={"width": 1000, "height": 900})
+    opened = context.new_page()
+    script_errors: list[str] = []
+    opened.on("pageerror", lambda error: script_errors.append(str(error)))
+    yield opened
+    context.close()
+    assert not script_errors, f"the page raised: {script_errors}"

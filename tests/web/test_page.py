@@ -1,0 +1,119 @@
+"""web/ in headless Chromium, against the local stack: the page, POST /classify through the
+real Lambda handler, the local endpoint on the real serving stack."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.images import sample_image
+from tests.training import REPO_ROOT
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+SCREENSHOT = REPO_ROOT / "build" / "web-result.png"
+
+
+def breeds(page) -> list[str]:
+    return page.locator(".breeds .breed-name span:first-child").all_inner_texts()
+
+
+def test_a_photo_gets_its_breed_and_five_bars(page, site, five_breeds):
+    page.goto(site)
+    photo = sample_image(five_breeds, "004.Akita")
+    page.set_input_files("#photo", str(photo))
+    page.wait_for_selector(".breeds li:nth-child(5)")
+    assert breeds(page)[0] == "Akita"
+    bars = page.locator(".breeds [role=progressbar]")
+    assert bars.count() == 5
+    assert float(bars.first.get_attribute("aria-valuenow")) > 50
+    assert page.locator("#status").inner_text() == "Top 5 breeds"
+    assert page.locator("#preview").get_attribute("alt") == f"Your photo: {photo.name}"
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT), full_page=True)
+
+
+def test_a_text_file_named_jpg_shows_the_apis_error(page, site, tmp_path):
+    fake = tmp_path / "dog.jpg"
+    fake.write_text("this is not a photo")
+    page.goto(site)
+    page.set_input_files("#photo", str(fake))
+    status = page.locator("#status.error")
+    status.wait_for()
+    assert status.inner_text() == "the image must be a JPEG or PNG"  # the Lambda's 415 message
+    assert page.locator(".breeds li").count() == 0
+
+
+def test_a_12_megapixel_photo_is_shrunk_before_upload(page, site, tmp_path):
+    noise = np.random.default_rng(0).integers(0, 255, (3000, 4000, 3), dtype=np.uint8)
+    big = tmp_path / "phone.jpg"
+    Image.fromarray(noise).save(big, quality=92)
+    assert big.stat().st_size > 4_000_000
+    page.goto(site)
+    with page.expect_request("**/classify") as sent:
+        page.set_input_files("#photo", str(big))
+    body = sent.value.post_data_buffer
+    assert len(body) < 400_000
+    with Image.open(io.BytesIO(body)) as uploaded:
+        assert uploaded.format == "JPEG"
+        assert max(uploaded.size) == 512
+    page.wait_for_selector(".breeds li")
+
+
+def test_the_api_url_is_a_setting_and_its_error_message_is_shown(page, site, five_breeds):
+    elsewhere = "https://api.example.com/classify"
+    page.route(
+        elsewhere,
+        lambda route: route.fulfill(
+            status=503,
+            json={"error": {"code": "warming_up", "message": "the model is warming up"}},
+            headers={"Access-Control-Allow-Origin": "*"},
+        ),
+    )
+    page.goto(f"{site}?api={elsewhere}")
+    with page.expect_request(elsewhere):
+        page.set_input_files("#photo", str(sample_image(five_breeds, "001.Affenpinscher")))
+    page.locator("#status.error").wait_for()
+    assert page.locator("#status").inner_text() == "the model is warming up"
+
+
+def test_an_answer_without_a_json_body_shows_its_status(page, site, five_breeds):
+    page.route("**/classify", lambda route: route.fulfill(status=502, body="<html>bad gateway"))
+    page.goto(site)
+    page.set_input_files("#photo", str(sample_image(five_breeds, "001.Affenpinscher")))
+    page.locator("#status.error").wait_for()
+    assert page.locator("#status").inner_text() == "HTTP 502"
+
+
+def test_the_page_is_accessible_and_fits_a_phone(browser, site):
+    context = browser.new_context(viewport={"width": 375, "height": 700})
+    phone = context.new_page()
+    try:
+        phone.goto(site)
+        assert phone.locator("label[for=photo]").count() == 1
+        assert phone.locator("#result[aria-live=polite]").count() == 1
+        width = phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375, f"the page is {width} px wide on a 375 px screen"
+        phone.keyboard.press("Tab")
+        focused = phone.evaluate("document.activeElement.id || document.activeElement.tagName")
+        assert focused in ("drop", "photo")
+    finally:
+        context.close()
+
+
+def test_no_configured_api_says_how_to_set_one(browser, tmp_path):
+    """The page opened from disk, without ?api= or config.json."""
+    context = browser.new_context()
+    opened = context.new_page()
+    try:
+        opened.goto(Path(REPO_ROOT / "web" / "index.html").as_uri())
+        message = opened.locator("#config-error")
+        message.wait_for()
+        assert "No API URL: open this page with ?api=" in message.inner_text()
+        assert opened.locator("#photo").is_disabled()
+    finally:
+        context.close()

@@ -1,0 +1,165 @@
+// The dog-photo page: pick or drop a photo, see it, see the top breeds.
+//
+// The API URL is a setting, never written here: the page's ?api= query parameter, or
+// {"apiUrl": "..."} in a config.json beside the page. Photos are shrunk in the browser (long
+// side at most MAX_SIDE px, JPEG) before upload, so a phone photo never meets a payload limit;
+// a file the browser cannot read as an image is sent as it is, and the API's answer shown.
+"use strict";
+
+const MAX_SIDE = 512;
+const JPEG_QUALITY = 0.9;
+const TOP_K = 5;
+
+const $ = (id) => document.getElementById(id);
+
+async function apiUrl() {
+  const fromQuery = new URLSearchParams(window.location.search).get("api");
+  if (fromQuery) {
+    return fromQuery;
+  }
+  try {
+    const answer = await fetch("config.json", { cache: "no-store" });
+    if (answer.ok) {
+      const config = await answer.json();
+      if (config.apiUrl) {
+        return config.apiUrl;
+      }
+    }
+  } catch (error) {
+    // no config.json: fall through to the message below
+  }
+  return null;
+}
+
+// The photo as JPEG with its long side at most MAX_SIDE px, or null when the browser cannot
+// decode it (then the original bytes go to the API, which names the problem).
+async function shrink(file) {
+  let bitmap;
+  try {
+    bitmap = await createImageBitmap(file);
+  } catch (error) {
+    return null;
+  }
+  const scale = Math.min(1, MAX_SIDE / Math.max(bitmap.width, bitmap.height));
+  const canvas = document.createElement("canvas");
+  canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+  canvas.height = Math.max(1, Math.round(bitmap.height * scale));
+  canvas.getContext("2d").drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+  bitmap.close();
+  const blob = await new Promise((resolve) => canvas.toBlob(resolve, "image/jpeg", JPEG_QUALITY));
+  return { blob, width: canvas.width, height: canvas.height };
+}
+
+function showStatus(text, isError = false) {
+  const status = $("status");
+  status.textContent = text;
+  status.className = isError ? "status error" : "status";
+}
+
+function showBreeds(predictions) {
+  const list = $("breeds");
+  list.replaceChildren();
+  for (const prediction of predictions.slice(0, TOP_K)) {
+    const percent = Math.round(prediction.probability * 1000) / 10;
+    const item = document.createElement("li");
+    const name = document.createElement("div");
+    name.className = "breed-name";
+    const breed = document.createElement("span");
+    breed.textContent = prediction.breed;
+    const value = document.createElement("span");
+    value.textContent = `${percent}%`;
+    name.append(breed, value);
+    const bar = document.createElement("div");
+    bar.className = "bar";
+    bar.setAttribute("role", "progressbar");
+    bar.setAttribute("aria-label", `${prediction.breed}: ${percent}%`);
+    bar.setAttribute("aria-valuemin", "0");
+    bar.setAttribute("aria-valuemax", "100");
+    bar.setAttribute("aria-valuenow", String(percent));
+    const fill = document.createElement("span");
+    fill.style.width = `${percent}%`;
+    bar.append(fill);
+    item.append(name, bar);
+    list.append(item);
+  }
+}
+
+async function classify(file, api) {
+  $("breeds").replaceChildren();
+  $("result").setAttribute("aria-busy", "true");
+  showStatus("Looking at the photo…");
+  const preview = $("preview");
+  preview.src = URL.createObjectURL(file);
+  preview.alt = `Your photo: ${file.name}`;
+  $("preview-box").hidden = false;
+
+  const shrunk = await shrink(file);
+  const body = shrunk ? shrunk.blob : file;
+  const type = shrunk ? "image/jpeg" : file.type || "application/octet-stream";
+  $("preview-caption").textContent = shrunk
+    ? `${file.name}, sent as ${shrunk.width}×${shrunk.height} JPEG (${Math.round(body.size / 1024)} kB)`
+    : `${file.name}, sent as it is`;
+  try {
+    const answer = await fetch(api, {
+      method: "POST",
+      headers: { "Content-Type": type },
+      body: await body.arrayBuffer(),
+    });
+    let payload = null;
+    try {
+      payload = await answer.json();
+    } catch (error) {
+      payload = null;
+    }
+    if (!answer.ok) {
+      const message = payload && payload.error ? payload.error.message : `HTTP ${answer.status}`;
+      showStatus(message, true);
+      return;
+    }
+    showBreeds(payload.predictions);
+    showStatus(`Top ${Math.min(TOP_K, payload.predictions.length)} breeds`);
+  } catch (error) {
+    showStatus(`Could not reach the classifier at ${api}: ${error.message}`, true);
+  } finally {
+    $("result").setAttribute("aria-busy", "false");
+  }
+}
+
+async function main() {
+  const api = await apiUrl();
+  if (!api) {
+    const problem = $("config-error");
+    problem.textContent =
+      'No API URL: open this page with ?api=https://…/classify, or put {"apiUrl": "…"} in config.json beside it.';
+    problem.hidden = false;
+    $("photo").disabled = true;
+    return;
+  }
+  const input = $("photo");
+  const drop = $("drop");
+  input.addEventListener("change", () => {
+    if (input.files.length) {
+      classify(input.files[0], api);
+    }
+  });
+  drop.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" || event.key === " ") {
+      event.preventDefault();
+      input.click();
+    }
+  });
+  drop.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    drop.classList.add("dragging");
+  });
+  drop.addEventListener("dragleave", () => drop.classList.remove("dragging"));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    drop.classList.remove("dragging");
+    if (event.dataTransfer.files.length) {
+      classify(event.dataTransfer.files[0], api);
+    }
+  });
+}
+
+main();
