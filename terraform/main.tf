@@ -2,7 +2,7 @@ data "aws_caller_identity" "current" {}
 
 locals {
   bucket_name     = coalesce(var.bucket_name, "${var.name}-${data.aws_caller_identity.current.account_id}")
-  prefixes        = { data = "data/", code = "code/", models = "models/", checkpoints = "checkpoints/" }
+  prefixes        = { data = "data/", code = "code/", models = "models/", checkpoints = "checkpoints/", features = "features/" }
   deploy_endpoint = var.model_data_url != null
   code_bundle_key = "${local.prefixes.code}code.tar.gz"
   # What answers call the model: its key without bucket or file name (models/run-1), so no
@@ -44,6 +44,7 @@ module "training_instance" {
   run_id              = var.training_run_id
   hyperparameters     = var.training_hyperparameters
   stop_after_training = var.stop_after_training
+  package_int8        = var.training_package_int8
   kms_key_arn         = var.kms_key_arn
   tags                = var.tags
 
@@ -65,6 +66,28 @@ module "sagemaker_training_role" {
   image_registry_id = data.aws_sagemaker_prebuilt_ecr_image.pytorch_training.registry_id
   kms_key_arn       = var.kms_key_arn
   tags              = var.tags
+}
+
+module "notebook_instance" {
+  source = "./modules/notebook_instance"
+  count  = var.create_notebook_instance ? 1 : 0
+
+  name                    = "${var.name}-notebook"
+  job_name_prefix         = var.name
+  instance_type           = var.notebook.instance_type
+  volume_size             = var.notebook.volume_size
+  platform_identifier     = var.notebook.platform_identifier
+  idle_minutes            = var.notebook.idle_minutes
+  direct_internet_access  = var.notebook.direct_internet_access
+  subnet_id               = var.notebook.subnet_id
+  security_group_ids      = var.notebook.security_group_ids
+  default_code_repository = var.notebook.default_code_repository
+  bucket_name             = module.data_bucket.bucket_name
+  prefixes                = { data = local.prefixes.data, code = local.prefixes.code, workspace = "notebooks/${var.name}-notebook/" }
+  training_role_arn       = module.sagemaker_training_role.role_arn
+  endpoint_arn            = local.deploy_endpoint ? module.sagemaker_endpoint[0].endpoint_arn : null
+  kms_key_arn             = var.kms_key_arn
+  tags                    = var.tags
 }
 
 module "sagemaker_endpoint" {
@@ -98,6 +121,21 @@ module "lambda_invoker" {
   provisioned_concurrency = var.lambda_provisioned_concurrency
   kms_key_arn             = var.kms_key_arn
   tags                    = var.tags
+}
+
+module "http_api" {
+  source = "./modules/http_api"
+  count  = local.deploy_endpoint && var.create_http_api ? 1 : 0
+
+  name               = "${var.name}-api"
+  function_name      = module.lambda_invoker[0].function_name
+  function_alias_arn = module.lambda_invoker[0].alias_arn
+  function_timeout   = module.lambda_invoker[0].timeout
+  throttling         = var.http_api.throttling
+  cors_allow_origins = var.http_api.cors_allow_origins
+  authorization      = var.http_api.authorization
+  kms_key_arn        = var.kms_key_arn
+  tags               = var.tags
 }
 
 module "monitoring" {

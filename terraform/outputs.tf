@@ -77,3 +77,23 @@ output "alarm_names" {
   description = "CloudWatch alarms watching the endpoint and the Lambda."
   value       = one(module.monitoring[*].alarm_names)
 }
+
+output "notebook_name" {
+  description = "The team's notebook instance, or null when not created."
+  value       = one(module.notebook_instance[*].notebook_name)
+}
+
+output "notebook_arn" {
+  description = "ARN of the notebook instance, or null."
+  value       = one(module.notebook_instance[*].notebook_arn)
+}
+
+output "notebook_console_url" {
+  description = "Where to open the notebook in the SageMaker console, or null."
+  value       = one(module.notebook_instance[*].notebook_console_url)
+}
+
+output "classify_url" {
+  description = "The HTTP API's POST /classify URL (the web page's ?api=), or null without create_http_api."
+  value       = one(module.http_api[*].classify_url)
+}

@@ -98,6 +98,12 @@ variable "training_hyperparameters" {
   description = "ml/train.py flags for the EC2 run (name without -- to value)."
 }
 
+variable "training_package_int8" {
+  type        = bool
+  default     = false
+  description = "The EC2 run adds an int8 model to model.tar.gz, which CPU endpoints serve (about 4x faster)."
+}
+
 variable "stop_after_training" {
   type        = bool
   default     = true
@@ -185,4 +191,48 @@ variable "alarm_email" {
   type        = string
   default     = null
   description = "Email that receives alarm notifications; null creates no topic."
+}
+
+variable "create_notebook_instance" {
+  type        = bool
+  default     = false
+  description = "Create the team's SageMaker notebook instance (stops itself when idle)."
+}
+
+variable "notebook" {
+  type = object({
+    instance_type           = optional(string, "ml.t2.medium")
+    volume_size             = optional(number, 20)
+    platform_identifier     = optional(string, "notebook-al2-v3")
+    idle_minutes            = optional(number, 60)
+    direct_internet_access  = optional(bool, false)
+    subnet_id               = optional(string)
+    security_group_ids      = optional(list(string), [])
+    default_code_repository = optional(string)
+  })
+  default     = {}
+  description = "Settings of the notebook instance (terraform/modules/notebook_instance/README.md); without direct internet access it needs subnet_id and security_group_ids."
+}
+
+variable "create_http_api" {
+  type        = bool
+  default     = false
+  description = "Put an HTTP API (POST /classify) in front of the Lambda's live alias."
+}
+
+variable "http_api" {
+  type = object({
+    throttling = optional(object({
+      rate_limit  = optional(number, 5)
+      burst_limit = optional(number, 10)
+    }), {})
+    cors_allow_origins = optional(list(string), [])
+    authorization = optional(object({
+      type     = optional(string, "none")
+      issuer   = optional(string)
+      audience = optional(list(string), [])
+    }), {})
+  })
+  default     = {}
+  description = "Throttling, CORS origins and authorization (none or jwt) of the HTTP API (terraform/modules/http_api/README.md)."
 }

@@ -13,6 +13,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+from botocore.exceptions import ClientError
+
 from local_stack.aws import client
 from local_stack.emulator_shims import SHIM_NAMES
 from local_stack.terraform import Terraform, emulator_variables, make_workspace
@@ -28,11 +31,24 @@ def apply_stack(root: Path, emulator) -> Iterator[dict]:
     terraform.use_emulator(emulator)
     name = f"dbt-{uuid.uuid4().hex[:6]}"
     bucket = f"{name}-123456789012"
+    ec2 = client("ec2", emulator)
+    subnet = ec2.describe_subnets()["Subnets"][0]
+    default_group = ec2.describe_security_groups(
+        Filters=[{"Name": "group-name", "Values": ["default"]}]
+    )["SecurityGroups"][0]
     variables = {
         **emulator_variables(emulator, name),
         "model_data_url": f"s3://{bucket}/models/run-1/model.tar.gz",
         "lambda_s3_input_prefix": "inference-input/",
         "alarm_email": "ops@example.com",
+        "create_http_api": "true",
+        "http_api": {"cors_allow_origins": ["https://dogs.example.com"]},
+        "create_notebook_instance": "true",
+        "notebook": {
+            "subnet_id": subnet["SubnetId"],
+            "security_group_ids": [default_group["GroupId"]],
+            "default_code_repository": "https://github.com/example/dog-breeds.git",
+        },
         "tags": {"Team": "ml-platform"},
     }
     terraform.init()
@@ -89,6 +105,15 @@ def assert_nothing_left(terraform: Terraform, emulator, name: str) -> None:
         logGroupNamePrefix=f"/aws/lambda/{name}"
     )["logGroups"]
     assert not client("cloudwatch", emulator).describe_alarms(AlarmNamePrefix=name)["MetricAlarms"]
+    notebooks = sagemaker.list_notebook_instances()["NotebookInstances"]
+    assert not [n for n in notebooks if n["NotebookInstanceName"].startswith(name)]
+    # moto has no ListNotebookInstanceLifecycleConfigs: ask for the stack's one by name.
+    with pytest.raises(ClientError):
+        sagemaker.describe_notebook_instance_lifecycle_config(
+            NotebookInstanceLifecycleConfigName=f"{name}-notebook-autostop"
+        )
+    apis = client("apigatewayv2", emulator).get_apis()["Items"]
+    assert not [a for a in apis if a["Name"].startswith(name)]
     topics = client("sns", emulator).list_topics()["Topics"]
     assert not [t for t in topics if t["TopicArn"].rsplit(":", 1)[-1].startswith(name)]
     aliases = client("kms", emulator).list_aliases()["Aliases"]

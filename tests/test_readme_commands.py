@@ -119,10 +119,19 @@ def subcommands(module: str) -> set[str]:
     return set(choices.group(1).split(",")) if choices else set()
 
 
+# Modules that hand the arguments after ``--`` to another module.
+PASSES_ARGUMENTS_TO = {"ml.sweep": "ml.train"}
+
+
 def check_python_module(tokens: list[str]) -> None:
     module = tokens[0]
     assert module.split(".")[0] in {"ml", "mlops", "local_stack"}, f"unexpected module {module}"
     arguments = tokens[1:]
+    if "--" in arguments:
+        split = arguments.index("--")
+        assert module in PASSES_ARGUMENTS_TO, f"python -m {module} takes no arguments after --"
+        check_python_module([PASSES_ARGUMENTS_TO[module], *arguments[split + 1 :]])
+        arguments = arguments[:split]
     positional = [a for a in arguments if not a.startswith("-")]
     sub = positional[0] if positional and positional[0] in subcommands(module) else None
     text = help_text(module, sub)

@@ -31,6 +31,11 @@ WILDCARD_RESOURCES = {
         "-training",
         "cloudwatch:PutMetricData",
     ): "no resource-level permissions; a cloudwatch:namespace condition narrows it",
+    ("-execution", "sagemaker:ListTrainingJobs"): "List calls have no resource-level permissions",
+    (
+        "-execution",
+        "sagemaker:ListHyperParameterTuningJobs",
+    ): "List calls have no resource-level permissions",
     **{
         ("-instance", action): "the SSM Agent's Session Manager calls have no resource-level "
         "permissions (Service Authorization Reference, Amazon Message Gateway Service)"
@@ -54,7 +59,7 @@ def policies(applied_stack, emulator) -> dict[str, dict]:
         if not role["RoleName"].startswith(applied_stack["name"]):
             continue
         found[role["RoleName"]] = inline_policy(emulator, role["RoleName"])
-    assert len(found) == 4
+    assert len(found) == 5
     return found
 
 
@@ -135,6 +140,8 @@ def test_training_role_reads_data_writes_models_and_checkpoints(policies, applie
     assert allowed(document, "s3:GetObject", f"{bucket}/data/train/x.jpg")
     assert allowed(document, "s3:PutObject", f"{bucket}/models/job-1/output/model.tar.gz")
     assert allowed(document, "s3:PutObject", f"{bucket}/checkpoints/job-1/checkpoint.pt")
+    assert allowed(document, "s3:PutObject", f"{bucket}/features/job-1/train.pt")
+    assert allowed(document, "s3:GetObject", f"{bucket}/features/job-1/train.json")
     assert not allowed(document, "s3:PutObject", f"{bucket}/data/train/x.jpg")
     assert not allowed(document, "s3:DeleteObject", f"{bucket}/data/train/x.jpg")
     assert not allowed(document, "s3:DeleteObject", f"{bucket}/models/job-1/output/model.tar.gz")
@@ -151,3 +158,39 @@ def test_every_wildcard_resource_is_listed_with_its_reason(policies):
                     suffix = "-" + name.rsplit("-", 1)[-1]
                     wildcards.add((suffix, action))
     assert wildcards == set(WILDCARD_RESOURCES)
+
+
+def test_the_notebook_passes_only_the_training_role_and_keeps_to_its_project(
+    policies, applied_stack
+):
+    """What the team does from the notebook, and nothing more (modules/notebook_instance)."""
+    document = role(policies, "-notebook-execution")
+    outputs, name = applied_stack["outputs"], applied_stack["name"]
+    account, region = "123456789012", "us-east-1"
+    bucket = f"arn:aws:s3:::{outputs['bucket_name']}"
+    training_role = outputs["sagemaker_training_role_arn"]
+    assert allowed(document, "iam:PassRole", training_role)
+    for other in (outputs["endpoint_execution_role_arn"], outputs["lambda_role_arn"]):
+        assert not allowed(document, "iam:PassRole", other), other
+    assert not allowed(document, "iam:PassRole", f"arn:aws:iam::{account}:role/admin")
+    jobs = f"arn:aws:sagemaker:{region}:{account}"
+    assert allowed(document, "sagemaker:CreateTrainingJob", f"{jobs}:training-job/{name}-train-1")
+    assert allowed(
+        document,
+        "sagemaker:CreateHyperParameterTuningJob",
+        f"{jobs}:hyper-parameter-tuning-job/{name}-tune-1",
+    )
+    for action in ("sagemaker:CreateTrainingJob", "sagemaker:StopTrainingJob"):
+        assert not allowed(document, action, f"{jobs}:training-job/another-project-1"), action
+    assert allowed(document, "s3:GetObject", f"{bucket}/data/train/x.jpg")
+    workspace = f"{bucket}/notebooks/{outputs['notebook_name']}/analysis.ipynb"
+    assert allowed(document, "s3:PutObject", workspace)
+    for action in ("s3:PutObject", "s3:DeleteObject"):
+        assert not allowed(document, action, f"{bucket}/data/train/x.jpg"), action
+        assert not allowed(document, action, f"{bucket}/models/run-1/model.tar.gz"), action
+    assert not allowed(document, "s3:GetObject", "arn:aws:s3:::another-bucket/data/x.jpg")
+    assert allowed(document, "sagemaker:InvokeEndpoint", outputs["endpoint_arn"])
+    assert allowed(document, "sagemaker:StopNotebookInstance", outputs["notebook_arn"].lower())
+    assert not allowed(
+        document, "sagemaker:StopNotebookInstance", f"{jobs}:notebook-instance/someone-else"
+    )

@@ -3,6 +3,7 @@ and re-planned. Destroying it, and proving nothing is left, is the fixture's tea
 
 from __future__ import annotations
 
+import base64
 import json
 
 import pytest
@@ -20,6 +21,10 @@ KNOWN_EMULATOR_DRIFT = {
     "module.sagemaker_endpoint[0].aws_sagemaker_endpoint_configuration.this": (
         {"data_capture_config"},
         "moto reports an empty data_capture_config for a configuration created without one",
+    ),
+    "module.notebook_instance[0].aws_sagemaker_notebook_instance.this": (
+        {"platform_identifier"},
+        "moto does not record a notebook instance's PlatformIdentifier",
     ),
     "module.training_instance[0].aws_instance.this": (
         {"vpc_security_group_ids"},
@@ -51,6 +56,55 @@ def test_bucket_is_versioned_encrypted_private_and_tls_only(applied_stack, emula
     tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]}
     assert tags["Team"] == "ml-platform"
     assert tags["ManagedBy"] == "terraform"
+
+
+def test_the_notebook_instance_runs_locked_down_with_its_idle_stop(applied_stack, emulator):
+    sagemaker = client("sagemaker", emulator)
+    outputs = applied_stack["outputs"]
+    notebook = sagemaker.describe_notebook_instance(NotebookInstanceName=outputs["notebook_name"])
+    assert notebook["NotebookInstanceArn"] == outputs["notebook_arn"]
+    assert notebook["InstanceType"] == "ml.t2.medium"
+    assert notebook["DirectInternetAccess"] == "Disabled"
+    assert notebook["RootAccess"] == "Disabled"
+    assert notebook["SubnetId"] == applied_stack["variables"]["notebook"]["subnet_id"]
+    assert notebook["RoleArn"].endswith(f"role/{outputs['notebook_name']}-execution")
+    config = sagemaker.describe_notebook_instance_lifecycle_config(
+        NotebookInstanceLifecycleConfigName=notebook["NotebookInstanceLifecycleConfigName"]
+    )
+    script = base64.b64decode(config["OnStart"][0]["Content"]).decode()
+    assert "--idle-minutes 60" in script
+    assert outputs["notebook_console_url"].endswith(
+        f"#/notebook-instances/{outputs['notebook_name']}"
+    )
+
+
+def test_the_http_api_routes_post_classify_to_the_live_alias(applied_stack, emulator):
+    gateway = client("apigatewayv2", emulator)
+    outputs = applied_stack["outputs"]
+    (api,) = [a for a in gateway.get_apis()["Items"] if a["Name"] == f"{applied_stack['name']}-api"]
+    assert api["ProtocolType"] == "HTTP"
+    assert api["CorsConfiguration"]["AllowOrigins"] == ["https://dogs.example.com"]
+    (route,) = gateway.get_routes(ApiId=api["ApiId"])["Items"]
+    assert route["RouteKey"] == "POST /classify"
+    integration = gateway.get_integration(
+        ApiId=api["ApiId"], IntegrationId=route["Target"].removeprefix("integrations/")
+    )
+    assert integration["IntegrationType"] == "AWS_PROXY"
+    assert integration["IntegrationUri"] == outputs["lambda_alias_arn"]
+    stage = gateway.get_stage(ApiId=api["ApiId"], StageName="$default")
+    assert stage["RouteSettings"]["POST /classify"]["ThrottlingRateLimit"] == 5
+    assert stage["AccessLogSettings"]["DestinationArn"].endswith(f"/aws/apigateway/{api['Name']}")
+    assert outputs["classify_url"].endswith("/classify")
+    function = client("lambda", emulator)
+    policy = json.loads(
+        function.get_policy(FunctionName=outputs["lambda_function_name"], Qualifier="live")[
+            "Policy"
+        ]
+    )
+    (statement,) = policy["Statement"]
+    assert statement["Principal"]["Service"] == "apigateway.amazonaws.com"
+    source = statement["Condition"]["ArnLike"]["AWS:SourceArn"]
+    assert source.endswith(f":{api['ApiId']}/*/POST/classify")
 
 
 def test_endpoint_is_in_service_with_its_configuration(applied_stack, emulator):

@@ -25,6 +25,26 @@ OPTIONS = SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
 # Variables a reviewer expects to see guarded: names, types, ARNs, capacities, cooldowns.
 MUST_VALIDATE = {
     "data_bucket": {"bucket_name", "kms_key_arn", "prefixes"},
+    "http_api": {
+        "name",
+        "function_alias_arn",
+        "function_timeout",
+        "throttling",
+        "cors_allow_origins",
+        "authorization",
+    },
+    "notebook_instance": {
+        "name",
+        "instance_type",
+        "volume_size",
+        "platform_identifier",
+        "idle_minutes",
+        "subnet_id",
+        "security_group_ids",
+        "prefixes",
+        "training_role_arn",
+        "endpoint_arn",
+    },
     "sagemaker_endpoint": {"name", "model_data_url", "instance_type", "autoscaling"},
     "lambda_invoker": {
         "name",
