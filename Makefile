@@ -15,6 +15,9 @@ MODEL ?= $(BUILD)/model.tar.gz
 PORT ?= 8080
 UI_PORT ?= 8000
 TRAIN_ARGS ?= --arch resnet18 --no-pretrained --no-freeze-backbone --image-size 64 --epochs 3 --workers 0
+# make deploy: the root module to apply, and extra terraform apply flags (-var-file=..., -auto-approve).
+TF_DIR ?= terraform
+TF_APPLY_ARGS ?=
 
 # Root of a local Terraform provider mirror (the folder that holds registry.terraform.io/).
 # Defaults to one found on this machine; empty means `terraform init` uses the registry.
@@ -29,7 +32,7 @@ VENV_STAMP := $(VENV)/.requirements.stamp
 VENV_IAC_STAMP := $(VENV_IAC)/.requirements.stamp
 PY := $(VENV)/bin/python
 
-.PHONY: help setup browser lint fmt test demo emulator serve ui sample-data train package package-lambda package-code tf-config tf-init clean
+.PHONY: help setup browser lint fmt test demo emulator serve ui sample-data train package package-lambda package-code tf-config tf-init deploy clean
 
 help: ## Show this help (target names in colour on a terminal only)
 	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; else on=; off=; fi; \
@@ -66,6 +69,13 @@ tf-config: $(TF_CONFIG_DEP) ## Write the offline Terraform CLI config when a pro
 
 tf-init: $(TF_CONFIG_DEP) ## terraform init in terraform/ (from the provider mirror when there is one)
 	terraform -chdir=terraform init -input=false $$([ -t 1 ] || echo -no-color)
+
+deploy: $(VENV_STAMP) $(TF_CONFIG_DEP) ## terraform apply in TF_DIR keeping auto scaling's instance count, then mlops verify
+	@count="$$($(PY) -m mlops status --terraform-dir $(TF_DIR) --desired-instance-count)"; \
+		if [ -n "$$count" ]; then echo "the new fleet starts at the $$count instance(s) auto scaling chose"; fi; \
+		terraform -chdir=$(TF_DIR) apply $$([ -t 1 ] || echo -no-color) $(TF_APPLY_ARGS) \
+			$${count:+-var endpoint_current_instance_count=$$count}
+	$(PY) -m mlops verify --terraform-dir $(TF_DIR)
 
 setup: $(VENV_STAMP) $(VENV_IAC_STAMP) $(TF_CONFIG_DEP) browser ## Create the virtual environments (only when missing or requirements changed)
 

@@ -97,14 +97,46 @@ def _create_model(sagemaker, isolated: bool = False) -> str:
     return name
 
 
-def sagemaker_model_isolation(clients: Clients) -> bool:
-    """DescribeModel reports the EnableNetworkIsolation that CreateModel was given."""
+def sagemaker_model_description(clients: Clients) -> bool:
+    """DescribeModel reports the model as it was created: the EnableNetworkIsolation it was
+    given, and no VpcConfig where it had none."""
     sagemaker = clients("sagemaker")
     name = _create_model(sagemaker, isolated=True)
     try:
-        return sagemaker.describe_model(ModelName=name).get("EnableNetworkIsolation") is True
+        described = sagemaker.describe_model(ModelName=name)
+        return described.get("EnableNetworkIsolation") is True and "VpcConfig" not in described
     finally:
         sagemaker.delete_model(ModelName=name)
+
+
+def sagemaker_unique_names(clients: Clients) -> bool:
+    """CreateModel and CreateEndpointConfig refuse a name that is taken."""
+    sagemaker = clients("sagemaker")
+    model = _create_model(sagemaker)
+    config = _endpoint_config(sagemaker, model)
+    try:
+        refused_model = not _answers(
+            sagemaker.create_model,
+            ModelName=model,
+            ExecutionRoleArn=ROLE_ARN,
+            PrimaryContainer={"Image": IMAGE},
+        )
+        refused_config = not _answers(
+            sagemaker.create_endpoint_config,
+            EndpointConfigName=config,
+            ProductionVariants=[
+                {
+                    "VariantName": "AllTraffic",
+                    "ModelName": model,
+                    "InstanceType": "ml.m5.large",
+                    "InitialInstanceCount": 1,
+                }
+            ],
+        )
+        return refused_model and refused_config
+    finally:
+        sagemaker.delete_endpoint_config(EndpointConfigName=config)
+        sagemaker.delete_model(ModelName=model)
 
 
 METRIC_DEFINITIONS = [{"Name": "valid_loss", "Regex": "valid_loss=([0-9]+\\.[0-9]+)"}]
@@ -172,37 +204,91 @@ def sagemaker_tuning_trials(clients: Clients) -> bool:
     return bool(trials) and best.get("BestTrainingJob", {}).get("TrainingJobName") in names
 
 
+def _endpoint_config(sagemaker, model: str, instance_type: str = "ml.m5.large") -> str:
+    name = _unique("config")
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": model,
+                "InstanceType": instance_type,
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+    return name
+
+
 def sagemaker_update_endpoint(clients: Clients) -> bool:
-    """UpdateEndpoint moves an endpoint to another endpoint configuration."""
-    sagemaker = clients("sagemaker")
+    """UpdateEndpoint moves an endpoint to another endpoint configuration, and refuses to
+    change the instance type of a variant registered for auto scaling."""
+    sagemaker, scaling = clients("sagemaker"), clients("application-autoscaling")
     model = _create_model(sagemaker)
-    configs = [_unique("config"), _unique("config")]
-    for config in configs:
-        sagemaker.create_endpoint_config(
-            EndpointConfigName=config,
-            ProductionVariants=[
-                {
-                    "VariantName": "AllTraffic",
-                    "ModelName": model,
-                    "InstanceType": "ml.m5.large",
-                    "InitialInstanceCount": 1,
-                }
-            ],
-        )
+    configs = [_endpoint_config(sagemaker, model) for _ in range(2)]
+    configs.append(_endpoint_config(sagemaker, model, "ml.c5.large"))
     endpoint = _unique("endpoint")
     sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=configs[0])
+    target = {
+        "ServiceNamespace": "sagemaker",
+        "ResourceId": f"endpoint/{endpoint}/variant/AllTraffic",
+        "ScalableDimension": "sagemaker:variant:DesiredInstanceCount",
+    }
     try:
         if not _answers(
             sagemaker.update_endpoint, EndpointName=endpoint, EndpointConfigName=configs[1]
         ):
             return False
-        return (
-            sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"] == configs[1]
+        if sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"] != configs[1]:
+            return False
+        scaling.register_scalable_target(**target, MinCapacity=1, MaxCapacity=2)
+        return not _answers(
+            sagemaker.update_endpoint, EndpointName=endpoint, EndpointConfigName=configs[2]
         )
     finally:
+        _answers(scaling.deregister_scalable_target, **target)
         sagemaker.delete_endpoint(EndpointName=endpoint)
         for config in configs:
             sagemaker.delete_endpoint_config(EndpointConfigName=config)
+        sagemaker.delete_model(ModelName=model)
+
+
+def sagemaker_empty_data_capture(clients: Clients) -> bool:
+    """DescribeEndpointConfig has no DataCaptureConfig for a configuration without one."""
+    sagemaker = clients("sagemaker")
+    model = _create_model(sagemaker)
+    config = _endpoint_config(sagemaker, model)
+    try:
+        return "DataCaptureConfig" not in sagemaker.describe_endpoint_config(
+            EndpointConfigName=config
+        )
+    finally:
+        sagemaker.delete_endpoint_config(EndpointConfigName=config)
+        sagemaker.delete_model(ModelName=model)
+
+
+def sagemaker_deployment_config(clients: Clients) -> bool:
+    """DescribeEndpoint reports the DeploymentConfig an endpoint was created with as its
+    LastDeploymentConfig (the provider reads deployment_config from there)."""
+    sagemaker = clients("sagemaker")
+    model = _create_model(sagemaker)
+    config = _endpoint_config(sagemaker, model)
+    endpoint = _unique("endpoint")
+    deployment = {
+        "BlueGreenUpdatePolicy": {
+            "TrafficRoutingConfiguration": {"Type": "ALL_AT_ONCE", "WaitIntervalInSeconds": 60},
+            "TerminationWaitInSeconds": 0,
+        }
+    }
+    sagemaker.create_endpoint(
+        EndpointName=endpoint, EndpointConfigName=config, DeploymentConfig=deployment
+    )
+    try:
+        described = sagemaker.describe_endpoint(EndpointName=endpoint)
+        return described.get("LastDeploymentConfig") == deployment
+    finally:
+        sagemaker.delete_endpoint(EndpointName=endpoint)
+        sagemaker.delete_endpoint_config(EndpointConfigName=config)
         sagemaker.delete_model(ModelName=model)
 
 

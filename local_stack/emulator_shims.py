@@ -11,6 +11,11 @@
   loopback where AWS would see HTTPS, so the shim leaves exactly those statements out.
 - SageMaker:
   - CreateModel drops EnableNetworkIsolation (DescribeModel always says false); the shim keeps it.
+    And DescribeModel reports an empty VpcConfig for a model created without one (AWS leaves it
+    out), so the provider plans to replace every model; the shim leaves it out.
+  - CreateModel and CreateEndpointConfig overwrite an existing one of the same name, where
+    SageMaker refuses ("Cannot create already existing ..."); a replacement under the same
+    name would then pass here and fail in AWS. The shim refuses as SageMaker does.
   - CreateTrainingJob replaces the caller's MetricDefinitions with a canned one and reports a
     canned ``train:progress`` metric; the shim keeps the definitions and reports no metrics.
   - CreateHyperParameterTuningJob runs no trials and describes a canned best job that does not
@@ -19,7 +24,15 @@
     objective values from ``TRIAL_OBJECTIVES``, and the best trial chosen by the objective's
     direction. ListTrainingJobsForHyperParameterTuningJob, missing in moto, lists them.
   - UpdateEndpoint is missing; the shim moves the endpoint to the new configuration at once
-    (real endpoints pass through ``Updating``), keeping instance counts when asked to.
+    (real endpoints pass through ``Updating``), keeping instance counts when asked to, and
+    refuses, as SageMaker does, to change the instance type of (or remove) a variant that is
+    registered with Application Auto Scaling ("Update endpoints that use auto scaling").
+  - DescribeEndpointConfig reports an empty DataCaptureConfig for a configuration created
+    without one (AWS leaves it out), and the provider plans to replace the configuration (a
+    serverless one: they cannot capture); the shim leaves it out.
+  - CreateEndpoint and UpdateEndpoint drop DeploymentConfig, so DescribeEndpoint has no
+    LastDeploymentConfig and the provider plans to replace every endpoint with deployment
+    guardrails; the shim keeps it.
   - ListTags/AddTags/DeleteTags fail on a notebook instance lifecycle configuration's ARN
     (moto's ARN lookup does not know that kind), and the provider retries for minutes; and
     CreateNotebookInstanceLifecycleConfig drops its Tags. The shim keeps them on the
@@ -177,7 +190,8 @@ def _denies_insecure_transport(statement: dict) -> bool:
     )
 
 
-def _shim_sagemaker_model_isolation() -> None:
+def _shim_sagemaker_model_description() -> None:
+    from moto.core.responses import ActionResult
     from moto.sagemaker.responses import SageMakerResponse
 
     create = SageMakerResponse.create_model
@@ -188,7 +202,41 @@ def _shim_sagemaker_model_isolation() -> None:
         model.enable_network_isolation = bool(self._get_param("EnableNetworkIsolation", False))
         return answer
 
+    def describe_model(self):
+        answer = dict(
+            self.sagemaker_backend.describe_model(self._get_param("ModelName")).response_object
+        )
+        if not answer.get("VpcConfig"):
+            answer.pop("VpcConfig", None)
+        return ActionResult(answer)
+
     SageMakerResponse.create_model = create_model
+    SageMakerResponse.describe_model = describe_model
+
+
+def _shim_sagemaker_unique_names() -> None:
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.models import SageMakerModelBackend
+
+    def refusing_duplicates(create, store: str, kind: str):
+        def guarded(self, *args, **kwargs):
+            name = kwargs.get("model_name") or kwargs.get("endpoint_config_name")
+            existing = getattr(self, store).get(name)
+            if existing is not None:
+                arn = getattr(existing, "endpoint_config_arn", None) or existing.arn
+                raise ValidationError(message=f'Cannot create already existing {kind} "{arn}".')
+            return create(self, *args, **kwargs)
+
+        return guarded
+
+    SageMakerModelBackend.create_model = refusing_duplicates(
+        SageMakerModelBackend.create_model, "_models", "model"
+    )
+    SageMakerModelBackend.create_endpoint_config = refusing_duplicates(
+        SageMakerModelBackend.create_endpoint_config,
+        "endpoint_configs",
+        "endpoint configuration",
+    )
 
 
 def _shim_sagemaker_training_jobs() -> None:
@@ -351,6 +399,7 @@ def _shim_sagemaker_update_endpoint() -> None:
         config = backend.describe_endpoint_config(self._get_param("EndpointConfigName"))
         if endpoint.endpoint_status != "InService":
             raise ValidationError(message=f'Cannot update in-progress endpoint "{endpoint.arn}".')
+        _refuse_changing_autoscaled_variants(backend, endpoint, config)
         variants = endpoint._process_production_variants(config["ProductionVariants"])
         if self._get_param("RetainAllVariantProperties", False):
             current = {v["VariantName"]: v for v in endpoint.production_variants}
@@ -360,10 +409,66 @@ def _shim_sagemaker_update_endpoint() -> None:
                         variant[key] = current[variant["VariantName"]][key]
         endpoint.endpoint_config_name = config["EndpointConfigName"]
         endpoint.production_variants = variants
+        if deployment := self._get_param("DeploymentConfig"):
+            endpoint.last_deployment_config = deployment
         endpoint.last_modified_time = utcnow()
         return ActionResult({"EndpointArn": endpoint.arn})
 
     SageMakerResponse.update_endpoint = update_endpoint
+
+
+def _refuse_changing_autoscaled_variants(backend, endpoint, new_config: dict) -> None:
+    """SageMaker's rule: an update may not change the instance type of a variant registered
+    as a scalable target, nor remove one; deregister it first."""
+    from moto.applicationautoscaling.models import applicationautoscaling_backends
+    from moto.sagemaker.exceptions import ValidationError
+
+    scaling = applicationautoscaling_backends[backend.account_id][backend.region_name]
+    registered = scaling.targets.get("sagemaker:variant:DesiredInstanceCount", {})
+    try:
+        old_config = backend.describe_endpoint_config(endpoint.endpoint_config_name)
+    except ValidationError:
+        return  # the configuration in use was deleted: nothing left to compare with
+    old_types = {v["VariantName"]: v.get("InstanceType") for v in old_config["ProductionVariants"]}
+    new_types = {v["VariantName"]: v.get("InstanceType") for v in new_config["ProductionVariants"]}
+    for variant, instance_type in old_types.items():
+        resource_id = f"endpoint/{endpoint.endpoint_name}/variant/{variant}"
+        if resource_id in registered and new_types.get(variant, "removed") != instance_type:
+            raise ValidationError(
+                message=f"The variant {variant} of endpoint {endpoint.endpoint_name} is "
+                "registered for automatic scaling: deregister it before changing its instance "
+                "type or removing it."
+            )
+
+
+def _shim_sagemaker_deployment_config() -> None:
+    from moto.sagemaker.responses import SageMakerResponse
+
+    create = SageMakerResponse.create_endpoint
+
+    def create_endpoint(self):
+        answer = create(self)
+        if deployment := self._get_param("DeploymentConfig"):
+            name = self._get_param("EndpointName")
+            self.sagemaker_backend.endpoints[name].last_deployment_config = deployment
+        return answer
+
+    SageMakerResponse.create_endpoint = create_endpoint
+
+
+def _shim_sagemaker_empty_data_capture() -> None:
+    from moto.core.responses import ActionResult
+    from moto.sagemaker.responses import SageMakerResponse
+
+    def describe_endpoint_config(self):
+        answer = dict(
+            self.sagemaker_backend.describe_endpoint_config(self._get_param("EndpointConfigName"))
+        )
+        if not answer.get("DataCaptureConfig"):
+            answer.pop("DataCaptureConfig", None)
+        return ActionResult(answer)
+
+    SageMakerResponse.describe_endpoint_config = describe_endpoint_config
 
 
 def _shim_sagemaker_lifecycle_config_tags() -> None:
@@ -413,9 +518,14 @@ SHIMS = (
     Shim("ec2_monitoring", _shim_ec2_monitoring, emulator_probes.ec2_monitoring),
     Shim("s3_tls_only_policy", _shim_s3_tls_only_policies, emulator_probes.s3_tls_only_policy),
     Shim(
-        "sagemaker_model_isolation",
-        _shim_sagemaker_model_isolation,
-        emulator_probes.sagemaker_model_isolation,
+        "sagemaker_model_description",
+        _shim_sagemaker_model_description,
+        emulator_probes.sagemaker_model_description,
+    ),
+    Shim(
+        "sagemaker_unique_names",
+        _shim_sagemaker_unique_names,
+        emulator_probes.sagemaker_unique_names,
     ),
     Shim(
         "sagemaker_training_metrics",
@@ -431,6 +541,16 @@ SHIMS = (
         "sagemaker_update_endpoint",
         _shim_sagemaker_update_endpoint,
         emulator_probes.sagemaker_update_endpoint,
+    ),
+    Shim(
+        "sagemaker_empty_data_capture",
+        _shim_sagemaker_empty_data_capture,
+        emulator_probes.sagemaker_empty_data_capture,
+    ),
+    Shim(
+        "sagemaker_deployment_config",
+        _shim_sagemaker_deployment_config,
+        emulator_probes.sagemaker_deployment_config,
     ),
     Shim(
         "sagemaker_lifecycle_config_tags",

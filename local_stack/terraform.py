@@ -118,6 +118,27 @@ class Terraform:
     def destroy(self, variables: dict[str, object] | None = None) -> None:
         self.run("destroy", "-auto-approve", "-input=false", "-no-color", *_var_flags(variables))
 
+    def drift(self, *plan_args: str) -> dict[str, set[str]]:
+        """What a plan with ``plan_args`` would change: the attributes (the ones forcing
+        replacement, else the ones updated) by resource address; {} for "No changes"."""
+        self.run("plan", "-input=false", "-no-color", "-out=drift.tfplan", *plan_args)
+        plan = json.loads(self.run("show", "-json", "drift.tfplan").stdout)
+        drift = {}
+        for change in plan["resource_changes"]:
+            if change["change"]["actions"] in (["no-op"], ["read"]):
+                continue
+            before, after = change["change"]["before"] or {}, change["change"]["after"] or {}
+            replaced = {path[0] for path in change["change"].get("replace_paths") or []}
+            updated = {
+                key
+                for key in after
+                if key in before
+                and before[key] != after[key]
+                and change["change"]["after_unknown"].get(key) is not True
+            }
+            drift[change["address"]] = replaced or updated
+        return drift
+
     def outputs(self) -> dict[str, object]:
         raw = json.loads(self.run("output", "-json").stdout)
         return {name: item["value"] for name, item in raw.items()}

@@ -4,7 +4,8 @@
     python -m mlops tune   [--features-job NAME] [--spot] [--max-jobs 6] ...
     python -m mlops train  [--from-tuning NAME] [--instance-count N] [--spot] ...
     python -m mlops deploy (--model-data S3_URL | --from-job NAME) [--direct] [--tfvars FILE]
-    python -m mlops status [--tuning-job NAME]
+    python -m mlops verify [--wait-timeout SECONDS]
+    python -m mlops status [--tuning-job NAME] [--desired-instance-count]
 
 Bucket, roles and image come from ``terraform output -json`` (or flags); every job runs
 ``ml/train.py`` from a code bundle uploaded next to its data. Modules:
@@ -13,6 +14,7 @@ Bucket, roles and image come from ``terraform output -json`` (or flags); every j
 - ``stack``: what the Terraform stack provides, and the checks on it;
 - ``bundle``: the training code bundle;
 - ``commands``: the calls to SageMaker and S3 that tune, train and deploy;
+- ``verify``: whether the endpoint serves what was applied (no silent rollback);
 - ``status``: the status table;
 - ``cli``: the command line.
 """
@@ -20,3 +22,11 @@ Bucket, roles and image come from ``terraform output -json`` (or flags); every j
 
 class JobsError(Exception):
     """Something the user can fix (a missing setting, a bad option, a job not found)."""
+
+    exit_status = 2
+
+
+class DeploymentError(JobsError):
+    """The endpoint does not serve what was deployed: it failed, or SageMaker rolled it back."""
+
+    exit_status = 1

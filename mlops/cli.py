@@ -10,7 +10,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from mlops import JobsError, commands, status
+from mlops import JobsError, commands, status, verify
 from mlops.stack import Stack
 
 logger = logging.getLogger("mlops")
@@ -179,16 +179,79 @@ def get_parser() -> argparse.ArgumentParser:
         "--poll-seconds", type=int, default=30, help="seconds between status checks"
     )
 
+    check = subcommands.add_parser(
+        "verify",
+        parents=[common],
+        help="check that the endpoint serves what was just applied; exit 1 with the reason "
+        "when the deployment failed or was rolled back",
+    )
+    check.add_argument("--endpoint-name", help="(default: output endpoint_name)")
+    check.add_argument(
+        "--expect-config",
+        metavar="NAME",
+        help="the endpoint configuration it should be on (default: output endpoint_config_name)",
+    )
+    check.add_argument(
+        "--expect-model-data",
+        metavar="S3_URL",
+        help="the model.tar.gz it should serve (default: output endpoint_model_data_url)",
+    )
+    check.add_argument(
+        "--wait-timeout",
+        type=int,
+        default=3600,
+        help="seconds to wait while the endpoint is still updating (default: 3600)",
+    )
+    check.add_argument("--poll-seconds", type=int, default=30, help="seconds between status checks")
+
     report = subcommands.add_parser(
         "status", parents=[common], help="recent jobs and the endpoint, as a table"
     )
     report.add_argument("--tuning-job", help="show this tuning job's trials instead")
     report.add_argument("--endpoint-name", help="(default: output endpoint_name, if any)")
     report.add_argument("--limit", type=int, default=5, help="jobs of each kind (default: 5)")
+    report.add_argument(
+        "--desired-instance-count",
+        action="store_true",
+        help="print only the instance count auto scaling wants now (nothing without an "
+        "instance-based endpoint), for terraform apply -var endpoint_current_instance_count=N",
+    )
     return parser
 
 
+def run_verify(aws, stack: Stack, args, now: datetime) -> str:
+    if not 1 <= args.poll_seconds <= args.wait_timeout:
+        raise JobsError(
+            f"need 1 <= --poll-seconds <= --wait-timeout, got {args.poll_seconds} and "
+            f"{args.wait_timeout}"
+        )
+    expected = verify.Expected(
+        endpoint=stack.get("endpoint_name"),
+        config=args.expect_config or stack.get("endpoint_config"),
+        model_data_url=args.expect_model_data or stack.get("model_data_url"),
+        rollback_alarms=tuple(stack.optional_list("endpoint_rollback_alarm_names")),
+    )
+    summary = verify.verify(aws, expected, args.wait_timeout, args.poll_seconds)
+    logger.info("%s", summary)
+    return summary
+
+
+def print_desired_instance_count(aws, stack: Stack) -> str:
+    """The count, or an empty line when there is no stack, endpoint or instance fleet yet:
+    the first deployment starts at min_capacity."""
+    try:
+        count = verify.desired_instance_count(aws, stack.get("endpoint_name"))
+    except JobsError as nothing:
+        logger.info("no instance count to keep: %s", nothing)
+        count = None
+    text = "" if count is None else str(count)
+    sys.stdout.write(text + "\n")
+    return text
+
+
 def run_status(aws, stack: Stack, args, now: datetime) -> str:
+    if args.desired_instance_count:
+        return print_desired_instance_count(aws, stack)
     if not 1 <= args.limit <= 100:
         raise JobsError(f"--limit must be between 1 and 100, got {args.limit}")
     if args.tuning_job:
@@ -209,6 +272,7 @@ COMMANDS = {
     "tune": commands.tune,
     "train": commands.train,
     "deploy": commands.deploy,
+    "verify": run_verify,
     "status": run_status,
 }
 
@@ -233,7 +297,7 @@ def main(argv: list[str] | None = None) -> str:
         return COMMANDS[args.command](aws, stack, args, datetime.now(UTC))
     except JobsError as error:
         logger.error("%s", error)
-        raise SystemExit(2) from None
+        raise SystemExit(error.exit_status) from None
     except ClientError as error:
         details = error.response.get("Error", {})
         logger.error(

@@ -62,6 +62,10 @@ class Aws:
     def s3(self):
         return self._session.client("s3")
 
+    @functools.cached_property
+    def cloudwatch(self):
+        return self._session.client("cloudwatch")
+
 
 def not_found(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") in NOT_FOUND_CODES
@@ -355,8 +359,10 @@ def deploy(aws: Aws, stack: Stack, args, now: datetime) -> str:
         if not args.tfvars:
             sys.stdout.write(tfvars.assignment(MODEL_DATA_VARIABLE, url) + "\n")
         logger.info(
-            "Terraform owns the endpoint: apply this %s and it creates a new model and "
-            "endpoint configuration, then updates the endpoint without downtime",
+            "Terraform owns the endpoint: apply this %s (make deploy: terraform apply keeping "
+            "the instance count auto scaling chose, then python -m mlops verify) and it "
+            "creates a new model and endpoint configuration, then updates the endpoint "
+            "blue/green without downtime",
             MODEL_DATA_VARIABLE,
         )
     elif not args.tfvars:

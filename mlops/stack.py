@@ -21,6 +21,8 @@ SOURCES = {
     "role_arn": ("--role-arn", "sagemaker_training_role_arn"),
     "image_uri": ("--image-uri", "training_image_uri"),
     "endpoint_name": ("--endpoint-name", "endpoint_name"),
+    "endpoint_config": ("--expect-config", "endpoint_config_name"),
+    "model_data_url": ("--expect-model-data", "endpoint_model_data_url"),
     "region": ("--region", "region"),
 }
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
@@ -110,6 +112,14 @@ class Stack:
                 self._outputs = read_terraform_outputs(self.terraform_dir)
         return self._outputs
 
+    def optional_list(self, output: str) -> list[str]:
+        """A list output, or [] where the stack has none (an older stack, or flags only)."""
+        try:
+            value = self.outputs().get(output)
+        except JobsError:
+            return []
+        return [str(item) for item in value] if isinstance(value, list) else []
+
     def get(self, setting: str) -> str:
         flag, output = SOURCES[setting]
         value = self.flags.get(setting) or self.outputs().get(output)
@@ -117,7 +127,7 @@ class Stack:
             source = self.outputs_file or f"terraform output in {self.terraform_dir}"
             hint = (
                 " (the endpoint exists once model_data_url is set and applied)"
-                if setting == "endpoint_name"
+                if setting in ("endpoint_name", "endpoint_config", "model_data_url")
                 else " (has `terraform apply` run there?)"
             )
             raise JobsError(f"{output} is unknown: pass {flag}, or set it in {source}{hint}")

@@ -2,8 +2,14 @@ data "aws_caller_identity" "current" {}
 
 locals {
   bucket_name     = coalesce(var.bucket_name, "${var.name}-${data.aws_caller_identity.current.account_id}")
-  prefixes        = { data = "data/", code = "code/", models = "models/", checkpoints = "checkpoints/", features = "features/" }
+  prefixes        = { data = "data/", code = "code/", models = "models/", checkpoints = "checkpoints/", features = "features/", capture = "capture/" }
   deploy_endpoint = var.model_data_url != null
+  serverless      = var.endpoint_mode == "serverless"
+  # Capture is on by default where SageMaker offers it (not on serverless endpoints).
+  data_capture = coalesce(var.endpoint_data_capture.enabled, !local.serverless) ? {
+    destination_s3_uri  = "s3://${module.data_bucket.bucket_name}/${local.prefixes.capture}"
+    sampling_percentage = var.endpoint_data_capture.sampling_percentage
+  } : null
   code_bundle_key = "${local.prefixes.code}code.tar.gz"
   # What answers call the model: its key without bucket or file name (models/run-1), so no
   # answer carries the account id that the bucket's name holds.
@@ -13,11 +19,12 @@ locals {
 module "data_bucket" {
   source = "./modules/data_bucket"
 
-  bucket_name   = local.bucket_name
-  kms_key_arn   = var.kms_key_arn
-  force_destroy = var.force_destroy_bucket
-  prefixes      = local.prefixes
-  tags          = var.tags
+  bucket_name             = local.bucket_name
+  kms_key_arn             = var.kms_key_arn
+  force_destroy           = var.force_destroy_bucket
+  prefixes                = local.prefixes
+  capture_expiration_days = var.endpoint_data_capture.expiration_days
+  tags                    = var.tags
 }
 
 # The training code (ml/ and ec2/train_on_boot.sh), built by `make package-code`.
@@ -98,9 +105,15 @@ module "sagemaker_endpoint" {
   model_data_url            = var.model_data_url
   model_artifacts_s3_prefix = "s3://${module.data_bucket.bucket_name}/${local.prefixes.models}"
   instance_type             = var.endpoint_instance_type
-  initial_instance_count    = var.endpoint_autoscaling.min_capacity
+  current_instance_count    = var.endpoint_current_instance_count
+  serverless                = local.serverless ? var.endpoint_serverless : null
+  network_isolation         = !local.serverless # serverless endpoints cannot be isolated
   inference_image_tag       = var.inference_image_tag
   autoscaling               = var.endpoint_autoscaling
+  deployment                = var.endpoint_deployment
+  rollback_alarms           = var.endpoint_rollback_alarms
+  data_capture              = local.data_capture
+  off_hours                 = var.endpoint_off_hours
   kms_key_arn               = var.kms_key_arn
   tags                      = var.tags
 }
@@ -109,14 +122,18 @@ module "lambda_invoker" {
   source = "./modules/lambda_invoker"
   count  = local.deploy_endpoint ? 1 : 0
 
-  name                    = "${var.name}-invoker"
-  package_path            = var.lambda_package_path
-  endpoint_name           = module.sagemaker_endpoint[0].endpoint_name
-  endpoint_arn            = module.sagemaker_endpoint[0].endpoint_arn
-  model_version           = local.model_version
-  input_s3                = var.lambda_s3_input_prefix == null ? null : { bucket = module.data_bucket.bucket_name, prefix = var.lambda_s3_input_prefix }
-  url_allowlist           = var.lambda_url_allowlist
-  cors_allow_origin       = var.lambda_cors_allow_origin
+  name              = "${var.name}-invoker"
+  package_path      = var.lambda_package_path
+  endpoint_name     = module.sagemaker_endpoint[0].endpoint_name
+  endpoint_arn      = module.sagemaker_endpoint[0].endpoint_arn
+  model_version     = local.model_version
+  input_s3          = var.lambda_s3_input_prefix == null ? null : { bucket = module.data_bucket.bucket_name, prefix = var.lambda_s3_input_prefix }
+  url_allowlist     = var.lambda_url_allowlist
+  cors_allow_origin = var.lambda_cors_allow_origin
+  # A serverless endpoint may start cold and takes 4 MB requests: one long attempt, smaller images.
+  invoke_timeout          = local.serverless ? 19 : 8
+  invoke_attempts         = local.serverless ? 1 : 2
+  max_image_bytes         = local.serverless ? 2900000 : 4500000
   reserved_concurrency    = var.lambda_reserved_concurrency
   provisioned_concurrency = var.lambda_provisioned_concurrency
   kms_key_arn             = var.kms_key_arn
@@ -142,11 +159,14 @@ module "monitoring" {
   source = "./modules/monitoring"
   count  = local.deploy_endpoint ? 1 : 0
 
-  name          = var.name
-  endpoint_name = module.sagemaker_endpoint[0].endpoint_name
-  variant_name  = module.sagemaker_endpoint[0].variant_name
-  function_name = module.lambda_invoker[0].function_name
-  alarm_email   = var.alarm_email
-  kms_key_arn   = var.kms_key_arn
-  tags          = var.tags
+  name                  = var.name
+  endpoint_name         = module.sagemaker_endpoint[0].endpoint_name
+  variant_name          = module.sagemaker_endpoint[0].variant_name
+  function_name         = module.lambda_invoker[0].function_name
+  endpoint_mode         = var.endpoint_mode
+  deployment_alarm_arns = module.sagemaker_endpoint[0].rollback_alarm_arns
+  monthly_budget        = var.monthly_budget
+  alarm_email           = var.alarm_email
+  kms_key_arn           = var.kms_key_arn
+  tags                  = var.tags
 }

@@ -97,3 +97,33 @@ output "classify_url" {
   description = "The HTTP API's POST /classify URL (the web page's ?api=), or null without create_http_api."
   value       = one(module.http_api[*].classify_url)
 }
+
+output "endpoint_config_name" {
+  description = "The endpoint configuration Terraform applied (what python -m mlops verify expects the endpoint to be on), or null."
+  value       = one(module.sagemaker_endpoint[*].endpoint_config_name)
+}
+
+output "endpoint_model_data_url" {
+  description = "The model.tar.gz the endpoint should serve (python -m mlops verify), or null."
+  value       = one(module.sagemaker_endpoint[*].model_data_url)
+}
+
+output "endpoint_mode" {
+  description = "realtime or serverless, or null without an endpoint."
+  value       = one(module.sagemaker_endpoint[*].mode)
+}
+
+output "endpoint_rollback_alarm_names" {
+  description = "Alarms that roll a running deployment back (python -m mlops verify names those in ALARM)."
+  value       = one(module.sagemaker_endpoint[*].rollback_alarm_names)
+}
+
+output "endpoint_data_capture_s3_uri" {
+  description = "Where sampled requests and responses are captured, or null."
+  value       = one(module.sagemaker_endpoint[*].data_capture_s3_uri)
+}
+
+output "dashboard_name" {
+  description = "The CloudWatch dashboard of the endpoint and the Lambda, or null."
+  value       = one(module.monitoring[*].dashboard_name)
+}

@@ -151,6 +151,89 @@ variable "endpoint_autoscaling" {
   description = "Endpoint auto scaling: instance bounds, target invocations per instance per minute, cooldowns (s)."
 }
 
+variable "endpoint_mode" {
+  type        = string
+  default     = "realtime"
+  description = "realtime: instances with auto scaling; serverless: SageMaker Serverless Inference (pay per request, cold starts). Switching replaces the endpoint."
+
+  validation {
+    condition     = contains(["realtime", "serverless"], var.endpoint_mode)
+    error_message = "endpoint_mode must be realtime or serverless."
+  }
+}
+
+variable "endpoint_serverless" {
+  type = object({
+    memory_size_in_mb = optional(number, 3072)
+    max_concurrency   = optional(number, 5)
+  })
+  default     = {}
+  description = "Memory (1024-6144 MB, in steps of 1024) and concurrency (1-200) of the serverless endpoint (endpoint_mode = serverless)."
+}
+
+variable "endpoint_current_instance_count" {
+  type        = number
+  default     = null
+  description = "The instance count auto scaling has chosen, read before an apply that changes the model (make deploy reads it): the new fleet starts at that size instead of min_capacity."
+}
+
+variable "endpoint_deployment" {
+  type = object({
+    policy                   = optional(string, "blue_green")
+    traffic                  = optional(string, "all_at_once")
+    step_instances           = optional(number, 1)
+    wait_seconds             = optional(number, 300)
+    termination_wait_seconds = optional(number, 120)
+    max_execution_seconds    = optional(number, 3600)
+  })
+  default     = {}
+  description = "Deployment guardrails of the endpoint: blue_green (all_at_once, canary or linear traffic) or rolling, bake and wait times (terraform/modules/sagemaker_endpoint/README.md)."
+}
+
+variable "endpoint_rollback_alarms" {
+  type = object({
+    errors_5xx_per_minute = optional(number, 1)
+    p99_latency_ms        = optional(number, 2000)
+    model_faults          = optional(number, 1)
+  })
+  default     = {}
+  description = "Thresholds of the alarms that roll a running deployment back."
+}
+
+variable "endpoint_data_capture" {
+  type = object({
+    enabled             = optional(bool)
+    sampling_percentage = optional(number, 20)
+    expiration_days     = optional(number, 30)
+  })
+  default     = {}
+  description = "Capture of requests and responses to s3://BUCKET/capture/: enabled (default: on for realtime, off for serverless, which cannot capture), the share sampled, and the days captures are kept."
+
+  validation {
+    condition     = var.endpoint_data_capture.expiration_days >= 1 && floor(var.endpoint_data_capture.expiration_days) == var.endpoint_data_capture.expiration_days
+    error_message = "endpoint_data_capture.expiration_days must be a whole number of at least 1."
+  }
+}
+
+variable "endpoint_off_hours" {
+  type = object({
+    scale_down = string
+    scale_up   = string
+    timezone   = optional(string, "UTC")
+  })
+  default     = null
+  description = "Scale the endpoint to one instance outside working hours (cron expressions), e.g. { scale_down = \"cron(0 19 ? * MON-FRI *)\", scale_up = \"cron(0 7 ? * MON-FRI *)\", timezone = \"Europe/Berlin\" }; null: off."
+}
+
+variable "monthly_budget" {
+  type = object({
+    limit_usd = number
+    emails    = list(string)
+  })
+  default     = null
+  description = "An AWS Budgets monthly cost budget for resources tagged Project = name, e-mailing at 80% forecast and 100% actual; null: none."
+}
+
 variable "lambda_package_path" {
   type        = string
   default     = "../build/lambda.zip"

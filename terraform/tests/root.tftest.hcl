@@ -72,3 +72,58 @@ run "rejects_bad_region" {
   }
   expect_failures = [var.region]
 }
+
+run "realtime_endpoints_capture_20_percent_and_deploy_blue_green" {
+  command = plan
+
+  variables {
+    model_data_url = "s3://dog-breeds-123456789012/models/run-1/model.tar.gz"
+  }
+
+  assert {
+    condition     = module.sagemaker_endpoint[0].data_capture_s3_uri == "s3://dog-breeds-123456789012/capture/"
+    error_message = "a realtime endpoint must capture to s3://BUCKET/capture/"
+  }
+  assert {
+    condition     = module.lambda_invoker[0].timeout == 29
+    error_message = "the function must end before the HTTP API's 30 s"
+  }
+}
+
+run "serverless_turns_capture_off_and_gives_the_lambda_one_long_attempt" {
+  command = plan
+
+  variables {
+    model_data_url = "s3://dog-breeds-123456789012/models/run-1/model.tar.gz"
+    endpoint_mode  = "serverless"
+  }
+
+  assert {
+    condition     = module.sagemaker_endpoint[0].data_capture_s3_uri == null && module.sagemaker_endpoint[0].mode == "serverless"
+    error_message = "serverless endpoints cannot capture"
+  }
+}
+
+run "rejects_bad_endpoint_mode" {
+  command = plan
+  variables {
+    endpoint_mode = "batch"
+  }
+  expect_failures = [var.endpoint_mode]
+}
+
+run "rejects_zero_day_capture_expiration" {
+  command = plan
+  variables {
+    endpoint_data_capture = { expiration_days = 0 }
+  }
+  expect_failures = [var.endpoint_data_capture]
+}
+
+run "rejects_bad_training_image_tag" {
+  command = plan
+  variables {
+    training_image_tag = "latest"
+  }
+  expect_failures = [var.training_image_tag]
+}

@@ -2,60 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import logging
 
 import hcl2
 import pytest
 
 from local_stack.aws import client
-from tests.mlops.conftest import JobsStack, write_outputs
+from tests.mlops.conftest import JobsStack
 
 pytestmark = pytest.mark.integration
-
-INFERENCE_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6.0-cpu-py312"
-
-
-@pytest.fixture
-def serving_stack(jobs_stack: JobsStack, emulator) -> JobsStack:
-    """An endpoint shaped like the Terraform module's (one variant, network isolation, tags)
-    serving run-1, with run-2 uploaded next to it."""
-    s3 = client("s3", emulator)
-    for run in ("run-1", "run-2"):
-        s3.put_object(Bucket=jobs_stack.bucket, Key=f"models/{run}/model.tar.gz", Body=b"tar")
-    sagemaker = client("sagemaker", emulator)
-    name = f"{jobs_stack.prefix}-endpoint"
-    tags = [{"Key": "Team", "Value": "ml-platform"}]
-    sagemaker.create_model(
-        ModelName=f"{name}-model-1",
-        ExecutionRoleArn=jobs_stack.role_arn.replace("-training", "-endpoint"),
-        PrimaryContainer={
-            "Image": INFERENCE_IMAGE,
-            "ModelDataUrl": f"s3://{jobs_stack.bucket}/models/run-1/model.tar.gz",
-            "Environment": {"SAGEMAKER_PROGRAM": "inference.py"},
-        },
-        EnableNetworkIsolation=True,
-        Tags=tags,
-    )
-    sagemaker.create_endpoint_config(
-        EndpointConfigName=f"{name}-config-1",
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": f"{name}-model-1",
-                "InitialInstanceCount": 1,
-                "InstanceType": "ml.m5.large",
-            }
-        ],
-        Tags=tags,
-    )
-    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config-1", Tags=tags)
-    outputs = json.loads(jobs_stack.outputs_file.read_text())
-    write_outputs(
-        jobs_stack.outputs_file,
-        {name_: item["value"] for name_, item in outputs.items()} | {"endpoint_name": name},
-    )
-    return jobs_stack
 
 
 def model_url(stack: JobsStack, run: str) -> str:

@@ -118,12 +118,27 @@ def test_ec2_role_reads_data_and_code_writes_its_own_run_only(policies, applied_
     assert not allowed(document, "s3:GetObject", "arn:aws:s3:::another-bucket/data/x.jpg")
 
 
-def test_endpoint_role_reads_models_only(policies, applied_stack):
+def test_endpoint_role_reads_models_and_writes_captures_only(policies, applied_stack):
     document = role(policies, "-endpoint")
     bucket = f"arn:aws:s3:::{applied_stack['outputs']['bucket_name']}"
     assert allowed(document, "s3:GetObject", f"{bucket}/models/run-1/model.tar.gz")
     assert not allowed(document, "s3:GetObject", f"{bucket}/data/train/x.jpg")
     assert not allowed(document, "s3:PutObject", f"{bucket}/models/run-1/model.tar.gz")
+    capture = f"{bucket}/capture/{applied_stack['outputs']['endpoint_name']}/AllTraffic/x.jsonl"
+    assert allowed(document, "s3:PutObject", capture)
+    assert not allowed(document, "s3:GetObject", capture)
+    assert not allowed(document, "s3:PutObject", f"{bucket}/data/capture/x.jsonl")
+    group = f"/aws/sagemaker/Endpoints/{applied_stack['outputs']['endpoint_name']}"
+    assert allowed(
+        document,
+        "logs:PutLogEvents",
+        f"arn:aws:logs:us-east-1:123456789012:log-group:{group}:log-stream:x",
+    )
+    assert not allowed(
+        document,
+        "logs:PutLogEvents",
+        "arn:aws:logs:us-east-1:123456789012:log-group:/other:log-stream:x",
+    )
     assert allowed(
         document,
         "ecr:BatchGetImage",

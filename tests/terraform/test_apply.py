@@ -14,14 +14,6 @@ pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.slow]
 
 # Re-plan drift the emulator causes, by resource address, with what differs and why.
 KNOWN_EMULATOR_DRIFT = {
-    "module.sagemaker_endpoint[0].aws_sagemaker_model.this": (
-        {"vpc_config"},
-        "moto reports an empty vpc_config for a model created without one",
-    ),
-    "module.sagemaker_endpoint[0].aws_sagemaker_endpoint_configuration.this": (
-        {"data_capture_config"},
-        "moto reports an empty data_capture_config for a configuration created without one",
-    ),
     "module.notebook_instance[0].aws_sagemaker_notebook_instance.this": (
         {"platform_identifier"},
         "moto does not record a notebook instance's PlatformIdentifier",
@@ -50,6 +42,7 @@ def test_bucket_is_versioned_encrypted_private_and_tls_only(applied_stack, emula
     lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
     assert {rule["ID"] for rule in lifecycle} == {
         "expire-old-checkpoints",
+        "expire-captured-requests",
         "expire-noncurrent-versions",
     }
     assert s3.head_object(Bucket=bucket, Key="code/code.tar.gz")["ContentLength"] > 0
@@ -177,7 +170,8 @@ def test_training_instance_requires_imdsv2_and_has_its_profile(applied_stack, em
 
 
 def test_alarms_watch_the_endpoint_and_the_lambda(applied_stack, emulator):
-    alarms = client("cloudwatch", emulator).describe_alarms(AlarmNamePrefix=applied_stack["name"])[
+    outputs = applied_stack["outputs"]
+    alarms = client("cloudwatch", emulator).describe_alarms(AlarmNames=outputs["alarm_names"])[
         "MetricAlarms"
     ]
     metrics = {(alarm["Namespace"], alarm["MetricName"]) for alarm in alarms}
@@ -187,29 +181,77 @@ def test_alarms_watch_the_endpoint_and_the_lambda(applied_stack, emulator):
         ("AWS/Lambda", "Errors"),
         ("AWS/Lambda", "Throttles"),
     }
-    assert sorted(applied_stack["outputs"]["alarm_names"]) == sorted(a["AlarmName"] for a in alarms)
+    every = client("cloudwatch", emulator).describe_alarms(AlarmNamePrefix=applied_stack["name"])
+    assert sorted(a["AlarmName"] for a in every["MetricAlarms"]) == sorted(
+        outputs["alarm_names"] + outputs["endpoint_rollback_alarm_names"]
+    )
+
+
+def test_the_endpoint_deploys_blue_green_and_rolls_back_on_its_alarms(applied_stack, emulator):
+    outputs = applied_stack["outputs"]
+    endpoint = client("sagemaker", emulator).describe_endpoint(
+        EndpointName=outputs["endpoint_name"]
+    )
+    deployment = endpoint["LastDeploymentConfig"]
+    policy = deployment["BlueGreenUpdatePolicy"]
+    assert policy["TrafficRoutingConfiguration"] == {
+        "Type": "ALL_AT_ONCE",
+        "WaitIntervalInSeconds": 300,
+    }
+    assert (policy["TerminationWaitInSeconds"], policy["MaximumExecutionTimeoutInSeconds"]) == (
+        120,
+        3600,
+    )
+    rollback = {alarm["AlarmName"] for alarm in deployment["AutoRollbackConfiguration"]["Alarms"]}
+    assert rollback == set(outputs["endpoint_rollback_alarm_names"])
+    alarms = client("cloudwatch", emulator).describe_alarms(AlarmNames=sorted(rollback))
+    watched = {(a["Namespace"], a["MetricName"]) for a in alarms["MetricAlarms"]}
+    assert watched == {
+        ("AWS/SageMaker", "Invocation5XXErrors"),
+        ("AWS/SageMaker", "ModelLatency"),
+        (f"{applied_stack['name']}/Endpoint", "ModelFaults"),
+    }
+    (model_faults,) = client("logs", emulator).describe_metric_filters(
+        logGroupName=f"/aws/sagemaker/Endpoints/{outputs['endpoint_name']}"
+    )["metricFilters"]
+    assert model_faults["filterPattern"] == '"answering 500 internal"'
+
+
+def test_the_endpoint_captures_a_fifth_of_its_traffic_under_capture(applied_stack, emulator):
+    outputs = applied_stack["outputs"]
+    sagemaker = client("sagemaker", emulator)
+    config = sagemaker.describe_endpoint_config(EndpointConfigName=outputs["endpoint_config_name"])
+    capture = config["DataCaptureConfig"]
+    assert capture["DestinationS3Uri"] == f"s3://{outputs['bucket_name']}/capture/"
+    assert capture["InitialSamplingPercentage"] == 20
+    assert {option["CaptureMode"] for option in capture["CaptureOptions"]} == {"Input", "Output"}
+    assert outputs["endpoint_data_capture_s3_uri"] == capture["DestinationS3Uri"]
+
+
+def test_the_dashboard_shows_the_endpoint_the_lambda_and_every_alarm(applied_stack, emulator):
+    outputs = applied_stack["outputs"]
+    body = json.loads(
+        client("cloudwatch", emulator).get_dashboard(DashboardName=outputs["dashboard_name"])[
+            "DashboardBody"
+        ]
+    )
+    titles = {w["properties"]["title"] for w in body["widgets"]}
+    assert titles == {
+        "Endpoint invocations and errors",
+        "Model latency (microseconds)",
+        "Instances, CPU and memory",
+        "Lambda invocations, errors and throttles",
+        "Lambda duration (ms)",
+        "Alarms",
+    }
+    (alarm_widget,) = [w for w in body["widgets"] if w["type"] == "alarm"]
+    shown = {arn.rsplit(":", 1)[-1] for arn in alarm_widget["properties"]["alarms"]}
+    assert shown == set(outputs["alarm_names"] + outputs["endpoint_rollback_alarm_names"])
 
 
 def test_replan_shows_only_known_emulator_drift(applied_stack):
-    terraform = applied_stack["terraform"]
     flags = []
     for name, value in applied_stack["variables"].items():
         flags += ["-var", f"{name}={value if isinstance(value, str) else json.dumps(value)}"]
-    terraform.run("plan", "-input=false", "-no-color", "-out=replan.tfplan", *flags)
-    plan = json.loads(terraform.run("show", "-json", "replan.tfplan").stdout)
-    drift = {}
-    for change in plan["resource_changes"]:
-        if change["change"]["actions"] in (["no-op"], ["read"]):
-            continue
-        before, after = change["change"]["before"] or {}, change["change"]["after"] or {}
-        replaced = {path[0] for path in change["change"].get("replace_paths") or []}
-        updated = {
-            key
-            for key in after
-            if key in before
-            and before[key] != after[key]
-            and change["change"]["after_unknown"].get(key) is not True
-        }
-        drift[change["address"]] = replaced or updated
     expected = {address: attributes for address, (attributes, _) in KNOWN_EMULATOR_DRIFT.items()}
-    assert drift == expected
+    assert applied_stack["terraform"].drift(*flags) == expected

@@ -56,13 +56,20 @@ def test_alarm_topic_uses_a_key_cloudwatch_may_use(applied_stack, emulator):
 
 def test_alarms_fire_on_m_out_of_n_periods(applied_stack, emulator):
     """CloudWatch user guide, "Evaluating an alarm": DatapointsToAlarm below EvaluationPeriods
-    fires without waiting for every period to breach."""
-    alarms = client("cloudwatch", emulator).describe_alarms(AlarmNamePrefix=applied_stack["name"])[
-        "MetricAlarms"
-    ]
-    assert alarms
+    fires without waiting for every period to breach. The rollback alarms are SageMaker's, not
+    a person's: no actions, and strict on purpose (deployment guardrails, "Auto-Rollback
+    Configuration and Monitoring"): one bad minute of a bake rolls back, which costs a retry
+    of the deployment, never an outage."""
+    outputs = applied_stack["outputs"]
+    cloudwatch = client("cloudwatch", emulator)
+    alarms = cloudwatch.describe_alarms(AlarmNames=outputs["alarm_names"])["MetricAlarms"]
+    assert len(alarms) == len(outputs["alarm_names"]) >= 4
     assert all(a["DatapointsToAlarm"] < a["EvaluationPeriods"] for a in alarms)
-    assert all(a["AlarmActions"] == [applied_stack["outputs"]["alarm_topic_arn"]] for a in alarms)
+    assert all(a["AlarmActions"] == [outputs["alarm_topic_arn"]] for a in alarms)
+    rollback = cloudwatch.describe_alarms(AlarmNames=outputs["endpoint_rollback_alarm_names"])
+    assert len(rollback["MetricAlarms"]) == 3
+    assert all(a["AlarmActions"] == [] for a in rollback["MetricAlarms"])
+    assert all(a["DatapointsToAlarm"] == a["EvaluationPeriods"] for a in rollback["MetricAlarms"])
 
 
 def test_service_roles_carry_the_confused_deputy_guard(applied_stack, emulator):

@@ -5,8 +5,10 @@ aws_iam_policy_document, tags on every taggable resource, and the module file la
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from collections import Counter
 from functools import cache
 from pathlib import Path
 
@@ -24,7 +26,7 @@ DIRECTORIES = [TERRAFORM, *(TERRAFORM / "modules" / m for m in MODULES)]
 OPTIONS = SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
 # Variables a reviewer expects to see guarded: names, types, ARNs, capacities, cooldowns.
 MUST_VALIDATE = {
-    "data_bucket": {"bucket_name", "kms_key_arn", "prefixes"},
+    "data_bucket": {"bucket_name", "kms_key_arn", "prefixes", "capture_expiration_days"},
     "http_api": {
         "name",
         "function_alias_arn",
@@ -45,7 +47,19 @@ MUST_VALIDATE = {
         "training_role_arn",
         "endpoint_arn",
     },
-    "sagemaker_endpoint": {"name", "model_data_url", "instance_type", "autoscaling"},
+    "sagemaker_endpoint": {
+        "name",
+        "model_data_url",
+        "instance_type",
+        "autoscaling",
+        "current_instance_count",
+        "serverless",
+        "deployment",
+        "rollback_alarms",
+        "data_capture",
+        "off_hours",
+        "log_retention_days",
+    },
     "lambda_invoker": {
         "name",
         "endpoint_arn",
@@ -53,6 +67,7 @@ MUST_VALIDATE = {
         "reserved_concurrency",
         "provisioned_concurrency",
         "cors_allow_origin",
+        "max_image_bytes",
     },
     "training_instance": {
         "name",
@@ -62,9 +77,9 @@ MUST_VALIDATE = {
         "run_id",
         "hyperparameters",
     },
-    "monitoring": {"name", "alarm_email"},
+    "monitoring": {"name", "alarm_email", "endpoint_mode", "monthly_budget"},
     "sagemaker_training_role": {"name", "image_registry_id"},
-    "terraform": {"name", "region"},
+    "terraform": {"name", "region", "endpoint_mode", "endpoint_data_capture"},
 }
 
 
@@ -187,3 +202,20 @@ def test_module_readmes_have_current_tables():
         check=False,
     )
     assert result.returncode == 0, f"run `make fmt` to update: {result.stdout}"
+
+
+@pytest.mark.parametrize("directory", DIRECTORIES, ids=lambda d: d.name)
+def test_every_validation_has_its_rejecting_run(directory: Path):
+    """One `terraform test` run per validation rule that expects it to fail (STYLE.md: the
+    rule's own error_message is the spec)."""
+    tests = "\n".join(p.read_text() for p in sorted((directory / "tests").glob("*.tftest.hcl")))
+    runs = re.findall(r"expect_failures\s*=\s*\[([^\]]*)\]", tests)
+    rejected = Counter(
+        name.strip().removeprefix("var.") for run in runs for name in run.split(",") if name.strip()
+    )
+    missing = {
+        name: len(body["validation"]) - rejected[name]
+        for name, body in blocks(directory, "variable").items()
+        if len(body.get("validation", [])) > rejected[name]
+    }
+    assert not missing, f"{directory.name}: validations without a rejecting run: {missing}"

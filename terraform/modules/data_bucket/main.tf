@@ -63,6 +63,20 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
   }
 
+  # Captures hold what callers sent: kept no longer than they are useful.
+  rule {
+    id     = "expire-captured-requests"
+    status = "Enabled"
+
+    filter {
+      prefix = var.prefixes.capture
+    }
+
+    expiration {
+      days = var.capture_expiration_days
+    }
+  }
+
   rule {
     id     = "expire-noncurrent-versions"
     status = "Enabled"

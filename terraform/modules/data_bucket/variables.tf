@@ -32,6 +32,7 @@ variable "prefixes" {
     models      = optional(string, "models/")
     checkpoints = optional(string, "checkpoints/")
     features    = optional(string, "features/")
+    capture     = optional(string, "capture/")
   })
   default     = {}
   description = "Key prefixes of the bucket's areas; each ends with a slash."
@@ -50,6 +51,17 @@ variable "checkpoint_expiration_days" {
   validation {
     condition     = var.checkpoint_expiration_days >= 1
     error_message = "checkpoint_expiration_days must be at least 1."
+  }
+}
+
+variable "capture_expiration_days" {
+  type        = number
+  default     = 30
+  description = "Days after which the endpoint's captured requests and responses are deleted."
+
+  validation {
+    condition     = var.capture_expiration_days >= 1 && floor(var.capture_expiration_days) == var.capture_expiration_days
+    error_message = "capture_expiration_days must be a whole number of at least 1."
   }
 }
 

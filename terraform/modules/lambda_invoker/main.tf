@@ -130,6 +130,7 @@ resource "aws_lambda_function" "this" {
       FUNCTION_TIMEOUT_SECONDS = tostring(var.timeout)
       INVOKE_TIMEOUT_SECONDS   = tostring(var.invoke_timeout)
       INVOKE_ATTEMPTS          = tostring(var.invoke_attempts)
+      MAX_IMAGE_BYTES          = tostring(var.max_image_bytes)
     }
   }
 

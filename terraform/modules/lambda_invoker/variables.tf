@@ -113,6 +113,17 @@ variable "invoke_attempts" {
   }
 }
 
+variable "max_image_bytes" {
+  type        = number
+  default     = 4500000
+  description = "Largest image the function accepts: 4.5 MB fits a real-time endpoint's 6 MB request once base64-encoded; a serverless endpoint's 4 MB needs 2900000."
+
+  validation {
+    condition     = var.max_image_bytes >= 1024 && var.max_image_bytes <= 4500000 && floor(var.max_image_bytes) == var.max_image_bytes
+    error_message = "max_image_bytes must be a whole number from 1024 to 4500000 (InvokeEndpoint's 6 MB body, base64-encoded)."
+  }
+}
+
 variable "memory_size" {
   type        = number
   default     = 256

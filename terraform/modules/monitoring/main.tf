@@ -3,16 +3,27 @@ data "aws_region" "current" {}
 data "aws_caller_identity" "current" {}
 
 locals {
-  create_topic  = var.alarm_email != null || var.create_sns_topic
-  create_key    = local.create_topic && var.kms_key_arn == null
-  account_id    = data.aws_caller_identity.current.account_id
-  alarm_arn_any = "arn:${data.aws_partition.current.partition}:cloudwatch:${data.aws_region.current.name}:${local.account_id}:alarm:${var.name}-*"
-  alarm_actions = concat(local.create_topic ? [aws_sns_topic.alarms[0].arn] : [], var.alarm_action_arns)
+  create_topic     = var.alarm_email != null || var.create_sns_topic
+  create_key       = local.create_topic && var.kms_key_arn == null
+  account_id       = data.aws_caller_identity.current.account_id
+  alarm_arn_prefix = "arn:${data.aws_partition.current.partition}:cloudwatch:${data.aws_region.current.name}:${local.account_id}:alarm:"
+  alarm_arn_any    = "${local.alarm_arn_prefix}${var.name}-*"
+  alarm_actions    = concat(local.create_topic ? [aws_sns_topic.alarms[0].arn] : [], var.alarm_action_arns)
   endpoint_dimensions = {
     EndpointName = var.endpoint_name
     VariantName  = var.variant_name
   }
-  alarms = {
+  serverless_alarms = {
+    endpoint-cold-starts = {
+      namespace  = "AWS/SageMaker"
+      metric     = "OverheadLatency"
+      statistic  = "Average"
+      threshold  = var.serverless_overhead_threshold_ms * 1000 # microseconds
+      dimensions = local.endpoint_dimensions
+      about      = "Serverless cold starts make callers wait: raise memory or max concurrency."
+    }
+  }
+  alarms = merge(var.endpoint_mode == "serverless" ? local.serverless_alarms : {}, {
     endpoint-5xx = {
       namespace  = "AWS/SageMaker"
       metric     = "Invocation5XXErrors"
@@ -45,7 +56,7 @@ locals {
       dimensions = { FunctionName = var.function_name }
       about      = "Requests were throttled by the Lambda's reserved concurrency."
     }
-  }
+  })
 }
 
 # CloudWatch alarms cannot publish to a topic encrypted with the AWS managed alias/aws/sns

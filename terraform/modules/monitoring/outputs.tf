@@ -7,3 +7,13 @@ output "sns_topic_arn" {
   description = "ARN of the alarm topic, or null when none was created."
   value       = local.create_topic ? aws_sns_topic.alarms[0].arn : null
 }
+
+output "dashboard_name" {
+  description = "Name of the CloudWatch dashboard."
+  value       = aws_cloudwatch_dashboard.this.dashboard_name
+}
+
+output "budget_name" {
+  description = "Name of the monthly budget, or null."
+  value       = one(aws_budgets_budget.monthly[*].name)
+}

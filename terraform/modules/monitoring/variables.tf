@@ -24,6 +24,23 @@ variable "function_name" {
   description = "Lambda function to watch."
 }
 
+variable "endpoint_mode" {
+  type        = string
+  default     = "realtime"
+  description = "realtime (instances: CPU, memory and instance count on the dashboard) or serverless (cold starts and concurrency instead, and an alarm on slow cold starts)."
+
+  validation {
+    condition     = contains(["realtime", "serverless"], var.endpoint_mode)
+    error_message = "endpoint_mode must be realtime or serverless."
+  }
+}
+
+variable "deployment_alarm_arns" {
+  type        = list(string)
+  default     = []
+  description = "ARNs of the endpoint's rollback alarms, shown with the others on the dashboard."
+}
+
 variable "create_sns_topic" {
   type        = bool
   default     = false
@@ -99,6 +116,36 @@ variable "model_latency_threshold_ms" {
   validation {
     condition     = var.model_latency_threshold_ms > 0
     error_message = "model_latency_threshold_ms must be positive."
+  }
+}
+
+variable "serverless_overhead_threshold_ms" {
+  type        = number
+  default     = 10000
+  description = "Serverless only: average overhead latency (ms; cold starts included) above which the alarm fires. Near the Lambda's 19 s per-call wait, callers time out: raise memory or concurrency."
+
+  validation {
+    condition     = var.serverless_overhead_threshold_ms > 0
+    error_message = "serverless_overhead_threshold_ms must be positive."
+  }
+}
+
+variable "monthly_budget" {
+  type = object({
+    limit_usd = number
+    emails    = list(string)
+  })
+  default     = null
+  description = "An AWS Budgets monthly cost budget over resources tagged Project = name (an activated cost allocation tag), e-mailing at 80% forecast and 100% actual; null: none."
+
+  validation {
+    condition     = var.monthly_budget == null || try(var.monthly_budget.limit_usd > 0, false)
+    error_message = "monthly_budget.limit_usd must be positive."
+  }
+
+  validation {
+    condition     = var.monthly_budget == null || try(length(var.monthly_budget.emails) >= 1 && length(var.monthly_budget.emails) <= 10 && alltrue([for email in var.monthly_budget.emails : can(regex("^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$", email))]), false)
+    error_message = "monthly_budget.emails must be 1 to 10 email addresses (AWS Budgets: 10 email subscribers per notification)."
   }
 }
 

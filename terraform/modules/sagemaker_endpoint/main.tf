@@ -8,17 +8,42 @@ data "aws_sagemaker_prebuilt_ecr_image" "pytorch_inference" {
 }
 
 locals {
+  serverless = var.serverless != null
   image_uri  = coalesce(var.inference_image_uri, data.aws_sagemaker_prebuilt_ecr_image.pytorch_inference.registry_path)
-  model_hash = substr(sha1(jsonencode([var.model_data_url, local.image_uri, var.container_environment])), 0, 8)
-  # A new model or instance choice gets a new endpoint configuration, so updates never
-  # modify a configuration an endpoint is using.
-  config_hash  = substr(sha1(jsonencode([local.model_hash, var.instance_type, var.initial_instance_count])), 0, 8)
+  environment = merge({
+    SAGEMAKER_PROGRAM          = "inference.py"
+    SAGEMAKER_SUBMIT_DIRECTORY = "/opt/ml/model/code"
+    SAGEMAKER_REGION           = data.aws_region.current.name
+    # Isolated, the container cannot reach S3: the handler answers s3_uri requests with a
+    # 400 at once instead of waiting for a connection that cannot happen.
+    S3_INPUT_ENABLED = tostring(!var.network_isolation)
+  }, var.container_environment)
+  # Models and endpoint configurations cannot change in place, and SageMaker refuses a second
+  # one of the same name: everything that replaces one is in its name, so a replacement is
+  # created under a new name before the old one goes (create_before_destroy).
+  model_hash = substr(sha1(jsonencode([var.model_data_url, local.image_uri, local.environment, var.network_isolation])), 0, 8)
+  # What makes a new fleet: a new model, instance type or serverless sizing, or capture
+  # settings. Each gets a new endpoint configuration, so an update never modifies a
+  # configuration an endpoint is using.
+  fleet_shape  = jsonencode([local.model_hash, local.serverless ? null : var.instance_type, var.serverless, var.data_capture, var.kms_key_arn])
+  config_hash  = substr(sha1(local.fleet_shape), 0, 8)
   variant_name = "AllTraffic"
+  # The size a new fleet starts at: what auto scaling chose, kept within its range.
+  fleet_size = var.current_instance_count == null ? var.autoscaling.min_capacity : min(max(var.current_instance_count, var.autoscaling.min_capacity), var.autoscaling.max_capacity)
   # s3://bucket/key -> arn:aws:s3:::bucket/key; a prefix lets later models deploy with the same role.
   model_read_arn   = "arn:${data.aws_partition.current.partition}:s3:::${trimprefix(coalesce(var.model_artifacts_s3_prefix, var.model_data_url), "s3://")}${var.model_artifacts_s3_prefix == null ? "" : "*"}"
-  log_group_arn    = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:/aws/sagemaker/Endpoints/${var.name}"
+  capture_arn      = var.data_capture == null ? null : "arn:${data.aws_partition.current.partition}:s3:::${trimprefix(var.data_capture.destination_s3_uri, "s3://")}*"
+  log_group_name   = "/aws/sagemaker/Endpoints/${var.name}"
+  log_group_arn    = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${local.log_group_name}"
   repository_arn   = "arn:${data.aws_partition.current.partition}:ecr:${data.aws_region.current.name}:${data.aws_sagemaker_prebuilt_ecr_image.pytorch_inference.registry_id}:repository/pytorch-inference"
   scaling_resource = "endpoint/${aws_sagemaker_endpoint.this.name}/variant/${local.variant_name}"
+  # The waits of one deployment: every traffic step's bake time, then the old fleet's wait.
+  deployment_steps = {
+    all_at_once = 1
+    canary      = 2
+    linear      = ceil(var.autoscaling.max_capacity / var.deployment.step_instances)
+  }
+  deployment_seconds = var.deployment.policy == "rolling" ? ceil(var.autoscaling.max_capacity / var.deployment.step_instances) * var.deployment.wait_seconds : local.deployment_steps[var.deployment.traffic] * var.deployment.wait_seconds + var.deployment.termination_wait_seconds
 }
 
 # Confused-deputy guard (SageMaker developer guide, "Cross-service confused deputy
@@ -74,9 +99,21 @@ data "aws_iam_policy_document" "execution" {
   }
 
   statement {
-    sid       = "WriteEndpointLogs"
+    sid = "WriteEndpointLogs"
+    # The group is Terraform's (retention, metric filter); CreateLogGroup stays, on this group
+    # only, because the execution role permissions of CreateModel list it.
     actions   = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
     resources = [local.log_group_arn, "${local.log_group_arn}:*"]
+  }
+
+  dynamic "statement" {
+    for_each = var.data_capture == null ? [] : [local.capture_arn]
+
+    content {
+      sid       = "WriteDataCapture"
+      actions   = ["s3:PutObject"]
+      resources = [statement.value]
+    }
   }
 
   statement {
@@ -96,8 +133,9 @@ data "aws_iam_policy_document" "execution" {
     for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
 
     content {
-      sid       = "DecryptModelArtifact"
-      actions   = ["kms:Decrypt"]
+      sid = "UseBucketKey"
+      # Decrypt reads the model; GenerateDataKey writes captures under the bucket's key.
+      actions   = var.data_capture == null ? ["kms:Decrypt"] : ["kms:Decrypt", "kms:GenerateDataKey"]
       resources = [statement.value]
     }
   }
@@ -110,6 +148,7 @@ resource "aws_iam_role_policy" "execution" {
 }
 
 resource "aws_sagemaker_model" "this" {
+  #checkov:skip=CKV_AWS_370:Isolated by default (network_isolation = true); only a serverless endpoint turns it off, because SageMaker Serverless Inference does not support network isolation.
   name                     = "${var.name}-${local.model_hash}"
   execution_role_arn       = aws_iam_role.execution.arn
   enable_network_isolation = var.network_isolation
@@ -117,62 +156,234 @@ resource "aws_sagemaker_model" "this" {
   primary_container {
     image          = local.image_uri
     model_data_url = var.model_data_url
-    environment = merge({
-      SAGEMAKER_PROGRAM          = "inference.py"
-      SAGEMAKER_SUBMIT_DIRECTORY = "/opt/ml/model/code"
-      SAGEMAKER_REGION           = data.aws_region.current.name
-      # Isolated, the container cannot reach S3: the handler answers s3_uri requests with a
-      # 400 at once instead of waiting for a connection that cannot happen.
-      S3_INPUT_ENABLED = tostring(!var.network_isolation)
-    }, var.container_environment)
+    environment    = local.environment
   }
 
   tags = var.tags
 
   lifecycle {
     create_before_destroy = true
+
+    precondition {
+      condition     = !(local.serverless && var.network_isolation)
+      error_message = "a serverless endpoint cannot run network-isolated (SageMaker Serverless Inference, feature exclusions): set network_isolation = false."
+    }
+  }
+}
+
+# A change of serving mode replaces the endpoint: SageMaker cannot turn an instance-based
+# endpoint into a serverless one in place.
+resource "terraform_data" "serving_mode" {
+  input = local.serverless ? "serverless" : "realtime"
+}
+
+# The fleet's identity; a new one (new model, type, sizing or capture) gets a new
+# configuration, and the fleet size below is read again only then.
+resource "terraform_data" "fleet_shape" {
+  input = local.fleet_shape
+}
+
+# UpdateEndpoint resets each variant to its configuration's InitialInstanceCount unless
+# RetainAllVariantProperties is sent, which the provider never sends
+# (hashicorp/terraform-provider-aws#48990). So a new configuration starts at the size auto
+# scaling chose (current_instance_count), taken when the fleet shape changes and ignored
+# otherwise, so that following auto scaling never causes a deployment by itself.
+resource "terraform_data" "fleet_size" {
+  input = local.fleet_size
+
+  lifecycle {
+    ignore_changes       = [input]
+    replace_triggered_by = [terraform_data.fleet_shape]
   }
 }
 
 resource "aws_sagemaker_endpoint_configuration" "this" {
-  name        = "${var.name}-${local.config_hash}"
-  kms_key_arn = var.kms_key_arn
+  name = "${var.name}-${local.config_hash}"
+  # Serverless variants have no storage volume to encrypt.
+  kms_key_arn = local.serverless ? null : var.kms_key_arn
 
   production_variants {
     variant_name           = local.variant_name
     model_name             = aws_sagemaker_model.this.name
-    initial_instance_count = var.initial_instance_count
-    instance_type          = var.instance_type
+    initial_instance_count = local.serverless ? null : terraform_data.fleet_size.output
+    instance_type          = local.serverless ? null : var.instance_type
+
+    dynamic "serverless_config" {
+      for_each = local.serverless ? [var.serverless] : []
+
+      content {
+        memory_size_in_mb = serverless_config.value.memory_size_in_mb
+        max_concurrency   = serverless_config.value.max_concurrency
+      }
+    }
+  }
+
+  dynamic "data_capture_config" {
+    for_each = var.data_capture == null ? [] : [var.data_capture]
+
+    content {
+      enable_capture              = true
+      initial_sampling_percentage = data_capture_config.value.sampling_percentage
+      destination_s3_uri          = data_capture_config.value.destination_s3_uri
+      kms_key_id                  = var.kms_key_arn
+
+      capture_options {
+        capture_mode = "Input"
+      }
+      capture_options {
+        capture_mode = "Output"
+      }
+
+      capture_content_type_header {
+        json_content_types = ["application/json"]
+      }
+    }
   }
 
   tags = var.tags
 
   lifecycle {
     create_before_destroy = true
+
+    precondition {
+      condition     = !(local.serverless && var.data_capture != null)
+      error_message = "data_capture is not available on serverless endpoints (SageMaker Serverless Inference, feature exclusions): set it to null."
+    }
   }
+}
+
+resource "aws_cloudwatch_log_group" "endpoint" {
+  name              = local.log_group_name
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.kms_key_arn
+  tags              = var.tags
 }
 
 resource "aws_sagemaker_endpoint" "this" {
   name                 = var.name
   endpoint_config_name = aws_sagemaker_endpoint_configuration.this.name
   tags                 = var.tags
+
+  deployment_config {
+    dynamic "blue_green_update_policy" {
+      for_each = var.deployment.policy == "blue_green" ? [var.deployment] : []
+
+      content {
+        termination_wait_in_seconds          = blue_green_update_policy.value.termination_wait_seconds
+        maximum_execution_timeout_in_seconds = blue_green_update_policy.value.max_execution_seconds
+
+        traffic_routing_configuration {
+          type                     = upper(blue_green_update_policy.value.traffic)
+          wait_interval_in_seconds = blue_green_update_policy.value.wait_seconds
+
+          dynamic "canary_size" {
+            for_each = blue_green_update_policy.value.traffic == "canary" ? [1] : []
+
+            content {
+              type  = "INSTANCE_COUNT"
+              value = var.deployment.step_instances
+            }
+          }
+
+          dynamic "linear_step_size" {
+            for_each = blue_green_update_policy.value.traffic == "linear" ? [1] : []
+
+            content {
+              type  = "INSTANCE_COUNT"
+              value = var.deployment.step_instances
+            }
+          }
+        }
+      }
+    }
+
+    dynamic "rolling_update_policy" {
+      for_each = var.deployment.policy == "rolling" ? [var.deployment] : []
+
+      content {
+        wait_interval_in_seconds             = rolling_update_policy.value.wait_seconds
+        maximum_execution_timeout_in_seconds = rolling_update_policy.value.max_execution_seconds
+
+        maximum_batch_size {
+          type  = "INSTANCE_COUNT"
+          value = rolling_update_policy.value.step_instances
+        }
+      }
+    }
+
+    auto_rollback_configuration {
+      dynamic "alarms" {
+        for_each = aws_cloudwatch_metric_alarm.rollback
+
+        content {
+          alarm_name = alarms.value.alarm_name
+        }
+      }
+    }
+  }
+
+  lifecycle {
+    replace_triggered_by = [terraform_data.serving_mode]
+
+    # The rules of the DeploymentConfig API reference and the deployment guardrails
+    # exclusions page, for a fleet anywhere between min and max capacity.
+    precondition {
+      condition     = !(local.serverless && (var.deployment.policy == "rolling" || var.deployment.traffic != "all_at_once"))
+      error_message = "a serverless endpoint deploys blue_green with all_at_once traffic: rolling updates exclude serverless endpoints (deployment guardrails, Exclusions), and canary and linear steps here count instances, which it has none of."
+    }
+    precondition {
+      condition     = !(var.deployment.policy == "rolling" && var.deployment.traffic != "all_at_once")
+      error_message = "deployment.traffic applies to blue_green only; rolling replaces step_instances at a time."
+    }
+    precondition {
+      condition     = local.serverless || var.deployment.policy != "blue_green" || var.deployment.traffic != "canary" || var.deployment.step_instances * 2 <= var.autoscaling.min_capacity
+      error_message = "a canary may be at most 50% of the fleet (CanarySize): step_instances * 2 must not exceed min_capacity, so canaries need at least 2 instances."
+    }
+    precondition {
+      condition     = local.serverless || var.deployment.policy != "blue_green" || var.deployment.traffic != "linear" || (var.deployment.step_instances * 2 <= var.autoscaling.min_capacity && var.deployment.step_instances * 10 >= var.autoscaling.max_capacity)
+      error_message = "a linear step must be 10% to 50% of the fleet (LinearStepSize) at every size between min_capacity and max_capacity."
+    }
+    precondition {
+      condition     = local.serverless || var.deployment.policy != "rolling" || (var.deployment.step_instances * 2 <= var.autoscaling.min_capacity && var.deployment.step_instances * 20 >= var.autoscaling.max_capacity)
+      error_message = "a rolling batch must be 5% to 50% of the fleet (RollingUpdatePolicy MaximumBatchSize) at every size between min_capacity and max_capacity, so rolling updates need at least 2 instances."
+    }
+    precondition {
+      condition     = var.deployment.max_execution_seconds > local.deployment_seconds
+      error_message = "deployment.max_execution_seconds must exceed the deployment's own waits (every step's wait_seconds plus termination_wait_seconds)."
+    }
+  }
 }
 
 resource "aws_appautoscaling_target" "this" {
+  count = local.serverless ? 0 : 1
+
   service_namespace  = "sagemaker"
   resource_id        = local.scaling_resource
   scalable_dimension = "sagemaker:variant:DesiredInstanceCount"
   min_capacity       = var.autoscaling.min_capacity
   max_capacity       = var.autoscaling.max_capacity
   tags               = var.tags
+
+  lifecycle {
+    # SageMaker refuses to change the instance type of a variant registered for auto scaling
+    # ("Update endpoints that use auto scaling"). Replacing the target on a type change
+    # orders the apply: deregister, update the endpoint, register again.
+    replace_triggered_by = [terraform_data.instance_type]
+  }
+}
+
+resource "terraform_data" "instance_type" {
+  input = local.serverless ? null : var.instance_type
 }
 
 resource "aws_appautoscaling_policy" "invocations" {
+  count = local.serverless ? 0 : 1
+
   name               = "${var.name}-invocations-per-instance"
   policy_type        = "TargetTrackingScaling"
-  service_namespace  = aws_appautoscaling_target.this.service_namespace
-  resource_id        = aws_appautoscaling_target.this.resource_id
-  scalable_dimension = aws_appautoscaling_target.this.scalable_dimension
+  service_namespace  = aws_appautoscaling_target.this[0].service_namespace
+  resource_id        = aws_appautoscaling_target.this[0].resource_id
+  scalable_dimension = aws_appautoscaling_target.this[0].scalable_dimension
 
   target_tracking_scaling_policy_configuration {
     target_value       = var.autoscaling.invocations_per_instance
@@ -182,5 +393,33 @@ resource "aws_appautoscaling_policy" "invocations" {
     predefined_metric_specification {
       predefined_metric_type = "SageMakerVariantInvocationsPerInstance"
     }
+  }
+
+  lifecycle {
+    # Deregistering the target deletes its policies; the new target needs them again.
+    replace_triggered_by = [terraform_data.instance_type]
+  }
+}
+
+resource "aws_appautoscaling_scheduled_action" "off_hours" {
+  for_each = local.serverless || var.off_hours == null ? {} : {
+    scale_down = { schedule = var.off_hours.scale_down, min = 1, max = 1 }
+    scale_up   = { schedule = var.off_hours.scale_up, min = var.autoscaling.min_capacity, max = var.autoscaling.max_capacity }
+  }
+
+  name               = "${var.name}-${replace(each.key, "_", "-")}"
+  service_namespace  = aws_appautoscaling_target.this[0].service_namespace
+  resource_id        = aws_appautoscaling_target.this[0].resource_id
+  scalable_dimension = aws_appautoscaling_target.this[0].scalable_dimension
+  schedule           = each.value.schedule
+  timezone           = var.off_hours.timezone
+
+  scalable_target_action {
+    min_capacity = each.value.min
+    max_capacity = each.value.max
+  }
+
+  lifecycle {
+    replace_triggered_by = [terraform_data.instance_type]
   }
 }

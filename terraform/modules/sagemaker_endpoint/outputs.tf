@@ -32,3 +32,34 @@ output "image_uri" {
   description = "Serving container image."
   value       = local.image_uri
 }
+
+output "mode" {
+  description = "realtime (instances with auto scaling) or serverless."
+  value       = terraform_data.serving_mode.input # known at plan time, for count and for_each
+}
+
+output "rollback_alarm_names" {
+  description = "Alarms that roll a running deployment back."
+  value       = [for alarm in aws_cloudwatch_metric_alarm.rollback : alarm.alarm_name]
+}
+
+output "log_group_name" {
+  description = "Log group of the serving container."
+  value       = aws_cloudwatch_log_group.endpoint.name
+}
+
+output "model_data_url" {
+  description = "The model.tar.gz this configuration serves (what mlops verify expects to find)."
+  value       = var.model_data_url
+}
+
+output "data_capture_s3_uri" {
+  description = "Where sampled requests and responses are captured, or null."
+  value       = try(var.data_capture.destination_s3_uri, null)
+}
+
+output "rollback_alarm_arns" {
+  description = "ARNs of the rollback alarms (for a dashboard)."
+  # From names, so that a dashboard listing them is known at plan time.
+  value = [for key in keys(local.rollback_alarms) : "arn:${data.aws_partition.current.partition}:cloudwatch:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:alarm:${aws_cloudwatch_metric_alarm.rollback[key].alarm_name}"]
+}

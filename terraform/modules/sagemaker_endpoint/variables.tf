@@ -57,14 +57,131 @@ variable "instance_type" {
   }
 }
 
-variable "initial_instance_count" {
+variable "current_instance_count" {
   type        = number
-  default     = 1
-  description = "Instances the endpoint starts with (auto scaling then takes over)."
+  default     = null
+  description = "The instance count auto scaling has chosen (DescribeEndpoint's DesiredInstanceCount, which make deploy reads). A new endpoint configuration starts its fleet at this size, kept within min and max capacity, instead of min_capacity; changing it alone changes nothing. null: min_capacity."
 
   validation {
-    condition     = var.initial_instance_count >= 1
-    error_message = "initial_instance_count must be at least 1."
+    condition     = var.current_instance_count == null || try(var.current_instance_count >= 1 && floor(var.current_instance_count) == var.current_instance_count, false)
+    error_message = "current_instance_count must be a whole number of at least 1, or null."
+  }
+}
+
+variable "serverless" {
+  type = object({
+    memory_size_in_mb = optional(number, 3072)
+    max_concurrency   = optional(number, 5)
+  })
+  default     = null
+  description = "Serve on SageMaker Serverless Inference with this memory and concurrency instead of instances; null serves on instances with auto scaling. Switching between the two replaces the endpoint (SageMaker cannot convert instances to serverless)."
+
+  validation {
+    condition     = var.serverless == null || contains([1024, 2048, 3072, 4096, 5120, 6144], try(var.serverless.memory_size_in_mb, 0))
+    error_message = "serverless.memory_size_in_mb must be 1024, 2048, 3072, 4096, 5120 or 6144 (ProductionVariantServerlessConfig)."
+  }
+
+  validation {
+    condition     = var.serverless == null || try(var.serverless.max_concurrency >= 1 && var.serverless.max_concurrency <= 200 && floor(var.serverless.max_concurrency) == var.serverless.max_concurrency, false)
+    error_message = "serverless.max_concurrency must be a whole number from 1 to 200 (ProductionVariantServerlessConfig)."
+  }
+}
+
+variable "deployment" {
+  type = object({
+    policy                   = optional(string, "blue_green")
+    traffic                  = optional(string, "all_at_once")
+    step_instances           = optional(number, 1)
+    wait_seconds             = optional(number, 300)
+    termination_wait_seconds = optional(number, 120)
+    max_execution_seconds    = optional(number, 3600)
+  })
+  default     = {}
+  description = "How a new model reaches traffic: blue_green (a new fleet; traffic all_at_once, canary: step_instances first, or linear: step_instances at a time) or rolling (step_instances replaced at a time), waiting wait_seconds after each step while the rollback alarms watch, and keeping the old fleet termination_wait_seconds more (blue_green)."
+
+  validation {
+    condition     = contains(["blue_green", "rolling"], var.deployment.policy)
+    error_message = "deployment.policy must be blue_green or rolling."
+  }
+
+  validation {
+    condition     = contains(["all_at_once", "canary", "linear"], var.deployment.traffic)
+    error_message = "deployment.traffic must be all_at_once, canary or linear."
+  }
+
+  validation {
+    condition     = var.deployment.step_instances >= 1 && floor(var.deployment.step_instances) == var.deployment.step_instances
+    error_message = "deployment.step_instances must be a whole number of at least 1 (CapacitySize)."
+  }
+
+  validation {
+    condition     = var.deployment.wait_seconds >= 0 && var.deployment.wait_seconds <= 3600 && var.deployment.termination_wait_seconds >= 0 && var.deployment.termination_wait_seconds <= 3600
+    error_message = "deployment.wait_seconds and termination_wait_seconds must be 0 to 3600 (TrafficRoutingConfig, BlueGreenUpdatePolicy)."
+  }
+
+  validation {
+    condition     = var.deployment.max_execution_seconds >= 600 && var.deployment.max_execution_seconds <= 14400
+    error_message = "deployment.max_execution_seconds must be 600 to 14400 (the provider's range within the API's)."
+  }
+}
+
+variable "rollback_alarms" {
+  type = object({
+    errors_5xx_per_minute = optional(number, 1)
+    p99_latency_ms        = optional(number, 2000)
+    model_faults          = optional(number, 1)
+  })
+  default     = {}
+  description = "Thresholds of the alarms that roll a deployment back while it runs: server errors per minute, p99 model latency over two minutes, and the inference handler's own faults per minute (from its log)."
+
+  validation {
+    condition     = var.rollback_alarms.errors_5xx_per_minute >= 1 && var.rollback_alarms.p99_latency_ms > 0 && var.rollback_alarms.model_faults >= 1
+    error_message = "rollback_alarms thresholds must be positive (errors and faults at least 1)."
+  }
+}
+
+variable "data_capture" {
+  type = object({
+    destination_s3_uri  = string
+    sampling_percentage = optional(number, 20)
+  })
+  default     = null
+  description = "Capture this share of requests and responses (JSON as text, images base64) to destination_s3_uri; null captures nothing. Not available on serverless endpoints."
+
+  validation {
+    condition     = var.data_capture == null || can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/(.+/)?$", var.data_capture.destination_s3_uri))
+    error_message = "data_capture.destination_s3_uri must be an s3://bucket/prefix/ URL ending with a slash."
+  }
+
+  validation {
+    condition     = var.data_capture == null || try(var.data_capture.sampling_percentage >= 0 && var.data_capture.sampling_percentage <= 100 && floor(var.data_capture.sampling_percentage) == var.data_capture.sampling_percentage, false)
+    error_message = "data_capture.sampling_percentage must be a whole number from 0 to 100 (DataCaptureConfig)."
+  }
+}
+
+variable "off_hours" {
+  type = object({
+    scale_down = string
+    scale_up   = string
+    timezone   = optional(string, "UTC")
+  })
+  default     = null
+  description = "Lower the fleet to one instance outside working hours: at scale_down min and max capacity become 1, at scale_up they return to autoscaling's. Cron expressions of Application Auto Scaling, e.g. cron(0 19 ? * MON-FRI *). null: always the same range."
+
+  validation {
+    condition     = var.off_hours == null || alltrue([for schedule in try([var.off_hours.scale_down, var.off_hours.scale_up], [""]) : can(regex("^cron\\(\\S+ \\S+ \\S+ \\S+ \\S+ \\S+\\)$", schedule))])
+    error_message = "off_hours.scale_down and scale_up must be cron(minutes hours day-of-month month day-of-week year) expressions."
+  }
+}
+
+variable "log_retention_days" {
+  type        = number
+  default     = 365
+  description = "Days the endpoint's container logs are kept."
+
+  validation {
+    condition     = contains([1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653], var.log_retention_days)
+    error_message = "log_retention_days must be a value CloudWatch Logs accepts (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, ... 3653)."
   }
 }
 

@@ -37,8 +37,8 @@ run "defaults_are_private_versioned_and_encrypted" {
     error_message = "the bucket policy must deny requests without TLS"
   }
   assert {
-    condition     = [for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule.id] == ["expire-old-checkpoints", "expire-noncurrent-versions"]
-    error_message = "lifecycle must expire old checkpoints and noncurrent versions"
+    condition     = [for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule.id] == ["expire-old-checkpoints", "expire-captured-requests", "expire-noncurrent-versions"]
+    error_message = "lifecycle must expire old checkpoints, captured requests and noncurrent versions"
   }
 }
 
@@ -93,4 +93,21 @@ run "rejects_zero_day_noncurrent_expiration" {
     noncurrent_version_expiration_days = 0
   }
   expect_failures = [var.noncurrent_version_expiration_days]
+}
+
+run "captures_expire_after_30_days" {
+  command = plan
+
+  assert {
+    condition     = one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule.expiration[0].days if rule.id == "expire-captured-requests"]) == 30 && one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule.filter[0].prefix if rule.id == "expire-captured-requests"]) == "capture/"
+    error_message = "captured requests under capture/ must expire after 30 days"
+  }
+}
+
+run "rejects_zero_day_capture_expiration" {
+  command = plan
+  variables {
+    capture_expiration_days = 0
+  }
+  expect_failures = [var.capture_expiration_days]
 }

@@ -248,3 +248,23 @@ run "rejects_unsupported_retention" {
   }
   expect_failures = [var.log_retention_days]
 }
+
+run "the_image_limit_reaches_the_function" {
+  command = plan
+  variables {
+    max_image_bytes = 2900000
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["MAX_IMAGE_BYTES"] == "2900000"
+    error_message = "MAX_IMAGE_BYTES must carry max_image_bytes"
+  }
+}
+
+run "rejects_images_over_the_invoke_limit" {
+  command = plan
+  variables {
+    max_image_bytes = 4500001
+  }
+  expect_failures = [var.max_image_bytes]
+}

@@ -160,3 +160,99 @@ run "rejects_bad_name" {
   }
   expect_failures = [var.name]
 }
+
+run "the_dashboard_shows_the_endpoint_the_lambda_and_every_alarm" {
+  command = plan
+  variables {
+    deployment_alarm_arns = ["arn:aws:cloudwatch:us-east-1:123456789012:alarm:dog-breeds-rollback-errors-5xx"]
+  }
+
+  assert {
+    condition     = aws_cloudwatch_dashboard.this.dashboard_name == "dog-breeds"
+    error_message = "the dashboard must be named after the stack"
+  }
+  assert {
+    condition = toset(flatten([
+      for widget in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : [
+        for metric in try(widget.properties.metrics, []) : metric[1] if length(metric) > 1
+      ]
+    ])) == toset(["Invocations", "Invocation4XXErrors", "Invocation5XXErrors", "ModelLatency", "OverheadLatency", "InvocationsPerInstance", "CPUUtilization", "MemoryUtilization", "Errors", "Throttles", "Duration"])
+    error_message = "the dashboard must chart invocations, errors, latency, instances, CPU, memory and the Lambda"
+  }
+  assert {
+    condition     = contains(one([for widget in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : widget.properties.alarms if widget.type == "alarm"]), "arn:aws:cloudwatch:us-east-1:123456789012:alarm:dog-breeds-rollback-errors-5xx")
+    error_message = "the alarm widget must include the rollback alarms"
+  }
+  assert {
+    condition     = length(aws_budgets_budget.monthly) == 0
+    error_message = "no budget unless one is asked for"
+  }
+}
+
+run "serverless_charts_cold_starts_and_alarms_on_them" {
+  command = plan
+  variables {
+    endpoint_mode = "serverless"
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["endpoint-cold-starts"].metric_name == "OverheadLatency" && aws_cloudwatch_metric_alarm.this["endpoint-cold-starts"].threshold == 10000000
+    error_message = "serverless endpoints must alarm on overhead latency over 10 s"
+  }
+  assert {
+    condition     = strcontains(aws_cloudwatch_dashboard.this.dashboard_body, "ModelSetupTime") && !strcontains(aws_cloudwatch_dashboard.this.dashboard_body, "CPUUtilization")
+    error_message = "a serverless dashboard charts cold starts, not instance CPU"
+  }
+}
+
+run "a_budget_mails_at_80_percent_forecast_and_100_percent_actual" {
+  command = plan
+  variables {
+    monthly_budget = { limit_usd = 200, emails = ["ops@example.com"] }
+  }
+
+  assert {
+    condition     = aws_budgets_budget.monthly[0].account_id == "123456789012" && aws_budgets_budget.monthly[0].limit_amount == "200" && aws_budgets_budget.monthly[0].time_unit == "MONTHLY"
+    error_message = "a monthly USD budget in this account"
+  }
+  assert {
+    condition     = toset([for n in aws_budgets_budget.monthly[0].notification : "${n.notification_type}:${n.threshold}"]) == toset(["FORECASTED:80", "ACTUAL:100"])
+    error_message = "alerts at 80% forecast and 100% actual"
+  }
+  assert {
+    condition     = one(aws_budgets_budget.monthly[0].cost_filter).values == tolist(["user:Project$dog-breeds"])
+    error_message = "the budget counts this project's tagged resources"
+  }
+}
+
+run "rejects_bad_endpoint_mode" {
+  command = plan
+  variables {
+    endpoint_mode = "batch"
+  }
+  expect_failures = [var.endpoint_mode]
+}
+
+run "rejects_zero_overhead_threshold" {
+  command = plan
+  variables {
+    serverless_overhead_threshold_ms = 0
+  }
+  expect_failures = [var.serverless_overhead_threshold_ms]
+}
+
+run "rejects_zero_budget" {
+  command = plan
+  variables {
+    monthly_budget = { limit_usd = 0, emails = ["ops@example.com"] }
+  }
+  expect_failures = [var.monthly_budget]
+}
+
+run "rejects_budget_without_good_emails" {
+  command = plan
+  variables {
+    monthly_budget = { limit_usd = 100, emails = ["not-an-email"] }
+  }
+  expect_failures = [var.monthly_budget]
+}

@@ -28,19 +28,19 @@ run "autoscaling_one_to_three_with_30s_cooldowns" {
   command = plan
 
   assert {
-    condition     = aws_appautoscaling_target.this.min_capacity == 1 && aws_appautoscaling_target.this.max_capacity == 3
+    condition     = aws_appautoscaling_target.this[0].min_capacity == 1 && aws_appautoscaling_target.this[0].max_capacity == 3
     error_message = "the endpoint must scale between 1 and 3 instances"
   }
   assert {
-    condition     = aws_appautoscaling_policy.invocations.target_tracking_scaling_policy_configuration[0].scale_in_cooldown == 30 && aws_appautoscaling_policy.invocations.target_tracking_scaling_policy_configuration[0].scale_out_cooldown == 30
+    condition     = aws_appautoscaling_policy.invocations[0].target_tracking_scaling_policy_configuration[0].scale_in_cooldown == 30 && aws_appautoscaling_policy.invocations[0].target_tracking_scaling_policy_configuration[0].scale_out_cooldown == 30
     error_message = "both cooldowns must be 30 s"
   }
   assert {
-    condition     = aws_appautoscaling_policy.invocations.target_tracking_scaling_policy_configuration[0].predefined_metric_specification[0].predefined_metric_type == "SageMakerVariantInvocationsPerInstance"
+    condition     = aws_appautoscaling_policy.invocations[0].target_tracking_scaling_policy_configuration[0].predefined_metric_specification[0].predefined_metric_type == "SageMakerVariantInvocationsPerInstance"
     error_message = "scaling must track invocations per instance"
   }
   assert {
-    condition     = aws_appautoscaling_target.this.resource_id == "endpoint/dog-breeds/variant/AllTraffic"
+    condition     = aws_appautoscaling_target.this[0].resource_id == "endpoint/dog-breeds/variant/AllTraffic"
     error_message = "the scalable target must be the endpoint's AllTraffic variant"
   }
 }
@@ -147,12 +147,340 @@ run "rejects_bad_image_tag" {
   expect_failures = [var.inference_image_tag]
 }
 
-run "rejects_zero_instances" {
+run "rejects_bad_current_instance_count" {
   command = plan
   variables {
-    initial_instance_count = 0
+    current_instance_count = 0
   }
-  expect_failures = [var.initial_instance_count]
+  expect_failures = [var.current_instance_count]
+}
+
+run "a_new_fleet_starts_at_the_size_auto_scaling_chose_within_its_range" {
+  command = plan
+  variables {
+    current_instance_count = 5
+  }
+
+  assert {
+    condition     = terraform_data.fleet_size.input == 3
+    error_message = "a count above max_capacity must start the fleet at max_capacity"
+  }
+}
+
+run "without_a_current_count_the_fleet_starts_at_min_capacity" {
+  command = plan
+  variables {
+    autoscaling = { min_capacity = 2 }
+  }
+
+  assert {
+    condition     = terraform_data.fleet_size.input == 2
+    error_message = "the fleet must start at min_capacity"
+  }
+}
+
+run "deploys_blue_green_all_at_once_with_a_bake_time_and_three_rollback_alarms" {
+  command = plan
+
+  assert {
+    condition     = aws_sagemaker_endpoint.this.deployment_config[0].blue_green_update_policy[0].traffic_routing_configuration[0].type == "ALL_AT_ONCE" && aws_sagemaker_endpoint.this.deployment_config[0].blue_green_update_policy[0].traffic_routing_configuration[0].wait_interval_in_seconds == 300
+    error_message = "the default must shift all traffic at once, then bake 300 s"
+  }
+  assert {
+    condition     = aws_sagemaker_endpoint.this.deployment_config[0].blue_green_update_policy[0].termination_wait_in_seconds == 120 && aws_sagemaker_endpoint.this.deployment_config[0].blue_green_update_policy[0].maximum_execution_timeout_in_seconds == 3600
+    error_message = "the old fleet must wait 120 s, the deployment at most an hour"
+  }
+  assert {
+    condition     = length(aws_sagemaker_endpoint.this.deployment_config[0].rolling_update_policy) == 0
+    error_message = "blue/green and rolling exclude each other"
+  }
+  assert {
+    condition     = toset([for alarm in aws_sagemaker_endpoint.this.deployment_config[0].auto_rollback_configuration[0].alarms : alarm.alarm_name]) == toset(["dog-breeds-rollback-errors-5xx", "dog-breeds-rollback-p99-latency", "dog-breeds-rollback-model-faults"])
+    error_message = "the endpoint must roll back on 5xx errors, p99 latency and the handler's own faults"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.rollback["p99-latency"].extended_statistic == "p99" && aws_cloudwatch_metric_alarm.rollback["p99-latency"].threshold == 2000000
+    error_message = "the latency alarm must watch p99 ModelLatency in microseconds"
+  }
+  assert {
+    condition     = aws_cloudwatch_log_metric_filter.model_faults.log_group_name == "/aws/sagemaker/Endpoints/dog-breeds" && aws_cloudwatch_log_metric_filter.model_faults.pattern == "\"answering 500 internal\""
+    error_message = "model faults must be counted from the handler's log line"
+  }
+}
+
+run "canary_sends_one_instance_first" {
+  command = plan
+  variables {
+    autoscaling = { min_capacity = 2 }
+    deployment  = { traffic = "canary", wait_seconds = 600 }
+  }
+
+  assert {
+    condition     = aws_sagemaker_endpoint.this.deployment_config[0].blue_green_update_policy[0].traffic_routing_configuration[0].canary_size[0].type == "INSTANCE_COUNT" && aws_sagemaker_endpoint.this.deployment_config[0].blue_green_update_policy[0].traffic_routing_configuration[0].canary_size[0].value == 1
+    error_message = "the canary must be one instance"
+  }
+}
+
+run "linear_shifts_one_instance_at_a_time" {
+  command = plan
+  variables {
+    autoscaling = { min_capacity = 2 }
+    deployment  = { traffic = "linear" }
+  }
+
+  assert {
+    condition     = aws_sagemaker_endpoint.this.deployment_config[0].blue_green_update_policy[0].traffic_routing_configuration[0].linear_step_size[0].value == 1 && aws_sagemaker_endpoint.this.deployment_config[0].blue_green_update_policy[0].traffic_routing_configuration[0].type == "LINEAR"
+    error_message = "linear traffic must move one instance's share per step"
+  }
+}
+
+run "rolling_replaces_one_instance_at_a_time" {
+  command = plan
+  variables {
+    autoscaling = { min_capacity = 2 }
+    deployment  = { policy = "rolling" }
+  }
+
+  assert {
+    condition     = aws_sagemaker_endpoint.this.deployment_config[0].rolling_update_policy[0].maximum_batch_size[0].value == 1 && length(aws_sagemaker_endpoint.this.deployment_config[0].blue_green_update_policy) == 0
+    error_message = "rolling must replace one instance per batch, without blue/green"
+  }
+}
+
+run "serverless_has_no_instances_scaling_or_storage_key" {
+  command = plan
+  variables {
+    serverless        = { memory_size_in_mb = 4096, max_concurrency = 10 }
+    network_isolation = false
+    kms_key_arn       = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+  }
+
+  assert {
+    condition     = aws_sagemaker_endpoint_configuration.this.production_variants[0].serverless_config[0].memory_size_in_mb == 4096 && aws_sagemaker_endpoint_configuration.this.production_variants[0].serverless_config[0].max_concurrency == 10
+    error_message = "the variant must be serverless with the given memory and concurrency"
+  }
+  assert {
+    condition     = aws_sagemaker_endpoint_configuration.this.production_variants[0].instance_type == null && aws_sagemaker_endpoint_configuration.this.kms_key_arn == null
+    error_message = "a serverless variant has no instance type and no storage volume to encrypt"
+  }
+  assert {
+    condition     = length(aws_appautoscaling_target.this) == 0 && length(aws_appautoscaling_policy.invocations) == 0
+    error_message = "serverless endpoints scale themselves: no auto scaling resources"
+  }
+  assert {
+    condition     = terraform_data.serving_mode.input == "serverless"
+    error_message = "the serving mode must be recorded, so that changing it replaces the endpoint"
+  }
+}
+
+run "data_capture_writes_json_as_text_under_its_prefix_only" {
+  command = plan
+  variables {
+    data_capture = { destination_s3_uri = "s3://dog-breeds-data/capture/" }
+    kms_key_arn  = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+  }
+
+  assert {
+    condition     = aws_sagemaker_endpoint_configuration.this.data_capture_config[0].initial_sampling_percentage == 20 && aws_sagemaker_endpoint_configuration.this.data_capture_config[0].destination_s3_uri == "s3://dog-breeds-data/capture/"
+    error_message = "20% of requests must be captured under capture/"
+  }
+  assert {
+    condition     = toset([for option in aws_sagemaker_endpoint_configuration.this.data_capture_config[0].capture_options : option.capture_mode]) == toset(["Input", "Output"])
+    error_message = "both requests and responses must be captured"
+  }
+  assert {
+    condition     = aws_sagemaker_endpoint_configuration.this.data_capture_config[0].capture_content_type_header[0].json_content_types == toset(["application/json"]) && aws_sagemaker_endpoint_configuration.this.data_capture_config[0].kms_key_id == var.kms_key_arn
+    error_message = "JSON must be captured as text, under the bucket's key"
+  }
+  assert {
+    condition     = contains([for statement in data.aws_iam_policy_document.execution.statement : statement.sid], "WriteDataCapture") && one([for statement in data.aws_iam_policy_document.execution.statement : statement.resources if statement.sid == "WriteDataCapture"]) == toset(["arn:aws:s3:::dog-breeds-data/capture/*"])
+    error_message = "the endpoint role may write captures under capture/ only"
+  }
+}
+
+run "off_hours_drop_to_one_instance_and_come_back" {
+  command = plan
+  variables {
+    autoscaling = { min_capacity = 2, max_capacity = 3 }
+    off_hours   = { scale_down = "cron(0 19 ? * MON-FRI *)", scale_up = "cron(0 7 ? * MON-FRI *)", timezone = "Europe/Berlin" }
+  }
+
+  assert {
+    condition     = aws_appautoscaling_scheduled_action.off_hours["scale_down"].scalable_target_action[0].max_capacity == "1" && aws_appautoscaling_scheduled_action.off_hours["scale_up"].scalable_target_action[0].min_capacity == "2" && aws_appautoscaling_scheduled_action.off_hours["scale_up"].scalable_target_action[0].max_capacity == "3"
+    error_message = "off hours must cap the fleet at one instance and working hours restore 2..3"
+  }
+  assert {
+    condition     = aws_appautoscaling_scheduled_action.off_hours["scale_down"].timezone == "Europe/Berlin"
+    error_message = "the schedule must run in the given time zone"
+  }
+}
+
+run "rejects_bad_deployment_policy" {
+  command = plan
+  variables {
+    deployment = { policy = "all_at_once" }
+  }
+  expect_failures = [var.deployment]
+}
+
+run "rejects_bad_deployment_traffic" {
+  command = plan
+  variables {
+    deployment = { traffic = "shadow" }
+  }
+  expect_failures = [var.deployment]
+}
+
+run "rejects_zero_step_instances" {
+  command = plan
+  variables {
+    deployment = { step_instances = 0 }
+  }
+  expect_failures = [var.deployment]
+}
+
+run "rejects_wait_over_an_hour" {
+  command = plan
+  variables {
+    deployment = { wait_seconds = 3601 }
+  }
+  expect_failures = [var.deployment]
+}
+
+run "rejects_execution_timeout_out_of_range" {
+  command = plan
+  variables {
+    deployment = { max_execution_seconds = 300 }
+  }
+  expect_failures = [var.deployment]
+}
+
+run "rejects_canary_on_one_instance" {
+  command = plan
+  variables {
+    deployment = { traffic = "canary" }
+  }
+  expect_failures = [aws_sagemaker_endpoint.this]
+}
+
+run "rejects_linear_steps_under_ten_percent" {
+  command = plan
+  variables {
+    autoscaling = { min_capacity = 2, max_capacity = 20 }
+    deployment  = { traffic = "linear" }
+  }
+  expect_failures = [aws_sagemaker_endpoint.this]
+}
+
+run "rejects_rolling_on_one_instance" {
+  command = plan
+  variables {
+    deployment = { policy = "rolling" }
+  }
+  expect_failures = [aws_sagemaker_endpoint.this]
+}
+
+run "rejects_traffic_setting_with_rolling" {
+  command = plan
+  variables {
+    autoscaling = { min_capacity = 2 }
+    deployment  = { policy = "rolling", traffic = "canary" }
+  }
+  expect_failures = [aws_sagemaker_endpoint.this]
+}
+
+run "rejects_canary_on_serverless" {
+  command = plan
+  variables {
+    serverless        = {}
+    network_isolation = false
+    deployment        = { traffic = "canary" }
+  }
+  expect_failures = [aws_sagemaker_endpoint.this]
+}
+
+run "rejects_execution_timeout_shorter_than_the_waits" {
+  command = plan
+  variables {
+    deployment = { wait_seconds = 3600, termination_wait_seconds = 600, max_execution_seconds = 3600 }
+  }
+  expect_failures = [aws_sagemaker_endpoint.this]
+}
+
+run "rejects_bad_serverless_memory" {
+  command = plan
+  variables {
+    serverless        = { memory_size_in_mb = 1500 }
+    network_isolation = false
+  }
+  expect_failures = [var.serverless]
+}
+
+run "rejects_bad_serverless_concurrency" {
+  command = plan
+  variables {
+    serverless        = { max_concurrency = 201 }
+    network_isolation = false
+  }
+  expect_failures = [var.serverless]
+}
+
+run "rejects_isolated_serverless" {
+  command = plan
+  variables {
+    serverless = {}
+  }
+  expect_failures = [aws_sagemaker_model.this]
+}
+
+run "rejects_capture_on_serverless" {
+  command = plan
+  variables {
+    serverless        = {}
+    network_isolation = false
+    data_capture      = { destination_s3_uri = "s3://dog-breeds-data/capture/" }
+  }
+  expect_failures = [aws_sagemaker_endpoint_configuration.this]
+}
+
+run "rejects_bad_capture_destination" {
+  command = plan
+  variables {
+    data_capture = { destination_s3_uri = "s3://dog-breeds-data/capture" }
+  }
+  expect_failures = [var.data_capture]
+}
+
+run "rejects_bad_capture_sampling" {
+  command = plan
+  variables {
+    data_capture = { destination_s3_uri = "s3://dog-breeds-data/capture/", sampling_percentage = 101 }
+  }
+  expect_failures = [var.data_capture]
+}
+
+run "rejects_bad_off_hours_schedule" {
+  command = plan
+  variables {
+    off_hours = { scale_down = "0 19 * * 1-5", scale_up = "cron(0 7 ? * MON-FRI *)" }
+  }
+  expect_failures = [var.off_hours]
+}
+
+run "rejects_zero_rollback_threshold" {
+  command = plan
+  variables {
+    rollback_alarms = { errors_5xx_per_minute = 0 }
+  }
+  expect_failures = [var.rollback_alarms]
+}
+
+run "rejects_bad_log_retention" {
+  command = plan
+  variables {
+    log_retention_days = 10
+  }
+  expect_failures = [var.log_retention_days]
 }
 
 run "trust_is_limited_to_this_accounts_sagemaker" {

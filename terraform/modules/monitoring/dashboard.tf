@@ -1,0 +1,102 @@
+# One page for the service: traffic and errors, latency, capacity, the Lambda, and every
+# alarm's state.
+
+locals {
+  region   = data.aws_region.current.name
+  endpoint = ["EndpointName", var.endpoint_name, "VariantName", var.variant_name]
+  function = ["FunctionName", var.function_name]
+  serverless_capacity = {
+    title = "Serverless: cold starts and concurrency"
+    metrics = [
+      concat(["AWS/SageMaker", "ModelSetupTime"], local.endpoint),
+      concat(["AWS/SageMaker", "ServerlessConcurrentExecutionsUtilization"], local.endpoint, [{ yAxis = "right" }]),
+    ]
+  }
+  realtime_capacity = {
+    title = "Instances, CPU and memory"
+    metrics = [
+      # No metric counts instances: while serving, invocations / invocations per instance does.
+      [{ expression = "invocations / per_instance", label = "instances (while serving)", id = "instances" }],
+      concat(["AWS/SageMaker", "Invocations"], local.endpoint, [{ id = "invocations", visible = false }]),
+      concat(["AWS/SageMaker", "InvocationsPerInstance"], local.endpoint, [{ id = "per_instance", visible = false }]),
+      concat(["/aws/sagemaker/Endpoints", "CPUUtilization"], local.endpoint, [{ yAxis = "right", stat = "Average" }]),
+      concat(["/aws/sagemaker/Endpoints", "MemoryUtilization"], local.endpoint, [{ yAxis = "right", stat = "Average" }]),
+    ]
+  }
+  widgets = [
+    {
+      title = "Endpoint invocations and errors"
+      metrics = [
+        concat(["AWS/SageMaker", "Invocations"], local.endpoint),
+        concat(["AWS/SageMaker", "Invocation4XXErrors"], local.endpoint),
+        concat(["AWS/SageMaker", "Invocation5XXErrors"], local.endpoint),
+      ]
+      stat = "Sum"
+    },
+    {
+      title = "Model latency (microseconds)"
+      metrics = [
+        concat(["AWS/SageMaker", "ModelLatency"], local.endpoint, [{ stat = "p50", label = "p50" }]),
+        concat(["AWS/SageMaker", "ModelLatency"], local.endpoint, [{ stat = "p99", label = "p99" }]),
+        concat(["AWS/SageMaker", "OverheadLatency"], local.endpoint, [{ stat = "p99", label = "overhead p99" }]),
+      ]
+      stat = "p50"
+    },
+    # Through JSON: the two modes' widgets have different shapes.
+    merge(jsondecode(var.endpoint_mode == "serverless" ? jsonencode(local.serverless_capacity) : jsonencode(local.realtime_capacity)), { stat = "Maximum" }),
+    {
+      title = "Lambda invocations, errors and throttles"
+      metrics = [
+        concat(["AWS/Lambda", "Invocations"], local.function),
+        concat(["AWS/Lambda", "Errors"], local.function),
+        concat(["AWS/Lambda", "Throttles"], local.function),
+      ]
+      stat = "Sum"
+    },
+    {
+      title = "Lambda duration (ms)"
+      metrics = [
+        concat(["AWS/Lambda", "Duration"], local.function, [{ stat = "p50", label = "p50" }]),
+        concat(["AWS/Lambda", "Duration"], local.function, [{ stat = "p99", label = "p99" }]),
+      ]
+      stat = "p50"
+    },
+  ]
+}
+
+resource "aws_cloudwatch_dashboard" "this" {
+  dashboard_name = var.name
+  dashboard_body = jsonencode({
+    widgets = concat(
+      [
+        for index, widget in local.widgets : {
+          type   = "metric"
+          x      = (index % 2) * 12
+          y      = floor(index / 2) * 6
+          width  = 12
+          height = 6
+          properties = {
+            title   = widget.title
+            metrics = widget.metrics
+            stat    = widget.stat
+            period  = 60
+            region  = local.region
+            view    = "timeSeries"
+          }
+        }
+      ],
+      [{
+        type   = "alarm"
+        x      = 0
+        y      = ceil(length(local.widgets) / 2) * 6
+        width  = 24
+        height = 4
+        properties = {
+          title = "Alarms"
+          # Built from names, so the body is known at plan time and reviewable in a diff.
+          alarms = concat([for key in keys(local.alarms) : "${local.alarm_arn_prefix}${var.name}-${key}"], var.deployment_alarm_arns)
+        }
+      }],
+    )
+  })
+}

@@ -1,0 +1,292 @@
+"""Deploying new models to the endpoint module on the emulator, through `make deploy`.
+
+One endpoint (the module and its monitoring, `fixtures/endpoint`) lives through the tests of
+this file, in order: a new model keeps the instance count auto scaling chose; an instance-type
+change deregisters auto scaling around the update (SageMaker refuses the update otherwise, and
+the emulator's UpdateEndpoint enforces that rule); a deployment SageMaker rolled back makes
+`python -m mlops verify` fail; the endpoint switches to serverless. AWS rules:
+"Update endpoints that use auto scaling"
+(https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html) and
+UpdateEndpoint's RetainAllVariantProperties, which the AWS provider never sends
+(https://docs.aws.amazon.com/sagemaker/latest/APIReference/API_UpdateEndpoint.html).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from local_stack.aws import client
+from local_stack.terraform import REPO_ROOT, Terraform
+
+pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.slow]
+
+FIXTURE = Path(__file__).parent / "fixtures" / "endpoint"
+OFF_HOURS = {
+    "scale_down": "cron(0 19 ? * MON-FRI *)",
+    "scale_up": "cron(0 7 ? * MON-FRI *)",
+    "timezone": "Europe/Berlin",
+}
+NEEDS = {
+    "scaling_tags",
+    "sagemaker_update_endpoint",
+    "sagemaker_deployment_config",
+    "sagemaker_empty_data_capture",
+    "sagemaker_model_description",
+}
+
+
+@dataclass
+class EndpointStack:
+    terraform: Terraform
+    name: str
+    emulator: object
+    variables: dict = field(default_factory=dict)
+
+    def model(self, run: str) -> str:
+        return f"s3://{self.name}-data/models/{run}/model.tar.gz"
+
+    def var_file(self, variables: dict) -> Path:
+        self.variables = {"name": self.name, **variables}
+        path = self.terraform.workdir / "deploy.tfvars.json"
+        path.write_text(json.dumps(self.variables))
+        return path
+
+    def apply(self, **variables) -> list[tuple[str, str, str]]:
+        """terraform apply; the (event, resource, action) sequence of its -json log."""
+        var_file = self.var_file(variables)
+        result = self.terraform.run(
+            "apply", "-auto-approve", "-input=false", "-json", f"-var-file={var_file}"
+        )
+        events = []
+        for line in result.stdout.splitlines():
+            message = json.loads(line)
+            if message["type"] in ("apply_start", "apply_complete"):
+                hook = message["hook"]
+                events.append((message["type"], hook["resource"]["addr"], hook["action"]))
+        return events
+
+    def make_deploy(self, **variables) -> subprocess.CompletedProcess:
+        var_file = self.var_file(variables)
+        return subprocess.run(
+            [
+                "make",
+                "--no-print-directory",
+                "deploy",
+                f"TF_DIR={self.terraform.workdir}",
+                f"TF_APPLY_ARGS=-auto-approve -input=false -var-file={var_file}",
+            ],
+            cwd=REPO_ROOT,
+            env=self.terraform.env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+    def verify(self) -> subprocess.CompletedProcess:
+        flags = ["--terraform-dir", str(self.terraform.workdir), "--poll-seconds", "1"]
+        return subprocess.run(
+            [sys.executable, "-m", "mlops", "verify", *flags, "--wait-timeout", "5"],
+            cwd=REPO_ROOT,
+            env=self.terraform.env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    def destroy(self) -> None:
+        var_file = self.var_file({k: v for k, v in self.variables.items() if k != "name"})
+        self.terraform.run("destroy", "-auto-approve", "-input=false", f"-var-file={var_file}")
+
+    def drift(self) -> dict[str, set[str]]:
+        """What a re-plan with the last variables would change, by resource."""
+        var_file = self.var_file({k: v for k, v in self.variables.items() if k != "name"})
+        return self.terraform.drift(f"-var-file={var_file}")
+
+
+@pytest.fixture(scope="module")
+def endpoint_stack(tmp_path_factory, emulator, terraform_binary):
+    emulator.require(NEEDS, "the deployment tests")
+    root = tmp_path_factory.mktemp("tf-deploy")
+    shutil.copytree(
+        REPO_ROOT / "terraform" / "modules",
+        root / "terraform" / "modules",
+        ignore=shutil.ignore_patterns(".terraform*", "tests"),
+    )
+    shutil.copytree(FIXTURE, root / "endpoint")
+    terraform = Terraform(root / "endpoint")
+    terraform.use_emulator(emulator)
+    terraform.init()
+    stack = EndpointStack(terraform, f"dep-{uuid.uuid4().hex[:6]}", emulator)
+    stack.apply(model_data_url=stack.model("run-1"), off_hours=OFF_HOURS)
+    yield stack
+    stack.destroy()
+    sagemaker = client("sagemaker", emulator)
+    assert not [
+        e for e in sagemaker.list_endpoints()["Endpoints"] if e["EndpointName"] == stack.name
+    ]
+    assert not [
+        c
+        for c in sagemaker.list_endpoint_configs()["EndpointConfigs"]
+        if c["EndpointConfigName"].startswith(stack.name)
+    ]
+    assert not client("cloudwatch", emulator).describe_alarms(AlarmNamePrefix=stack.name)[
+        "MetricAlarms"
+    ]
+
+
+def variant(emulator, name: str) -> dict:
+    return client("sagemaker", emulator).describe_endpoint(EndpointName=name)["ProductionVariants"][
+        0
+    ]
+
+
+def configured_variant(emulator, name: str) -> dict:
+    sagemaker = client("sagemaker", emulator)
+    config = sagemaker.describe_endpoint(EndpointName=name)["EndpointConfigName"]
+    return sagemaker.describe_endpoint_config(EndpointConfigName=config)["ProductionVariants"][0]
+
+
+def test_the_first_deployment_verifies_and_replans_clean(endpoint_stack, emulator):
+    result = endpoint_stack.verify()
+    assert result.returncode == 0, result.stderr
+    assert f"serving {endpoint_stack.model('run-1')} on 1 instance(s)" in result.stderr
+    actions = client("application-autoscaling", emulator).describe_scheduled_actions(
+        ServiceNamespace="sagemaker",
+        ResourceId=f"endpoint/{endpoint_stack.name}/variant/AllTraffic",
+    )["ScheduledActions"]
+    schedules = {
+        a["Schedule"]: (a["ScalableTargetAction"]["MinCapacity"], a["Timezone"]) for a in actions
+    }
+    assert schedules == {
+        "cron(0 19 ? * MON-FRI *)": (1, "Europe/Berlin"),
+        "cron(0 7 ? * MON-FRI *)": (1, "Europe/Berlin"),
+    }
+    assert endpoint_stack.drift() == {}
+
+
+def test_make_deploy_keeps_the_instances_auto_scaling_chose(endpoint_stack, emulator):
+    # What Application Auto Scaling calls when it scales the variant out.
+    client("sagemaker", emulator).update_endpoint_weights_and_capacities(
+        EndpointName=endpoint_stack.name,
+        DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredInstanceCount": 3}],
+    )
+    result = endpoint_stack.make_deploy(model_data_url=endpoint_stack.model("run-2"))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "the new fleet starts at the 3 instance(s) auto scaling chose" in result.stdout
+    assert f"serving {endpoint_stack.model('run-2')} on 3 instance(s)" in result.stderr
+    assert configured_variant(emulator, endpoint_stack.name)["InitialInstanceCount"] == 3
+    assert variant(emulator, endpoint_stack.name)["DesiredInstanceCount"] == 3
+
+    # Auto scaling moving on does not make a deployment by itself.
+    endpoint_stack.variables["endpoint_current_instance_count"] = 2
+    drift = endpoint_stack.drift()
+    assert "module.endpoint.aws_sagemaker_endpoint_configuration.this" not in drift
+    assert "module.endpoint.aws_sagemaker_endpoint.this" not in drift
+
+
+def test_an_instance_type_change_deregisters_auto_scaling_around_the_update(
+    endpoint_stack, emulator
+):
+    events = endpoint_stack.apply(
+        model_data_url=endpoint_stack.model("run-2"),
+        instance_type="ml.c5.large",
+        endpoint_current_instance_count=3,
+    )
+    at = {event: index for index, event in enumerate(events)}
+    target = "module.endpoint.aws_appautoscaling_target.this[0]"
+    policy = "module.endpoint.aws_appautoscaling_policy.invocations[0]"
+    endpoint = "module.endpoint.aws_sagemaker_endpoint.this"
+    # Scaling policy and target go first, the endpoint moves, then both come back.
+    assert at[("apply_complete", policy, "delete")] < at[("apply_start", target, "delete")]
+    assert at[("apply_complete", target, "delete")] < at[("apply_start", endpoint, "update")]
+    assert at[("apply_complete", endpoint, "update")] < at[("apply_start", target, "create")]
+    assert at[("apply_complete", target, "create")] < at[("apply_start", policy, "create")]
+
+    assert configured_variant(emulator, endpoint_stack.name)["InstanceType"] == "ml.c5.large"
+    assert variant(emulator, endpoint_stack.name)["DesiredInstanceCount"] == 3
+    scaling = client("application-autoscaling", emulator)
+    resource_id = f"endpoint/{endpoint_stack.name}/variant/AllTraffic"
+    (registered,) = scaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[resource_id]
+    )["ScalableTargets"]
+    assert (registered["MinCapacity"], registered["MaxCapacity"]) == (1, 3)
+    assert scaling.describe_scaling_policies(ServiceNamespace="sagemaker", ResourceId=resource_id)[
+        "ScalingPolicies"
+    ]
+
+
+def test_verify_fails_on_a_deployment_sagemaker_rolled_back(endpoint_stack, emulator):
+    sagemaker, cloudwatch = client("sagemaker", emulator), client("cloudwatch", emulator)
+    applied = sagemaker.describe_endpoint(EndpointName=endpoint_stack.name)["EndpointConfigName"]
+    current = sagemaker.describe_endpoint_config(EndpointConfigName=applied)
+    model = sagemaker.describe_model(ModelName=current["ProductionVariants"][0]["ModelName"])
+    previous = f"{endpoint_stack.name}-previous"
+    # What a rollback leaves: the endpoint InService on the old fleet, serving the old model,
+    # and the alarm that tripped it still firing.
+    sagemaker.create_model(
+        ModelName=previous,
+        ExecutionRoleArn=model["ExecutionRoleArn"],
+        PrimaryContainer={
+            **model["PrimaryContainer"],
+            "ModelDataUrl": endpoint_stack.model("run-1"),
+        },
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=previous,
+        ProductionVariants=[{**current["ProductionVariants"][0], "ModelName": previous}],
+    )
+    sagemaker.update_endpoint(EndpointName=endpoint_stack.name, EndpointConfigName=previous)
+    alarm = f"{endpoint_stack.name}-rollback-errors-5xx"
+    cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="ALARM", StateReason="test")
+    try:
+        result = endpoint_stack.verify()
+        assert result.returncode == 1
+        (line,) = [line for line in result.stderr.splitlines() if line.startswith("ERROR")]
+        assert f"is InService on {previous}, not {applied} as applied" in line
+        assert "the deployment was rolled back" in line
+        assert f"in ALARM: {alarm}" in line
+        assert "Traceback" not in result.stderr
+    finally:
+        sagemaker.update_endpoint(EndpointName=endpoint_stack.name, EndpointConfigName=applied)
+        cloudwatch.set_alarm_state(AlarmName=alarm, StateValue="OK", StateReason="test")
+        sagemaker.delete_endpoint_config(EndpointConfigName=previous)
+        sagemaker.delete_model(ModelName=previous)
+    assert endpoint_stack.verify().returncode == 0
+
+
+def test_serverless_replaces_the_endpoint_without_auto_scaling(endpoint_stack, emulator):
+    endpoint_stack.apply(
+        model_data_url=endpoint_stack.model("run-2"), serverless={"memory_size_in_mb": 2048}
+    )
+    described = variant(emulator, endpoint_stack.name)
+    assert described["CurrentServerlessConfig"] == {"MemorySizeInMB": 2048, "MaxConcurrency": 5}
+    assert "InstanceType" not in configured_variant(emulator, endpoint_stack.name)
+    assert not client("application-autoscaling", emulator).describe_scalable_targets(
+        ServiceNamespace="sagemaker",
+        ResourceIds=[f"endpoint/{endpoint_stack.name}/variant/AllTraffic"],
+    )["ScalableTargets"]
+    alarms = client("cloudwatch", emulator).describe_alarms(AlarmNamePrefix=endpoint_stack.name)
+    assert f"{endpoint_stack.name}-endpoint-cold-starts" in {
+        a["AlarmName"] for a in alarms["MetricAlarms"]
+    }
+    body = json.loads(
+        client("cloudwatch", emulator).get_dashboard(DashboardName=endpoint_stack.name)[
+            "DashboardBody"
+        ]
+    )
+    titles = [w["properties"]["title"] for w in body["widgets"]]
+    assert "Serverless: cold starts and concurrency" in titles
+    result = endpoint_stack.verify()
+    assert result.returncode == 0, result.stderr
+    assert "on serverless, 2048 MB" in result.stderr
+    assert endpoint_stack.drift() == {}
