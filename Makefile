@@ -32,7 +32,7 @@ VENV_STAMP := $(VENV)/.requirements.stamp
 VENV_IAC_STAMP := $(VENV_IAC)/.requirements.stamp
 PY := $(VENV)/bin/python
 
-.PHONY: help setup browser lint fmt test demo emulator serve ui sample-data train package package-lambda package-code tf-config tf-init deploy clean
+.PHONY: FORCE help setup browser lint fmt test demo emulator serve ui sample-data train package package-lambda package-code tf-config tf-init deploy clean
 
 help: ## Show this help (target names in colour on a terminal only)
 	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; else on=; off=; fi; \
@@ -51,7 +51,8 @@ $(VENV_IAC_STAMP): requirements-iac.txt
 	$(VENV_IAC)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-iac.txt
 	@touch $@
 
-$(TF_CLI_CONFIG):
+# Rewritten when TF_PLUGIN_MIRROR changes (FORCE), replaced only when its content differs.
+$(TF_CLI_CONFIG): FORCE
 	@mkdir -p $(dir $@)
 	@printf '%s\n' \
 		'provider_installation {' \
@@ -62,8 +63,11 @@ $(TF_CLI_CONFIG):
 		'  direct {' \
 		'    exclude = ["registry.terraform.io/*/*"]' \
 		'  }' \
-		'}' > $@
-	@echo "Terraform providers come from the mirror at $(TF_PLUGIN_MIRROR)"
+		'}' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm $@.tmp; else mv $@.tmp $@; \
+		echo "Terraform providers come from the mirror at $(TF_PLUGIN_MIRROR)"; fi
+
+FORCE:
 
 tf-config: $(TF_CONFIG_DEP) ## Write the offline Terraform CLI config when a provider mirror exists
 

@@ -93,7 +93,8 @@ case $claim_status in
     s3 get "$RUN_URI/_CLAIM" "$RUN_DIR/claimed"
     owner="$(cat "$RUN_DIR/claimed")"
     if [[ "$owner" != "$INSTANCE_ID" ]]; then
-      log "run $RUN_ID is claimed by $owner, not $INSTANCE_ID: leaving it to that instance"
+      log "run $RUN_ID is claimed by $owner, not $INSTANCE_ID: leaving it to that instance" \
+        "(if it is gone, delete $RUN_URI/_CLAIM or set a new training_run_id)"
       exit 0
     fi
     log "run $RUN_ID was claimed by this instance before: resuming it"

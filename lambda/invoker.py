@@ -26,10 +26,16 @@ MAX_ASPECT_RATIO = 10
 # (4/3 of its size plus a few bytes), so 4.5 MB is the largest image that fits.
 MAX_INVOKE_BODY_BYTES = 6291456
 DEFAULT_MAX_IMAGE_BYTES = 4_500_000
-# The time reading s3_uri or url input may take (connect and read timeouts, one attempt),
-# and what the function keeps for itself after the endpoint call.
-INPUT_FETCH_SECONDS = 7
+# Reading s3_uri or url input: one attempt, connect included, must be done within
+# INPUT_DEADLINE_SECONDS (checked between reads, see read_within), and no socket read waits
+# more than INPUT_READ_TIMEOUT_SECONDS, so it overruns the deadline by one read at most.
+INPUT_CONNECT_TIMEOUT_SECONDS = 2
+INPUT_READ_TIMEOUT_SECONDS = 2
+INPUT_DEADLINE_SECONDS = 5
+INPUT_FETCH_SECONDS = INPUT_DEADLINE_SECONDS + INPUT_READ_TIMEOUT_SECONDS
+# What the function keeps for itself after the endpoint call.
 SAFETY_MARGIN_SECONDS = 1
+READ_CHUNK_BYTES = 64 * 1024
 S3_URI = re.compile(
     r"s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(?P<key>[\x20-\x7e\x80-\U0010ffff]{1,1024})"
 )
@@ -44,11 +50,12 @@ JPEG_FRAME_MARKERS = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
 
 class ApiError(Exception):
-    """An answer other than success: HTTP status, a stable code and a message for the caller."""
+    """An answer other than success: HTTP status, a stable code and a message for the caller,
+    and a detail for the function's log only (AWS's own messages name accounts and ARNs)."""
 
-    def __init__(self, status: int, code: str, message: str):
+    def __init__(self, status: int, code: str, message: str, detail: str = ""):
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.detail = status, code, message, detail
 
 
 def bad_request(message: str) -> ApiError:
@@ -357,20 +364,45 @@ def model_message(original: str) -> str:
         return lines[0] if lines else ""
 
 
+# What the caller is told for each answer code that is not the model's own: AWS's message
+# (which can name the account, the role or the endpoint's ARN) goes to the log only.
+ENDPOINT_MESSAGES = {
+    "throttled": "the endpoint is busy; retry with backoff",
+    "unavailable": "the endpoint is not ready; retry shortly",
+    "endpoint_error": "the endpoint failed to answer",
+    "misconfigured": "the function cannot call its endpoint; its log has the details",
+}
+
+
 def endpoint_error(error_response: dict) -> ApiError:
     """Map a botocore ClientError response from InvokeEndpoint to the caller's answer."""
     code = error_response.get("Error", {}).get("Code", "")
     message = error_response.get("Error", {}).get("Message", "") or code
     if code == "ModelError":
         original_status = error_response.get("OriginalStatusCode")
-        detail = model_message(error_response.get("OriginalMessage") or "") or message
+        detail = model_message(error_response.get("OriginalMessage") or "") or "no message"
         if original_status in MODEL_INPUT_STATUSES:
             return ApiError(original_status, MODEL_INPUT_STATUSES[original_status], detail)
         return ApiError(502, "model_error", f"the model failed: {detail}")
     status, api_code = ENDPOINT_ERRORS.get(code, (502, "endpoint_error"))
-    if api_code == "misconfigured":
-        return ApiError(500, api_code, f"the function is misconfigured: {message}")
-    return ApiError(status, api_code, message)
+    return ApiError(status, api_code, ENDPOINT_MESSAGES[api_code], f"{code}: {message}")
+
+
+def read_within(read, limit: int, deadline: float, clock, what: str) -> bytes:
+    """Up to ``limit`` + 1 bytes from ``read(n)`` calls, until it returns b"": ``clock()``
+    must stay before ``deadline`` between the calls, or the caller gets a 504."""
+    chunks, size = [], 0
+    while size <= limit:
+        if clock() > deadline:
+            raise ApiError(
+                504, "input_timeout", f"{what} took longer than {INPUT_DEADLINE_SECONDS} s to read"
+            )
+        chunk = read(min(READ_CHUNK_BYTES, limit + 1 - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def response(status: int, body: dict, config: Config) -> dict:

@@ -45,6 +45,8 @@ class JsonFormatter(logging.Formatter):
             "request_id": getattr(record, "request_id", None),
         }
         entry.update(getattr(record, "fields", {}))
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str)
 
 
@@ -74,23 +76,32 @@ RUNTIME = boto3.client(
 @functools.cache
 def s3_client():
     """Created on the first s3_uri request only: most requests never pay for it."""
-    # One attempt inside invoker.INPUT_FETCH_SECONDS: 2 s to connect, 5 s to read.
     return boto3.client(
         "s3",
-        config=BotoConfig(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 1}),
+        config=BotoConfig(
+            connect_timeout=invoker.INPUT_CONNECT_TIMEOUT_SECONDS,
+            read_timeout=invoker.INPUT_READ_TIMEOUT_SECONDS,
+            retries={"total_max_attempts": 1},
+        ),
     )
 
 
 def read_s3_image(request: invoker.Request) -> bytes:
-    s3 = s3_client()
+    """One GetObject, its ContentLength checked before the body is read, and the body read in
+    64 KiB pieces until invoker.INPUT_DEADLINE_SECONDS (a stalled read ends after the 2 s read
+    timeout; S3 in the function's region serves a piece in milliseconds)."""
+    deadline = time.monotonic() + invoker.INPUT_DEADLINE_SECONDS
     try:
-        head = s3.head_object(Bucket=request.bucket, Key=request.key)
-        if head["ContentLength"] > CONFIG.max_image_bytes:
+        answer = s3_client().get_object(Bucket=request.bucket, Key=request.key)
+        if answer["ContentLength"] > CONFIG.max_image_bytes:
+            answer["Body"].close()
             raise invoker.too_large(
-                f"the S3 object is {head['ContentLength']} bytes; the limit is "
+                f"the S3 object is {answer['ContentLength']} bytes; the limit is "
                 f"{CONFIG.max_image_bytes}"
             )
-        body = s3.get_object(Bucket=request.bucket, Key=request.key)["Body"].read()
+        body = invoker.read_within(
+            answer["Body"].read, CONFIG.max_image_bytes, deadline, time.monotonic, "the S3 object"
+        )
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         if code in ("404", "NoSuchKey", "NotFound"):
@@ -101,7 +112,9 @@ def read_s3_image(request: invoker.Request) -> bytes:
     except ReadTimeoutError as error:
         raise invoker.ApiError(504, "input_timeout", "S3 did not answer in time") from error
     except BotoCoreError as error:  # connection refused or timed out, DNS, TLS
-        raise invoker.ApiError(503, "input_unavailable", "S3 cannot be reached") from error
+        raise invoker.ApiError(
+            503, "input_unavailable", "S3 cannot be reached", str(error)
+        ) from error
     return invoker.check_image(body, CONFIG, "the S3 object")
 
 
@@ -111,10 +124,16 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 
 
 def fetch_url(request: invoker.Request) -> bytes:
+    """One GET, verified TLS, no redirects, all of it within invoker.INPUT_FETCH_SECONDS (the
+    timeout applies to the connection and to each read)."""
+    deadline = time.monotonic() + invoker.INPUT_DEADLINE_SECONDS
     opener = urllib.request.build_opener(_NoRedirect)
     try:
-        with opener.open(request.url, timeout=5) as answer:
-            data = answer.read(CONFIG.max_image_bytes + 1)
+        with opener.open(request.url, timeout=invoker.INPUT_READ_TIMEOUT_SECONDS) as answer:
+            # read1: one socket read a call, so a host that drips bytes meets the deadline.
+            data = invoker.read_within(
+                answer.read1, CONFIG.max_image_bytes, deadline, time.monotonic, "the url"
+            )
     except urllib.error.HTTPError as error:
         raise invoker.ApiError(
             502, "input_unavailable", f"the url answered HTTP {error.code}"
@@ -144,7 +163,9 @@ def image_bytes(request: invoker.Request) -> bytes:
 
 def classify(event) -> tuple[int, dict]:
     if PROBLEMS:
-        raise invoker.ApiError(500, "misconfigured", "; ".join(PROBLEMS))
+        raise invoker.ApiError(
+            500, "misconfigured", "the function is misconfigured", "; ".join(PROBLEMS)
+        )
     request = invoker.parse_request(event, CONFIG)
     image = image_bytes(request)
     try:
@@ -163,7 +184,9 @@ def classify(event) -> tuple[int, dict]:
             500, "misconfigured", "the function has no AWS credentials"
         ) from error
     except BotoCoreError as error:
-        raise invoker.ApiError(502, "endpoint_unreachable", str(error)) from error
+        raise invoker.ApiError(
+            502, "endpoint_unreachable", "the endpoint cannot be reached", str(error)
+        ) from error
     predictions = invoker.predictions_of(answer["Body"].read(), request.top_k)
     return 200, {
         "predictions": predictions,
@@ -181,6 +204,8 @@ def lambda_handler(event, context):
     except invoker.ApiError as error:
         status, result = error.status, invoker.error_response(error, CONFIG)
         fields = {"status": status, "code": error.code, "reason": error.message}
+        if error.detail:
+            fields["detail"] = error.detail
     except Exception:
         logger.exception("unexpected failure", extra={"request_id": request_id})
         error = invoker.ApiError(500, "internal", "the function failed; its log has the details")

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import importlib
 import logging
-import os
 import sys
 from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
+
+from local_stack.environment import overlaid_environment
 
 LAMBDA_DIR = Path(__file__).resolve().parent.parent / "lambda"
 
@@ -26,15 +27,7 @@ def import_handler(environment: Mapping[str, str] | None = None) -> ModuleType:
         sys.path.insert(0, str(LAMBDA_DIR))  # the function's folder is its import root
     # A new container: no log handler bound to an earlier import's stream.
     logging.getLogger("invoker").handlers.clear()
-    saved = {name: os.environ.get(name) for name in environment or {}}
-    os.environ.update(environment or {})
-    try:
+    with overlaid_environment(environment or {}):
         import lambda_function
 
         return importlib.reload(lambda_function)
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

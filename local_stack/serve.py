@@ -174,7 +174,9 @@ class ToolkitServer:
     def stop(self) -> None:
         if self.process is None:
             return
-        for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 10)):
+        # The toolkit passes SIGTERM on to TorchServe, whose Java shutdown can take half a
+        # minute; what outlives a short grace is killed below.
+        for sig, wait in ((signal.SIGTERM, 5), (signal.SIGKILL, 10)):
             try:
                 os.killpg(self.process.pid, sig)
             except ProcessLookupError:

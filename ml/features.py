@@ -12,8 +12,10 @@ manifest differs from the run's is computed again, never reused. Where the image
 (a SageMaker trial that receives only the cache), the file list cannot be checked and the
 cache's own list is used, as the log says.
 
-In a distributed run each process computes a disjoint shard of a split; rank 0 writes the cache
-and every process then reads it.
+In a distributed run each process computes a disjoint shard of a split and all of them gather
+the whole in memory; rank 0 writes the cache. Processes may sit on hosts with their own disks
+(a multi-instance SageMaker job), so they decide together whether to compute (any one without a
+matching cache makes all compute) and never read a cache another process wrote.
 """
 
 from __future__ import annotations
@@ -168,9 +170,13 @@ def load_or_compute(
         )
     else:
         wanted = manifest_for(split, root, arch, weights, image_size)
+        reason = None
         if saved is None or (differences := _differences(saved, wanted)):
             reason = "none yet" if saved is None else f"it differs in {', '.join(differences)}"
-            logger.info("computing %s features into %s (%s)", name, cache_dir, reason)
+        # compute_features is collective: every process takes the same branch.
+        reasons = [r for r in distributed.all_gather_objects(reason, ctx) if r is not None]
+        if reasons:
+            logger.info("computing %s features into %s (%s)", name, cache_dir, reasons[0])
             features, labels = compute_features(split, backbone, device, batch_size, workers, ctx)
             if ctx.is_main_process:
                 atomic_write(
@@ -179,9 +185,8 @@ def load_or_compute(
                 )
                 # The manifest last: a cache without one is never taken for complete.
                 atomic_write(manifest_path, lambda tmp: tmp.write_text(json.dumps(wanted)))
-            distributed.barrier(ctx)
-        else:
-            logger.info("%s features from the cache %s", name, cache_dir)
+            return TensorDataset(features, labels)
+        logger.info("%s features from the cache %s", name, cache_dir)
     stored = torch.load(tensors_path, map_location="cpu", weights_only=True)
     return TensorDataset(stored["features"], stored["labels"])
 

@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import re
+import time
 import warnings
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -259,16 +260,30 @@ def s3_input_enabled() -> bool:
     return os.environ.get("S3_INPUT_ENABLED", "true").strip().lower() != "false"
 
 
+# Reading s3_uri: one attempt, 2 s to connect, 2 s per socket read, and the whole object
+# within S3_DEADLINE_SECONDS (checked between 64 KiB reads): far inside InvokeEndpoint's 60 s.
+S3_DEADLINE_SECONDS = 5
+S3_READ_BYTES = 64 * 1024
+
+
 @functools.cache
 def _s3_client():
     import boto3  # only requests with s3_uri need it
     from botocore.config import Config
 
-    # One attempt: at most 2 s to connect and 5 s per read, far inside InvokeEndpoint's 60 s.
     return boto3.client(
         "s3",
-        config=Config(connect_timeout=2, read_timeout=5, retries={"total_max_attempts": 1}),
+        config=Config(connect_timeout=2, read_timeout=2, retries={"total_max_attempts": 1}),
     )
+
+
+def _read_body(body, deadline: float) -> bytes:
+    data = bytearray()
+    while piece := body.read(S3_READ_BYTES):
+        data += piece
+        if time.monotonic() > deadline:
+            raise request_error(502, f"the s3_uri object took over {S3_DEADLINE_SECONDS} s to read")
+    return bytes(data)
 
 
 def read_s3_image(uri) -> EncodedImage:
@@ -282,23 +297,25 @@ def read_s3_image(uri) -> EncodedImage:
         raise request_error(400, "s3_uri must look like s3://bucket/key")
     from botocore.exceptions import BotoCoreError, ClientError
 
-    s3 = _s3_client()
+    deadline = time.monotonic() + S3_DEADLINE_SECONDS
     try:
-        head = s3.head_object(Bucket=match["bucket"], Key=match["key"])
-        if head["ContentLength"] > MAX_IMAGE_BYTES:
+        answer = _s3_client().get_object(Bucket=match["bucket"], Key=match["key"])
+        if answer["ContentLength"] > MAX_IMAGE_BYTES:
+            answer["Body"].close()
             raise request_error(
                 413,
-                f"the s3_uri object is {head['ContentLength']} bytes; the limit is "
+                f"the s3_uri object is {answer['ContentLength']} bytes; the limit is "
                 f"{MAX_IMAGE_BYTES}",
             )
-        data = s3.get_object(Bucket=match["bucket"], Key=match["key"])["Body"].read()
+        data = _read_body(answer["Body"], deadline)
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         if code in ("404", "NoSuchKey", "NotFound"):
             raise request_error(400, "the s3_uri object does not exist") from None
         raise request_error(400, f"cannot read the s3_uri object: {code or 'error'}") from None
     except BotoCoreError as error:
-        raise request_error(502, f"cannot read the s3_uri object: {error}") from error
+        logger.warning("s3_uri read failed: %s", error)
+        raise request_error(502, "cannot read the s3_uri object: S3 did not answer") from error
     return check_image(data, "the s3_uri object")
 
 

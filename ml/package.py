@@ -130,8 +130,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--min-agreement",
         type=float,
-        default=0.99,
-        help="with --int8: the top-1 agreement with fp32 required to ship int8 (default: 0.99)",
+        default=Int8Options.min_agreement,
+        help="with --int8: the top-1 agreement with fp32 required to ship int8 (default: "
+        f"{Int8Options.min_agreement})",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")

@@ -126,6 +126,9 @@ def get_args_parser() -> argparse.ArgumentParser:
         prog="python -m ml.train",
         description="Train a ResNet dog-breed classifier.",
         formatter_class=DefaultsShown,
+        # No prefixes: "--model /x" must not pass for --model-dir, which the boot script and
+        # SageMaker set and Terraform refuses to take from hyperparameters.
+        allow_abbrev=False,
     )
     env = os.environ.get
     parser.add_argument(

@@ -262,7 +262,8 @@ def tune(aws: Aws, stack: Stack, args, now: datetime) -> str:
 
 
 def best_trial(aws: Aws, tuning_job: str) -> tuple[dict, dict[str, object]]:
-    """The tuning job's best training job (its summary) and that job's hyperparameters."""
+    """The tuning job's best training job (its summary) and the hyperparameters the final
+    model should train with: the trial's, without what training on cached features needed."""
     tuning = fetch(
         aws.sagemaker.describe_hyper_parameter_tuning_job,
         f"--from-tuning {tuning_job}: no such tuning job",
@@ -276,7 +277,17 @@ def best_trial(aws: Aws, tuning_job: str) -> tuple[dict, dict[str, object]]:
             f"python -m mlops status --tuning-job {tuning_job}"
         )
     job = aws.sagemaker.describe_training_job(TrainingJobName=best["TrainingJobName"])
-    return best, specs.decode_hyperparameters(job["HyperParameters"])
+    hyperparameters = specs.decode_hyperparameters(job["HyperParameters"])
+    channels = {channel["ChannelName"] for channel in job.get("InputDataConfig", [])}
+    if specs.FEATURES_CHANNEL in channels:
+        for name in specs.HEAD_ONLY:
+            hyperparameters.pop(name, None)
+        logger.info(
+            "the trials trained a head on cached features; the final model trains on the images "
+            "with ml/train.py's own %s (override with --hyperparameter)",
+            " and ".join(specs.HEAD_ONLY),
+        )
+    return best, hyperparameters
 
 
 def train(aws: Aws, stack: Stack, args, now: datetime) -> str:

@@ -90,7 +90,7 @@ module "notebook_instance" {
   security_group_ids      = var.notebook.security_group_ids
   default_code_repository = var.notebook.default_code_repository
   bucket_name             = module.data_bucket.bucket_name
-  prefixes                = { data = local.prefixes.data, code = local.prefixes.code, workspace = "notebooks/${var.name}-notebook/" }
+  prefixes                = { data = local.prefixes.data, code = local.prefixes.code, features = local.prefixes.features, workspace = "notebooks/${var.name}-notebook/" }
   training_role_arn       = module.sagemaker_training_role.role_arn
   endpoint_arn            = local.deploy_endpoint ? module.sagemaker_endpoint[0].endpoint_arn : null
   kms_key_arn             = var.kms_key_arn
@@ -138,6 +138,15 @@ module "lambda_invoker" {
   provisioned_concurrency = var.lambda_provisioned_concurrency
   kms_key_arn             = var.kms_key_arn
   tags                    = var.tags
+}
+
+# The API fronts the Lambda, which exists once a model is deployed: on the first apply (train,
+# no model yet) the switch waits, and the plan says so.
+check "http_api_waits_for_a_model" {
+  assert {
+    condition     = !var.create_http_api || local.deploy_endpoint
+    error_message = "create_http_api = true creates nothing until model_data_url is set: the API fronts the Lambda, which invokes the endpoint serving that model."
+  }
 }
 
 module "http_api" {

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from local_stack.emulator import Emulator, connect_or_start
+from local_stack.environment import overlaid_environment
 
 
 @dataclass(frozen=True)
@@ -25,16 +26,10 @@ class TrainedModel:
 def emulator() -> Iterator[Emulator]:
     """One AWS emulator for the whole session, with the standard AWS variables exported."""
     running = connect_or_start()
-    saved = {name: os.environ.get(name) for name in running.environment()}
-    os.environ.update(running.environment())
     try:
-        yield running
+        with overlaid_environment(running.environment()):
+            yield running
     finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
         running.stop()
 
 

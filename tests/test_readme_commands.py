@@ -15,6 +15,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -146,8 +147,51 @@ def check_python_module(tokens: list[str]) -> None:
         )
 
 
+OUTPUT_REFERENCE = re.compile(r"terraform(?: -chdir=\S+)? output -(?:raw|json) ([a-z0-9_]+)")
+
+
+@functools.cache
+def terraform_outputs() -> set[str]:
+    text = (REPO_ROOT / "terraform" / "outputs.tf").read_text()
+    return set(re.findall(r'^output "([a-z0-9_]+)"', text, re.MULTILINE))
+
+
+@functools.cache
+def sample_files() -> set[str]:
+    """What `make sample-data` writes under build/sample/, by running its command."""
+    makefile = (REPO_ROOT / "Makefile").read_text()
+    arguments = re.search(r"-m local_stack.sample_data \$\(DATA\) (.*)$", makefile, re.M)[1]
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder) / "sample"
+        subprocess.run(
+            [sys.executable, "-m", "local_stack.sample_data", str(root), *arguments.split()],
+            cwd=REPO_ROOT,
+            env=python_env(),
+            capture_output=True,
+            check=True,
+            timeout=300,
+        )
+        return {f"build/sample/{p.relative_to(root).as_posix()}" for p in root.rglob("*.jpg")}
+
+
+def check_references(tokens: list[str]) -> None:
+    """`$(terraform output -raw NAME)` names a root output; `curl --data-binary @FILE` a file
+    that exists or that `make sample-data` writes."""
+    for token in tokens:
+        for name in OUTPUT_REFERENCE.findall(token):
+            assert name in terraform_outputs(), f"terraform/outputs.tf has no output {name}"
+    if tokens[0] == "curl":
+        for token in tokens:
+            if token.startswith("@"):
+                path = token[1:]
+                assert (REPO_ROOT / path).is_file() or path in sample_files(), (
+                    f"curl reads {path}, which neither exists nor is made by make sample-data"
+                )
+
+
 def check_command(tokens: list[str]) -> None:
     assert "..." not in tokens, f"a placeholder is not a command: {shlex.join(tokens)}"
+    check_references(tokens)
     program, arguments = tokens[0], tokens[1:]
     if program == "make":
         targets = [a for a in arguments if "=" not in a and not a.startswith("-")]

@@ -127,3 +127,42 @@ run "rejects_bad_training_image_tag" {
   }
   expect_failures = [var.training_image_tag]
 }
+
+run "the_notebook_and_the_api_are_off_by_default" {
+  command = plan
+
+  variables {
+    model_data_url = "s3://dog-breeds-123456789012/models/run-1/model.tar.gz"
+  }
+
+  assert {
+    condition     = length(module.notebook_instance) == 0 && length(module.http_api) == 0
+    error_message = "the notebook instance and the HTTP API are opt-in"
+  }
+}
+
+run "switched_on_they_are_created" {
+  command = plan
+
+  variables {
+    model_data_url           = "s3://dog-breeds-123456789012/models/run-1/model.tar.gz"
+    create_http_api          = true
+    create_notebook_instance = true
+    notebook                 = { subnet_id = "subnet-0123456789abcdef0", security_group_ids = ["sg-0123456789abcdef0"] }
+  }
+
+  assert {
+    condition     = length(module.notebook_instance) == 1 && length(module.http_api) == 1
+    error_message = "create_notebook_instance and create_http_api must create their modules"
+  }
+}
+
+run "an_api_without_a_model_is_a_warning_not_a_silent_no_op" {
+  command = plan
+
+  variables {
+    create_http_api = true
+  }
+
+  expect_failures = [check.http_api_waits_for_a_model]
+}

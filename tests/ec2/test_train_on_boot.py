@@ -58,6 +58,7 @@ def run_boot_script(
     run_id: str,
     data_prefix: str = "data/",
     instance_id: str = "i-0000000000000001",
+    on_line=None,
     **env: str,
 ) -> subprocess.CompletedProcess:
     return run_train_on_boot(
@@ -69,15 +70,26 @@ def run_boot_script(
         data_prefix,
         extra_env={"OMP_NUM_THREADS": "2", "INSTANCE_ID": instance_id, **env},
         timeout=600,
+        on_line=on_line,
     )
 
 
 def test_boot_training_leaves_a_deployable_model(
     emulator, code_dir, bucket, tmp_path, sample_dataset
 ):
-    result = run_boot_script(code_dir, tmp_path / "work", bucket, "run-1")
-    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
     s3 = client("s3", emulator)
+    uploaded_when_training_began = []
+
+    def watch(line: str) -> None:
+        # Output streams as it happens (the demo shows it live): when the training line
+        # arrives, the model the script uploads at the end is not there yet.
+        if "training with" in line:
+            listing = s3.list_objects_v2(Bucket=bucket, Prefix="models/run-1/model.tar.gz")
+            uploaded_when_training_began.append(listing["KeyCount"])
+
+    result = run_boot_script(code_dir, tmp_path / "work", bucket, "run-1", on_line=watch)
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
+    assert uploaded_when_training_began == [0]
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="models/run-1/")["Contents"]}
     assert keys == {
         f"models/run-1/{name}"

@@ -12,8 +12,9 @@ import uuid
 import pytest
 
 from local_stack.aws import client
+from local_stack.ports import free_port
 from local_stack.stub_endpoint import StubEndpoint
-from tests.images import sample_image
+from tests.images import TINY_JPEG, sample_image
 
 pytestmark = pytest.mark.integration
 
@@ -172,15 +173,99 @@ def test_endpoint_timeout_is_504(load_handler, context, sample_dataset, error_en
     assert body_of(result)["error"]["code"] == "timeout"
 
 
-def test_missing_endpoint_name_is_a_500_misconfiguration(load_handler, context, sample_dataset):
+def test_missing_endpoint_name_is_a_500_misconfiguration(
+    load_handler, context, sample_dataset, capfd
+):
     handler = load_handler(ENDPOINT_NAME="")
     image = base64.b64encode(unique_jpeg(sample_dataset)).decode()
     result = handler.lambda_handler({"image": image}, context)
     assert result["statusCode"] == 500
     assert body_of(result)["error"] == {
         "code": "misconfigured",
-        "message": "ENDPOINT_NAME is not set",
+        "message": "the function is misconfigured",
     }
+    (logged,) = [json.loads(line) for line in capfd.readouterr().err.splitlines()]
+    assert logged["detail"] == "ENDPOINT_NAME is not set"
+
+
+ACCESS_DENIED = (
+    "User: arn:aws:sts::123456789012:assumed-role/dog-breeds-invoker/dog-breeds-invoker is not "
+    "authorized to perform: sagemaker:InvokeEndpoint on resource: "
+    "arn:aws:sagemaker:us-east-1:123456789012:endpoint/dog-breeds"
+)
+
+
+@pytest.mark.parametrize(
+    ("status", "error_type", "message"),
+    [
+        (400, "AccessDeniedException", ACCESS_DENIED),
+        (400, "ValidationError", "Endpoint dog-breeds of account 123456789012 not found."),
+        (400, "ThrottlingException", "Rate exceeded for arn:aws:sagemaker:us-east-1:123456789012"),
+    ],
+)
+def test_answers_never_carry_aws_messages_that_name_the_account(
+    load_handler, context, sample_dataset, error_endpoint, capfd, status, error_type, message
+):
+    handler = load_handler(AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=error_endpoint.url)
+    error_endpoint.answer(status, error_type, {"message": message})
+    image = base64.b64encode(unique_jpeg(sample_dataset)).decode()
+    result = handler.lambda_handler({"image": image}, context)
+    assert "123456789012" not in result["body"]
+    assert "arn:" not in result["body"]
+    (logged,) = [json.loads(line) for line in capfd.readouterr().err.splitlines()]
+    assert logged["detail"] == f"{error_type}: {message}"
+
+
+def test_an_unreachable_endpoint_is_a_502_without_its_address(load_handler, context, capfd):
+    handler = load_handler(
+        # Nothing listens on a free port.
+        AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=f"http://127.0.0.1:{free_port()}",
+        INVOKE_ATTEMPTS="1",
+    )
+    result = handler.lambda_handler({"image": base64.b64encode(TINY_JPEG).decode()}, context)
+    assert result["statusCode"] == 502
+    assert body_of(result)["error"] == {
+        "code": "endpoint_unreachable",
+        "message": "the endpoint cannot be reached",
+    }
+    (logged,) = [json.loads(line) for line in capfd.readouterr().err.splitlines()]
+    assert "127.0.0.1" in logged["detail"]
+
+
+def test_a_slow_endpoint_gets_exactly_the_configured_attempts(
+    load_handler, context, error_endpoint
+):
+    handler = load_handler(
+        AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=error_endpoint.url,
+        INVOKE_TIMEOUT_SECONDS="0.3",
+        INVOKE_ATTEMPTS="2",
+    )
+    error_endpoint.answer(200, "", {"predictions": PREDICTIONS}, delay=1.0)
+    result = handler.lambda_handler({"image": base64.b64encode(TINY_JPEG).decode()}, context)
+    assert result["statusCode"] == 504
+    assert error_endpoint.requests == 2
+
+
+def test_anything_unforeseen_is_a_500_internal_with_one_logged_traceback(
+    load_handler, context, capfd, monkeypatch
+):
+    handler = load_handler()
+
+    def broken(event):
+        raise RuntimeError("a bug")
+
+    # The one place a test replaces the handler's own code: to reach the branch that exists
+    # for bugs nobody has found yet.
+    monkeypatch.setattr(handler, "classify", broken)
+    result = handler.lambda_handler({"image": "x"}, context)
+    assert result["statusCode"] == 500
+    assert json.loads(result["body"]) == {
+        "error": {"code": "internal", "message": "the function failed; its log has the details"}
+    }
+    assert result["headers"]["Content-Type"] == "application/json"
+    err = capfd.readouterr().err
+    assert err.count("Traceback") == 1
+    assert "a bug" not in result["body"]
 
 
 def test_logs_are_json_with_request_id_and_never_the_image(
@@ -198,3 +283,17 @@ def test_logs_are_json_with_request_id_and_never_the_image(
     assert all(line["request_id"] == "req-0001" for line in lines)
     assert not any(image[:40] in json.dumps(line) for line in lines)
     assert logging.getLogger("invoker").propagate is False
+
+
+def test_s3_out_of_reach_is_a_503_in_one_attempt(load_handler, context, capfd):
+    handler = load_handler(AWS_ENDPOINT_URL_S3=f"http://127.0.0.1:{free_port()}")
+    handler.s3_client.cache_clear()
+    event = {"s3_uri": "s3://dog-breeds-data/inference-input/dog.jpg"}
+    result = handler.lambda_handler(event, context)
+    assert result["statusCode"] == 503
+    assert body_of(result)["error"] == {
+        "code": "input_unavailable",
+        "message": "S3 cannot be reached",
+    }
+    (logged,) = [json.loads(line) for line in capfd.readouterr().err.splitlines()]
+    assert "Could not connect" in logged["detail"]

@@ -11,6 +11,7 @@ import datetime
 import ipaddress
 import ssl
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
@@ -69,6 +70,18 @@ def image_host(tmp_path, monkeypatch):
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
+            if self.path == "/drip.jpg":  # a host that sends a byte a second, forever
+                self.send_response(200)
+                self.send_header("Content-Length", "1000000")
+                self.end_headers()
+                for _ in range(30):
+                    try:
+                        self.wfile.write(b"\xff")
+                        self.wfile.flush()
+                    except OSError:
+                        return
+                    time.sleep(1)
+                return
             status, headers, body = routes.get(self.path, (404, {}, b"not found"))
             self.send_response(status)
             for name, value in headers.items():
@@ -129,3 +142,14 @@ def test_untrusted_certificate_is_refused(handler, image_host, monkeypatch):
         fetch(handler, f"{image_host}/dog.jpg")
     assert raised.value.status == 502
     assert "CERTIFICATE_VERIFY_FAILED" in raised.value.message
+
+
+def test_a_host_that_drips_bytes_is_cut_off_at_the_input_deadline(handler, image_host):
+    """Each read gets a byte within the read timeout, so only the whole-fetch deadline stops
+    it: INPUT_FETCH_SECONDS is what the function's time budget counts for input."""
+    started = time.monotonic()
+    with pytest.raises(invoker.ApiError) as raised:
+        fetch(handler, f"{image_host}/drip.jpg")
+    took = time.monotonic() - started
+    assert (raised.value.status, raised.value.code) == (504, "input_timeout")
+    assert invoker.INPUT_DEADLINE_SECONDS <= took < 20  # the host would drip for 30 s

@@ -141,3 +141,31 @@ def test_a_work_dir_the_demo_did_not_make_is_never_emptied(tmp_path):
         "is not empty and was not made by the demo: choose another" in result.stdout + result.stderr
     )
     assert (work_dir / "notes.txt").read_text() == "keep me"
+
+
+def test_a_failure_midway_is_one_line_then_the_teardown(tmp_path, unpatched_moto):
+    """Step 2 meets an emulator without the shims the stack needs (LOCALSTACK_ENDPOINT at an
+    unpatched moto): the terminal gets the step that failed and why, in a line each, the
+    traceback goes to the log file, and the timing comes after the teardown."""
+    work_dir = tmp_path / "demo"
+    result = subprocess.run(
+        [sys.executable, "-m", "local_stack.demo", "--fast", "--work-dir", str(work_dir)],
+        cwd=REPO_ROOT,
+        env={
+            **{k: v for k, v in python_env().items() if k != "AWS_ENDPOINT_URL"},
+            "LOCALSTACK_ENDPOINT": unpatched_moto.endpoint_url,
+        },
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    terminal = result.stdout + result.stderr
+    assert result.returncode == 1, terminal
+    assert "Traceback" not in terminal
+    assert f"[2/{len(STEPS)}] {STEPS[1].title} FAILED after" in terminal
+    (reason,) = [line for line in terminal.splitlines() if "the demo failed:" in line]
+    assert f"the AWS emulator at {unpatched_moto.endpoint_url} lacks" in reason
+    assert f"(the full traceback is in {work_dir / 'demo.log'})" in terminal
+    assert "Traceback" in (work_dir / "demo.log").read_text()
+    assert terminal.rstrip().splitlines()[-1].endswith("s, teardown included")

@@ -110,6 +110,9 @@ def test_cli_exits_non_zero_with_the_message(tmp_path: Path):
         ("--lr", "-1", "--lr must be positive"),
         ("--pretrained", "maybe", "expected a boolean"),
         ("--arch", "vgg16", "invalid choice"),
+        # A prefix of --model-dir is not --model-dir: the boot script's folders stay its own.
+        ("--model", "/tmp/elsewhere", "unrecognized arguments: --model /tmp/elsewhere"),
+        ("--checkpoint", "/tmp/elsewhere", "unrecognized arguments: --checkpoint"),
     ],
 )
 def test_bad_hyperparameters_are_rejected(flag, value, message, capsys):

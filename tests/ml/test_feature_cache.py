@@ -82,6 +82,11 @@ def test_a_matching_cache_is_reused_and_a_changed_dataset_recomputed(sample_data
     )
     assert "it differs in image_size, preprocessing" in other_size.stdout
 
+    other_weights = train_head(  # another random backbone: its fingerprint differs
+        data, tmp_path / "fifth", "--feature-cache", str(cache), "--image-size", "40", "--seed", "8"
+    )
+    assert "it differs in weights" in other_weights.stdout
+
 
 def test_a_cache_alone_serves_a_trial_without_images(sample_dataset, tmp_path):
     """What a tuning trial gets on SageMaker: the features channel, no images."""

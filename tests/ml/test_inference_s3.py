@@ -6,6 +6,7 @@ import uuid
 import pytest
 
 from local_stack.aws import client
+from local_stack.ports import free_port
 from ml import inference
 from tests.images import sample_image
 
@@ -37,3 +38,26 @@ def test_a_missing_s3_object_is_a_400_that_names_no_bucket(emulator, bucket):
         inference.input_fn(json.dumps({"s3_uri": uri}), "application/json")
     assert raised.value.status_code == 400
     assert raised.value.message == "the s3_uri object does not exist"
+
+
+def test_an_object_over_the_limit_is_refused_before_its_body_is_read(emulator, bucket):
+    big = b"\xff\xd8\xff" + b"\0" * inference.MAX_IMAGE_BYTES
+    client("s3", emulator).put_object(Bucket=bucket, Key="in/big.jpg", Body=big)
+    with pytest.raises(inference.GenericInferenceToolkitError) as raised:
+        inference.input_fn(json.dumps({"s3_uri": f"s3://{bucket}/in/big.jpg"}), "application/json")
+    assert raised.value.status_code == 413
+    assert f"the limit is {inference.MAX_IMAGE_BYTES}" in raised.value.message
+
+
+def test_s3_out_of_reach_is_a_502_in_one_attempt_naming_no_address(monkeypatch):
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{free_port()}")
+    inference._s3_client.cache_clear()
+    try:
+        with pytest.raises(inference.GenericInferenceToolkitError) as raised:
+            inference.input_fn(
+                json.dumps({"s3_uri": "s3://some-bucket/in/x.jpg"}), "application/json"
+            )
+    finally:
+        inference._s3_client.cache_clear()
+    assert raised.value.status_code == 502
+    assert raised.value.message == "cannot read the s3_uri object: S3 did not answer"

@@ -65,6 +65,18 @@ def test_inference_precision_forces_fp32(extracted, monkeypatch):
     assert inference.model_fn(str(extracted)).precision == "fp32"
 
 
+def test_a_gpu_serves_fp32_even_with_int8_in_the_archive(extracted, monkeypatch):
+    """The choice is a function of the device, so no GPU is needed to test it."""
+    cuda = torch.device("cuda")
+    assert inference.choose_precision(extracted, cuda) == "fp32"
+    monkeypatch.setenv("INFERENCE_PRECISION", "int8")
+    with pytest.raises(ValueError, match="runs on the CPU only"):
+        inference.choose_precision(extracted, cuda)
+    monkeypatch.setenv("INFERENCE_PRECISION", "fp16")
+    with pytest.raises(ValueError, match="must be auto, fp32 or int8"):
+        inference.choose_precision(extracted, torch.device("cpu"))
+
+
 def test_too_little_agreement_writes_no_archive(sample_dataset, tmp_path):
     """A head whose logits nearly tie: int8 rounding flips many answers, so it must not ship."""
     torch.manual_seed(0)
@@ -75,8 +87,11 @@ def test_too_little_agreement_writes_no_archive(sample_dataset, tmp_path):
     config = {"arch": "resnet18", "image_size": 32, "num_classes": 4}
     names = ["Affenpinscher", "Afghan hound", "Airedale terrier", "Akita"]
     write_model_artifacts(tmp_path / "model", model, config, names, [], {})
-    options = Int8Options(sample_dataset / "valid", sample_dataset / "test", min_agreement=0.999)
-    with pytest.raises(QuantizationRefusedError, match=r"int8 agrees with fp32 on .* below"):
+    options = Int8Options(sample_dataset / "valid", sample_dataset / "test")  # the default 99%
+    assert options.min_agreement == 0.99
+    with pytest.raises(
+        QuantizationRefusedError, match=r"int8 agrees with fp32 on .* below the required 99.00%"
+    ):
         build_model_archive(tmp_path / "model", tmp_path / "model.tar.gz", options)
     assert not (tmp_path / "model.tar.gz").exists()
 

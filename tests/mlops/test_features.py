@@ -91,3 +91,18 @@ def test_only_a_finished_features_job_serves(jobs_stack, caplog, emulator):
     missing = jobs_stack.run("features")
     log = failure(jobs_stack, caplog, "tune", "--features-job", missing)
     assert "train.json is missing: did the features job finish?" in log
+
+
+def test_the_final_model_after_tuning_on_features_trains_on_images_with_augmentation(
+    jobs_stack, emulator, features_job, caplog
+):
+    tuning = jobs_stack.run("tune", "--features-job", features_job)
+    with caplog.at_level(logging.INFO, logger="mlops"):
+        name = jobs_stack.run("train", "--from-tuning", tuning)
+    job = client("sagemaker", emulator).describe_training_job(TrainingJobName=name)
+    values = hyperparameters(job["HyperParameters"])
+    assert "augment" not in values  # ml/train.py's default: on
+    assert "freeze-backbone" not in values
+    assert (values["arch"], values["image-size"]) == ("resnet18", 96)
+    assert {c["ChannelName"] for c in job["InputDataConfig"]} == {"train", "valid", "test"}
+    assert "the trials trained a head on cached features" in caplog.text

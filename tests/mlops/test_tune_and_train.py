@@ -1,6 +1,6 @@
 """``tune`` and ``train`` against the emulator: what SageMaker is asked for, read back with
-Describe* calls (the emulator runs no containers; tests/emulator_shims.py says how its tuning
-jobs report trials)."""
+Describe* calls (the emulator runs no containers; local_stack/emulator_shims.py says how its
+tuning jobs report trials)."""
 
 from __future__ import annotations
 

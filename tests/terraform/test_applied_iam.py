@@ -184,9 +184,16 @@ def test_the_notebook_passes_only_the_training_role_and_keeps_to_its_project(
     account, region = "123456789012", "us-east-1"
     bucket = f"arn:aws:s3:::{outputs['bucket_name']}"
     training_role = outputs["sagemaker_training_role_arn"]
-    assert allowed(document, "iam:PassRole", training_role)
+    to_sagemaker = {"iam:PassedToService": "sagemaker.amazonaws.com"}
+    assert allowed(document, "iam:PassRole", training_role, to_sagemaker)
+    # The condition holds the role to SageMaker: not to EC2 (an instance with it), nor when
+    # the service is not said.
+    assert not allowed(
+        document, "iam:PassRole", training_role, {"iam:PassedToService": "ec2.amazonaws.com"}
+    )
+    assert not allowed(document, "iam:PassRole", training_role, {})
     for other in (outputs["endpoint_execution_role_arn"], outputs["lambda_role_arn"]):
-        assert not allowed(document, "iam:PassRole", other), other
+        assert not allowed(document, "iam:PassRole", other, to_sagemaker), other
     assert not allowed(document, "iam:PassRole", f"arn:aws:iam::{account}:role/admin")
     jobs = f"arn:aws:sagemaker:{region}:{account}"
     assert allowed(document, "sagemaker:CreateTrainingJob", f"{jobs}:training-job/{name}-train-1")
@@ -204,6 +211,20 @@ def test_the_notebook_passes_only_the_training_role_and_keeps_to_its_project(
         assert not allowed(document, action, f"{bucket}/data/train/x.jpg"), action
         assert not allowed(document, action, f"{bucket}/models/run-1/model.tar.gz"), action
     assert not allowed(document, "s3:GetObject", "arn:aws:s3:::another-bucket/data/x.jpg")
+    assert allowed(document, "s3:GetObject", f"{bucket}/features/{name}-features-1/train.json")
+    for prefix, listable in (("data/train/", True), ("features/", True), ("models/", False)):
+        assert allowed(document, "s3:ListBucket", bucket, {"s3:prefix": prefix}) is listable
+    # What python -m mlops status and verify read, for this project only.
+    serving = f"arn:aws:sagemaker:{region}:{account}"
+    assert allowed(document, "sagemaker:DescribeEndpoint", outputs["endpoint_arn"])
+    assert allowed(
+        document, "sagemaker:DescribeEndpointConfig", f"{serving}:endpoint-config/{name}-1a2b3c4d"
+    )
+    assert allowed(document, "sagemaker:DescribeModel", f"{serving}:model/{name}-1a2b3c4d")
+    assert not allowed(document, "sagemaker:DescribeModel", f"{serving}:model/another-1a2b3c4d")
+    alarms = f"arn:aws:cloudwatch:{region}:{account}:alarm"
+    assert allowed(document, "cloudwatch:DescribeAlarms", f"{alarms}:{name}-rollback-errors-5xx")
+    assert not allowed(document, "cloudwatch:DescribeAlarms", f"{alarms}:another-alarm")
     assert allowed(document, "sagemaker:InvokeEndpoint", outputs["endpoint_arn"])
     assert allowed(document, "sagemaker:StopNotebookInstance", outputs["notebook_arn"].lower())
     assert not allowed(

@@ -29,6 +29,8 @@ MUST_VALIDATE = {
     "data_bucket": {"bucket_name", "kms_key_arn", "prefixes", "capture_expiration_days"},
     "http_api": {
         "name",
+        "function_name",
+        "kms_key_arn",
         "function_alias_arn",
         "function_timeout",
         "throttling",
@@ -46,6 +48,8 @@ MUST_VALIDATE = {
         "prefixes",
         "training_role_arn",
         "endpoint_arn",
+        "bucket_name",
+        "kms_key_arn",
     },
     "sagemaker_endpoint": {
         "name",
@@ -78,6 +82,7 @@ MUST_VALIDATE = {
         "hyperparameters",
     },
     "monitoring": {"name", "alarm_email", "endpoint_mode", "monthly_budget"},
+    "model_registry": {"name", "description"},
     "sagemaker_training_role": {"name", "image_registry_id"},
     "terraform": {"name", "region", "endpoint_mode", "endpoint_data_capture"},
 }

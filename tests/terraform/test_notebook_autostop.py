@@ -9,6 +9,7 @@ import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs
 
 import pytest
 
@@ -31,8 +32,14 @@ def load_autostop():
 autostop = load_autostop()
 
 
+def stamp(now: datetime, minutes_ago: float) -> str:
+    return (now - timedelta(minutes=minutes_ago)).isoformat().replace("+00:00", "Z")
+
+
 class FakeJupyter:
-    """/api/status, /api/kernels and /api/sessions answering what the test sets."""
+    """/api/status, /api/kernels and /api/sessions answering what the test sets, and, as
+    jupyter_server's APIHandler does, counting every kernels or sessions request as activity
+    (the status' last_activity) unless it carries no_track_activity."""
 
     def __init__(self):
         self.answers: dict[str, object] = {}
@@ -40,10 +47,13 @@ class FakeJupyter:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):
-                if self.path not in owner.answers:
+                path, _, query = self.path.partition("?")
+                if path not in owner.answers:
                     self.send_error(404)
                     return
-                body = json.dumps(owner.answers[self.path]).encode()
+                if path != "/api/status" and "no_track_activity" not in parse_qs(query):
+                    owner.answers["/api/status"]["last_activity"] = stamp(datetime.now(UTC), 0)
+                body = json.dumps(owner.answers[path]).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(body)))
@@ -60,16 +70,12 @@ class FakeJupyter:
     def set(self, server_idle: float, kernels: list[tuple[str, float]]) -> None:
         """Server last active ``server_idle`` minutes ago; kernels (state, minutes idle)."""
         now = datetime.now(UTC)
-
-        def stamp(minutes: float) -> str:
-            return (now - timedelta(minutes=minutes)).isoformat().replace("+00:00", "Z")
-
         kernel_list = [
-            {"id": f"k{i}", "execution_state": state, "last_activity": stamp(minutes)}
+            {"id": f"k{i}", "execution_state": state, "last_activity": stamp(now, minutes)}
             for i, (state, minutes) in enumerate(kernels)
         ]
         self.answers = {
-            "/api/status": {"last_activity": stamp(server_idle), "kernels": len(kernels)},
+            "/api/status": {"last_activity": stamp(now, server_idle), "kernels": len(kernels)},
             "/api/kernels": kernel_list,
             "/api/sessions": [{"id": f"s{k['id']}", "kernel": k} for k in kernel_list],
         }
@@ -116,6 +122,15 @@ def test_every_kernel_idle_past_the_limit_stops_the_instance(emulator, jupyter, 
     assert status(emulator, notebook) == "Stopped"
 
 
+def test_its_own_checks_do_not_count_as_activity(jupyter):
+    """Cron runs it every five minutes: a check 35 minutes after the first must still see
+    the server idle since before the first."""
+    jupyter.set(server_idle=30, kernels=[("idle", 30)])
+    now = datetime.now(UTC)
+    assert 29 < autostop.idle_minutes(jupyter.url, now) < 31
+    assert autostop.idle_minutes(jupyter.url, now + timedelta(minutes=35)) > 64
+
+
 def test_no_kernels_and_an_idle_server_stops_the_instance(emulator, jupyter, notebook):
     jupyter.set(server_idle=61, kernels=[])
     run(jupyter.url, notebook, 60)
@@ -152,8 +167,9 @@ def test_an_answer_it_does_not_understand_never_stops_the_instance(emulator, jup
     assert status(emulator, notebook) == "InService"
 
 
-def test_the_script_is_the_one_the_module_installs():
-    """It runs under the notebook's Python: standard library and boto3 only."""
+def test_the_script_needs_only_the_standard_library_and_boto3():
+    """It runs under the notebook's Python (its syntax is checked for 3.7 in
+    test_templates.py, with the on-start script that installs it)."""
     imports = {
         line.split()[1].split(".")[0]
         for line in SCRIPT.read_text().splitlines()

@@ -119,3 +119,14 @@ def test_no_configured_api_says_how_to_set_one(browser, tmp_path):
         assert opened.locator("#photo").is_disabled()
     finally:
         context.close()
+
+
+def test_the_keyboard_opens_the_picker(page, site):
+    """Tab to the drop zone, then Enter or Space: the file chooser, as a click would."""
+    page.goto(site)
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.id") == "drop"
+    for key in ("Enter", " "):
+        with page.expect_file_chooser() as chooser:
+            page.keyboard.press(key)
+        assert not chooser.value.is_multiple()

@@ -11,6 +11,11 @@ variable "name" {
 variable "function_name" {
   type        = string
   description = "The invoker Lambda's name."
+
+  validation {
+    condition     = can(regex("^[a-zA-Z0-9_-]{1,64}$", var.function_name))
+    error_message = "function_name must be a Lambda function name: 1-64 letters, digits, hyphens or underscores."
+  }
 }
 
 variable "function_alias_arn" {
@@ -93,6 +98,11 @@ variable "kms_key_arn" {
   type        = string
   default     = null
   description = "KMS key for the access log group; null for CloudWatch's own encryption."
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
 }
 
 variable "tags" {

@@ -14,6 +14,13 @@ locals {
     "${local.sagemaker_arn}:training-job/${lower(var.job_name_prefix)}-*",
     "${local.sagemaker_arn}:hyper-parameter-tuning-job/${lower(var.job_name_prefix)}-*",
   ]
+  # What python -m mlops status and verify read: the project's endpoint, its configurations,
+  # its models and its alarms (all named after the project).
+  serving_arns = [
+    "${local.sagemaker_arn}:endpoint/${lower(var.job_name_prefix)}",
+    "${local.sagemaker_arn}:endpoint-config/${lower(var.job_name_prefix)}-*",
+    "${local.sagemaker_arn}:model/${lower(var.job_name_prefix)}-*",
+  ]
 }
 
 data "aws_iam_policy_document" "assume_sagemaker" {
@@ -53,14 +60,15 @@ data "aws_iam_policy_document" "this" {
     condition {
       test     = "StringLike"
       variable = "s3:prefix"
-      values   = ["${var.prefixes.data}*", "${var.prefixes.workspace}*"]
+      values   = ["${var.prefixes.data}*", "${var.prefixes.features}*", "${var.prefixes.workspace}*"]
     }
   }
 
   statement {
-    sid       = "ReadData"
+    sid = "ReadDataAndFeatures"
+    # features/: tune --features-job checks that a features job's cache is complete.
     actions   = ["s3:GetObject"]
-    resources = ["${local.bucket_arn}/${var.prefixes.data}*"]
+    resources = ["${local.bucket_arn}/${var.prefixes.data}*", "${local.bucket_arn}/${var.prefixes.features}*"]
   }
 
   statement {
@@ -94,6 +102,18 @@ data "aws_iam_policy_document" "this" {
     # List calls have no resource-level permissions (Service Authorization Reference).
     actions   = ["sagemaker:ListTrainingJobs", "sagemaker:ListHyperParameterTuningJobs"]
     resources = ["*"]
+  }
+
+  statement {
+    sid       = "FollowTheEndpoint"
+    actions   = ["sagemaker:DescribeEndpoint", "sagemaker:DescribeEndpointConfig", "sagemaker:DescribeModel"]
+    resources = local.serving_arns
+  }
+
+  statement {
+    sid       = "ReadProjectAlarms"
+    actions   = ["cloudwatch:DescribeAlarms"]
+    resources = ["arn:${local.partition}:cloudwatch:${local.region}:${local.account_id}:alarm:${var.job_name_prefix}-*"]
   }
 
   statement {

@@ -110,6 +110,11 @@ variable "default_code_repository" {
 variable "bucket_name" {
   type        = string
   description = "The project's bucket: data/ is read, the notebook's workspace prefix read and written."
+
+  validation {
+    condition     = can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.bucket_name))
+    error_message = "bucket_name must be an S3 bucket name (3-63 lowercase letters, digits, dots and hyphens)."
+  }
 }
 
 variable "prefixes" {
@@ -117,8 +122,9 @@ variable "prefixes" {
     data      = string
     code      = string
     workspace = string
+    features  = optional(string, "features/")
   })
-  description = "Key prefixes: the dataset (read), code bundles the operator CLI uploads for jobs, and the notebook's own workspace."
+  description = "Key prefixes: the dataset (read), code bundles the operator CLI uploads for jobs, the notebook's own workspace, and cached backbone features (read)."
 
   validation {
     condition     = alltrue([for prefix in values(var.prefixes) : can(regex("^[a-z0-9_.-]+(/[a-z0-9_.-]+)*/$", prefix))])
@@ -151,6 +157,11 @@ variable "kms_key_arn" {
   type        = string
   default     = null
   description = "KMS key for the notebook's volume and for reading encrypted objects; null uses AWS managed encryption."
+
+  validation {
+    condition     = var.kms_key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/.+$", var.kms_key_arn))
+    error_message = "kms_key_arn must be a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)."
+  }
 }
 
 variable "tags" {

@@ -139,3 +139,19 @@ run "rejects_a_bad_name" {
   }
   expect_failures = [var.name]
 }
+
+run "rejects_bad_kms_key_arn" {
+  command = plan
+  variables {
+    kms_key_arn = "alias/aws/logs"
+  }
+  expect_failures = [var.kms_key_arn]
+}
+
+run "rejects_bad_function_name" {
+  command = plan
+  variables {
+    function_name = "dog breeds"
+  }
+  expect_failures = [var.function_name]
+}

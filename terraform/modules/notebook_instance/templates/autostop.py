@@ -5,9 +5,10 @@
 The lifecycle configuration's on-start script installs this file and runs it from cron every
 five minutes. It asks the notebook's own Jupyter server for its status, kernels and sessions:
 the instance is idle when no kernel is busy and nothing (a kernel, a session, a browser tab)
-has been active for the given minutes; then it calls StopNotebookInstance on itself. A Jupyter
-server that does not answer never leads to a stop. Standard library and boto3 only (both are
-in the notebook's system environment).
+has been active for the given minutes; then it calls StopNotebookInstance on itself. Its own
+requests carry ``no_track_activity``, or Jupyter would count each check as activity and the
+instance would never be idle. A Jupyter server that does not answer never leads to a stop.
+Standard library and boto3 only (both are in the notebook's system environment), Python 3.7+.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import ssl
 import sys
 import urllib.error
 import urllib.request
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 
 logger = logging.getLogger("autostop")
 
@@ -33,6 +34,8 @@ class JupyterUnavailableError(RuntimeError):
 
 
 def get_json(url: str, timeout: float = 10):
+    """GET ``url`` without counting as user activity (jupyter_server's no_track_activity)."""
+    url = f"{url}?no_track_activity=1"
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE  # localhost's self-signed certificate
@@ -85,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         logger.info("idle stop is off")
         return 0
     try:
-        idle = idle_minutes(args.jupyter_url, datetime.now(UTC))
+        idle = idle_minutes(args.jupyter_url, datetime.now(timezone.utc))
     except JupyterUnavailableError as error:
         logger.warning("Jupyter did not answer, so the instance stays up: %s", error)
         return 0

@@ -211,3 +211,30 @@ run "rejects_a_wildcard_endpoint" {
   }
   expect_failures = [var.endpoint_arn]
 }
+
+run "rejects_bad_kms_key_arn" {
+  command = plan
+  variables {
+    kms_key_arn = "alias/aws/s3"
+  }
+  expect_failures = [var.kms_key_arn]
+}
+
+run "rejects_bad_bucket_name" {
+  command = plan
+  variables {
+    bucket_name = "Data_Bucket"
+  }
+  expect_failures = [var.bucket_name]
+}
+
+run "the_training_role_may_be_passed_to_sagemaker_only" {
+  command = plan
+
+  assert {
+    condition = [for statement in data.aws_iam_policy_document.this.statement :
+      jsonencode([for test in statement.condition : { test = test.test, variable = test.variable, values = sort(test.values) }])
+    if statement.sid == "PassOnlyTheTrainingRole"] == [jsonencode([{ test = "StringEquals", variable = "iam:PassedToService", values = ["sagemaker.amazonaws.com"] }])]
+    error_message = "iam:PassRole must carry iam:PassedToService = sagemaker.amazonaws.com"
+  }
+}

@@ -103,7 +103,7 @@ run "transient_failures_are_retried_then_the_instance_powers_off" {
   command = plan
 
   assert {
-    condition = alltrue([for line in ["RestartForceExitStatus=75", "RestartSec=120", "StartLimitBurst=5", "OnFailure=dog-breeds-poweroff.service", "ExecStart=/usr/bin/systemctl poweroff", "|| exit 75"] :
+    condition = alltrue([for line in ["RestartForceExitStatus=75", "RestartSec=10", "StartLimitBurst=5", "OnFailure=dog-breeds-poweroff.service", "ExecStart=/usr/bin/systemctl poweroff", "|| transient \"downloading the code bundle\"", "sleep $(( 30 << (tries - 1) ))"] :
     strcontains(aws_instance.this.user_data, line)])
     error_message = "exit 75 (S3 or metadata unavailable) must be retried with a pause, then power the instance off"
   }

@@ -1,0 +1,14 @@
+output "group_name" {
+  description = "Name of the model package group."
+  value       = aws_sagemaker_model_package_group.this.model_package_group_name
+}
+
+output "group_arn" {
+  description = "ARN of the model package group (ListModelPackages and CreateModelPackage are scoped to it)."
+  value       = aws_sagemaker_model_package_group.this.arn
+}
+
+output "package_arn_pattern" {
+  description = "ARN pattern of the group's versions (model-package/NAME/VERSION), for IAM policies."
+  value       = "${local.sagemaker_arn}:model-package/${var.name}/*"
+}

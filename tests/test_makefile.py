@@ -1,0 +1,61 @@
+"""The Makefile's own behaviour that the README promises: help without colours when piped, an
+offline `make tf-init` that works from a fresh checkout, and a Terraform CLI config that
+follows TF_PLUGIN_MIRROR."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.training import REPO_ROOT
+
+
+def make(*args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["make", "--no-print-directory", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.mark.unit
+def test_help_lists_the_targets_without_colours_when_piped():
+    result = make("help")
+    assert result.returncode == 0, result.stderr
+    assert "\x1b[" not in result.stdout
+    for target in ("demo", "test", "deploy", "tf-init", "serve", "ui"):
+        assert f"  {target} " in result.stdout, target
+
+
+@pytest.mark.unit
+def test_the_terraform_cli_config_follows_the_mirror_setting(tmp_path):
+    config = tmp_path / "terraform.rc"
+    first = make("tf-config", f"BUILD={tmp_path}", "TF_PLUGIN_MIRROR=/mirrors/one")
+    assert first.returncode == 0, first.stderr
+    assert 'path    = "/mirrors/one"' in config.read_text()
+    assert "from the mirror at /mirrors/one" in first.stdout
+    again = make("tf-config", f"BUILD={tmp_path}", "TF_PLUGIN_MIRROR=/mirrors/one")
+    assert again.stdout == ""  # unchanged: nothing rewritten, nothing said
+    moved = make("tf-config", f"BUILD={tmp_path}", "TF_PLUGIN_MIRROR=/mirrors/two")
+    assert 'path    = "/mirrors/two"' in config.read_text()
+    assert "from the mirror at /mirrors/two" in moved.stdout
+
+
+@pytest.mark.terraform
+def test_tf_init_works_offline_from_a_fresh_checkout(tmp_path, terraform_binary):
+    shutil.copy2(REPO_ROOT / "Makefile", tmp_path / "Makefile")
+    shutil.copytree(
+        REPO_ROOT / "terraform",
+        tmp_path / "terraform",
+        ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*_override.tf"),
+    )
+    result = make("tf-init", cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "Terraform has been successfully initialized" in result.stdout
+    assert "\x1b[" not in result.stdout
