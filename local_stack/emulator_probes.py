@@ -312,3 +312,37 @@ def sagemaker_lifecycle_config_tags(clients: Clients) -> bool:
         sagemaker.delete_notebook_instance_lifecycle_config(
             NotebookInstanceLifecycleConfigName=name
         )
+
+
+def sagemaker_model_registry(clients: Clients) -> bool:
+    """Approving a version keeps its metadata; a group with a version cannot be deleted, and
+    can once the version is."""
+    sagemaker = clients("sagemaker")
+    group = _unique("group")
+    sagemaker.create_model_package_group(ModelPackageGroupName=group)
+    arn = sagemaker.create_model_package(
+        ModelPackageGroupName=group,
+        ModelApprovalStatus="PendingManualApproval",
+        CustomerMetadataProperties={"training_job": "probe"},
+        InferenceSpecification={
+            "Containers": [{"Image": IMAGE, "ModelDataUrl": "s3://probe/model.tar.gz"}],
+            "SupportedContentTypes": ["application/json"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+    )["ModelPackageArn"]
+    try:
+        if not _answers(
+            sagemaker.update_model_package, ModelPackageArn=arn, ModelApprovalStatus="Approved"
+        ):
+            return False
+        described = sagemaker.describe_model_package(ModelPackageName=arn)
+        if described.get("CustomerMetadataProperties") != {"training_job": "probe"}:
+            return False
+        if _answers(sagemaker.delete_model_package_group, ModelPackageGroupName=group):
+            return False  # deleted while it held a version
+        return _answers(sagemaker.delete_model_package, ModelPackageName=arn) and _answers(
+            sagemaker.delete_model_package_group, ModelPackageGroupName=group
+        )
+    finally:
+        _answers(sagemaker.delete_model_package, ModelPackageName=arn)
+        _answers(sagemaker.delete_model_package_group, ModelPackageGroupName=group)

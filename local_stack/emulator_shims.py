@@ -33,6 +33,11 @@
   - CreateEndpoint and UpdateEndpoint drop DeploymentConfig, so DescribeEndpoint has no
     LastDeploymentConfig and the provider plans to replace every endpoint with deployment
     guardrails; the shim keeps it.
+  - Model registry: UpdateModelPackage clears what it is not given (the approval status, the
+    metadata), where AWS changes only what it is given; DeleteModelPackage and
+    DeleteModelPackageGroup are missing, so `terraform destroy` of the group fails. The shim
+    updates only the given fields, deletes versions, and deletes a group only when it holds
+    none (AWS answers ConflictException otherwise).
   - ListTags/AddTags/DeleteTags fail on a notebook instance lifecycle configuration's ARN
     (moto's ARN lookup does not know that kind), and the provider retries for minutes; and
     CreateNotebookInstanceLifecycleConfig drops its Tags. The shim keeps them on the
@@ -471,6 +476,61 @@ def _shim_sagemaker_empty_data_capture() -> None:
     SageMakerResponse.describe_endpoint_config = describe_endpoint_config
 
 
+def _shim_sagemaker_model_registry() -> None:
+    from moto.core.responses import ActionResult, EmptyResult
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.responses import SageMakerResponse
+
+    def package_of(backend, name_or_arn: str):
+        arn = backend.model_package_name_mapping.get(name_or_arn, name_or_arn)
+        package = backend.model_packages.get(arn)
+        if package is None:
+            raise ValidationError(message=f"Model package {name_or_arn} not found")
+        return package
+
+    def update_model_package(self):
+        package = package_of(self.sagemaker_backend, self._get_param("ModelPackageArn"))
+        if (status := self._get_param("ModelApprovalStatus")) is not None:
+            package.set_model_approval_status(status)
+        if (note := self._get_param("ApprovalDescription")) is not None:
+            package.approval_description = note
+        if properties := self._get_param("CustomerMetadataProperties"):
+            package.customer_metadata_properties = {
+                **(package.customer_metadata_properties or {}),
+                **properties,
+            }
+        for key in self._get_param("CustomerMetadataPropertiesToRemove") or []:
+            (package.customer_metadata_properties or {}).pop(key, None)
+        package.modifications_done()
+        return ActionResult({"ModelPackageArn": package.arn})
+
+    def delete_model_package(self):
+        backend = self.sagemaker_backend
+        package = package_of(backend, self._get_param("ModelPackageName"))
+        del backend.model_packages[package.arn]
+        for name in [n for n, a in backend.model_package_name_mapping.items() if a == package.arn]:
+            del backend.model_package_name_mapping[name]
+        return EmptyResult()
+
+    def delete_model_package_group(self):
+        from moto.sagemaker.exceptions import ConflictException
+
+        backend = self.sagemaker_backend
+        name = self._get_param("ModelPackageGroupName").rsplit("/", 1)[-1]
+        if name not in backend.model_package_groups:
+            raise ValidationError(message=f"Model Package Group {name} does not exist.")
+        if any(p.model_package_group_name == name for p in backend.model_packages.values()):
+            raise ConflictException(
+                message=f"Model Package Group {name} still holds model packages: delete them first"
+            )
+        del backend.model_package_groups[name]
+        return EmptyResult()
+
+    SageMakerResponse.update_model_package = update_model_package
+    SageMakerResponse.delete_model_package = delete_model_package
+    SageMakerResponse.delete_model_package_group = delete_model_package_group
+
+
 def _shim_sagemaker_lifecycle_config_tags() -> None:
     from moto.sagemaker.exceptions import ValidationError
     from moto.sagemaker.models import SageMakerModelBackend
@@ -551,6 +611,11 @@ SHIMS = (
         "sagemaker_deployment_config",
         _shim_sagemaker_deployment_config,
         emulator_probes.sagemaker_deployment_config,
+    ),
+    Shim(
+        "sagemaker_model_registry",
+        _shim_sagemaker_model_registry,
+        emulator_probes.sagemaker_model_registry,
     ),
     Shim(
         "sagemaker_lifecycle_config_tags",

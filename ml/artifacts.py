@@ -64,6 +64,12 @@ def plot_curves(history: list[dict], test_metrics: dict, path: Path) -> None:
     plt.close(figure)
 
 
+def write_metrics(folder: Path, history: list[dict], test_metrics: dict) -> None:
+    """metrics.json: every epoch's metrics and the test split's."""
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    write_json(Path(folder) / METRICS_FILE, {"history": history, "test": test_metrics})
+
+
 def write_model_artifacts(
     model_dir: Path,
     model: torch.nn.Module,
@@ -78,5 +84,5 @@ def write_model_artifacts(
     atomic_write(model_dir / WEIGHTS_FILE, lambda tmp: torch.save(state, tmp))
     write_json(model_dir / CONFIG_FILE, config)
     write_json(model_dir / CLASS_NAMES_FILE, class_names)
-    write_json(model_dir / METRICS_FILE, {"history": history, "test": test_metrics})
+    write_metrics(model_dir, history, test_metrics)
     plot_curves(history, test_metrics, model_dir / CURVES_FILE)

@@ -32,7 +32,7 @@ from torch import nn
 from torch.utils.data import DistributedSampler
 
 from ml import distributed
-from ml.artifacts import write_model_artifacts
+from ml.artifacts import write_metrics, write_model_artifacts
 from ml.checkpoint import (
     check_same_run,
     find_resume_path,
@@ -482,6 +482,9 @@ def _train(args, device: torch.device, ctx: distributed.DistributedContext) -> n
         logger.info("test metrics: %s", format_metrics(test_metrics))
         config = {"arch": args.arch, "image_size": args.image_size, "num_classes": len(class_names)}
         write_model_artifacts(args.model_dir, model, config, class_names, history, test_metrics)
+        # SageMaker uploads this folder beside the model (output.tar.gz): what a reviewer of
+        # the registered model reads its metrics from (python -m mlops register).
+        write_metrics(args.output_data_dir, history, test_metrics)
         if args.package_int8:
             write_int8_model(args, model)
         if args.include_inference_code:

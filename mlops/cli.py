@@ -10,7 +10,8 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from mlops import JobsError, commands, status, verify
+from mlops import JobsError, commands, registry, status, verify
+from mlops.aws import Aws, resolve_region
 from mlops.stack import Stack
 
 logger = logging.getLogger("mlops")
@@ -156,10 +157,38 @@ def get_parser() -> argparse.ArgumentParser:
         help="start from the hyperparameters of this tuning job's best trial",
     )
 
+    registry = argparse.ArgumentParser(add_help=False)
+    registry.add_argument(
+        "--model-package-group", help="(default: output model_package_group_name)"
+    )
+
+    register = subcommands.add_parser(
+        "register",
+        parents=[common, registry],
+        help="add a training job's model to the model registry, pending approval",
+    )
+    register.add_argument(
+        "--from-job", metavar="TRAINING_JOB", required=True, help="a Completed training job"
+    )
+    register.add_argument("--inference-image-uri", help="(default: output inference_image_uri)")
+    for verb, what in (("approve", "let a registered version serve"), ("reject", "refuse it")):
+        review = subcommands.add_parser(verb, parents=[common, registry], help=what)
+        review.add_argument("package", metavar="PACKAGE_ARN", help="the version's ARN")
+        review.add_argument(
+            "--note", help="why (the version's ApprovalDescription, up to 1024 characters)"
+        )
+        if verb == "reject":
+            review.add_argument("--endpoint-name", help="(default: output endpoint_name)")
+
     deploy = subcommands.add_parser(
-        "deploy", parents=[common], help="point the endpoint at a new model.tar.gz"
+        "deploy",
+        parents=[common, registry],
+        help="point the endpoint at an approved model version (or a model.tar.gz)",
     )
     source = deploy.add_mutually_exclusive_group(required=True)
+    source.add_argument(
+        "--model-package", metavar="PACKAGE_ARN", help="an Approved version of the registry"
+    )
     source.add_argument("--model-data", metavar="S3_URL", help="the model.tar.gz to serve")
     source.add_argument("--from-job", metavar="TRAINING_JOB", help="serve this job's model")
     deploy.add_argument(
@@ -192,9 +221,9 @@ def get_parser() -> argparse.ArgumentParser:
         help="the endpoint configuration it should be on (default: output endpoint_config_name)",
     )
     check.add_argument(
-        "--expect-model-data",
-        metavar="S3_URL",
-        help="the model.tar.gz it should serve (default: output endpoint_model_data_url)",
+        "--expect-model",
+        metavar="S3_URL_OR_PACKAGE_ARN",
+        help="the model.tar.gz or model package it should serve (default: output endpoint_model)",
     )
     check.add_argument(
         "--wait-timeout",
@@ -205,7 +234,9 @@ def get_parser() -> argparse.ArgumentParser:
     check.add_argument("--poll-seconds", type=int, default=30, help="seconds between status checks")
 
     report = subcommands.add_parser(
-        "status", parents=[common], help="recent jobs and the endpoint, as a table"
+        "status",
+        parents=[common, registry],
+        help="recent jobs, the registry's versions and the endpoint, as a table",
     )
     report.add_argument("--tuning-job", help="show this tuning job's trials instead")
     report.add_argument("--endpoint-name", help="(default: output endpoint_name, if any)")
@@ -228,7 +259,7 @@ def run_verify(aws, stack: Stack, args, now: datetime) -> str:
     expected = verify.Expected(
         endpoint=stack.get("endpoint_name"),
         config=args.expect_config or stack.get("endpoint_config"),
-        model_data_url=args.expect_model_data or stack.get("model_data_url"),
+        model=args.expect_model or stack.get("model"),
         rollback_alarms=tuple(stack.optional_list("endpoint_rollback_alarm_names")),
     )
     summary = verify.verify(aws, expected, args.wait_timeout, args.poll_seconds)
@@ -262,7 +293,9 @@ def run_status(aws, stack: Stack, args, now: datetime) -> str:
         except JobsError:
             logger.info("no endpoint known to show (pass --endpoint-name to show one)")
             endpoint = None
-        table = status.overview(aws, args.prefix, endpoint, args.limit)
+        table = status.overview(
+            aws, args.prefix, endpoint, args.limit, stack.optional("model_package_group")
+        )
     sys.stdout.write(table + "\n")
     return table
 
@@ -271,6 +304,9 @@ COMMANDS = {
     "features": commands.features,
     "tune": commands.tune,
     "train": commands.train,
+    "register": registry.register,
+    "approve": registry.approve,
+    "reject": registry.reject,
     "deploy": commands.deploy,
     "verify": run_verify,
     "status": run_status,
@@ -290,10 +326,12 @@ def main(argv: list[str] | None = None) -> str:
         "role_arn": getattr(args, "role_arn", None),
         "image_uri": getattr(args, "image_uri", None),
         "endpoint_name": getattr(args, "endpoint_name", None),
+        "model_package_group": getattr(args, "model_package_group", None),
+        "inference_image_uri": getattr(args, "inference_image_uri", None),
     }
     stack = Stack(flags, args.terraform_dir, args.terraform_outputs)
     try:
-        aws = commands.Aws(lambda: commands.resolve_region(args.region, stack))
+        aws = Aws(lambda: resolve_region(args.region, stack))
         return COMMANDS[args.command](aws, stack, args, datetime.now(UTC))
     except JobsError as error:
         logger.error("%s", error)

@@ -3,82 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 import json
 import logging
 import math
-import os
 import sys
 import tempfile
-from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-import boto3
-from botocore.exceptions import ClientError, WaiterError
+from botocore.exceptions import WaiterError
 
 from mlops import JobsError, specs, tfvars
+from mlops.aws import Aws, fetch
 from mlops.bundle import build_code_bundle
+from mlops.registry import require_approved
 from mlops.stack import Stack
 
 logger = logging.getLogger("mlops")
 
 MODEL_DATA_VARIABLE = "model_data_url"
-NOT_FOUND_CODES = {"ValidationException", "ResourceNotFound", "404", "NoSuchKey", "NotFound"}
-
-
-def resolve_region(flag: str | None, stack: Stack) -> str:
-    """--region, else the AWS configuration's, else AWS_REGION, else the stack's output."""
-    region = flag or boto3.Session().region_name or os.environ.get("AWS_REGION")
-    if region:
-        return region
-    try:
-        return stack.get("region")
-    except JobsError:
-        raise JobsError(
-            "no AWS region: pass --region, or set AWS_REGION or AWS_DEFAULT_REGION"
-        ) from None
-
-
-class Aws:
-    """The AWS clients, created on first use: a dry run needs none."""
-
-    def __init__(self, region: Callable[[], str]):
-        self._resolve_region = region
-
-    @functools.cached_property
-    def region(self) -> str:
-        return self._resolve_region()
-
-    @functools.cached_property
-    def _session(self) -> boto3.Session:
-        return boto3.Session(region_name=self.region)
-
-    @functools.cached_property
-    def sagemaker(self):
-        return self._session.client("sagemaker")
-
-    @functools.cached_property
-    def s3(self):
-        return self._session.client("s3")
-
-    @functools.cached_property
-    def cloudwatch(self):
-        return self._session.client("cloudwatch")
-
-
-def not_found(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") in NOT_FOUND_CODES
-
-
-def fetch(call, missing: str, **params) -> dict:
-    """``call(**params)``, where "no such thing" becomes ``JobsError(missing)``."""
-    try:
-        return call(**params)
-    except ClientError as error:
-        if not_found(error):
-            raise JobsError(missing) from None
-        raise
+MODEL_PACKAGE_VARIABLE = "model_package_arn"
 
 
 def train_script_options() -> set[str]:
@@ -359,34 +303,42 @@ def deploy(aws: Aws, stack: Stack, args, now: datetime) -> str:
             f"need 1 <= --poll-seconds <= --wait-timeout, got {args.poll_seconds} and "
             f"{args.wait_timeout}"
         )
-    url = args.model_data or model_data_of_job(aws, args.from_job)
-    check_model_data(aws, url, stack.get("bucket"))
+    if args.model_package:
+        require_approved(aws, stack, args.model_package)
+        source, variable, other = args.model_package, MODEL_PACKAGE_VARIABLE, MODEL_DATA_VARIABLE
+    else:
+        source = args.model_data or model_data_of_job(aws, args.from_job)
+        check_model_data(aws, source, stack.get("bucket"))
+        variable, other = MODEL_DATA_VARIABLE, MODEL_PACKAGE_VARIABLE
     if args.direct:
-        update_endpoint(aws, stack.get("endpoint_name"), url, args, now)
+        update_endpoint(aws, stack.get("endpoint_name"), source, args, now)
     if args.tfvars:
-        tfvars.write_variable(args.tfvars, MODEL_DATA_VARIABLE, url)
-        logger.info("set %s in %s", MODEL_DATA_VARIABLE, args.tfvars)
+        tfvars.write_variable(args.tfvars, variable, source)
+        # Terraform takes one of the two: the other one goes.
+        if tfvars.remove_variable(args.tfvars, other):
+            logger.info("removed %s from %s", other, args.tfvars)
+        logger.info("set %s in %s", variable, args.tfvars)
     if not args.direct:
         if not args.tfvars:
-            sys.stdout.write(tfvars.assignment(MODEL_DATA_VARIABLE, url) + "\n")
+            sys.stdout.write(tfvars.assignment(variable, source) + "\n")
         logger.info(
             "Terraform owns the endpoint: apply this %s (make deploy: terraform apply keeping "
             "the instance count auto scaling chose, then python -m mlops verify) and it "
             "creates a new model and endpoint configuration, then updates the endpoint "
             "blue/green without downtime",
-            MODEL_DATA_VARIABLE,
+            variable,
         )
     elif not args.tfvars:
         logger.warning(
             "Terraform still declares the previous model: set %s in your tfvars "
             "(or pass --tfvars FILE) before the next terraform apply, or it moves the "
             "endpoint back",
-            tfvars.assignment(MODEL_DATA_VARIABLE, url),
+            tfvars.assignment(variable, source),
         )
-    return url
+    return source
 
 
-def update_endpoint(aws: Aws, endpoint: str, url: str, args, now: datetime) -> None:
+def update_endpoint(aws: Aws, endpoint: str, source: str, args, now: datetime) -> None:
     """New model + endpoint configuration, then UpdateEndpoint: SageMaker shifts traffic to
     the new instances once they are healthy and keeps the old ones serving until then."""
     sagemaker = aws.sagemaker
@@ -402,13 +354,14 @@ def update_endpoint(aws: Aws, endpoint: str, url: str, args, now: datetime) -> N
     if len(model_names) != 1:
         raise JobsError(f"endpoint {endpoint} serves {len(model_names)} models; expected one")
     model = sagemaker.describe_model(ModelName=model_names.pop())
-    if model["PrimaryContainer"].get("ModelDataUrl") == url:
-        logger.info("endpoint %s already serves %s", endpoint, url)
+    previous = specs.served_model(model["PrimaryContainer"])
+    if previous == source:
+        logger.info("endpoint %s already serves %s", endpoint, source)
         return
     tags = sagemaker.list_tags(ResourceArn=model["ModelArn"]).get("Tags", [])
     model_name = specs.job_name(args.prefix, "model", now)
     config_name = specs.job_name(args.prefix, "config", now)
-    sagemaker.create_model(**specs.model_request(model_name, model, url), Tags=tags)
+    sagemaker.create_model(**specs.model_request(model_name, model, source), Tags=tags)
     sagemaker.create_endpoint_config(
         **specs.endpoint_config_request(config_name, config, model_name), Tags=tags
     )
@@ -440,9 +393,11 @@ def update_endpoint(aws: Aws, endpoint: str, url: str, args, now: datetime) -> N
             f"endpoint {endpoint} is InService on {final['EndpointConfigName']}, not "
             f"{config_name}: the update was rolled back"
         )
+    flag = "--model-package" if specs.is_model_package(previous or "") else "--model-data"
     logger.info(
-        "endpoint %s serves %s; to roll back: python -m mlops deploy --direct --model-data %s",
+        "endpoint %s serves %s; to roll back: python -m mlops deploy --direct %s %s",
         endpoint,
-        url,
-        model["PrimaryContainer"].get("ModelDataUrl"),
+        source,
+        flag,
+        previous,
     )

@@ -23,6 +23,8 @@ FEATURES_CHANNEL = "features"
 # Where a features job computes the cache inside its container before uploading it.
 FEATURES_LOCAL_PATH = "/opt/ml/features"
 CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
+# Where register puts each version's metrics document (the bucket's registry/ prefix).
+REGISTRY_PREFIX = "registry/"
 TUNED_HYPERPARAMETERS = ("lr", "batch-size", "epochs")
 # Options of ml/train.py that the job itself sets (channels, model and checkpoint folders).
 JOB_OWNED_OPTIONS = frozenset(
@@ -363,17 +365,31 @@ def tuning_job_request(
     }
 
 
-def model_request(name: str, current_model: dict, model_data_url: str) -> dict:
-    """A copy of the endpoint's current model that serves another model.tar.gz."""
-    container = {
-        key: value
-        for key, value in current_model["PrimaryContainer"].items()
-        if key not in ("ModelDataUrl", "ModelDataSource")
-    }
+def is_model_package(source: str) -> bool:
+    return ":model-package/" in source
+
+
+def served_model(container: dict) -> str | None:
+    """What a model's container serves: its model package, or its model data."""
+    return container.get("ModelPackageName") or container.get("ModelDataUrl")
+
+
+def model_request(name: str, current_model: dict, source: str) -> dict:
+    """A copy of the endpoint's current model that serves another model.tar.gz, or a model
+    package (which brings its own image, model data and environment)."""
+    if is_model_package(source):
+        container = {"ModelPackageName": source}
+    else:
+        kept = {
+            key: value
+            for key, value in current_model["PrimaryContainer"].items()
+            if key not in ("ModelDataUrl", "ModelDataSource", "ModelPackageName")
+        }
+        container = {**kept, "ModelDataUrl": source}
     request = {
         "ModelName": name,
         "ExecutionRoleArn": current_model["ExecutionRoleArn"],
-        "PrimaryContainer": {**container, "ModelDataUrl": model_data_url},
+        "PrimaryContainer": container,
         "EnableNetworkIsolation": current_model.get("EnableNetworkIsolation", False),
     }
     if current_model.get("VpcConfig", {}).get("Subnets"):

@@ -22,7 +22,9 @@ SOURCES = {
     "image_uri": ("--image-uri", "training_image_uri"),
     "endpoint_name": ("--endpoint-name", "endpoint_name"),
     "endpoint_config": ("--expect-config", "endpoint_config_name"),
-    "model_data_url": ("--expect-model-data", "endpoint_model_data_url"),
+    "model": ("--expect-model", "endpoint_model"),
+    "model_package_group": ("--model-package-group", "model_package_group_name"),
+    "inference_image_uri": ("--inference-image-uri", "inference_image_uri"),
     "region": ("--region", "region"),
 }
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
@@ -112,6 +114,13 @@ class Stack:
                 self._outputs = read_terraform_outputs(self.terraform_dir)
         return self._outputs
 
+    def optional(self, setting: str) -> str | None:
+        """The setting, or None where neither a flag nor the stack has it."""
+        try:
+            return self.get(setting)
+        except JobsError:
+            return None
+
     def optional_list(self, output: str) -> list[str]:
         """A list output, or [] where the stack has none (an older stack, or flags only)."""
         try:
@@ -127,7 +136,7 @@ class Stack:
             source = self.outputs_file or f"terraform output in {self.terraform_dir}"
             hint = (
                 " (the endpoint exists once model_data_url is set and applied)"
-                if setting in ("endpoint_name", "endpoint_config", "model_data_url")
+                if setting in ("endpoint_name", "endpoint_config", "model")
                 else " (has `terraform apply` run there?)"
             )
             raise JobsError(f"{output} is unknown: pass {flag}, or set it in {source}{hint}")

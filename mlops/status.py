@@ -1,4 +1,5 @@
-"""``status``: recent jobs and the endpoint, or one tuning job's trials, as a table."""
+"""``status``: recent jobs, the registry's versions and the endpoint, or one tuning job's
+trials, as a table."""
 
 from __future__ import annotations
 
@@ -6,7 +7,9 @@ from datetime import datetime
 
 from botocore.exceptions import ClientError
 
-from mlops.commands import Aws, fetch, not_found
+from mlops import specs
+from mlops.aws import Aws, fetch, not_found
+from mlops.registry import live_package, version_rows
 
 
 def format_table(headers: list[str], rows: list[list[str]]) -> str:
@@ -64,7 +67,7 @@ def endpoint_row(sagemaker, name: str) -> list[str]:
         raise
     config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
     models = [
-        sagemaker.describe_model(ModelName=v["ModelName"])["PrimaryContainer"].get("ModelDataUrl")
+        specs.served_model(sagemaker.describe_model(ModelName=v["ModelName"])["PrimaryContainer"])
         for v in config["ProductionVariants"]
     ]
     instances = sum(v.get("CurrentInstanceCount", 0) for v in endpoint["ProductionVariants"])
@@ -88,7 +91,9 @@ def training_jobs(sagemaker, prefix: str, limit: int) -> list[dict]:
     return jobs
 
 
-def overview(aws: Aws, prefix: str, endpoint: str | None, limit: int) -> str:
+def overview(
+    aws: Aws, prefix: str, endpoint: str | None, limit: int, group: str | None = None
+) -> str:
     sagemaker = aws.sagemaker
     newest = {"SortBy": "CreationTime", "SortOrder": "Descending", "MaxResults": limit}
     rows = [
@@ -98,6 +103,8 @@ def overview(aws: Aws, prefix: str, endpoint: str | None, limit: int) -> str:
         ]
     ]
     rows += [training_row(job) for job in training_jobs(sagemaker, prefix, limit)]
+    if group:
+        rows += version_rows(aws, group, live_package(aws, endpoint), limit)
     if endpoint:
         rows.append(endpoint_row(sagemaker, endpoint))
     if not rows:

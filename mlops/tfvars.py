@@ -30,3 +30,17 @@ def write_variable(path: Path, name: str, value: str) -> None:
     text = path.read_text() if path.exists() else ""
     updated = set_variable(text, name, value)
     atomic_write(path, lambda tmp: tmp.write_text(updated))
+
+
+def remove_variable(path: Path, name: str) -> bool:
+    """Drop ``name``'s assignment from the file, if it has one; whether it had."""
+    path = Path(path)
+    if not path.exists():
+        return False
+    text = path.read_text()
+    existing = re.compile(rf"^[ \t]*{re.escape(name)}[ \t]*=.*\n?", re.MULTILINE)
+    if not existing.search(text):
+        return False
+    updated = existing.sub("", text)
+    atomic_write(path, lambda tmp: tmp.write_text(updated))
+    return True

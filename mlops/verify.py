@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from mlops import DeploymentError
-from mlops.commands import Aws, fetch
+from mlops.aws import Aws, fetch
 
 logger = logging.getLogger("mlops")
 
@@ -29,7 +29,7 @@ class Expected:
 
     endpoint: str
     config: str | None
-    model_data_url: str | None
+    model: str | None  # a model.tar.gz URL, or a model package ARN
     rollback_alarms: tuple[str, ...] = ()
 
 
@@ -118,9 +118,9 @@ def verify(aws: Aws, expected: Expected, timeout_s: float, poll_s: float, **wait
             "still serves; fix the model or the alarm and apply again"
         )
     served = served_models(aws, actual)
-    if expected.model_data_url and served != {expected.model_data_url}:
+    if expected.model and served != {expected.model}:
         raise DeploymentError(
-            f"endpoint {name} serves {', '.join(sorted(served))}, not {expected.model_data_url}"
+            f"endpoint {name} serves {', '.join(sorted(served))}, not {expected.model}"
         )
     summary = f"endpoint {name} is InService on {actual}, serving {', '.join(sorted(served))} "
     return summary + f"on {capacity(description)}"

@@ -2,8 +2,8 @@ data "aws_caller_identity" "current" {}
 
 locals {
   bucket_name     = coalesce(var.bucket_name, "${var.name}-${data.aws_caller_identity.current.account_id}")
-  prefixes        = { data = "data/", code = "code/", models = "models/", checkpoints = "checkpoints/", features = "features/", capture = "capture/" }
-  deploy_endpoint = var.model_data_url != null
+  prefixes        = { data = "data/", code = "code/", models = "models/", checkpoints = "checkpoints/", features = "features/", capture = "capture/", registry = "registry/" }
+  deploy_endpoint = var.model_data_url != null || var.model_package_arn != null
   serverless      = var.endpoint_mode == "serverless"
   # Capture is on by default where SageMaker offers it (not on serverless endpoints).
   data_capture = coalesce(var.endpoint_data_capture.enabled, !local.serverless) ? {
@@ -11,9 +11,24 @@ locals {
     sampling_percentage = var.endpoint_data_capture.sampling_percentage
   } : null
   code_bundle_key = "${local.prefixes.code}code.tar.gz"
-  # What answers call the model: its key without bucket or file name (models/run-1), so no
-  # answer carries the account id that the bucket's name holds.
-  model_version = local.deploy_endpoint ? trimsuffix(replace(var.model_data_url, "/^s3://[^/]+//", ""), "/model.tar.gz") : ""
+  # What answers call the model: its key without bucket or file name (models/run-1), or the
+  # registry version (dog-breeds-models/3), so no answer carries the account id.
+  model_version = (var.model_package_arn != null ? regex("model-package/(.+)$", var.model_package_arn)[0]
+  : var.model_data_url != null ? trimsuffix(replace(var.model_data_url, "/^s3://[^/]+//", ""), "/model.tar.gz") : "")
+}
+
+# The model registry: trained models become versions here, and a person approves them.
+module "model_registry" {
+  source = "./modules/model_registry"
+
+  name = "${var.name}-models"
+  tags = var.tags
+}
+
+# The image the endpoint serves with, and that registered versions name.
+data "aws_sagemaker_prebuilt_ecr_image" "pytorch_inference" {
+  repository_name = "pytorch-inference"
+  image_tag       = var.inference_image_tag
 }
 
 module "data_bucket" {
@@ -67,12 +82,13 @@ data "aws_sagemaker_prebuilt_ecr_image" "pytorch_training" {
 module "sagemaker_training_role" {
   source = "./modules/sagemaker_training_role"
 
-  name              = var.name
-  bucket_name       = module.data_bucket.bucket_name
-  prefixes          = local.prefixes
-  image_registry_id = data.aws_sagemaker_prebuilt_ecr_image.pytorch_training.registry_id
-  kms_key_arn       = var.kms_key_arn
-  tags              = var.tags
+  name                    = var.name
+  bucket_name             = module.data_bucket.bucket_name
+  prefixes                = local.prefixes
+  image_registry_id       = data.aws_sagemaker_prebuilt_ecr_image.pytorch_training.registry_id
+  model_package_group_arn = module.model_registry.group_arn
+  kms_key_arn             = var.kms_key_arn
+  tags                    = var.tags
 }
 
 module "notebook_instance" {
@@ -90,7 +106,8 @@ module "notebook_instance" {
   security_group_ids      = var.notebook.security_group_ids
   default_code_repository = var.notebook.default_code_repository
   bucket_name             = module.data_bucket.bucket_name
-  prefixes                = { data = local.prefixes.data, code = local.prefixes.code, features = local.prefixes.features, workspace = "notebooks/${var.name}-notebook/" }
+  prefixes                = { data = local.prefixes.data, code = local.prefixes.code, features = local.prefixes.features, models = local.prefixes.models, registry = local.prefixes.registry, workspace = "notebooks/${var.name}-notebook/" }
+  model_package_group_arn = module.model_registry.group_arn
   training_role_arn       = module.sagemaker_training_role.role_arn
   endpoint_arn            = local.deploy_endpoint ? module.sagemaker_endpoint[0].endpoint_arn : null
   kms_key_arn             = var.kms_key_arn
@@ -103,7 +120,9 @@ module "sagemaker_endpoint" {
 
   name                      = var.name
   model_data_url            = var.model_data_url
+  model_package_arn         = var.model_package_arn
   model_artifacts_s3_prefix = "s3://${module.data_bucket.bucket_name}/${local.prefixes.models}"
+  inference_image_uri       = data.aws_sagemaker_prebuilt_ecr_image.pytorch_inference.registry_path
   instance_type             = var.endpoint_instance_type
   current_instance_count    = var.endpoint_current_instance_count
   serverless                = local.serverless ? var.endpoint_serverless : null

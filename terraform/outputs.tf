@@ -103,9 +103,24 @@ output "endpoint_config_name" {
   value       = one(module.sagemaker_endpoint[*].endpoint_config_name)
 }
 
-output "endpoint_model_data_url" {
-  description = "The model.tar.gz the endpoint should serve (python -m mlops verify), or null."
-  value       = one(module.sagemaker_endpoint[*].model_data_url)
+output "endpoint_model" {
+  description = "What the endpoint should serve, the model.tar.gz URL or the model package ARN (python -m mlops verify), or null."
+  value       = one(module.sagemaker_endpoint[*].served_model)
+}
+
+output "model_package_group_name" {
+  description = "The model registry's group (python -m mlops register adds versions to it)."
+  value       = module.model_registry.group_name
+}
+
+output "model_package_group_arn" {
+  description = "ARN of the model registry's group."
+  value       = module.model_registry.group_arn
+}
+
+output "inference_image_uri" {
+  description = "The AWS PyTorch inference image the endpoint serves with (registered versions name it)."
+  value       = data.aws_sagemaker_prebuilt_ecr_image.pytorch_inference.registry_path
 }
 
 output "endpoint_mode" {

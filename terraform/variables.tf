@@ -124,7 +124,18 @@ variable "training_image_tag" {
 variable "model_data_url" {
   type        = string
   default     = null
-  description = "s3:// URL of the model.tar.gz to serve; null deploys no endpoint, Lambda or alarms yet."
+  description = "s3:// URL of the model.tar.gz to serve; null (and no model_package_arn) deploys no endpoint, Lambda or alarms yet."
+}
+
+variable "model_package_arn" {
+  type        = string
+  default     = null
+  description = "An Approved version of the model registry to serve instead of model_data_url (python -m mlops deploy --model-package writes it); its model data must be under models/."
+
+  validation {
+    condition     = var.model_package_arn == null || can(regex("^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/[a-z0-9-]+/[0-9]+$", var.model_package_arn))
+    error_message = "model_package_arn must be a version of the model registry (arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)."
+  }
 }
 
 variable "endpoint_instance_type" {

@@ -105,6 +105,8 @@ def assert_nothing_left(terraform: Terraform, emulator, name: str) -> None:
         logGroupNamePrefix=f"/aws/lambda/{name}"
     )["logGroups"]
     assert not client("cloudwatch", emulator).describe_alarms(AlarmNamePrefix=name)["MetricAlarms"]
+    groups = sagemaker.list_model_package_groups()["ModelPackageGroupSummaryList"]
+    assert not [g for g in groups if g["ModelPackageGroupName"].startswith(name)]
     notebooks = sagemaker.list_notebook_instances()["NotebookInstances"]
     assert not [n for n in notebooks if n["NotebookInstanceName"].startswith(name)]
     # moto has no ListNotebookInstanceLifecycleConfigs: ask for the stack's one by name.

@@ -160,6 +160,7 @@ async function main() {
       classify(event.dataTransfer.files[0], api);
     }
   });
+  document.body.dataset.ready = "true"; // the page answers input from here on
 }
 
 main();

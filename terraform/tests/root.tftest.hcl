@@ -166,3 +166,32 @@ run "an_api_without_a_model_is_a_warning_not_a_silent_no_op" {
 
   expect_failures = [check.http_api_waits_for_a_model]
 }
+
+run "an_approved_version_deploys_from_the_registry" {
+  command = plan
+
+  variables {
+    model_package_arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/dog-breeds-models/3"
+  }
+
+  assert {
+    condition     = length(module.sagemaker_endpoint) == 1 && module.sagemaker_endpoint[0].served_model == var.model_package_arn
+    error_message = "a model package must deploy the endpoint from that package"
+  }
+  assert {
+    condition     = module.lambda_invoker[0].model_version == "dog-breeds-models/3"
+    error_message = "answers must name the registry version, without the account id"
+  }
+  assert {
+    condition     = module.model_registry.group_name == "dog-breeds-models"
+    error_message = "the registry's group is named after the stack"
+  }
+}
+
+run "rejects_bad_model_package_arn" {
+  command = plan
+  variables {
+    model_package_arn = "s3://dog-breeds-123456789012/models/run-1/model.tar.gz"
+  }
+  expect_failures = [var.model_package_arn]
+}

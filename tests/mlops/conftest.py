@@ -118,7 +118,7 @@ def serving_stack(jobs_stack: JobsStack, emulator) -> JobsStack:
         | {
             "endpoint_name": name,
             "endpoint_config_name": f"{name}-config-1",
-            "endpoint_model_data_url": f"s3://{jobs_stack.bucket}/models/run-1/model.tar.gz",
+            "endpoint_model": f"s3://{jobs_stack.bucket}/models/run-1/model.tar.gz",
             "endpoint_rollback_alarm_names": [],
         },
     )

@@ -14,7 +14,7 @@ from moto.sagemaker.models import sagemaker_backends
 
 from local_stack.aws import client
 from mlops import DeploymentError
-from mlops.commands import Aws
+from mlops.aws import Aws
 from mlops.verify import Expected, verify
 from tests.mlops.conftest import JobsStack
 
@@ -30,7 +30,7 @@ def expected_of(stack: JobsStack, **overrides) -> Expected:
     values = {
         "endpoint": name,
         "config": f"{name}-config-1",
-        "model_data_url": f"s3://{stack.bucket}/models/run-1/model.tar.gz",
+        "model": f"s3://{stack.bucket}/models/run-1/model.tar.gz",
     }
     return Expected(**(values | overrides))
 
@@ -100,7 +100,7 @@ def test_another_model_is_reported(serving_stack, emulator):
     other = f"s3://{serving_stack.bucket}/models/run-2/model.tar.gz"
     aws = Aws(lambda: emulator.region)
     with pytest.raises(DeploymentError, match=r"serves s3://.*/run-1/model.tar.gz, not s3://"):
-        verify(aws, expected_of(serving_stack, model_data_url=other), timeout_s=5, poll_s=1)
+        verify(aws, expected_of(serving_stack, model=other), timeout_s=5, poll_s=1)
 
 
 def test_a_missing_endpoint_is_one_line(jobs_stack, caplog):
@@ -111,7 +111,7 @@ def test_a_missing_endpoint_is_one_line(jobs_stack, caplog):
             "nowhere",
             "--expect-config",
             "c",
-            "--expect-model-data",
+            "--expect-model",
             "m",
         )
     assert exit_info.value.code == 2

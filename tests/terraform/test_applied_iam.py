@@ -162,6 +162,52 @@ def test_training_role_reads_data_writes_models_and_checkpoints(policies, applie
     assert not allowed(document, "s3:DeleteObject", f"{bucket}/models/job-1/output/model.tar.gz")
 
 
+def test_training_jobs_register_pending_versions_in_this_group_only(policies, applied_stack):
+    document = role(policies, "-training")
+    group = applied_stack["outputs"]["model_package_group_arn"]
+    version = group.replace(":model-package-group/", ":model-package/") + "/7"
+    pending = {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
+    assert allowed(document, "sagemaker:CreateModelPackage", version, pending)
+    assert allowed(document, "sagemaker:CreateModelPackage", group, pending)
+    # Never approved by the job that trained it, nor anywhere else.
+    approved = {"sagemaker:ModelApprovalStatus": "Approved"}
+    assert not allowed(document, "sagemaker:CreateModelPackage", version, approved)
+    other = version.replace(applied_stack["outputs"]["model_package_group_name"], "other-models")
+    assert not allowed(document, "sagemaker:CreateModelPackage", other, pending)
+    assert not allowed(document, "sagemaker:UpdateModelPackage", version)
+
+
+def test_the_notebook_reviews_versions_of_this_group_only(policies, applied_stack):
+    document = role(policies, "-notebook-execution")
+    outputs = applied_stack["outputs"]
+    group = outputs["model_package_group_arn"]
+    version = group.replace(":model-package-group/", ":model-package/") + "/7"
+    other = version.replace(outputs["model_package_group_name"], "other-models")
+    pending = {"sagemaker:ModelApprovalStatus": "PendingManualApproval"}
+    assert allowed(document, "sagemaker:CreateModelPackage", version, pending)
+    assert not allowed(
+        document,
+        "sagemaker:CreateModelPackage",
+        version,
+        {"sagemaker:ModelApprovalStatus": "Approved"},
+    )
+    for action in ("sagemaker:UpdateModelPackage", "sagemaker:DescribeModelPackage"):
+        assert allowed(document, action, version), action
+        assert not allowed(document, action, other), action
+    assert allowed(document, "sagemaker:ListModelPackages", group)
+    assert not allowed(document, "sagemaker:ListModelPackages", other.rsplit("/", 1)[0])
+    bucket = f"arn:aws:s3:::{outputs['bucket_name']}"
+    name = applied_stack["name"]
+    metrics = f"{bucket}/registry/{outputs['model_package_group_name']}/{name}-train-1/m.json"
+    assert allowed(document, "s3:PutObject", metrics)
+    output = f"{bucket}/models/{name}-train-1/output/output.tar.gz"
+    assert allowed(document, "s3:GetObject", output)
+    assert not allowed(document, "s3:PutObject", output)
+    assert not allowed(
+        document, "s3:GetObject", f"{bucket}/models/{name}-train-1/output/model.tar.gz"
+    )
+
+
 def test_every_wildcard_resource_is_listed_with_its_reason(policies):
     wildcards = set()
     for name, document in policies.items():

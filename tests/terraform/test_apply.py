@@ -117,6 +117,16 @@ def test_endpoint_is_in_service_with_its_configuration(applied_stack, emulator):
     assert model["EnableNetworkIsolation"] is True
 
 
+def test_the_model_registry_has_the_stacks_group(applied_stack, emulator):
+    outputs = applied_stack["outputs"]
+    group = client("sagemaker", emulator).describe_model_package_group(
+        ModelPackageGroupName=outputs["model_package_group_name"]
+    )
+    assert group["ModelPackageGroupArn"] == outputs["model_package_group_arn"]
+    assert outputs["model_package_group_name"] == f"{applied_stack['name']}-models"
+    assert outputs["inference_image_uri"].endswith("/pytorch-inference:2.6.0-cpu-py312")
+
+
 def test_endpoint_scales_one_to_three_with_30s_cooldowns(applied_stack, emulator):
     autoscaling = client("application-autoscaling", emulator)
     resource_id = f"endpoint/{applied_stack['outputs']['endpoint_name']}/variant/AllTraffic"

@@ -14,6 +14,7 @@ UpdateEndpoint's RetainAllVariantProperties, which the AWS provider never sends
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import subprocess
 import sys
@@ -25,6 +26,8 @@ import pytest
 
 from local_stack.aws import client
 from local_stack.terraform import REPO_ROOT, Terraform
+from mlops.cli import main
+from tests.mlops.test_registry import output_archive
 
 pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.slow]
 
@@ -40,6 +43,8 @@ NEEDS = {
     "sagemaker_deployment_config",
     "sagemaker_empty_data_capture",
     "sagemaker_model_description",
+    "sagemaker_unique_names",
+    "sagemaker_model_registry",
 }
 
 
@@ -73,15 +78,15 @@ class EndpointStack:
                 events.append((message["type"], hook["resource"]["addr"], hook["action"]))
         return events
 
-    def make_deploy(self, **variables) -> subprocess.CompletedProcess:
-        var_file = self.var_file(variables)
+    def make_deploy(self, *more_var_files: Path, **variables) -> subprocess.CompletedProcess:
+        var_files = " ".join(f"-var-file={f}" for f in (self.var_file(variables), *more_var_files))
         return subprocess.run(
             [
                 "make",
                 "--no-print-directory",
                 "deploy",
                 f"TF_DIR={self.terraform.workdir}",
-                f"TF_APPLY_ARGS=-auto-approve -input=false -var-file={var_file}",
+                f"TF_APPLY_ARGS=-auto-approve -input=false {var_files}",
             ],
             cwd=REPO_ROOT,
             env=self.terraform.env,
@@ -127,8 +132,19 @@ def endpoint_stack(tmp_path_factory, emulator, terraform_binary):
     terraform.use_emulator(emulator)
     terraform.init()
     stack = EndpointStack(terraform, f"dep-{uuid.uuid4().hex[:6]}", emulator)
+    s3 = client("s3", emulator)
+    s3.create_bucket(Bucket=f"{stack.name}-data")
+    for split in ("train", "valid", "test"):
+        s3.put_object(Bucket=f"{stack.name}-data", Key=f"data/{split}/001.A/1.jpg", Body=b"jpeg")
     stack.apply(model_data_url=stack.model("run-1"), off_hours=OFF_HOURS)
     yield stack
+    # A group that holds versions cannot be deleted (SageMaker answers ConflictException):
+    # its versions go first, as the model_registry module's README says.
+    sagemaker = client("sagemaker", emulator)
+    for package in sagemaker.list_model_packages(ModelPackageGroupName=f"{stack.name}-models")[
+        "ModelPackageSummaryList"
+    ]:
+        sagemaker.delete_model_package(ModelPackageName=package["ModelPackageArn"])
     stack.destroy()
     sagemaker = client("sagemaker", emulator)
     assert not [
@@ -262,6 +278,50 @@ def test_verify_fails_on_a_deployment_sagemaker_rolled_back(endpoint_stack, emul
         sagemaker.delete_endpoint_config(EndpointConfigName=previous)
         sagemaker.delete_model(ModelName=previous)
     assert endpoint_stack.verify().returncode == 0
+
+
+def test_train_register_approve_deploy_and_verify_through_the_cli(
+    endpoint_stack, emulator, trained_model, caplog
+):
+    """What a data scientist and a reviewer do: a training job's model, registered, refused
+    while pending, approved, then deployed from the registry by Terraform and verified."""
+    workdir = str(endpoint_stack.terraform.workdir)
+
+    def mlops(*args: str) -> str:
+        return main(
+            [args[0], "--terraform-dir", workdir, "--prefix", endpoint_stack.name, *args[1:]]
+        )
+
+    job = mlops("train", "--hyperparameter", "arch=resnet18")
+    # What the job's container would upload: its model and ml/train.py's metrics.
+    s3, bucket = client("s3", emulator), f"{endpoint_stack.name}-data"
+    key = f"models/{job}/output/"
+    s3.put_object(Bucket=bucket, Key=f"{key}model.tar.gz", Body=b"model")
+    s3.put_object(
+        Bucket=bucket,
+        Key=f"{key}output.tar.gz",
+        Body=output_archive((trained_model.model_dir / "metrics.json").read_bytes()),
+    )
+    package = mlops("register", "--from-job", job)
+    with caplog.at_level(logging.ERROR, logger="mlops"), pytest.raises(SystemExit):
+        mlops("deploy", "--model-package", package)
+    assert f"{package} is PendingManualApproval, not Approved" in caplog.text
+    mlops("approve", package, "--note", "reviewed")
+    tfvars = endpoint_stack.terraform.workdir / "registry.tfvars"
+    mlops("deploy", "--model-package", package, "--tfvars", str(tfvars))
+
+    result = endpoint_stack.make_deploy(
+        tfvars, instance_type="ml.c5.large", endpoint_current_instance_count=3
+    )
+    endpoint_stack.variables["model_package_arn"] = package  # what registry.tfvars holds
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"serving {package} on 3 instance(s)" in result.stderr
+    model = client("sagemaker", emulator).describe_model(
+        ModelName=configured_variant(emulator, endpoint_stack.name)["ModelName"]
+    )
+    assert model["PrimaryContainer"]["ModelPackageName"] == package
+    assert "ModelDataUrl" not in model["PrimaryContainer"]  # the package's own
+    assert endpoint_stack.drift() == {}
 
 
 def test_serverless_replaces_the_endpoint_without_auto_scaling(endpoint_stack, emulator):

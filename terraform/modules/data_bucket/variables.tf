@@ -33,6 +33,7 @@ variable "prefixes" {
     checkpoints = optional(string, "checkpoints/")
     features    = optional(string, "features/")
     capture     = optional(string, "capture/")
+    registry    = optional(string, "registry/")
   })
   default     = {}
   description = "Key prefixes of the bucket's areas; each ends with a slash."

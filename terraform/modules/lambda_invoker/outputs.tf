@@ -32,3 +32,8 @@ output "timeout" {
   description = "The function's timeout in seconds (an HTTP API in front must wait longer)."
   value       = aws_lambda_function.this.timeout
 }
+
+output "model_version" {
+  description = "The label answers give for the model (MODEL_VERSION)."
+  value       = var.model_version
+}

@@ -78,9 +78,68 @@ data "aws_iam_policy_document" "this" {
   }
 
   statement {
-    sid       = "UploadJobCode"
-    actions   = ["s3:PutObject"]
+    sid = "UploadJobCode"
+    # GetObject: registering a model hashes the code bundle its job ran.
+    actions   = ["s3:PutObject", "s3:GetObject"]
     resources = ["${local.bucket_arn}/${var.prefixes.code}${var.job_name_prefix}-*"]
+  }
+
+  dynamic "statement" {
+    for_each = var.model_package_group_arn == null ? [] : [var.model_package_group_arn]
+
+    content {
+      sid = "RegisterVersions"
+      # The operator CLI registers versions waiting for approval (sagemaker:ModelApprovalStatus).
+      actions   = ["sagemaker:CreateModelPackage"]
+      resources = [statement.value, "${replace(statement.value, ":model-package-group/", ":model-package/")}/*"]
+
+      condition {
+        test     = "StringEquals"
+        variable = "sagemaker:ModelApprovalStatus"
+        values   = ["PendingManualApproval"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.model_package_group_arn == null ? [] : [var.model_package_group_arn]
+
+    content {
+      sid       = "ReviewVersions"
+      actions   = ["sagemaker:DescribeModelPackage", "sagemaker:UpdateModelPackage"]
+      resources = ["${replace(statement.value, ":model-package-group/", ":model-package/")}/*"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.model_package_group_arn == null ? [] : [var.model_package_group_arn]
+
+    content {
+      sid       = "ListVersions"
+      actions   = ["sagemaker:ListModelPackages", "sagemaker:DescribeModelPackageGroup"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.model_package_group_arn == null ? [] : [var.model_package_group_arn]
+
+    content {
+      sid = "ReadTrainingMetrics"
+      # What a training job wrote besides its model: ml/train.py's metrics.json.
+      actions   = ["s3:GetObject"]
+      resources = ["${local.bucket_arn}/${var.prefixes.models}${var.job_name_prefix}-*/output/output.tar.gz"]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = var.model_package_group_arn == null ? [] : [var.model_package_group_arn]
+
+    content {
+      sid       = "WriteRegistryDocuments"
+      actions   = ["s3:GetObject", "s3:PutObject"]
+      resources = ["${local.bucket_arn}/${var.prefixes.registry}*"]
+    }
   }
 
   statement {

@@ -123,8 +123,10 @@ variable "prefixes" {
     code      = string
     workspace = string
     features  = optional(string, "features/")
+    models    = optional(string, "models/")
+    registry  = optional(string, "registry/")
   })
-  description = "Key prefixes: the dataset (read), code bundles the operator CLI uploads for jobs, the notebook's own workspace, and cached backbone features (read)."
+  description = "Key prefixes: the dataset (read), code bundles the operator CLI uploads for jobs (and reads back to hash them), the notebook's own workspace, cached backbone features (read), training outputs (their metrics read when a model is registered) and the registry's metrics documents (written)."
 
   validation {
     condition     = alltrue([for prefix in values(var.prefixes) : can(regex("^[a-z0-9_.-]+(/[a-z0-9_.-]+)*/$", prefix))])
@@ -150,6 +152,17 @@ variable "endpoint_arn" {
   validation {
     condition     = var.endpoint_arn == null || can(regex("^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:endpoint/[a-z0-9-]+$", var.endpoint_arn))
     error_message = "endpoint_arn must be one SageMaker endpoint ARN (lowercase)."
+  }
+}
+
+variable "model_package_group_arn" {
+  type        = string
+  default     = null
+  description = "The registry's model package group: the notebook may register versions there (PendingManualApproval), approve and reject them, and nowhere else; null: no registry access."
+
+  validation {
+    condition     = var.model_package_group_arn == null || can(regex("^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package-group/[a-z0-9-]+$", var.model_package_group_arn))
+    error_message = "model_package_group_arn must be a model package group ARN (arn:aws:sagemaker:<region>:<account>:model-package-group/<name>)."
   }
 }
 

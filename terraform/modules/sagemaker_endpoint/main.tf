@@ -21,7 +21,10 @@ locals {
   # Models and endpoint configurations cannot change in place, and SageMaker refuses a second
   # one of the same name: everything that replaces one is in its name, so a replacement is
   # created under a new name before the old one goes (create_before_destroy).
-  model_hash = substr(sha1(jsonencode([var.model_data_url, local.image_uri, local.environment, var.network_isolation])), 0, 8)
+  from_package = var.model_package_arn != null
+  # The package carries its own image, model data and environment (mlops register writes them).
+  model_source = local.from_package ? jsonencode([var.model_package_arn, var.network_isolation]) : jsonencode([var.model_data_url, local.image_uri, local.environment, var.network_isolation])
+  model_hash   = substr(sha1(local.model_source), 0, 8)
   # What makes a new fleet: a new model, instance type or serverless sizing, or capture
   # settings. Each gets a new endpoint configuration, so an update never modifies a
   # configuration an endpoint is using.
@@ -31,7 +34,7 @@ locals {
   # The size a new fleet starts at: what auto scaling chose, kept within its range.
   fleet_size = var.current_instance_count == null ? var.autoscaling.min_capacity : min(max(var.current_instance_count, var.autoscaling.min_capacity), var.autoscaling.max_capacity)
   # s3://bucket/key -> arn:aws:s3:::bucket/key; a prefix lets later models deploy with the same role.
-  model_read_arn   = "arn:${data.aws_partition.current.partition}:s3:::${trimprefix(coalesce(var.model_artifacts_s3_prefix, var.model_data_url), "s3://")}${var.model_artifacts_s3_prefix == null ? "" : "*"}"
+  model_read_arn   = "arn:${data.aws_partition.current.partition}:s3:::${trimprefix(coalesce(var.model_artifacts_s3_prefix, var.model_data_url, "s3://nowhere"), "s3://")}${var.model_artifacts_s3_prefix == null ? "" : "*"}"
   capture_arn      = var.data_capture == null ? null : "arn:${data.aws_partition.current.partition}:s3:::${trimprefix(var.data_capture.destination_s3_uri, "s3://")}*"
   log_group_name   = "/aws/sagemaker/Endpoints/${var.name}"
   log_group_arn    = "arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${local.log_group_name}"
@@ -154,9 +157,10 @@ resource "aws_sagemaker_model" "this" {
   enable_network_isolation = var.network_isolation
 
   primary_container {
-    image          = local.image_uri
-    model_data_url = var.model_data_url
-    environment    = local.environment
+    image              = local.from_package ? null : local.image_uri
+    model_data_url     = local.from_package ? null : var.model_data_url
+    environment        = local.from_package ? null : local.environment
+    model_package_name = var.model_package_arn
   }
 
   tags = var.tags
@@ -164,6 +168,14 @@ resource "aws_sagemaker_model" "this" {
   lifecycle {
     create_before_destroy = true
 
+    precondition {
+      condition     = (var.model_data_url == null) != (var.model_package_arn == null)
+      error_message = "set exactly one of model_data_url and model_package_arn."
+    }
+    precondition {
+      condition     = !local.from_package || var.model_artifacts_s3_prefix != null
+      error_message = "model_package_arn needs model_artifacts_s3_prefix: the prefix the package's model data lies under, which the endpoint's role may read."
+    }
     precondition {
       condition     = !(local.serverless && var.network_isolation)
       error_message = "a serverless endpoint cannot run network-isolated (SageMaker Serverless Inference, feature exclusions): set network_isolation = false."

@@ -48,9 +48,9 @@ output "log_group_name" {
   value       = aws_cloudwatch_log_group.endpoint.name
 }
 
-output "model_data_url" {
-  description = "The model.tar.gz this configuration serves (what mlops verify expects to find)."
-  value       = var.model_data_url
+output "served_model" {
+  description = "What this configuration serves: the model.tar.gz URL, or the model package ARN (what mlops verify expects to find)."
+  value       = coalesce(var.model_package_arn, var.model_data_url)
 }
 
 output "data_capture_s3_uri" {

@@ -10,11 +10,23 @@ variable "name" {
 
 variable "model_data_url" {
   type        = string
-  description = "S3 URL of the model.tar.gz to serve (built by ml.package)."
+  default     = null
+  description = "S3 URL of the model.tar.gz to serve (built by ml.package); or set model_package_arn instead."
 
   validation {
-    condition     = can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+\\.tar\\.gz$", var.model_data_url))
+    condition     = var.model_data_url == null || can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/.+\\.tar\\.gz$", var.model_data_url))
     error_message = "model_data_url must be an s3://bucket/key URL of a .tar.gz file."
+  }
+}
+
+variable "model_package_arn" {
+  type        = string
+  default     = null
+  description = "An approved version of the model registry to serve (its model data and container), instead of model_data_url. Its model data must lie under model_artifacts_s3_prefix."
+
+  validation {
+    condition     = var.model_package_arn == null || can(regex("^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/[A-Za-z0-9-]+/[0-9]+$", var.model_package_arn))
+    error_message = "model_package_arn must be a versioned model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)."
   }
 }
 

@@ -120,6 +120,25 @@ data "aws_iam_policy_document" "this" {
   }
 
   dynamic "statement" {
+    for_each = var.model_package_group_arn == null ? [] : [var.model_package_group_arn]
+
+    content {
+      sid = "RegisterPendingVersions"
+      # A job may add its model to the project's registry group, never approve it: only a
+      # version created PendingManualApproval passes (Service Authorization Reference,
+      # sagemaker:ModelApprovalStatus on CreateModelPackage).
+      actions   = ["sagemaker:CreateModelPackage"]
+      resources = [statement.value, "${replace(statement.value, ":model-package-group/", ":model-package/")}/*"]
+
+      condition {
+        test     = "StringEquals"
+        variable = "sagemaker:ModelApprovalStatus"
+        values   = ["PendingManualApproval"]
+      }
+    }
+  }
+
+  dynamic "statement" {
     for_each = var.kms_key_arn == null ? [] : [var.kms_key_arn]
 
     content {

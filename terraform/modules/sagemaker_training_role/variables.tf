@@ -41,6 +41,17 @@ variable "image_repositories" {
   description = "ECR repositories of that registry the jobs may pull from."
 }
 
+variable "model_package_group_arn" {
+  type        = string
+  default     = null
+  description = "The registry's model package group jobs may add PendingManualApproval versions to; null: none."
+
+  validation {
+    condition     = var.model_package_group_arn == null || can(regex("^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package-group/[a-z0-9-]+$", var.model_package_group_arn))
+    error_message = "model_package_group_arn must be a model package group ARN (arn:aws:sagemaker:<region>:<account>:model-package-group/<name>)."
+  }
+}
+
 variable "kms_key_arn" {
   type        = string
   default     = null

@@ -238,3 +238,27 @@ run "the_training_role_may_be_passed_to_sagemaker_only" {
     error_message = "iam:PassRole must carry iam:PassedToService = sagemaker.amazonaws.com"
   }
 }
+
+run "rejects_bad_model_package_group_arn" {
+  command = plan
+  variables {
+    model_package_group_arn = "dog-breeds-models"
+  }
+  expect_failures = [var.model_package_group_arn]
+}
+
+run "the_notebook_reviews_versions_of_its_group" {
+  command = plan
+  variables {
+    model_package_group_arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/dog-breeds-models"
+  }
+
+  assert {
+    condition     = one([for statement in data.aws_iam_policy_document.this.statement : statement.resources if statement.sid == "ReviewVersions"]) == toset(["arn:aws:sagemaker:us-east-1:123456789012:model-package/dog-breeds-models/*"])
+    error_message = "approving and describing must be scoped to the group's versions"
+  }
+  assert {
+    condition     = one([for statement in data.aws_iam_policy_document.this.statement : statement.resources if statement.sid == "WriteRegistryDocuments"]) == toset(["arn:aws:s3:::dog-breeds-data/registry/*"])
+    error_message = "the notebook writes metrics documents under registry/ only"
+  }
+}

@@ -506,3 +506,48 @@ run "s3_input_is_off_under_network_isolation" {
     error_message = "an isolated model must tell its handler that s3_uri cannot work"
   }
 }
+
+run "an_approved_version_serves_from_its_package" {
+  command = plan
+  variables {
+    model_data_url            = null
+    model_package_arn         = "arn:aws:sagemaker:us-east-1:123456789012:model-package/dog-breeds-models/3"
+    model_artifacts_s3_prefix = "s3://dog-breeds-data/models/"
+  }
+
+  assert {
+    condition     = aws_sagemaker_model.this.primary_container[0].model_package_name == var.model_package_arn && aws_sagemaker_model.this.primary_container[0].image == null && aws_sagemaker_model.this.primary_container[0].model_data_url == null
+    error_message = "the model must come from the package alone: its image and model data are the package's"
+  }
+  assert {
+    condition     = output.served_model == var.model_package_arn
+    error_message = "the served model must be the package"
+  }
+}
+
+run "a_model_and_a_package_at_once_are_refused" {
+  command = plan
+  variables {
+    model_package_arn         = "arn:aws:sagemaker:us-east-1:123456789012:model-package/dog-breeds-models/3"
+    model_artifacts_s3_prefix = "s3://dog-breeds-data/models/"
+  }
+  expect_failures = [aws_sagemaker_model.this]
+}
+
+run "a_package_needs_the_prefix_its_model_data_lies_under" {
+  command = plan
+  variables {
+    model_data_url    = null
+    model_package_arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/dog-breeds-models/3"
+  }
+  expect_failures = [aws_sagemaker_model.this]
+}
+
+run "rejects_bad_model_package_arn" {
+  command = plan
+  variables {
+    model_data_url    = null
+    model_package_arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/dog-breeds-models"
+  }
+  expect_failures = [var.model_package_arn]
+}

@@ -66,3 +66,38 @@ run "trust_is_limited_to_this_accounts_training_jobs" {
     error_message = "sagemaker.amazonaws.com may assume the training role for this account's training and tuning jobs only"
   }
 }
+
+run "jobs_may_register_pending_versions_in_the_one_group" {
+  command = plan
+  variables {
+    model_package_group_arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/dog-breeds-models"
+  }
+
+  assert {
+    condition     = one([for statement in data.aws_iam_policy_document.this.statement : statement.resources if statement.sid == "RegisterPendingVersions"]) == toset(["arn:aws:sagemaker:us-east-1:123456789012:model-package-group/dog-breeds-models", "arn:aws:sagemaker:us-east-1:123456789012:model-package/dog-breeds-models/*"])
+    error_message = "CreateModelPackage must be scoped to the group and its versions"
+  }
+  assert {
+    condition = [for statement in data.aws_iam_policy_document.this.statement :
+      jsonencode([for test in statement.condition : { test = test.test, variable = test.variable, values = sort(test.values) }])
+    if statement.sid == "RegisterPendingVersions"] == [jsonencode([{ test = "StringEquals", variable = "sagemaker:ModelApprovalStatus", values = ["PendingManualApproval"] }])]
+    error_message = "a job may only create versions that wait for approval"
+  }
+}
+
+run "without_a_group_no_registry_access" {
+  command = plan
+
+  assert {
+    condition     = !contains([for statement in data.aws_iam_policy_document.this.statement : statement.sid], "RegisterPendingVersions")
+    error_message = "no group, no CreateModelPackage"
+  }
+}
+
+run "rejects_bad_model_package_group_arn" {
+  command = plan
+  variables {
+    model_package_group_arn = "dog-breeds-models"
+  }
+  expect_failures = [var.model_package_group_arn]
+}

@@ -1,0 +1,220 @@
+"""``register``, ``approve``, ``reject``, ``deploy --model-package`` and the registry in
+``status``, against the emulator. The emulator runs no training container, so what a job
+uploads (model.tar.gz and the output.tar.gz holding ml/train.py's metrics.json) is put where
+the job says, from a real training run."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import tarfile
+from dataclasses import dataclass
+
+import pytest
+
+from local_stack.aws import client
+from tests.mlops.conftest import INFERENCE_IMAGE, JobsStack, write_outputs
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass(frozen=True)
+class Registry:
+    stack: JobsStack
+    group: str
+    job: str
+
+
+def output_archive(metrics: bytes) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        member = tarfile.TarInfo("metrics.json")
+        member.size = len(metrics)
+        archive.addfile(member, io.BytesIO(metrics))
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def registry(jobs_stack: JobsStack, emulator, trained_model) -> Registry:
+    """A model package group, and a completed training job whose outputs are in S3."""
+    group = f"{jobs_stack.prefix}-models"
+    sagemaker, s3 = client("sagemaker", emulator), client("s3", emulator)
+    sagemaker.create_model_package_group(ModelPackageGroupName=group)
+    outputs = json.loads(jobs_stack.outputs_file.read_text())
+    write_outputs(
+        jobs_stack.outputs_file,
+        {name: item["value"] for name, item in outputs.items()}
+        | {"model_package_group_name": group, "inference_image_uri": INFERENCE_IMAGE},
+    )
+    job = jobs_stack.run("train", "--hyperparameter", "arch=resnet18")
+    model = sagemaker.describe_training_job(TrainingJobName=job)["ModelArtifacts"]
+    key = model["S3ModelArtifacts"].removeprefix(f"s3://{jobs_stack.bucket}/")
+    s3.put_object(Bucket=jobs_stack.bucket, Key=key, Body=b"model")
+    metrics = (trained_model.model_dir / "metrics.json").read_bytes()
+    s3.put_object(
+        Bucket=jobs_stack.bucket,
+        Key=key.replace("model.tar.gz", "output.tar.gz"),
+        Body=output_archive(metrics),
+    )
+    return Registry(jobs_stack, group, job)
+
+
+def failure(stack: JobsStack, caplog, *args: str) -> str:
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="mlops"), pytest.raises(SystemExit) as exit_info:
+        stack.run(*args)
+    assert exit_info.value.code == 2
+    (message,) = caplog.messages
+    return message
+
+
+def test_a_registered_version_waits_for_approval_with_what_a_reviewer_needs(
+    registry, emulator, trained_model
+):
+    stack = registry.stack
+    arn = stack.run("register", "--from-job", registry.job)
+    sagemaker, s3 = client("sagemaker", emulator), client("s3", emulator)
+    package = sagemaker.describe_model_package(ModelPackageName=arn)
+    assert package["ModelApprovalStatus"] == "PendingManualApproval"
+    assert package["ModelPackageGroupName"] == registry.group
+    (container,) = package["InferenceSpecification"]["Containers"]
+    job = sagemaker.describe_training_job(TrainingJobName=registry.job)
+    assert container["ModelDataUrl"] == job["ModelArtifacts"]["S3ModelArtifacts"]
+    assert container["Image"] == INFERENCE_IMAGE
+    assert container["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
+    assert package["MetadataProperties"]["GeneratedBy"] == job["TrainingJobArn"]
+
+    code = s3.get_object(Bucket=stack.bucket, Key=f"code/{registry.job}/code.tar.gz")
+    code_sha256 = hashlib.sha256(code["Body"].read()).hexdigest()
+    metadata = package["CustomerMetadataProperties"]
+    assert metadata["training_job"] == registry.job
+    assert metadata["dataset"] == f"s3://{stack.bucket}/data/"
+    assert metadata["code_sha256"] == code_sha256 == package["MetadataProperties"]["CommitId"]
+    assert metadata["hyperparameter:arch"] == "resnet18"
+    written = json.loads((trained_model.model_dir / "metrics.json").read_text())
+    accuracy = written["test"]["test_accuracy"]
+    assert float(metadata["metric:test_accuracy"]) == pytest.approx(accuracy, rel=1e-5)
+
+    statistics = package["ModelMetrics"]["ModelQuality"]["Statistics"]
+    assert statistics["ContentType"] == "application/json"
+    bucket, key = statistics["S3Uri"].removeprefix("s3://").split("/", 1)
+    assert (bucket, key) == (stack.bucket, f"registry/{registry.group}/{registry.job}/metrics.json")
+    document = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    assert document["hyperparameters"]["arch"] == "resnet18"
+    assert document["metrics"]["test_accuracy"] == pytest.approx(accuracy)
+    assert document["code_sha256"] == code_sha256
+
+
+def test_only_an_approved_version_deploys(registry, emulator, caplog, tmp_path):
+    stack = registry.stack
+    arn = stack.run("register", "--from-job", registry.job)
+    message = failure(stack, caplog, "deploy", "--model-package", arn)
+    assert message == (
+        f"{arn} is PendingManualApproval, not Approved: review it and approve it first: "
+        f"python -m mlops approve {arn}"
+    )
+    stack.run("approve", arn, "--note", "test accuracy as expected")
+    package = client("sagemaker", emulator).describe_model_package(ModelPackageName=arn)
+    assert package["ModelApprovalStatus"] == "Approved"
+    assert package["ApprovalDescription"] == "test accuracy as expected"
+    assert package["CustomerMetadataProperties"]["training_job"] == registry.job
+
+    tfvars = tmp_path / "prod.tfvars"
+    tfvars.write_text('name = "dog-breeds"\nmodel_data_url = "s3://b/models/a/model.tar.gz"\n')
+    stack.run("deploy", "--model-package", arn, "--tfvars", str(tfvars))
+    assert tfvars.read_text() == f'name = "dog-breeds"\nmodel_package_arn = "{arn}"\n'
+
+    stack.run("reject", arn, "--note", "a bias found in review")
+    message = failure(stack, caplog, "deploy", "--model-package", arn)
+    assert message.startswith(f"{arn} is Rejected, not Approved: a rejected version never serves")
+
+
+def test_versions_of_another_group_are_refused(registry, emulator, caplog):
+    stack = registry.stack
+    other_group = f"{stack.prefix}-elsewhere"
+    sagemaker = client("sagemaker", emulator)
+    sagemaker.create_model_package_group(ModelPackageGroupName=other_group)
+    other = sagemaker.create_model_package(
+        ModelPackageGroupName=other_group,
+        ModelApprovalStatus="Approved",
+        InferenceSpecification={
+            "Containers": [{"Image": INFERENCE_IMAGE, "ModelDataUrl": "s3://b/m.tar.gz"}],
+            "SupportedContentTypes": ["application/json"],
+            "SupportedResponseMIMETypes": ["application/json"],
+        },
+    )["ModelPackageArn"]
+    for command in ("approve", "deploy --model-package"):
+        message = failure(stack, caplog, *command.split(), other)
+        assert (
+            message
+            == f"{other} is a version of {other_group}, not of this stack's {registry.group}"
+        )
+    message = failure(stack, caplog, "approve", "arn:aws:sagemaker:us-east-1:1:model/x")
+    assert "is not a model package version ARN" in message
+
+
+def test_the_live_version_cannot_be_rejected_and_status_marks_it(
+    registry, emulator, caplog, capsys
+):
+    stack = registry.stack
+    arn = stack.run("register", "--from-job", registry.job)
+    stack.run("approve", arn)
+    # The endpoint serving it, as modules/sagemaker_endpoint creates it from a package.
+    sagemaker = client("sagemaker", emulator)
+    name = f"{stack.prefix}-endpoint"
+    sagemaker.create_model(
+        ModelName=f"{name}-model",
+        ExecutionRoleArn=stack.role_arn,
+        PrimaryContainer={"ModelPackageName": arn},
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=f"{name}-config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": f"{name}-model",
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m5.large",
+            }
+        ],
+    )
+    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
+    message = failure(stack, caplog, "reject", arn, "--endpoint-name", name)
+    assert message.startswith(f"{arn} is the version the endpoint serves: deploy another")
+
+    second = stack.run("register", "--from-job", registry.job)
+    capsys.readouterr()
+    table = stack.run("status", "--endpoint-name", name)
+    rows = {line.split()[1]: line for line in table.splitlines() if line.startswith("version")}
+    assert rows[arn].split()[2] == "Approved"
+    assert "LIVE;" in rows[arn]
+    assert "test_accuracy=" in rows[arn]
+    assert rows[second].split()[2] == "PendingManualApproval"
+    assert "LIVE" not in rows[second]
+    (endpoint_row,) = [line for line in table.splitlines() if line.startswith("endpoint")]
+    assert f"{name}-config" in endpoint_row
+    assert arn in endpoint_row
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ("features", "is a features job: it computed features, not a model"),
+        ("no-output", "output.tar.gz is missing: the job wrote no metrics.json"),
+    ],
+)
+def test_what_cannot_be_registered_says_why(registry, emulator, caplog, setup, expected):
+    stack = registry.stack
+    if setup == "features":
+        job = stack.run("features")
+    else:
+        job = registry.job
+        model = client("sagemaker", emulator).describe_training_job(TrainingJobName=job)
+        output = model["ModelArtifacts"]["S3ModelArtifacts"].replace("model.tar", "output.tar")
+        client("s3", emulator).delete_object(
+            Bucket=stack.bucket, Key=output.removeprefix(f"s3://{stack.bucket}/")
+        )
+    message = failure(stack, caplog, "register", "--from-job", job)
+    assert expected in message
