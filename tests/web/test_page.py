@@ -128,8 +128,8 @@ def test_the_keyboard_opens_the_picker(page, site):
     page.wait_for_selector("body[data-ready]")  # its API URL read, its handlers attached
     page.evaluate(
         "window.opened = []; document.getElementById('photo').click = () => {"
-        " if (window.event && window.event.type === 'keydown') window.opened.push(window.event.key);"
-        " }"
+        " const key = window.event && window.event.type === 'keydown' && window.event.key;"
+        " if (key) window.opened.push(key); }"
     )
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "drop"
