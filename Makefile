@@ -8,6 +8,8 @@ VENV ?= .venv
 VENV_IAC ?= .venv-iac
 BUILD ?= build
 PYTEST_ARGS ?=
+# Test processes (pytest-xdist); 0 runs the suite in this process.
+PYTEST_WORKERS ?= 2
 # Local training and serving (make sample-data train package serve).
 DATA ?= $(BUILD)/sample
 MODEL_DIR ?= $(BUILD)/model
@@ -32,7 +34,7 @@ VENV_STAMP := $(VENV)/.requirements.stamp
 VENV_IAC_STAMP := $(VENV_IAC)/.requirements.stamp
 PY := $(VENV)/bin/python
 
-.PHONY: FORCE help setup browser lint fmt test demo emulator serve ui sample-data train package package-lambda package-code tf-config tf-init deploy clean
+.PHONY: FORCE help setup parity-envs browser lint fmt test demo emulator serve ui sample-data train package package-lambda package-code tf-config tf-init deploy clean
 
 help: ## Show this help (target names in colour on a terminal only)
 	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; else on=; off=; fi; \
@@ -81,7 +83,10 @@ deploy: $(VENV_STAMP) $(TF_CONFIG_DEP) ## terraform apply in TF_DIR keeping auto
 			$${count:+-var endpoint_current_instance_count=$$count}
 	$(PY) -m mlops verify --terraform-dir $(TF_DIR)
 
-setup: $(VENV_STAMP) $(VENV_IAC_STAMP) $(TF_CONFIG_DEP) browser ## Create the virtual environments (only when missing or requirements changed)
+setup: $(VENV_STAMP) $(VENV_IAC_STAMP) $(TF_CONFIG_DEP) browser parity-envs ## Create the virtual environments (only when missing or requirements changed)
+
+parity-envs: $(VENV_STAMP) ## The environments of the runtimes AWS runs the code on (terraform/runtimes.json), for tests/parity
+	$(PY) -m local_stack.runtimes build
 
 browser: ## Install Debian's Chromium for the browser tests when it is missing (as root)
 	@if command -v chromium >/dev/null || [ -n "$${CHROMIUM:-}" ]; then :; \
@@ -106,7 +111,7 @@ fmt: $(VENV_STAMP) ## Format Python and Terraform sources, refresh module README
 	@if command -v terraform >/dev/null; then terraform fmt -recursive terraform; fi
 
 test: setup lint ## Set up, lint, and run every test
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 demo: setup ## The whole pipeline against the emulator (DATA=path/to/dogImages, BACKBONE_WEIGHTS=file, KEEP=1 serves the page)
 	$(PY) -m local_stack.demo $(if $(filter command line environment,$(origin DATA)),--data $(DATA)) $(if $(BACKBONE_WEIGHTS),--backbone-weights $(BACKBONE_WEIGHTS)) $(if $(KEEP),--keep --ui-port $(UI_PORT))
@@ -137,6 +142,6 @@ emulator: $(VENV_STAMP) ## Run the embedded AWS emulator in the foreground on 12
 	$(PY) -m local_stack.emulator
 
 clean: ## Remove build outputs, caches and virtual environments
-	rm -rf $(BUILD) $(VENV) $(VENV_IAC) .pytest_cache .ruff_cache .hypothesis
+	rm -rf $(BUILD) $(VENV) $(VENV_IAC) .venv-parity .pytest_cache .ruff_cache .hypothesis
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
 	find . -name .terraform -type d -prune -exec rm -rf {} +

@@ -490,6 +490,11 @@ def _train(args, device: torch.device, ctx: distributed.DistributedContext) -> n
         if args.include_inference_code:
             write_inference_code(args.model_dir)
         logger.info("model artifacts written to %s", args.model_dir)
+    # Every process leaves together. Besides waiting for the model, this keeps torch < 2.8
+    # from hanging on exit: its gloo process group, destroyed while a worker thread still
+    # releases the tensors of the last all_reduce, deadlocks on the GIL (pytorch#154976),
+    # which one two-process run in four hit here on the SageMaker 2.6 training container's torch.
+    distributed.barrier(ctx)
     return model
 
 

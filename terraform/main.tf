@@ -1,6 +1,8 @@
 data "aws_caller_identity" "current" {}
 
 locals {
+  # The runtimes the parity tests reproduce (tests/parity): only their image tags deploy.
+  runtimes        = jsondecode(file("${path.module}/runtimes.json"))
   bucket_name     = coalesce(var.bucket_name, "${var.name}-${data.aws_caller_identity.current.account_id}")
   prefixes        = { data = "data/", code = "code/", models = "models/", checkpoints = "checkpoints/", features = "features/", capture = "capture/", registry = "registry/" }
   deploy_endpoint = var.model_data_url != null || var.model_package_arn != null

@@ -119,6 +119,11 @@ variable "training_image_tag" {
     condition     = can(regex("^[0-9][0-9.]*-(cpu|gpu)-py[0-9]+", var.training_image_tag))
     error_message = "training_image_tag must look like 2.6.0-cpu-py312 or 2.6.0-gpu-py312."
   }
+
+  validation {
+    condition     = contains(keys(local.runtimes.training_image_tags), var.training_image_tag)
+    error_message = "training_image_tag has no parity environment in terraform/runtimes.json (the tests that prove the code runs on that container's Python and torch): add one there (see its \"about\"), or use a tag it lists."
+  }
 }
 
 variable "model_data_url" {
@@ -147,7 +152,12 @@ variable "endpoint_instance_type" {
 variable "inference_image_tag" {
   type        = string
   default     = "2.6.0-cpu-py312"
-  description = "Tag of the AWS PyTorch inference container."
+  description = "Tag of the AWS PyTorch inference container (one terraform/runtimes.json has a parity environment for)."
+
+  validation {
+    condition     = contains(keys(local.runtimes.inference_image_tags), var.inference_image_tag)
+    error_message = "inference_image_tag has no parity environment in terraform/runtimes.json (the tests that prove model.tar.gz loads in that container): add one there (see its \"about\"), or use a tag it lists."
+  }
 }
 
 variable "endpoint_autoscaling" {

@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.emulator import Emulator, connect_or_start
+from local_stack.emulator import Emulator, connect_or_start, start_moto
 from local_stack.environment import overlaid_environment
+from local_stack.ports import free_port
 
 
 @dataclass(frozen=True)
@@ -22,12 +23,46 @@ class TrainedModel:
     log: str
 
 
+# Files whose tests must share one worker when the suite runs in parallel (make test):
+# TorchServe runs once per host (the toolkit finds "its" server by scanning processes), and
+# the applied stack is applied once. Every other file keeps its tests together and in order.
+SHARED_WORKERS = {
+    "torchserve": {
+        "tests/lambda_invoker/test_end_to_end.py",
+        "tests/local_stack/test_demo.py",
+        "tests/local_stack/test_local_endpoint.py",
+        "tests/web/test_page.py",
+    },
+    "applied-stack": {
+        "tests/mlops/test_on_applied_stack.py",
+        "tests/terraform/test_applied_iam.py",
+        "tests/terraform/test_apply.py",
+        "tests/terraform/test_aws_rules.py",
+    },
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        path = Path(item.fspath).relative_to(config.rootpath).as_posix()
+        group = next((name for name, files in SHARED_WORKERS.items() if path in files), path)
+        item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[Emulator]:
-    """One AWS emulator for the whole session, with the standard AWS variables exported."""
-    running = connect_or_start()
+    """One AWS emulator for the whole session (for each worker, in parallel runs: its own),
+    with the standard AWS variables exported, and LOCALSTACK_ENDPOINT for child processes."""
+    # In parallel runs each worker starts its own on a port of its own: two reaching for 4566
+    # at once would race for it.
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        running = start_moto(port=free_port())
+    else:
+        running = connect_or_start()
     try:
-        with overlaid_environment(running.environment()):
+        with overlaid_environment(
+            {**running.environment(), "LOCALSTACK_ENDPOINT": running.endpoint_url}
+        ):
             yield running
     finally:
         running.stop()
@@ -38,7 +73,7 @@ def terraform_binary() -> str:
     """The terraform binary; skipped with the reason when missing, but never in CI."""
     binary = shutil.which("terraform")
     if binary is None:
-        reason = "terraform is not on PATH; install Terraform >= 1.7 to run the Terraform tests"
+        reason = "terraform is not on PATH; install Terraform >= 1.10 to run the Terraform tests"
         if os.environ.get("CI"):
             pytest.fail(f"{reason} (CI must run every test)")
         pytest.skip(reason)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
+
+from local_stack.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The sagemaker-training toolkit's container entry point, as a training image runs it.
@@ -99,3 +104,56 @@ def write_sagemaker_layout(
     (config / "inputdataconfig.json").write_text(
         json.dumps({channel: {"TrainingInputMode": "File"} for channel in channels})
     )
+
+
+# Two resolvable names for one machine, standing in for algo-1 and algo-2.
+TOOLKIT_HOSTS = ["127.0.0.1", "localhost"]
+
+
+def run_toolkit_job(
+    job: dict, dataset: Path, root: Path, train_executable: Path = TOOLKIT_TRAIN
+) -> dict[str, str]:
+    """A training job (DescribeTrainingJob's answer) run as SageMaker runs it on two
+    instances: the toolkit's ``train`` in two processes, each with its own /opt/ml under
+    ``root``, downloading the job's code bundle and training together. The log of each host;
+    AssertionError with the logs when either fails."""
+    port = str(free_port())
+    processes = {}
+    for host in TOOLKIT_HOSTS:
+        base = root / host
+        hyperparameters = dict(job["HyperParameters"])
+        # /opt/ml/checkpoints is not writable here; everything else is as the job says.
+        hyperparameters["checkpoint-dir"] = json.dumps(str(base / "checkpoints"))
+        # FullyReplicated channels: every instance gets the whole split.
+        channels = [channel["ChannelName"] for channel in job["InputDataConfig"]]
+        write_sagemaker_layout(base, hyperparameters, dataset, channels, host, TOOLKIT_HOSTS)
+        env = python_env(
+            SAGEMAKER_BASE_DIR=str(base),
+            TRAINING_JOB_NAME=job["TrainingJobName"],
+            MASTER_PORT=port,
+            OMP_NUM_THREADS="1",
+        )
+        env.pop("PYTHONPATH")  # the code comes from the bundle the toolkit downloads
+        log = (root / f"{host}.log").open("w")
+        processes[host] = subprocess.Popen(
+            [str(train_executable)],
+            env=env,
+            cwd=base,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    deadline = time.monotonic() + 600
+    try:
+        codes = {
+            host: process.wait(timeout=max(deadline - time.monotonic(), 0))
+            for host, process in processes.items()
+        }
+    except subprocess.TimeoutExpired:
+        for process in processes.values():
+            with contextlib.suppress(ProcessLookupError):  # the toolkit and its script
+                os.killpg(process.pid, signal.SIGKILL)
+        codes = {host: process.wait() for host, process in processes.items()}  # -9: killed
+    logs = {host: (root / f"{host}.log").read_text() for host in TOOLKIT_HOSTS}
+    assert codes == dict.fromkeys(TOOLKIT_HOSTS, 0), "\n".join(v[-4000:] for v in logs.values())
+    return logs

@@ -195,3 +195,19 @@ run "rejects_bad_model_package_arn" {
   }
   expect_failures = [var.model_package_arn]
 }
+
+run "rejects_an_inference_image_without_a_parity_environment" {
+  command = plan
+  variables {
+    inference_image_tag = "2.7.0-cpu-py312"
+  }
+  expect_failures = [var.inference_image_tag]
+}
+
+run "rejects_a_training_image_without_a_parity_environment" {
+  command = plan
+  variables {
+    training_image_tag = "2.9.0-cpu-py312"
+  }
+  expect_failures = [var.training_image_tag]
+}

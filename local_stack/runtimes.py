@@ -1,0 +1,139 @@
+"""The runtimes AWS runs this project's code on, and environments that reproduce them.
+
+``terraform/runtimes.json`` maps each deployed runtime (the inference and training image tags,
+the Deep Learning AMI's SSM parameter, the Lambda runtime) to an environment: a Python version
+and the packages that runtime ships. This builds each as a virtual environment under
+``.venv-parity/`` (``PARITY_VENVS`` moves it), re-installing one only when its Python or pins
+change; ``tests/parity`` runs the shipped code in them.
+
+    python -m local_stack.runtimes build [NAME ...]     # or: make parity-envs
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RUNTIMES_FILE = REPO_ROOT / "terraform" / "runtimes.json"
+STAMP = ".pins.sha256"
+
+
+class RuntimeEnvironmentError(RuntimeError):
+    """An environment cannot be built or used here; the message says what to do."""
+
+
+def runtimes() -> dict:
+    return json.loads(RUNTIMES_FILE.read_text())
+
+
+def venvs_root() -> Path:
+    return Path(os.environ.get("PARITY_VENVS", REPO_ROOT / ".venv-parity"))
+
+
+def environment_python(name: str) -> Path:
+    """The interpreter of a built environment; an error saying how to build it otherwise."""
+    python = venvs_root() / name / "bin" / "python"
+    if not python.exists() or not (venvs_root() / name / STAMP).exists():
+        raise RuntimeEnvironmentError(
+            f"the parity environment {name} is not built: run make parity-envs"
+        )
+    return python
+
+
+def pins_of(environment: dict) -> str:
+    wanted = {
+        "python": environment["python"],
+        "packages": sorted(environment["packages"] + environment.get("test_packages", [])),
+    }
+    return hashlib.sha256(json.dumps(wanted, sort_keys=True).encode()).hexdigest()
+
+
+def runs(python: str) -> bool:
+    return subprocess.run([python, "-c", "pass"], capture_output=True, check=False).returncode == 0
+
+
+def base_interpreter(version: str) -> str:
+    """``python3.12`` (say) from PATH when it runs, else pyenv's newest 3.12.x (a pyenv shim
+    answers only for the versions pyenv has activated)."""
+    found = shutil.which(f"python{version}")
+    if found and runs(found):
+        return found
+    if pyenv := shutil.which("pyenv"):
+        root = subprocess.run([pyenv, "root"], capture_output=True, text=True, check=False)
+        versions = Path(root.stdout.strip()) / "versions"
+        candidates = sorted(
+            versions.glob(f"{version}.*/bin/python{version}"),
+            key=lambda path: [int(n) for n in path.parent.parent.name.split(".") if n.isdigit()],
+        )
+        if candidates and runs(str(candidates[-1])):
+            return str(candidates[-1])
+    raise RuntimeEnvironmentError(
+        f"no Python {version} here: install it (e.g. pyenv install {version}) to build the "
+        "parity environments"
+    )
+
+
+def build(name: str, environment: dict) -> bool:
+    """Make the environment current; whether anything was installed."""
+    folder = venvs_root() / name
+    pins = pins_of(environment)
+    stamp = folder / STAMP
+    if stamp.exists() and stamp.read_text().strip() == pins:
+        logger.info("%s: current", name)
+        return False
+    started = time.perf_counter()
+    shutil.rmtree(folder, ignore_errors=True)  # never pips over another set of pins
+    base = base_interpreter(environment["python"])
+    subprocess.run([base, "-m", "venv", str(folder)], check=True)
+    packages = environment["packages"] + environment.get("test_packages", [])
+    logger.info("%s: installing %s on Python %s", name, " ".join(packages), environment["python"])
+    subprocess.run(
+        [
+            str(folder / "bin" / "python"),
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            *packages,
+        ],
+        check=True,
+    )
+    stamp.write_text(pins + "\n")  # last: a half-built environment is never taken as built
+    size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**30
+    logger.info("%s: built in %.0f s, %.1f GiB", name, time.perf_counter() - started, size)
+    return True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m local_stack.runtimes", description=__doc__)
+    parser.add_argument("command", choices=["build"])
+    parser.add_argument("names", nargs="*", help="environments to build (default: all)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    environments = runtimes()["environments"]
+    unknown = sorted(set(args.names) - set(environments))
+    if unknown:
+        parser.error(f"no such environment in {RUNTIMES_FILE}: {', '.join(unknown)}")
+    try:
+        for name in args.names or sorted(environments):
+            build(name, environments[name])
+    except (RuntimeEnvironmentError, subprocess.CalledProcessError) as error:
+        logger.error("%s", error)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,101 @@
+"""ml/train.py in the training container's environment: a two-instance job under its training
+toolkit, and checkpoints that cross versions (written here and resumed there, and back)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from local_stack.aws import client
+from ml.artifacts import WEIGHTS_FILE
+from mlops import specs
+from mlops.bundle import build_code_bundle
+from tests.parity.conftest import parity_python
+from tests.training import (
+    REPO_ROOT,
+    TINY_TRAIN_ARGS,
+    TOOLKIT_HOSTS,
+    python_env,
+    run_toolkit_job,
+    split_args,
+)
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+TINY = {
+    "arch": "resnet18",
+    "pretrained": False,
+    "freeze-backbone": False,
+    "image-size": 32,
+    "epochs": 1,
+    "batch-size": 8,
+    "workers": 0,
+    "seed": 7,
+}
+
+
+def test_a_two_instance_job_trains_with_ddp_under_the_containers_toolkit(
+    emulator, sample_dataset, tmp_path
+):
+    """The job request python -m mlops sends, run by the container's own `train`."""
+    bucket = f"parity-{uuid.uuid4().hex[:8]}"
+    s3 = client("s3", emulator)
+    s3.create_bucket(Bucket=bucket)
+    build_code_bundle(tmp_path / "code.tar.gz")
+    s3.upload_file(str(tmp_path / "code.tar.gz"), bucket, "code/parity/code.tar.gz")
+    setting = specs.JobSetting(
+        role_arn="arn:aws:iam::123456789012:role/parity-training",
+        image_uri="763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.6.0-cpu-py312",
+        region=emulator.region,
+        bucket=bucket,
+        code_uri=f"s3://{bucket}/code/parity/code.tar.gz",
+        data_uri=f"s3://{bucket}/data/",
+    )
+    name = specs.job_name("parity", "train", datetime.now(UTC))
+    request = specs.training_job_request(
+        name, setting, TINY, specs.Resources(instance_count=len(TOOLKIT_HOSTS))
+    )
+    job = {**request, "TrainingJobName": name}
+    train = parity_python("training").with_name("train")
+    logs = run_toolkit_job(job, sample_dataset, tmp_path / "hosts", train)
+    assert "joined process group: rank 1 of 2 (gloo)" in logs["localhost"]
+    assert (tmp_path / "hosts" / "127.0.0.1" / "model" / WEIGHTS_FILE).is_file()
+
+
+def train(python: Path, data: Path, root: Path, epochs: int) -> str:
+    arguments = [a for a in TINY_TRAIN_ARGS]
+    arguments[arguments.index("--epochs") + 1] = str(epochs)
+    result = subprocess.run(
+        [
+            str(python),
+            "-m",
+            "ml.train",
+            *arguments,
+            *split_args(data, root / "model", root / "ckpt"),
+        ],
+        cwd=REPO_ROOT,
+        env=python_env(),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("direction", ["here-to-there", "there-to-here"])
+def test_a_checkpoint_written_by_one_version_resumes_in_the_other(
+    sample_dataset, tmp_path, direction
+):
+    here, there = Path(sys.executable), parity_python("training")
+    first, second = (here, there) if direction == "here-to-there" else (there, here)
+    train(first, sample_dataset, tmp_path, epochs=1)
+    log = train(second, sample_dataset, tmp_path, epochs=2)
+    assert "epoch 1 done, continuing at epoch 2" in log
+    assert "test metrics:" in log
