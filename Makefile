@@ -17,6 +17,10 @@ MODEL ?= $(BUILD)/model.tar.gz
 PORT ?= 8080
 UI_PORT ?= 8000
 TRAIN_ARGS ?= --arch resnet18 --no-pretrained --no-freeze-backbone --image-size 64 --epochs 3 --workers 0
+# make tf-init: where the stack's state lives: s3 (the bucket terraform/backend.hcl names) or
+# local (this machine only, for a trial alone: an override file replaces the S3 backend).
+STATE ?= s3
+LOCAL_STATE_OVERRIDE := terraform/local_state_override.tf
 # make deploy: the root module to apply, and extra terraform apply flags (-var-file=..., -auto-approve).
 TF_DIR ?= terraform
 TF_APPLY_ARGS ?=
@@ -73,8 +77,16 @@ FORCE:
 
 tf-config: $(TF_CONFIG_DEP) ## Write the offline Terraform CLI config when a provider mirror exists
 
-tf-init: $(TF_CONFIG_DEP) ## terraform init in terraform/ (from the provider mirror when there is one)
-	terraform -chdir=terraform init -input=false $$([ -t 1 ] || echo -no-color)
+tf-init: $(TF_CONFIG_DEP) ## terraform init in terraform/: state in the bucket of terraform/backend.hcl, or on this machine with STATE=local
+	@case "$(STATE)" in \
+	s3) [ -f terraform/backend.hcl ] || { echo "terraform/backend.hcl is missing: copy terraform/backend.hcl.example there and name your state bucket (README: Running it as a team), or keep the state on this machine: make tf-init STATE=local" >&2; exit 2; }; \
+		rm -f $(LOCAL_STATE_OVERRIDE); \
+		terraform -chdir=terraform init -input=false -backend-config=backend.hcl $$([ -t 1 ] || echo -no-color) ;; \
+	local) printf '%s\n' '# Written by make tf-init STATE=local: the state stays on this machine (never committed).' \
+			'terraform {' '  backend "local" {}' '}' > $(LOCAL_STATE_OVERRIDE); \
+		terraform -chdir=terraform init -input=false $$([ -t 1 ] || echo -no-color) ;; \
+	*) echo "STATE must be s3 (terraform/backend.hcl) or local, not '$(STATE)'" >&2; exit 2 ;; \
+	esac
 
 deploy: $(VENV_STAMP) $(TF_CONFIG_DEP) ## terraform apply in TF_DIR keeping auto scaling's instance count, then mlops verify
 	@count="$$($(PY) -m mlops status --terraform-dir $(TF_DIR) --desired-instance-count)"; \

@@ -2,9 +2,11 @@
 
 Offline provider installation comes from the CLI config that the Makefile generates and
 exports as ``TF_CLI_CONFIG_FILE`` (see ``TF_PLUGIN_MIRROR`` in the Makefile). The emulator's
-provider settings live only in a generated ``*_override.tf`` file written into a scratch copy
-of the configuration (``make_workspace``), so the committed configuration stays the one real
-users apply and no .terraform/ folder, lock file or state lands in the repository.
+provider settings (and, unless a run keeps its state in the emulator's S3, a local backend in
+place of the root's S3 one) live only in a generated ``*_override.tf`` file written into a
+scratch copy of the configuration (``make_workspace``), so the committed configuration stays
+the one real users apply and no .terraform/ folder, lock file or state lands in the
+repository.
 """
 
 from __future__ import annotations
@@ -66,6 +68,31 @@ provider "aws" {{
 """
 
 
+# The root module keeps its state in S3 (terraform/backend.tf); a run that names no state
+# bucket keeps it in the workspace, as the README's STATE=local does.
+LOCAL_STATE = """
+terraform {
+  backend "local" {}
+}
+"""
+
+
+def emulator_backend_config(emulator: Emulator, bucket: str, key: str) -> str:
+    """A backend.hcl as the README's, for a state bucket in the emulator: the same bucket, key
+    and region a team writes, plus what reaching the emulator takes."""
+    return f"""bucket = "{bucket}"
+key    = "{key}"
+region = "{emulator.region}"
+
+endpoints = {{ s3 = "{emulator.endpoint_url}" }}
+use_path_style              = true
+skip_credentials_validation = true
+skip_requesting_account_id  = true
+skip_metadata_api_check     = true
+skip_region_validation      = true
+"""
+
+
 class TerraformError(RuntimeError):
     pass
 
@@ -80,9 +107,19 @@ class Terraform:
         self.binary = binary
         self.workdir = Path(workdir)
         self.env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", **(env or {})}
+        self.init_args: list[str] = []
 
-    def use_emulator(self, emulator: Emulator) -> None:
-        (self.workdir / "emulator_override.tf").write_text(emulator_provider_override(emulator))
+    def use_emulator(self, emulator: Emulator, state: tuple[str, str] | None = None) -> None:
+        """Every provider call to the emulator; the state in the emulator's S3 bucket and key
+        ``state`` (through the root module's S3 backend), else in the workspace."""
+        override = emulator_provider_override(emulator)
+        if state is None:
+            override += LOCAL_STATE
+        else:
+            config = self.workdir / "emulator_backend.hcl"
+            config.write_text(emulator_backend_config(emulator, *state))
+            self.init_args = [f"-backend-config={config.name}"]
+        (self.workdir / "emulator_override.tf").write_text(override)
         # The provider reads credentials from the environment too; never let real ones leak in.
         self.env.update(emulator.environment())
         self.env.pop("AWS_PROFILE", None)
@@ -107,16 +144,16 @@ class Terraform:
         return result
 
     def init(self) -> None:
-        self.run("init", "-input=false", "-no-color")
+        self.run("init", "-input=false", "-no-color", *self.init_args)
 
     def validate(self) -> None:
         self.run("validate", "-no-color")
 
     def apply(self, variables: dict[str, object] | None = None) -> None:
-        self.run("apply", "-auto-approve", "-input=false", "-no-color", *_var_flags(variables))
+        self.run("apply", "-auto-approve", "-input=false", "-no-color", *var_flags(variables))
 
     def destroy(self, variables: dict[str, object] | None = None) -> None:
-        self.run("destroy", "-auto-approve", "-input=false", "-no-color", *_var_flags(variables))
+        self.run("destroy", "-auto-approve", "-input=false", "-no-color", *var_flags(variables))
 
     def drift(self, *plan_args: str) -> dict[str, set[str]]:
         """What a plan with ``plan_args`` would change: the attributes (the ones forcing
@@ -148,7 +185,7 @@ class Terraform:
         return [line for line in result.stdout.splitlines() if line.strip()]
 
 
-def _var_flags(variables: dict[str, object] | None) -> list[str]:
+def var_flags(variables: dict[str, object] | None) -> list[str]:
     flags = []
     for name, value in (variables or {}).items():
         rendered = value if isinstance(value, str) else json.dumps(value)
@@ -171,7 +208,7 @@ def build_artifacts(build_dir: Path) -> None:
 def make_workspace(root: Path) -> Path:
     """Copy terraform/ into ``root`` and build the artifacts it reads into ``root/build``;
     returns the copy's root module folder."""
-    ignore = shutil.ignore_patterns(".terraform", "*.tfstate*", "*_override.tf")
+    ignore = shutil.ignore_patterns(".terraform", "*.tfstate*", "*_override.tf", "backend.hcl")
     shutil.copytree(REPO_ROOT / "terraform", root / "terraform", ignore=ignore)
     build_artifacts(root / "build")
     return root / "terraform"

@@ -67,7 +67,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report stale READMEs")
     args = parser.parse_args()
-    readmes = [TERRAFORM / "README.md", *sorted(TERRAFORM.glob("modules/*/README.md"))]
+    readmes = [
+        TERRAFORM / "README.md",
+        TERRAFORM / "bootstrap" / "README.md",
+        *sorted(TERRAFORM.glob("modules/*/README.md")),
+    ]
     stale = []
     for readme in readmes:
         updated = render(readme)

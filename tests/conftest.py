@@ -38,6 +38,7 @@ SHARED_WORKERS = {
         "tests/terraform/test_applied_iam.py",
         "tests/terraform/test_apply.py",
         "tests/terraform/test_aws_rules.py",
+        "tests/terraform/test_remote_state.py",
     },
 }
 

@@ -6,7 +6,9 @@ What is switched off for the emulator, and why, is ``local_stack.terraform.emula
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -23,14 +25,68 @@ from local_stack.terraform import Terraform, emulator_variables, make_workspace
 logger = logging.getLogger(__name__)
 
 
+STATE_KEY = "dog-breeds/terraform.tfstate"
+
+
+class LockWatcher:
+    """Polls the state's lock file (``<key>.tflock``) while a terraform command runs: what
+    it held, each time it was seen."""
+
+    def __init__(self, s3, bucket: str, key: str):
+        self.s3, self.bucket, self.key = s3, bucket, f"{key}.tflock"
+        self.seen: list[dict] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        while not self._stop.wait(0.2):
+            try:
+                body = self.s3.get_object(Bucket=self.bucket, Key=self.key)["Body"].read()
+            except ClientError as error:
+                if error.response["Error"]["Code"] != "NoSuchKey":
+                    raise
+                continue
+            self.seen.append(json.loads(body))
+
+    def __enter__(self) -> LockWatcher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def bootstrap_state_bucket(workspace: Path, emulator, bucket: str) -> Terraform:
+    """terraform/bootstrap applied to the emulator: the bucket the stack's state lives in."""
+    bootstrap = Terraform(workspace / "bootstrap")
+    bootstrap.use_emulator(emulator)
+    bootstrap.init()
+    bootstrap.apply({"bucket_name": bucket, "region": emulator.region})
+    return bootstrap
+
+
+def delete_state_bucket(s3, bucket: str) -> None:
+    """What prevent_destroy keeps Terraform from doing: every version, then the bucket."""
+    listing = s3.list_object_versions(Bucket=bucket)
+    for entry in listing.get("Versions", []) + listing.get("DeleteMarkers", []):
+        s3.delete_object(Bucket=bucket, Key=entry["Key"], VersionId=entry["VersionId"])
+    s3.delete_bucket(Bucket=bucket)
+
+
 @contextmanager
 def apply_stack(root: Path, emulator) -> Iterator[dict]:
+    """The root module as a team applies it: its state in an S3 bucket made by
+    terraform/bootstrap, locked by the S3 backend's lock file (watched during the apply)."""
     emulator.require(SHIM_NAMES, "the stack's terraform apply and its assertions")
     workspace = make_workspace(root)
-    terraform = Terraform(workspace)
-    terraform.use_emulator(emulator)
     name = f"dbt-{uuid.uuid4().hex[:6]}"
     bucket = f"{name}-123456789012"
+    state_bucket = f"tfstate-{name}"
+    s3 = client("s3", emulator)
+    bootstrap = bootstrap_state_bucket(workspace, emulator, state_bucket)
+    terraform = Terraform(workspace)
+    terraform.use_emulator(emulator, state=(state_bucket, STATE_KEY))
     ec2 = client("ec2", emulator)
     subnet = ec2.describe_subnets()["Subnets"][0]
     default_group = ec2.describe_security_groups(
@@ -53,7 +109,8 @@ def apply_stack(root: Path, emulator) -> Iterator[dict]:
     }
     terraform.init()
     started = time.perf_counter()
-    terraform.apply(variables)
+    with LockWatcher(s3, state_bucket, STATE_KEY) as lock:
+        terraform.apply(variables)
     timings = {
         "apply_s": round(time.perf_counter() - started, 1),
         "resources": len(
@@ -70,12 +127,19 @@ def apply_stack(root: Path, emulator) -> Iterator[dict]:
         "name": name,
         "outputs": terraform.outputs(),
         "timings": timings,
+        "state": {
+            "bucket": state_bucket,
+            "key": STATE_KEY,
+            "locks_seen_during_apply": lock.seen,
+            "bootstrap": bootstrap,
+        },
     }
     started = time.perf_counter()
     terraform.destroy(variables)
     timings["destroy_s"] = round(time.perf_counter() - started, 1)
     logger.warning("emulator stack: %s", timings)
     assert_nothing_left(terraform, emulator, name)
+    delete_state_bucket(s3, state_bucket)
 
 
 def assert_nothing_left(terraform: Terraform, emulator, name: str) -> None:

@@ -1,6 +1,6 @@
 """The Makefile's own behaviour that the README promises: help without colours when piped, an
-offline `make tf-init` that works from a fresh checkout, and a Terraform CLI config that
-follows TF_PLUGIN_MIRROR."""
+offline `make tf-init` that works from a fresh checkout (and says what remote state needs),
+and a Terraform CLI config that follows TF_PLUGIN_MIRROR."""
 
 from __future__ import annotations
 
@@ -55,7 +55,22 @@ def test_tf_init_works_offline_from_a_fresh_checkout(tmp_path, terraform_binary)
         tmp_path / "terraform",
         ignore=shutil.ignore_patterns(".terraform", "*.tfstate*", "*_override.tf"),
     )
-    result = make("tf-init", cwd=tmp_path)
+    result = make("tf-init", "STATE=local", cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "Terraform has been successfully initialized" in result.stdout
     assert "\x1b[" not in result.stdout
+    assert 'backend "local"' in (tmp_path / "terraform" / "local_state_override.tf").read_text()
+
+
+@pytest.mark.unit
+def test_tf_init_without_a_backend_file_says_how_to_get_one(tmp_path):
+    shutil.copy2(REPO_ROOT / "Makefile", tmp_path / "Makefile")
+    (tmp_path / "terraform").mkdir()
+    result = make("tf-init", "TF_PLUGIN_MIRROR=", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "terraform/backend.hcl is missing" in result.stderr
+    assert "backend.hcl.example" in result.stderr
+    assert "make tf-init STATE=local" in result.stderr
+    wrong = make("tf-init", "STATE=dynamodb", "TF_PLUGIN_MIRROR=", cwd=tmp_path)
+    assert wrong.returncode == 2
+    assert "STATE must be s3 (terraform/backend.hcl) or local, not 'dynamodb'" in wrong.stderr

@@ -9,6 +9,7 @@ import json
 import pytest
 
 from local_stack.aws import client
+from local_stack.terraform import var_flags
 
 pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.slow]
 
@@ -260,8 +261,6 @@ def test_the_dashboard_shows_the_endpoint_the_lambda_and_every_alarm(applied_sta
 
 
 def test_replan_shows_only_known_emulator_drift(applied_stack):
-    flags = []
-    for name, value in applied_stack["variables"].items():
-        flags += ["-var", f"{name}={value if isinstance(value, str) else json.dumps(value)}"]
+    flags = var_flags(applied_stack["variables"])
     expected = {address: attributes for address, (attributes, _) in KNOWN_EMULATOR_DRIFT.items()}
     assert applied_stack["terraform"].drift(*flags) == expected

@@ -16,16 +16,17 @@ import hcl2
 import pytest
 from hcl2 import SerializationOptions
 
-from local_stack.terraform import MODULES, Terraform, make_workspace
+from local_stack.terraform import LOCAL_STATE, MODULES, Terraform, make_workspace
 from tests.training import REPO_ROOT
 
 pytestmark = [pytest.mark.terraform]
 
 TERRAFORM = REPO_ROOT / "terraform"
-DIRECTORIES = [TERRAFORM, *(TERRAFORM / "modules" / m for m in MODULES)]
+DIRECTORIES = [TERRAFORM, TERRAFORM / "bootstrap", *(TERRAFORM / "modules" / m for m in MODULES)]
 OPTIONS = SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
 # Variables a reviewer expects to see guarded: names, types, ARNs, capacities, cooldowns.
 MUST_VALIDATE = {
+    "bootstrap": {"region", "bucket_name", "state_key", "kms_key_arn"},
     "data_bucket": {"bucket_name", "kms_key_arn", "prefixes", "capture_expiration_days"},
     "http_api": {
         "name",
@@ -160,8 +161,9 @@ def test_policies_come_from_policy_documents():
 def taggable(tmp_path_factory, terraform_binary) -> set[str]:
     """Resource types whose provider schema has a tags argument."""
     workspace = make_workspace(tmp_path_factory.mktemp("tf-schema"))
+    (workspace / "local_state_override.tf").write_text(LOCAL_STATE)  # schema needs a backend
     terraform = Terraform(workspace)
-    terraform.run("init", "-backend=false", "-input=false", "-no-color")
+    terraform.init()
     schema = json.loads(terraform.run("providers", "schema", "-json").stdout)
     aws = schema["provider_schemas"]["registry.terraform.io/hashicorp/aws"]["resource_schemas"]
     return {name for name, body in aws.items() if "tags" in body["block"].get("attributes", {})}

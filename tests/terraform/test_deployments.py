@@ -315,7 +315,7 @@ def test_train_register_approve_deploy_and_verify_through_the_cli(
     )
     endpoint_stack.variables["model_package_arn"] = package  # what registry.tfvars holds
     assert result.returncode == 0, result.stdout + result.stderr
-    assert f"serving {package} on 3 instance(s)" in result.stderr
+    assert f"serving {package} on 3 instance(s)" in result.stderr, result.stdout + result.stderr
     model = client("sagemaker", emulator).describe_model(
         ModelName=configured_variant(emulator, endpoint_stack.name)["ModelName"]
     )

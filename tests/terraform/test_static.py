@@ -29,7 +29,11 @@ def workspace(tmp_path_factory, terraform_binary):
 
 
 # training_instance is tested from a copy of its folder alone (below), which covers it here.
-DIRECTORIES = [".", *(f"modules/{m}" for m in MODULES if m != "training_instance")]
+DIRECTORIES = [
+    ".",
+    "bootstrap",
+    *(f"modules/{m}" for m in MODULES if m != "training_instance"),
+]
 
 
 def init_validate_test(folder: Path) -> str:
