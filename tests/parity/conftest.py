@@ -36,16 +36,25 @@ def deployed_runtimes() -> dict[str, str]:
     """Each runtime the stack deploys by default -> its parity environment."""
     table = runtimes()
     instance = TERRAFORM / "modules" / "training_instance" / "variables.tf"
-    return {
-        "inference": table["inference_image_tags"][
-            default_of(TERRAFORM / "variables.tf", "inference_image_tag")
-        ],
-        "training": table["training_image_tags"][
-            default_of(TERRAFORM / "variables.tf", "training_image_tag")
-        ],
-        "ec2": table["ami_ssm_parameters"][default_of(instance, "ami_ssm_parameter")],
-        "lambda": table["lambda_runtimes"][lambda_runtime()],
+    deployed = {
+        "inference": (
+            "inference_image_tags",
+            default_of(TERRAFORM / "variables.tf", "inference_image_tag"),
+        ),
+        "training": (
+            "training_image_tags",
+            default_of(TERRAFORM / "variables.tf", "training_image_tag"),
+        ),
+        "ec2": ("ami_ssm_parameters", default_of(instance, "ami_ssm_parameter")),
+        "lambda": ("lambda_runtimes", lambda_runtime()),
     }
+    missing = [f"{kind}: {value}" for kind, value in deployed.values() if value not in table[kind]]
+    if missing:
+        raise RuntimeEnvironmentError(
+            f"no parity environment for {', '.join(missing)}: add one to terraform/runtimes.json "
+            "(its Python, framework and toolkit versions, with their source) and map it there"
+        )
+    return {runtime: table[kind][value] for runtime, (kind, value) in deployed.items()}
 
 
 def parity_python(runtime: str) -> Path:

@@ -42,3 +42,14 @@ def test_a_missing_environment_says_how_to_build_it(tmp_path, monkeypatch):
     monkeypatch.setenv("PARITY_VENVS", str(tmp_path))
     with pytest.raises(table.RuntimeEnvironmentError, match="run make parity-envs"):
         table.environment_python("lambda-python3.12")
+
+
+def test_a_deployed_runtime_without_an_environment_says_how_to_add_one(monkeypatch):
+    import tests.parity.conftest as parity
+
+    without_lambda = {**table.runtimes(), "lambda_runtimes": {}}
+    monkeypatch.setattr(parity, "runtimes", lambda: without_lambda)
+    with pytest.raises(table.RuntimeEnvironmentError) as refused:
+        parity.deployed_runtimes()
+    assert "no parity environment for lambda_runtimes: python3.12" in str(refused.value)
+    assert "add one to terraform/runtimes.json" in str(refused.value)
