@@ -181,7 +181,7 @@ def test_aws_credentials_come_from_oidc_roles_never_stored_keys():
             role = inputs.get("role-to-assume", "")
             assert re.fullmatch(r"\$\{\{ vars\.\w+ \}\}", role), f"{workflow} {name}: {role!r}"
             assert AWS_KEY_INPUTS.isdisjoint(inputs), f"{workflow} {name}: stored keys"
-    assert uses_aws == 2  # the pull request's plan and main's apply
+    assert uses_aws == 3  # the pull request's plan, main's plan and its apply
     for workflow in WORKFLOWS:
         text = workflow.read_text()
         assert not re.search(r"secrets\s*(\.\s*|\[\s*['\"])AWS", text, re.IGNORECASE), workflow
@@ -219,6 +219,34 @@ def test_the_apply_is_reviewed_and_never_cancelled():
     scripts = [step.get("run", "") for step in terraform["apply"]["steps"]]
     assert any("terraform -chdir=terraform apply -input=false tfplan" in s for s in scripts)
     assert not any("-auto-approve" in script for script in scripts)
+
+
+@pytest.mark.unit
+def test_main_applies_the_plan_the_reviewer_saw_with_the_artifacts_it_hashed():
+    terraform = load(WORKFLOW_DIR / "terraform.yml")["jobs"]
+    plan, apply = terraform["plan-main"], terraform["apply"]
+    assert apply["needs"] == "plan-main"
+    (uploaded,) = steps_using(plan, "actions/upload-artifact")
+    (downloaded,) = steps_using(apply, "actions/download-artifact")
+    assert uploaded["with"]["name"] == downloaded["with"]["name"]
+    assert set(uploaded["with"]["path"].split()) == {
+        "terraform/tfplan",
+        "terraform/tfplan.txt",
+        "build/code.tar.gz",
+        "build/lambda.zip",
+    }
+    apply_scripts = " ".join(step.get("run", "") for step in apply["steps"])
+    assert "terraform -chdir=terraform plan" not in apply_scripts
+    assert "make package" not in apply_scripts  # the artifacts come with the plan
+    roles = {
+        name: steps_using(job, AWS_CREDENTIALS)[0]["with"]["role-to-assume"]
+        for name, job in terraform.items()
+    }
+    assert roles == {
+        "plan": "${{ vars.AWS_PLAN_ROLE_ARN }}",
+        "plan-main": "${{ vars.AWS_PLAN_ROLE_ARN }}",
+        "apply": "${{ vars.AWS_DEPLOY_ROLE_ARN }}",
+    }
 
 
 @pytest.mark.integration
