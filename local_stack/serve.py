@@ -186,11 +186,16 @@ class ToolkitServer:
                 break
             except subprocess.TimeoutExpired:
                 continue
-        # TorchServe's Java process may outlive the toolkit's Python parent.
+        # TorchServe's Java process may outlive the toolkit's Python parent. Waited for: the
+        # next server on this host refuses to start while one is still running.
+        leftovers = []
         for pid in running_torchserve():
             with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
-                if psutil.Process(pid).cwd().startswith(str(self.workdir)):
-                    psutil.Process(pid).kill()
+                process = psutil.Process(pid)
+                if process.cwd().startswith(str(self.workdir)):
+                    process.kill()
+                    leftovers.append(process)
+        psutil.wait_procs(leftovers, timeout=15)
         self.process = None
 
 
