@@ -49,10 +49,16 @@ def python_env(**extra: str) -> dict[str, str]:
 
 
 def run_train(
-    *args: str, env: dict[str, str] | None = None, check: bool = True, timeout: float = 600
+    *args: str,
+    env: dict[str, str] | None = None,
+    check: bool = True,
+    timeout: float = 600,
+    python: Path | str = sys.executable,
 ) -> subprocess.CompletedProcess:
+    """``python -m ml.train ARGS`` (this interpreter unless another, e.g. a parity
+    environment's, is given)."""
     result = subprocess.run(
-        [sys.executable, "-m", "ml.train", *args],
+        [str(python), "-m", "ml.train", *args],
         cwd=REPO_ROOT,
         env=env or python_env(),
         capture_output=True,

@@ -3,7 +3,6 @@ toolkit, and checkpoints that cross versions (written here and resumed there, an
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import uuid
 from datetime import UTC, datetime
@@ -17,11 +16,10 @@ from mlops import specs
 from mlops.bundle import build_code_bundle
 from tests.parity.conftest import parity_python
 from tests.training import (
-    REPO_ROOT,
     TINY_TRAIN_ARGS,
     TOOLKIT_HOSTS,
-    python_env,
     run_toolkit_job,
+    run_train,
     split_args,
 )
 
@@ -68,24 +66,9 @@ def test_a_two_instance_job_trains_with_ddp_under_the_containers_toolkit(
 
 
 def train(python: Path, data: Path, root: Path, epochs: int) -> str:
-    arguments = [a for a in TINY_TRAIN_ARGS]
+    arguments = list(TINY_TRAIN_ARGS)
     arguments[arguments.index("--epochs") + 1] = str(epochs)
-    result = subprocess.run(
-        [
-            str(python),
-            "-m",
-            "ml.train",
-            *arguments,
-            *split_args(data, root / "model", root / "ckpt"),
-        ],
-        cwd=REPO_ROOT,
-        env=python_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    result = run_train(*arguments, *split_args(data, root / "model", root / "ckpt"), python=python)
     return result.stdout + result.stderr
 
 
