@@ -106,6 +106,7 @@ def build(name: str, environment: dict) -> bool:
             "install",
             "--quiet",
             "--disable-pip-version-check",
+            "--no-cache-dir",  # the wheels are several GB, and a rebuild happens only on new pins
             *packages,
         ],
         check=True,

@@ -8,6 +8,7 @@ body.
     # REQUESTS_JSON: [{"content_type": "image/jpeg", "body_file": "x.jpg"}, ...]
 """
 
+import atexit
 import json
 import os
 import platform
@@ -17,7 +18,9 @@ import tempfile
 from pathlib import Path
 
 archive, requests_file = sys.argv[1:3]
-model_dir = Path(tempfile.mkdtemp(prefix="parity-model-"))
+extracted = tempfile.TemporaryDirectory(prefix="parity-model-")
+atexit.register(extracted.cleanup)
+model_dir = Path(extracted.name)
 with tarfile.open(archive) as bundle:
     bundle.extractall(model_dir, filter="data")
 # What the container's environment holds (modules/sagemaker_endpoint sets the same).
