@@ -51,6 +51,10 @@ def classify(page_url: str, image: Path) -> tuple[int, dict]:
 def test_demo_runs_end_to_end_names_the_breed_and_keeps_the_page_up(tmp_path, terraform_binary):
     """KEEP=1 with a free port: the whole pipeline, then the page answers through the deployed
     Lambda's handler until a stop request, and teardown still leaves nothing running."""
+    # A server the previous test stopped may still be exiting (its JVM shuts down in seconds).
+    deadline = time.monotonic() + 30
+    while running_torchserve() and time.monotonic() < deadline:
+        time.sleep(1)
     assert running_torchserve() == [], "another TorchServe is running; the demo needs its own"
     work_dir = tmp_path / "demo"
     demo = subprocess.Popen(
