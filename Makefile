@@ -123,7 +123,7 @@ fmt: $(VENV_STAMP) ## Format Python and Terraform sources, refresh module README
 	@if command -v terraform >/dev/null; then terraform fmt -recursive terraform; fi
 
 test: setup lint ## Set up, lint, and run every test
-	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
 demo: setup ## The whole pipeline against the emulator (DATA=path/to/dogImages, BACKBONE_WEIGHTS=file, KEEP=1 serves the page)
 	$(PY) -m local_stack.demo $(if $(filter command line environment,$(origin DATA)),--data $(DATA)) $(if $(BACKBONE_WEIGHTS),--backbone-weights $(BACKBONE_WEIGHTS)) $(if $(KEEP),--keep --ui-port $(UI_PORT))

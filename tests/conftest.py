@@ -43,11 +43,18 @@ SHARED_WORKERS = {
 }
 
 
-def pytest_collection_modifyitems(config, items):
-    for item in items:
-        path = Path(item.fspath).relative_to(config.rootpath).as_posix()
-        group = next((name for name, files in SHARED_WORKERS.items() if path in files), path)
-        item.add_marker(pytest.mark.xdist_group(group))
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist's scheduler, scoped by SHARED_WORKERS: a group's files go to one worker,
+    every other file's tests together to one worker. (xdist's own loadgroup cannot be used:
+    it tags test IDs through an attribute pytest 9 no longer reads, so it groups nothing.)"""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SharedWorkerScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return next((name for name, files in SHARED_WORKERS.items() if path in files), path)
+
+    return SharedWorkerScheduling(config, log)
 
 
 @pytest.fixture(scope="session")
