@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from local_stack.call_recorder import CallRecorder, RecordingApp
 from local_stack.emulator_shims import SHIM_NAMES, SHIMS, apply_moto_shims
 from local_stack.ports import LOOPBACK, free_port, port_is_free
 
@@ -48,6 +49,7 @@ class Emulator:
     endpoint_url: str
     region: str = DEFAULT_REGION
     server: object | None = None  # moto ThreadedMotoServer when we started it
+    recorder: CallRecorder | None = None  # the signed requests it answered, when we started it
     _probed: dict[str, bool] = field(default_factory=dict, repr=False)
 
     @property
@@ -126,16 +128,29 @@ def _answers_like_aws(endpoint_url: str) -> bool:
 
 
 def start_moto(host: str = DEFAULT_HOST, port: int | None = None) -> Emulator:
-    """Start moto server in this process on ``port`` (4566 unless taken, then a free one)."""
+    """Start moto server in this process on ``port`` (4566 unless taken, then a free one),
+    recording the signed requests it answers (``local_stack.call_recorder``)."""
+    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from moto.server import ThreadedMotoServer
+    from werkzeug.serving import make_server
+
+    class RecordingMotoServer(ThreadedMotoServer):
+        """moto's own threaded server, its application wrapped in the recorder."""
+
+        def _server_entry(self) -> None:
+            app = RecordingApp(DomainDispatcherApplication(create_backend_app), recorder)
+            self._server = make_server(self._ip_address, self._port, app, True)
+            self._server_ready_event.set()
+            self._server.serve_forever()
 
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     apply_moto_shims()
     if port is None:
         port = DEFAULT_PORT if port_is_free(host, DEFAULT_PORT) else free_port(host)
-    server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+    recorder = CallRecorder()
+    server = RecordingMotoServer(ip_address=host, port=port, verbose=False)
     server.start()
-    emulator = Emulator(endpoint_url=f"http://{host}:{port}", server=server)
+    emulator = Emulator(endpoint_url=f"http://{host}:{port}", server=server, recorder=recorder)
     _post_json(f"{emulator.endpoint_url}/moto-api/config", {"lambda": {"use_docker": False}})
     logger.info("moto server listening on %s", emulator.endpoint_url)
     return emulator

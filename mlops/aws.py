@@ -7,6 +7,7 @@ import os
 from collections.abc import Callable
 
 import boto3
+from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from mlops import JobsError
@@ -29,10 +30,12 @@ def resolve_region(flag: str | None, stack: Stack) -> str:
 
 
 class Aws:
-    """The AWS clients, created on first use: a dry run needs none."""
+    """The AWS clients, created on first use: a dry run needs none. Each request's User-Agent
+    names the command (``mlops/train``), so CloudTrail shows which one made a call."""
 
-    def __init__(self, region: Callable[[], str]):
+    def __init__(self, region: Callable[[], str], command: str = "api"):
         self._resolve_region = region
+        self._config = Config(user_agent_extra=f"mlops/{command}")
 
     @functools.cached_property
     def region(self) -> str:
@@ -44,15 +47,15 @@ class Aws:
 
     @functools.cached_property
     def sagemaker(self):
-        return self._session.client("sagemaker")
+        return self._session.client("sagemaker", config=self._config)
 
     @functools.cached_property
     def s3(self):
-        return self._session.client("s3")
+        return self._session.client("s3", config=self._config)
 
     @functools.cached_property
     def cloudwatch(self):
-        return self._session.client("cloudwatch")
+        return self._session.client("cloudwatch", config=self._config)
 
 
 def not_found(error: ClientError) -> bool:

@@ -331,7 +331,7 @@ def main(argv: list[str] | None = None) -> str:
     }
     stack = Stack(flags, args.terraform_dir, args.terraform_outputs)
     try:
-        aws = Aws(lambda: resolve_region(args.region, stack))
+        aws = Aws(lambda: resolve_region(args.region, stack), command=args.command)
         return COMMANDS[args.command](aws, stack, args, datetime.now(UTC))
     except JobsError as error:
         logger.error("%s", error)

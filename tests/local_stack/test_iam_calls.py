@@ -1,0 +1,147 @@
+"""Recorded requests named as IAM calls: the operation from botocore's model, the action and
+resource from the Service Authorization Reference, the dependent actions AWS checks too.
+Requests are recorded by the real emulator (RecordingApp around moto server) where it
+matters, and built by hand for the rules of one service."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from local_stack.aws import client
+from local_stack.call_recorder import RecordedRequest
+from local_stack.iam_calls import SERVICES, IamCall, Translator, UnknownCallError, caller
+
+
+def request(service: str, method: str, path: str, **fields) -> RecordedRequest:
+    return RecordedRequest(
+        service=service,
+        region="us-east-1",
+        method=method,
+        path=path,
+        query=fields.get("query", {}),
+        headers=fields.get("headers", {}),
+        body=fields.get("body", b""),
+        status=200,
+    )
+
+
+def named(*requests: RecordedRequest) -> list[tuple[str, str]]:
+    translator = Translator()
+    return [(c.action, c.resource) for r in requests for c in translator.calls(r)]
+
+
+def test_the_emulator_records_each_signed_call_as_iam_names_it(emulator):
+    if emulator.recorder is None:
+        pytest.skip("an emulator this session did not start records nothing here")
+    s3 = client("s3", emulator)
+    s3.create_bucket(Bucket="recorded-calls")
+    mark = emulator.recorder.mark()
+    s3.put_object(Bucket="recorded-calls", Key="a/b.txt", Body=b"x")
+    s3.head_object(Bucket="recorded-calls", Key="a/b.txt")
+    s3.copy_object(Bucket="recorded-calls", Key="c.txt", CopySource="recorded-calls/a/b.txt")
+    s3.list_objects_v2(Bucket="recorded-calls")
+    client("sts", emulator).get_caller_identity()  # needs no permission
+
+    assert named(*emulator.recorder.since(mark)) == [
+        ("s3:PutObject", "arn:aws:s3:::recorded-calls/a/b.txt"),
+        ("s3:GetObject", "arn:aws:s3:::recorded-calls/a/b.txt"),
+        ("s3:PutObject", "arn:aws:s3:::recorded-calls/c.txt"),
+        ("s3:GetObject", "arn:aws:s3:::recorded-calls/a/b.txt"),
+        ("s3:ListBucket", "arn:aws:s3:::recorded-calls"),
+    ]
+
+
+def test_a_tagged_create_needs_the_tagging_action_and_passing_its_role():
+    """SageMaker checks sagemaker:AddTags when a create carries tags, and iam:PassRole for
+    the role it is given (Service Authorization Reference, dependent actions)."""
+    body = {
+        "ModelName": "dog-breeds-1",
+        "ExecutionRoleArn": "arn:aws:iam::123456789012:role/dog-breeds-endpoint",
+        "Tags": [{"Key": "Project", "Value": "dog-breeds"}],
+    }
+    calls = named(
+        request(
+            "sagemaker",
+            "POST",
+            "/",
+            headers={"x-amz-target": "SageMaker.CreateModel"},
+            body=json.dumps(body).encode(),
+        )
+    )
+    model = "arn:aws:sagemaker:us-east-1:123456789012:model/dog-breeds-1"
+    assert calls == [
+        ("sagemaker:CreateModel", model),
+        ("iam:PassRole", "arn:aws:iam::123456789012:role/dog-breeds-endpoint"),
+        ("sagemaker:AddTags", model),
+    ]
+
+
+def test_an_instance_profile_passes_the_role_it_holds():
+    profile = {"InstanceProfileName": ["dog-breeds-training"], "RoleName": ["dog-breeds-ec2"]}
+    run = {
+        "Action": ["RunInstances"],
+        "ImageId": ["ami-1"],
+        "IamInstanceProfile.Name": ["dog-breeds-training"],
+    }
+    calls = named(
+        request("iam", "POST", "/", query={"Action": ["AddRoleToInstanceProfile"], **profile}),
+        request("ec2", "POST", "/", query=run),
+    )
+    assert ("iam:PassRole", "arn:aws:iam::123456789012:role/dog-breeds-ec2") in calls
+    assert ("ec2:RunInstances", "arn:aws:ec2:us-east-1::image/ami-1") in calls
+    assert ("ec2:RunInstances", "arn:aws:ec2:us-east-1:123456789012:volume/*") in calls
+
+
+def test_api_gateway_authorizes_the_verb_on_the_path():
+    assert named(request("apigateway", "POST", "/v2/apis/abc123/routes")) == [
+        ("apigateway:POST", "arn:aws:apigateway:us-east-1::/apis/abc123/routes")
+    ]
+
+
+def test_the_caller_and_its_app_come_from_the_user_agent():
+    assert caller("Boto3/1.44 md/Botocore#1.44 app/dbt-1-operate mlops/train") == (
+        "mlops/train",
+        "dbt-1-operate",
+    )
+    assert caller("APN/1.0 HashiCorp/1.0 Terraform/1.11.4 app/dbt-1-deploy") == (
+        "terraform",
+        "dbt-1-deploy",
+    )
+    assert caller("curl/8") == ("other", "")
+
+
+def test_a_service_nobody_named_is_refused():
+    with pytest.raises(UnknownCallError, match="glacier"):
+        named(request("glacier", "GET", "/-/vaults"))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    service=st.sampled_from(sorted(SERVICES)),
+    method=st.sampled_from(["GET", "PUT", "POST", "DELETE", "HEAD", "PATCH"]),
+    path=st.text(max_size=40).map(lambda p: "/" + p),
+    query=st.dictionaries(st.text(max_size=10), st.lists(st.text(max_size=10), max_size=2)),
+    target=st.one_of(st.none(), st.text(max_size=30)),
+    content_type=st.sampled_from(
+        ["", "application/x-amz-json-1.1", "application/x-www-form-urlencoded"]
+    ),
+    body=st.binary(max_size=60),
+)
+def test_any_request_is_named_or_refused_with_a_reason(
+    service, method, path, query, target, content_type, body
+):
+    headers = {"content-type": content_type} | ({"x-amz-target": target} if target else {})
+    recorded = request(service, method, path, query=query, headers=headers, body=body)
+    try:
+        calls = Translator().calls(recorded)
+    except UnknownCallError as refused:
+        refusal = str(refused)
+        calls = []
+    else:
+        refusal = None
+    assert refusal is None or refusal.strip(), "a refusal must say why"
+    assert all(isinstance(c, IamCall) and c.action.count(":") == 1 for c in calls)
