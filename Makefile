@@ -38,7 +38,7 @@ VENV_STAMP := $(VENV)/.requirements.stamp
 VENV_IAC_STAMP := $(VENV_IAC)/.requirements.stamp
 PY := $(VENV)/bin/python
 
-.PHONY: FORCE help setup parity-envs browser lint fmt test demo emulator serve ui sample-data train package package-lambda package-code tf-config tf-init deploy clean
+.PHONY: FORCE help setup parity-envs browser lint fmt test demo emulator serve ui sample-data train package package-lambda package-code tf-config tf-init deploy iam-policies clean
 
 help: ## Show this help (target names in colour on a terminal only)
 	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; else on=; off=; fi; \
@@ -94,6 +94,16 @@ deploy: $(VENV_STAMP) $(TF_CONFIG_DEP) ## terraform apply in TF_DIR keeping auto
 		terraform -chdir=$(TF_DIR) apply $$([ -t 1 ] || echo -no-color) $(TF_APPLY_ARGS) \
 			$${count:+-var endpoint_current_instance_count=$$count}
 	$(PY) -m mlops verify --terraform-dir $(TF_DIR)
+
+# The tests whose run on the emulator the policies are derived from: the applied stack's.
+# IAM_RECORDING=write adds what they record to the recording; replace starts it anew.
+IAM_RECORDING ?= write
+IAM_RECORDING_TESTS := tests/mlops/test_on_applied_stack.py tests/terraform/test_applied_iam.py \
+	tests/terraform/test_apply.py tests/terraform/test_aws_rules.py tests/terraform/test_remote_state.py
+
+iam-policies: $(VENV_STAMP) $(TF_CONFIG_DEP) ## Record the stack's AWS calls on the emulator and rebuild the deployer, planner and operator policies from them
+	IAM_RECORDING=$(IAM_RECORDING) $(PY) -m pytest -n 0 -q $(IAM_RECORDING_TESTS)
+	$(PY) -m local_stack.access_policies
 
 setup: $(VENV_STAMP) $(VENV_IAC_STAMP) $(TF_CONFIG_DEP) browser parity-envs ## Create the virtual environments (only when missing or requirements changed)
 

@@ -35,6 +35,7 @@ SHARED_WORKERS = {
     },
     "applied-stack": {
         "tests/mlops/test_on_applied_stack.py",
+        "tests/terraform/test_access_policies.py",
         "tests/terraform/test_applied_iam.py",
         "tests/terraform/test_apply.py",
         "tests/terraform/test_aws_rules.py",

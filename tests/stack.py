@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import threading
 import time
 import uuid
@@ -18,8 +19,10 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
+from local_stack import access_policies
 from local_stack.aws import client
 from local_stack.emulator_shims import SHIM_NAMES
+from local_stack.iam_calls import iam_calls
 from local_stack.terraform import Terraform, emulator_variables, make_workspace
 
 logger = logging.getLogger(__name__)
@@ -57,12 +60,13 @@ class LockWatcher:
         self._thread.join()
 
 
-def bootstrap_state_bucket(workspace: Path, emulator, bucket: str) -> Terraform:
-    """terraform/bootstrap applied to the emulator: the bucket the stack's state lives in."""
+def bootstrap_state_bucket(workspace: Path, emulator, bucket: str, name: str) -> Terraform:
+    """terraform/bootstrap applied to the emulator: the bucket the stack's state lives in,
+    and the policies of who deploys and operates the stack ``name``."""
     bootstrap = Terraform(workspace / "bootstrap")
     bootstrap.use_emulator(emulator)
     bootstrap.init()
-    bootstrap.apply({"bucket_name": bucket, "region": emulator.region})
+    bootstrap.apply({"bucket_name": bucket, "region": emulator.region, "stack_name": name})
     return bootstrap
 
 
@@ -84,9 +88,14 @@ def apply_stack(root: Path, emulator) -> Iterator[dict]:
     bucket = f"{name}-123456789012"
     state_bucket = f"tfstate-{name}"
     s3 = client("s3", emulator)
-    bootstrap = bootstrap_state_bucket(workspace, emulator, state_bucket)
+    bootstrap = bootstrap_state_bucket(workspace, emulator, state_bucket, name)
     terraform = Terraform(workspace)
     terraform.use_emulator(emulator, state=(state_bucket, STATE_KEY))
+    # The deployer's and the operator's calls, told apart by their User-Agent (the operator
+    # test runs the mlops commands with AWS_SDK_UA_APP_ID and TF_APPEND_USER_AGENT set).
+    apps = {"deployer": f"{name}-deploy", "operator": f"{name}-operate"}
+    terraform.env["TF_APPEND_USER_AGENT"] = f"app/{apps['deployer']}"
+    recorded_from = emulator.recorder.mark() if emulator.recorder else None
     ec2 = client("ec2", emulator)
     subnet = ec2.describe_subnets()["Subnets"][0]
     default_group = ec2.describe_security_groups(
@@ -127,6 +136,7 @@ def apply_stack(root: Path, emulator) -> Iterator[dict]:
         "name": name,
         "outputs": terraform.outputs(),
         "timings": timings,
+        "apps": apps,
         "state": {
             "bucket": state_bucket,
             "key": STATE_KEY,
@@ -140,6 +150,32 @@ def apply_stack(root: Path, emulator) -> Iterator[dict]:
     logger.warning("emulator stack: %s", timings)
     assert_nothing_left(terraform, emulator, name)
     delete_state_bucket(s3, state_bucket)
+    if recorded_from is not None:
+        names = access_policies.Names(name, bucket, state_bucket, STATE_KEY, emulator.region)
+        check_recording(emulator.recorder.since(recorded_from), names, apps)
+
+
+def check_recording(requests, names: access_policies.Names, apps: dict[str, str]) -> None:
+    """The calls this run made are all in the committed recording the policies come from;
+    IAM_RECORDING=write (make iam-policies) adds them to it, IAM_RECORDING=replace makes
+    them the whole recording."""
+    recorded = access_policies.recording(
+        iam_calls(requests), names, apps["deployer"], apps["operator"]
+    )
+    committed = json.loads(access_policies.RECORDING.read_text())
+    if os.environ.get("IAM_RECORDING") == "write":  # what this run made, added
+        access_policies.save(access_policies.merged(committed, recorded))
+        logger.warning("wrote %s", access_policies.RECORDING)
+        return
+    if os.environ.get("IAM_RECORDING") == "replace":  # what this run made, alone
+        access_policies.save(recorded)
+        logger.warning("wrote %s", access_policies.RECORDING)
+        return
+    grown = access_policies.grown(committed, recorded)
+    assert not grown, (
+        "the stack made AWS calls its deployer/operator policies do not allow; run "
+        "`make iam-policies` and review the policy change:\n" + "\n".join(grown)
+    )
 
 
 def assert_nothing_left(terraform: Terraform, emulator, name: str) -> None:

@@ -123,3 +123,31 @@ resource "aws_s3_bucket_policy" "state" {
 
   depends_on = [aws_s3_bucket_public_access_block.state]
 }
+
+# The least-privilege policies of who deploys and who operates the stack, for this state
+# bucket (README: Running it as a team).
+module "access_policies" {
+  source = "../modules/access_policies"
+
+  name              = var.stack_name
+  data_bucket       = var.stack_bucket_name
+  region            = coalesce(var.stack_region, var.region)
+  state_bucket      = aws_s3_bucket.state.bucket
+  state_key         = var.state_key
+  state_kms_key_arn = var.kms_key_arn
+}
+
+# Roles GitHub Actions assumes with OIDC tokens (README: Running it as a team), with the
+# deployer's and the planner's policies.
+module "ci_roles" {
+  source = "../modules/ci_roles"
+  count  = var.ci_repository == null ? 0 : 1
+
+  name                      = var.stack_name
+  repository                = var.ci_repository
+  deployer_policy_documents = module.access_policies.deployer_policy_documents
+  planner_policy_documents  = module.access_policies.planner_policy_documents
+  create_oidc_provider      = var.ci_oidc_provider_arn == null
+  oidc_provider_arn         = var.ci_oidc_provider_arn
+  tags                      = var.tags
+}

@@ -57,3 +57,58 @@ variable "tags" {
   default     = {}
   description = "Tags for the state bucket, besides Purpose and ManagedBy (set on every resource)."
 }
+
+variable "stack_name" {
+  type        = string
+  default     = "dog-breeds"
+  description = "The stack's name (the root module's var.name): the policies this root outputs allow resources of that name only."
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", var.stack_name))
+    error_message = "stack_name must be 3-32 lowercase letters, digits or hyphens, starting with a letter."
+  }
+}
+
+variable "stack_bucket_name" {
+  type        = string
+  default     = null
+  description = "The stack's data bucket, when the root module's bucket_name sets one (null: NAME-ACCOUNT_ID)."
+
+  validation {
+    condition     = var.stack_bucket_name == null || can(regex("^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$", var.stack_bucket_name))
+    error_message = "stack_bucket_name must be an S3 bucket name: 3-63 lowercase letters, digits, dots or hyphens."
+  }
+}
+
+variable "stack_region" {
+  type        = string
+  default     = null
+  description = "AWS region of the stack, when not the state bucket's (var.region)."
+
+  validation {
+    condition     = var.stack_region == null || can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.stack_region))
+    error_message = "stack_region must be an AWS region name such as us-east-1."
+  }
+}
+
+variable "ci_repository" {
+  type        = string
+  default     = null
+  description = "GitHub repository (OWNER/NAME) whose workflows deploy the stack: creates GitHub's OIDC provider and the CI deployer and planner roles (modules/ci_roles). Null creates none."
+
+  validation {
+    condition     = var.ci_repository == null || can(regex("^[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}$", var.ci_repository))
+    error_message = "ci_repository must be OWNER/NAME, such as example-org/dog-breeds."
+  }
+}
+
+variable "ci_oidc_provider_arn" {
+  type        = string
+  default     = null
+  description = "The account's existing token.actions.githubusercontent.com OIDC provider, if it has one (an account has at most one per issuer); null creates it."
+
+  validation {
+    condition     = var.ci_oidc_provider_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:oidc-provider/token\\.actions\\.githubusercontent\\.com$", var.ci_oidc_provider_arn))
+    error_message = "ci_oidc_provider_arn must be the ARN of the token.actions.githubusercontent.com OIDC provider."
+  }
+}

@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import io
 import json
+import tarfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +30,16 @@ class JobsStack:
         return main(
             [command, "--terraform-outputs", str(self.outputs_file), "--prefix", self.prefix, *args]
         )
+
+
+def output_archive(metrics: bytes) -> bytes:
+    """A training job's output.tar.gz holding its metrics.json."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
+        member = tarfile.TarInfo("metrics.json")
+        member.size = len(metrics)
+        archive.addfile(member, io.BytesIO(metrics))
+    return buffer.getvalue()
 
 
 def write_outputs(path: Path, values: dict[str, object]) -> Path:

@@ -9,6 +9,7 @@ import pytest
 from local_stack.aws import client
 from mlops.cli import main
 from tests.iam import inline_policy, policy_allows
+from tests.mlops.conftest import output_archive
 
 pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.slow]
 
@@ -55,3 +56,55 @@ def test_jobs_use_the_stack_and_its_roles_allow_them(applied_stack, emulator, ca
         emulator, outputs["endpoint_execution_role_arn"].rsplit("/", 1)[1]
     )
     assert policy_allows(endpoint_policy, "s3:GetObject", f"{objects}/{model}")
+
+
+def test_every_operator_command_runs_on_the_stack(
+    applied_stack, emulator, monkeypatch, trained_model
+):
+    """Each mlops command on the applied stack as an operator runs it: features, tune,
+    train, register, approve, deploy, verify, status. Their calls (named by the User-Agent's
+    app, see tests/stack.py) are what the operator policy is derived from."""
+    app = applied_stack["apps"]["operator"]
+    monkeypatch.setenv("AWS_SDK_UA_APP_ID", app)
+    monkeypatch.setenv("TF_APPEND_USER_AGENT", f"app/{app}")
+    outputs, name = applied_stack["outputs"], applied_stack["name"]
+    bucket = outputs["bucket_name"]
+    s3, sagemaker = client("s3", emulator), client("sagemaker", emulator)
+    for split in ("train", "valid", "test"):
+        s3.put_object(Bucket=bucket, Key=f"data/{split}/001.Affenpinscher/1.jpg", Body=b"jpeg")
+    stack_args = ["--terraform-dir", str(applied_stack["terraform"].workdir), "--prefix", name]
+
+    features = main(["features", *stack_args, "--hyperparameter", "arch=resnet18"])
+    for split in ("train", "valid", "test"):  # what the job would upload
+        s3.put_object(Bucket=bucket, Key=f"features/{features}/{split}.json", Body=b"{}")
+    tuning = main(
+        [
+            "tune",
+            *stack_args,
+            "--features-job",
+            features,
+            "--max-jobs",
+            "2",
+            "--max-parallel-jobs",
+            "1",
+        ]
+    )
+    job = main(["train", *stack_args, "--hyperparameter", "arch=resnet18"])
+    model = sagemaker.describe_training_job(TrainingJobName=job)["ModelArtifacts"]
+    key = model["S3ModelArtifacts"].removeprefix(f"s3://{bucket}/")
+    s3.put_object(Bucket=bucket, Key=key, Body=b"model")
+    s3.put_object(
+        Bucket=bucket,
+        Key=key.replace("model.tar.gz", "output.tar.gz"),
+        Body=output_archive((trained_model.model_dir / "metrics.json").read_bytes()),
+    )
+    package = main(["register", *stack_args, "--from-job", job])
+    try:
+        main(["approve", *stack_args, package])
+        main(["deploy", *stack_args, "--model-package", package])
+        main(["verify", *stack_args, "--wait-timeout", "5", "--poll-seconds", "1"])
+        main(["status", *stack_args])
+        main(["status", *stack_args, "--desired-instance-count"])
+        main(["status", *stack_args, "--tuning-job", tuning])
+    finally:  # Terraform deletes the registry only once it holds no version
+        sagemaker.delete_model_package(ModelPackageName=package)

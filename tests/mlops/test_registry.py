@@ -6,16 +6,14 @@ the job says, from a real training run."""
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import logging
-import tarfile
 from dataclasses import dataclass
 
 import pytest
 
 from local_stack.aws import client
-from tests.mlops.conftest import INFERENCE_IMAGE, JobsStack, write_outputs
+from tests.mlops.conftest import INFERENCE_IMAGE, JobsStack, output_archive, write_outputs
 
 pytestmark = pytest.mark.integration
 
@@ -25,15 +23,6 @@ class Registry:
     stack: JobsStack
     group: str
     job: str
-
-
-def output_archive(metrics: bytes) -> bytes:
-    buffer = io.BytesIO()
-    with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        member = tarfile.TarInfo("metrics.json")
-        member.size = len(metrics)
-        archive.addfile(member, io.BytesIO(metrics))
-    return buffer.getvalue()
 
 
 @pytest.fixture

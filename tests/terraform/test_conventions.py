@@ -26,7 +26,25 @@ DIRECTORIES = [TERRAFORM, TERRAFORM / "bootstrap", *(TERRAFORM / "modules" / m f
 OPTIONS = SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
 # Variables a reviewer expects to see guarded: names, types, ARNs, capacities, cooldowns.
 MUST_VALIDATE = {
-    "bootstrap": {"region", "bucket_name", "state_key", "kms_key_arn"},
+    "access_policies": {"name", "region", "data_bucket", "state_bucket", "state_key"},
+    "bootstrap": {
+        "region",
+        "bucket_name",
+        "state_key",
+        "kms_key_arn",
+        "stack_name",
+        "stack_bucket_name",
+        "ci_repository",
+    },
+    "ci_roles": {
+        "name",
+        "repository",
+        "deploy_environment",
+        "main_branch",
+        "deployer_policy_documents",
+        "planner_policy_documents",
+        "oidc_provider_arn",
+    },
     "data_bucket": {"bucket_name", "kms_key_arn", "prefixes", "capture_expiration_days"},
     "http_api": {
         "name",

@@ -1,4 +1,13 @@
 mock_provider "aws" {
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
   mock_data "aws_iam_policy_document" {
     defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
   }
@@ -101,4 +110,69 @@ run "rejects_bad_noncurrent_version_expiration_days" {
     noncurrent_version_expiration_days = 0
   }
   expect_failures = [var.noncurrent_version_expiration_days]
+}
+
+run "outputs_the_stacks_policies_and_no_ci_roles_by_default" {
+  command = plan
+
+  assert {
+    condition     = length(output.deployer_policy_documents) >= 2 && length(output.operator_policy_documents) >= 1 && length(module.ci_roles) == 0
+    error_message = "the policies must be output, and no CI role made without ci_repository"
+  }
+  assert {
+    condition     = anytrue([for document in output.deployer_policy_documents : strcontains(document, "arn:aws:s3:::dog-breeds-tfstate-123456789012/dog-breeds/terraform.tfstate.tflock")])
+    error_message = "the deployer must reach the lock file of this state bucket"
+  }
+}
+
+run "ci_roles_for_a_repository" {
+  command = plan
+  variables {
+    ci_repository = "example-org/dog-breeds"
+  }
+
+  assert {
+    condition     = length(module.ci_roles) == 1
+    error_message = "ci_repository must create the CI roles"
+  }
+}
+
+run "rejects_bad_stack_name" {
+  command = plan
+  variables {
+    stack_name = "Dog_Breeds"
+  }
+  expect_failures = [var.stack_name]
+}
+
+run "rejects_bad_stack_bucket_name" {
+  command = plan
+  variables {
+    stack_bucket_name = "Data_Bucket"
+  }
+  expect_failures = [var.stack_bucket_name]
+}
+
+run "rejects_bad_stack_region" {
+  command = plan
+  variables {
+    stack_region = "mars-1"
+  }
+  expect_failures = [var.stack_region]
+}
+
+run "rejects_bad_ci_repository" {
+  command = plan
+  variables {
+    ci_repository = "dog-breeds"
+  }
+  expect_failures = [var.ci_repository]
+}
+
+run "rejects_bad_ci_oidc_provider_arn" {
+  command = plan
+  variables {
+    ci_oidc_provider_arn = "arn:aws:iam::123456789012:oidc-provider/accounts.google.com"
+  }
+  expect_failures = [var.ci_oidc_provider_arn]
 }

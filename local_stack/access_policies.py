@@ -1,0 +1,372 @@
+"""Least-privilege policies for the people and pipelines that deploy and operate the stack,
+derived from the AWS calls they were seen to make, not guessed.
+
+The test session records every request the emulator answers (``local_stack.call_recorder``)
+while the whole stack is applied, re-planned and destroyed, and while each operator command
+runs against it; ``local_stack.iam_calls`` names each as an IAM action on a resource ARN.
+Here those calls become:
+
+- ``recorded_calls.json``: each call with this stack's names, account, region and state
+  location as placeholders, and the run-specific part of a name or ID as ``*``;
+- one policy template per role (``templates/*.json.tftpl``) that
+  ``terraform/modules/access_policies`` renders: the deployer (all Terraform's calls), the
+  planner (the Read and List calls of the deployer and of ``mlops status``: a plan changes
+  nothing) and the operator (the
+  ``mlops`` commands' calls, and reading the state that ``terraform output`` needs).
+
+    python -m local_stack.access_policies      # templates from the committed recording
+
+``make iam-policies`` records anew and then runs this.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from local_stack.iam_calls import ACCOUNT_ID, PARTITION, IamCall, definitions, kind_of, privilege
+
+logger = logging.getLogger(__name__)
+
+MODULE = Path(__file__).resolve().parent.parent / "terraform" / "modules" / "access_policies"
+RECORDING = MODULE / "recorded_calls.json"
+TEMPLATES = MODULE / "templates"
+README = MODULE / "README.md"
+PROJECT_README = MODULE.parent.parent.parent / "README.md"
+ROLES = ("deployer", "planner", "operator")
+# The tag every resource of the stack carries (the root module's provider default_tags).
+STACK_TAG = "Project"
+
+# Calls the emulator run cannot make, because a variable switches the feature off there
+# (local_stack.terraform.emulator_variables) or moto lacks it, with why AWS needs them.
+NOT_RECORDED = {
+    "deployer": [
+        (
+            "ssm:GetParameter",
+            # AWS owns public parameters: their ARNs have no account (hence the *).
+            "arn:${partition}:ssm:${region}:*:parameter/aws/service/deeplearning/*",
+            "the Deep Learning AMI's public parameter (the emulator run passes ami_id)",
+        ),
+        *(
+            (
+                f"lambda:{action}",
+                "arn:${partition}:lambda:${region}:${account_id}:function:${name}*",
+                "provisioned concurrency (switched off for the emulator: moto lacks it)",
+            )
+            for action in (
+                "PutProvisionedConcurrencyConfig",
+                "GetProvisionedConcurrencyConfig",
+                "DeleteProvisionedConcurrencyConfig",
+            )
+        ),
+        (
+            "iam:CreateServiceLinkedRole",
+            "arn:${partition}:iam::${account_id}:role/aws-service-role/"
+            "sagemaker.application-autoscaling.amazonaws.com/"
+            "AWSServiceRoleForApplicationAutoScaling_SageMakerEndpointVariant",
+            "the first RegisterScalableTarget of an account creates Application Auto Scaling's "
+            "service-linked role (Application Auto Scaling User Guide, service-linked roles)",
+        ),
+    ],
+}
+
+
+@dataclass(frozen=True)
+class Names:
+    """What one recorded run called things, to be replaced by the placeholders."""
+
+    name: str
+    data_bucket: str
+    state_bucket: str
+    state_key: str
+    region: str
+    account_id: str = ACCOUNT_ID
+
+
+def generalize(arn: str, names: Names) -> str:
+    """An ARN as the policy names it: placeholders for this stack's names, account, region
+    and state, and ``*`` for what differs between runs (after the stack's name: a job's
+    timestamp, a configuration's hash; in place of an ID AWS assigns; an object's key). IAM
+    names and buckets stay exact: a prefix would reach the CI roles (NAME-ci-deployer) and a
+    state bucket named NAME-tfstate."""
+    if arn == "*":
+        return arn
+    _, partition, service, region, account, resource = arn.split(":", 5)
+    head = ":".join(
+        [
+            "arn",
+            "${partition}" if partition == PARTITION else partition,
+            service,
+            "${region}" if region == names.region else region,
+            "${account_id}" if account == names.account_id else account,
+        ]
+    )
+    if service == "s3" and resource.split("/", 1)[0] == names.state_bucket:
+        key = resource.partition("/")[2]
+        if not key:
+            return f"{head}:${{state_bucket}}"
+        return f"{head}:${{state_bucket}}/" + re.sub(
+            f"^{re.escape(names.state_key)}", "${state_key}", key
+        )
+    if service == "s3" and resource.split("/", 1)[0] == names.data_bucket:
+        return f"{head}:${{data_bucket}}" + ("/*" if "/" in resource else "")
+    resource = resource.replace(names.account_id, "${account_id}")
+    if service == "iam":  # exact names: no stack's role is another's prefix (NAME-ci-deployer)
+        return f"{head}:{resource.replace(names.name, '${name}')}"
+    if service == "s3":  # another exact bucket
+        bucket, _, key = resource.partition("/")
+        return f"{head}:{bucket}" + ("/*" if key else "")
+    if names.name in resource:
+        return f"{head}:{resource[: resource.index(names.name)]}${{name}}*"
+    if service == "apigateway":  # /apis, or /apis/ID/... and /tags/ARN: the ID as *
+        return f"{head}:" + re.sub(r"^(/[^/]+)/.+$", r"\1/*", resource)
+    if account in (names.account_id, "") and (found := re.match(r"^[\w-]+[/:]", resource)):
+        return f"{head}:{found[0]}*"
+    return f"{head}:{resource}"
+
+
+def recording(calls: Iterable[IamCall], names: Names, deployer_app: str, operator_app: str):
+    """The calls of one run, generalized: Terraform's as the deployer's; the operator
+    commands', by command, with the state reads of the ``terraform output`` they run."""
+    deployer: set[tuple[str, str]] = set()
+    operator: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for call in calls:
+        entry = (call.action, generalize(call.resource, names))
+        if call.app == deployer_app and call.caller == "terraform":
+            deployer.add(entry)
+        elif call.app == operator_app and call.caller.startswith("mlops/"):
+            operator[call.caller.removeprefix("mlops/")].add(entry)
+        elif call.app == operator_app and call.caller == "terraform":
+            operator["terraform output"].add(entry)
+    return {
+        "deployer": sorted(map(list, deployer)),
+        "operator": {
+            command: sorted(map(list, found)) for command, found in sorted(operator.items())
+        },
+    }
+
+
+def merged(committed: dict, recorded: dict) -> dict:
+    """Both recordings' calls: runs differ in calls that depend on timing or on what a test
+    left behind (a bucket emptied object by object, or in one batch)."""
+    commands = sorted(set(committed["operator"]) | set(recorded["operator"]))
+    return {
+        "deployer": sorted(
+            map(list, {tuple(e) for e in committed["deployer"] + recorded["deployer"]})
+        ),
+        "operator": {
+            command: sorted(
+                map(
+                    list,
+                    {
+                        tuple(e)
+                        for e in committed["operator"].get(command, [])
+                        + recorded["operator"].get(command, [])
+                    },
+                )
+            )
+            for command in commands
+        },
+    }
+
+
+def save(recorded: dict, path: Path = RECORDING) -> None:
+    _write(path, json.dumps(recorded, indent=1) + "\n")
+
+
+def grown(committed: dict, recorded: dict) -> list[str]:
+    """What a run recorded that the committed recording lacks: a call a policy would deny."""
+    found = [
+        f"deployer: {a} on {r}"
+        for a, r in recorded["deployer"]
+        if [a, r] not in committed["deployer"]
+    ]
+    for command, entries in recorded["operator"].items():
+        known = committed["operator"].get(command, [])
+        found += [f"operator ({command}): {a} on {r}" for a, r in entries if [a, r] not in known]
+    return found
+
+
+def role_entries(committed: dict, role: str) -> list[tuple[str, str]]:
+    """The (action, resource) pairs a role's policy allows."""
+    deployer = {tuple(e) for e in committed["deployer"]}
+    deployer |= {(a, r) for a, r, _ in NOT_RECORDED["deployer"]}
+    # The pipeline's apply job runs `mlops verify` with the deployer's role.
+    deployer |= {tuple(e) for e in committed["operator"].get("verify", [])}
+    if role == "deployer":
+        return sorted(deployer)
+    if role == "planner":  # and what the plan job's `mlops status` reads
+        reads = deployer | {tuple(e) for e in committed["operator"].get("status", [])}
+        return sorted(e for e in reads if privilege(e[0])["access_level"] in ("Read", "List"))
+    return sorted({tuple(e) for entries in committed["operator"].values() for e in entries})
+
+
+def tag_condition(action: str, resource: str) -> dict | None:
+    """``aws:ResourceTag/Project`` = the stack's name, for an action on a resource known only
+    by an AWS-assigned ID (``instance/*``), when the resource type supports the key and the
+    resource exists, tagged, by the time of the call (not the call creating or tagging it).
+    API Gateway is left out: its routes and integrations carry no tags."""
+    prefix, name = action.split(":", 1)
+    if resource == "*" or "${name}" in resource or "_bucket}" in resource:
+        return None
+    if prefix == "apigateway" or ":${account_id}:" not in resource:
+        return None
+    if name.startswith(("Create", "Run", "Register")) or "Tag" in name:
+        return None
+    service = definitions()[prefix]
+    kind = kind_of(resource.replace("${partition}", PARTITION), service["resources"])
+    if "aws:ResourceTag/${TagKey}" not in service["resource_condition_keys"].get(kind, []):
+        return None
+    return {"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": "${name}"}}
+
+
+def policy(entries: Iterable[tuple[str, str]]) -> dict:
+    """One statement per service and set of resources (and condition), actions sorted. The
+    tag condition holds for an action only when all its resources qualify for it."""
+    resources_of: dict[str, set[str]] = defaultdict(set)
+    for action, resource in entries:
+        resources_of[action].add(resource)
+    by_action: dict[tuple[str, str], set[str]] = defaultdict(set)
+    for action, resources in resources_of.items():
+        # One condition for all of an action's resources: an action that needs two (an alias
+        # and its key) reads as one statement, as policy linters expect.
+        conditions = {json.dumps(tag_condition(action, r), sort_keys=True) for r in resources}
+        condition = conditions.pop() if len(conditions) == 1 else "null"
+        by_action[(action, condition)] |= resources
+    grouped: dict[tuple[str, tuple[str, ...], str], list[str]] = defaultdict(list)
+    for (action, condition), resources in by_action.items():
+        key = (action.split(":", 1)[0], tuple(sorted(resources)), condition)
+        grouped[key].append(action)
+    statements = []
+    counters: dict[str, int] = defaultdict(int)
+    for (prefix, resources, condition), actions in sorted(grouped.items()):
+        counters[prefix] += 1
+        statement = {
+            "Sid": "".join(part.title() for part in re.split(r"[-_]", prefix))
+            + str(counters[prefix]),
+            "Effect": "Allow",
+            "Action": sorted(actions),
+            "Resource": list(resources) if len(resources) > 1 else resources[0],
+        }
+        if condition != "null":
+            statement["Condition"] = json.loads(condition)
+        statements.append(statement)
+    return {"Version": "2012-10-17", "Statement": statements}
+
+
+TABLE_START = "<!-- BEGIN_ANY_RESOURCE -->"
+TABLE_END = "<!-- END_ANY_RESOURCE -->"
+OPERATOR_START = "<!-- BEGIN_OPERATOR_POLICY -->"
+OPERATOR_END = "<!-- END_OPERATOR_POLICY -->"
+
+
+def operator_block(committed: dict) -> str:
+    """The project README's copy of the operator's policy, placeholders and all."""
+    documents = parts(policy(role_entries(committed, "operator")))
+    body = "\n".join(json.dumps(document, indent=2) for document in documents)
+    return f"{OPERATOR_START}\n```json\n{body}\n```\n{OPERATOR_END}"
+
+
+def _replace_block(path: Path, start_marker: str, end_marker: str, block: str) -> None:
+    text = path.read_text()
+    start, end = text.index(start_marker), text.index(end_marker) + len(end_marker)
+    _write(path, text[:start] + block + text[end:])
+
+
+def wildcard_table(committed: dict) -> str:
+    """The README's table of the actions a policy allows on ``*``, by role."""
+    by_action: dict[str, list[str]] = defaultdict(list)
+    for role in ROLES:
+        for action, resource in role_entries(committed, role):
+            if resource == "*":
+                by_action[action].append(role)
+    rows = [f"| `{action}` | {', '.join(roles)} |" for action, roles in sorted(by_action.items())]
+    return "\n".join(
+        [
+            TABLE_START,
+            "| action | roles |",
+            "| --- | --- |",
+            *rows,
+            TABLE_END,
+        ]
+    )
+
+
+# IAM's limit on a managed policy: 6,144 characters, whitespace not counted (IAM User Guide,
+# "IAM and AWS STS quotas"). Parts are sized for the longest values the placeholders can take.
+MANAGED_POLICY_CHARACTERS = 6144
+LONGEST = {
+    "${partition}": "aws-us-gov",
+    "${region}": "ap-southeast-22",
+    "${account_id}": "123456789012",
+    "${name}": "n" * 32,
+    "${data_bucket}": "d" * 63,
+    "${state_bucket}": "b" * 63,
+    "${state_key}": "k" * 200,
+}
+
+
+def rendered_size(document: dict) -> int:
+    """Characters IAM counts once the placeholders hold their longest values."""
+    text = json.dumps(document, separators=(",", ":"))
+    for placeholder, value in LONGEST.items():
+        text = text.replace(placeholder, value)
+    return len(re.sub(r"\s", "", text))
+
+
+def parts(document: dict) -> list[dict]:
+    """The statements in order, in as few documents as fit the managed-policy size."""
+    found: list[dict] = []
+    for statement in document["Statement"]:
+        if (
+            found
+            and rendered_size({**found[-1], "Statement": [*found[-1]["Statement"], statement]})
+            <= MANAGED_POLICY_CHARACTERS
+        ):
+            found[-1]["Statement"].append(statement)
+            continue
+        found.append({"Version": document["Version"], "Statement": [statement]})
+        if rendered_size(found[-1]) > MANAGED_POLICY_CHARACTERS:
+            raise ValueError(f"statement {statement['Sid']} alone exceeds a managed policy")
+    return found
+
+
+def _write(path: Path, text: str) -> None:  # whole or not at all
+    temporary = path.with_name(path.name + ".tmp")
+    temporary.write_text(text)
+    temporary.replace(path)
+
+
+def write_templates(committed: dict) -> None:
+    """Every role's templates (all computed before any file changes) and the README table."""
+    documents = {
+        f"{role}-{number:02d}.json.tftpl": document
+        for role in ROLES
+        for number, document in enumerate(parts(policy(role_entries(committed, role))), 1)
+    }
+    TEMPLATES.mkdir(exist_ok=True)
+    for stale in TEMPLATES.glob("*.json.tftpl"):
+        if stale.name not in documents:
+            stale.unlink()
+    for name, document in documents.items():
+        _write(TEMPLATES / name, json.dumps(document, indent=2) + "\n")
+        logger.info("%s: %d statements", name, len(document["Statement"]))
+    _replace_block(README, TABLE_START, TABLE_END, wildcard_table(committed))
+    _replace_block(PROJECT_README, OPERATOR_START, OPERATOR_END, operator_block(committed))
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    write_templates(json.loads(RECORDING.read_text()))
+
+
+if __name__ == "__main__":
+    main()
