@@ -44,6 +44,8 @@ SHARED_WORKERS = {
 }
 
 
+# optionalhook: the parity environments run some of these tests without pytest-xdist.
+@pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """pytest-xdist's scheduler, scoped by SHARED_WORKERS: a group's files go to one worker,
     every other file's tests together to one worker. (xdist's own loadgroup cannot be used:
