@@ -145,11 +145,13 @@ def recording(calls: Iterable[IamCall], names: Names, deployer_app: str, operato
         elif call.app == operator_app and call.caller == "terraform":
             operator["terraform output"].add(entry)
     return {
-        "deployer": sorted(map(list, deployer)),
-        "operator": {
-            command: sorted(map(list, found)) for command, found in sorted(operator.items())
-        },
+        "deployer": _union(deployer),
+        "operator": {command: _union(found) for command, found in sorted(operator.items())},
     }
+
+
+def _union(*entries: list) -> list[list[str]]:
+    return sorted(map(list, {tuple(e) for found in entries for e in found}))
 
 
 def merged(committed: dict, recorded: dict) -> dict:
@@ -157,19 +159,10 @@ def merged(committed: dict, recorded: dict) -> dict:
     left behind (a bucket emptied object by object, or in one batch)."""
     commands = sorted(set(committed["operator"]) | set(recorded["operator"]))
     return {
-        "deployer": sorted(
-            map(list, {tuple(e) for e in committed["deployer"] + recorded["deployer"]})
-        ),
+        "deployer": _union(committed["deployer"], recorded["deployer"]),
         "operator": {
-            command: sorted(
-                map(
-                    list,
-                    {
-                        tuple(e)
-                        for e in committed["operator"].get(command, [])
-                        + recorded["operator"].get(command, [])
-                    },
-                )
+            command: _union(
+                committed["operator"].get(command, []), recorded["operator"].get(command, [])
             )
             for command in commands
         },
@@ -209,26 +202,47 @@ def role_entries(committed: dict, role: str) -> list[tuple[str, str]]:
 
 def tag_condition(action: str, resource: str) -> dict | None:
     """``aws:ResourceTag/Project`` = the stack's name, for an action on a resource known only
-    by an AWS-assigned ID (``instance/*``), when the resource type supports the key and the
-    resource exists, tagged, by the time of the call (not the call creating or tagging it).
-    API Gateway is left out: its routes and integrations carry no tags."""
+    by an AWS-assigned ID (``instance/*``), where the resource type supports the key: for the
+    calls on a resource that exists, tagged, by then (not the one creating it); for tagging,
+    only if it has the tag already (IfExists: what is being created has none yet), so no other
+    project's resource can be tagged into the stack. API Gateway is left out: its routes and
+    integrations carry no tags."""
     prefix, name = action.split(":", 1)
     if resource == "*" or "${name}" in resource or "_bucket}" in resource:
         return None
     if prefix == "apigateway" or ":${account_id}:" not in resource:
         return None
-    if name.startswith(("Create", "Run", "Register")) or "Tag" in name:
-        return None
     service = definitions()[prefix]
     kind = kind_of(resource.replace("${partition}", PARTITION), service["resources"])
     if "aws:ResourceTag/${TagKey}" not in service["resource_condition_keys"].get(kind, []):
         return None
+    if "Tag" in name:
+        return {"StringEqualsIfExists": {f"aws:ResourceTag/{STACK_TAG}": "${name}"}}
+    if name.startswith(("Create", "Run", "Register")):
+        return None
     return {"StringEquals": {f"aws:ResourceTag/{STACK_TAG}": "${name}"}}
+
+
+# The services the stack's roles are handed to, by the prefix of the actions that hand them.
+PASSED_TO = {
+    "ec2": "ec2.amazonaws.com",
+    "lambda": "lambda.amazonaws.com",
+    "sagemaker": "sagemaker.amazonaws.com",
+}
+
+
+def pass_role_condition(entries: Iterable[tuple[str, str]]) -> dict:
+    """iam:PassRole only to the services this role's calls hand roles to (IAM User Guide,
+    "Granting a user permissions to pass a role to an AWS service": iam:PassedToService)."""
+    prefixes = {action.split(":", 1)[0] for action, _ in entries}
+    services = sorted(PASSED_TO[p] for p in prefixes & PASSED_TO.keys())
+    return {"StringEquals": {"iam:PassedToService": services}}
 
 
 def policy(entries: Iterable[tuple[str, str]]) -> dict:
     """One statement per service and set of resources (and condition), actions sorted. The
     tag condition holds for an action only when all its resources qualify for it."""
+    entries = list(entries)
     resources_of: dict[str, set[str]] = defaultdict(set)
     for action, resource in entries:
         resources_of[action].add(resource)
@@ -237,6 +251,13 @@ def policy(entries: Iterable[tuple[str, str]]) -> dict:
         # One condition for all of an action's resources: an action that needs two (an alias
         # and its key) reads as one statement, as policy linters expect.
         conditions = {json.dumps(tag_condition(action, r), sort_keys=True) for r in resources}
+        if action == "iam:PassRole":
+            conditions = {json.dumps(pass_role_condition(entries), sort_keys=True)}
+        if len(conditions) > 1 and not all(
+            "${name}" in r for r in resources if tag_condition(action, r) is None
+        ):
+            raise ValueError(f"{action}: resources the tag condition cannot scope: {resources}")
+        # Mixed (an alias by name and its key by ID): the name alone scopes the call.
         condition = conditions.pop() if len(conditions) == 1 else "null"
         by_action[(action, condition)] |= resources
     grouped: dict[tuple[str, tuple[str, ...], str], list[str]] = defaultdict(list)

@@ -2,8 +2,9 @@
 
 The emulator's WSGI application is wrapped (``RecordingApp``): for each request signed with
 SigV4 it keeps the signing service, method, path, query, the headers that name an operation
-or a caller, the body (not for S3, whose bodies are the objects themselves) and the answer's
-status. ``local_stack.iam_calls`` turns these into IAM actions and resource ARNs.
+or a caller, and the body (not for S3, whose bodies are the objects themselves). Failed
+requests count too: AWS checks the permission before it answers. ``local_stack.iam_calls``
+turns these into IAM actions and resource ARNs. Requests are path-style (the emulator's).
 
 Callers are told apart by their User-Agent: Terraform's AWS provider names itself, and the
 operator command line adds ``mlops/<command>``.
@@ -32,7 +33,6 @@ class RecordedRequest:
     query: dict[str, list[str]]
     headers: dict[str, str]  # KEPT_HEADERS only, lowercase names
     body: bytes
-    status: int
 
     @property
     def user_agent(self) -> str:
@@ -73,13 +73,7 @@ class RecordingApp:
         body = b""
         if scope["service"] != "s3":
             body = read_body(environ)
-        status: list[int] = []
-
-        def recording_start_response(status_line: str, headers, exc_info=None):
-            status.append(int(status_line.split(" ", 1)[0]))
-            return start_response(status_line, headers, exc_info)
-
-        answer = self.app(environ, recording_start_response)
+        answer = self.app(environ, start_response)
         raw_path = environ.get("RAW_URI", environ.get("PATH_INFO", "")).split("?")[0]
         self.recorder.add(
             RecordedRequest(
@@ -90,7 +84,6 @@ class RecordingApp:
                 query=parse_qs(environ.get("QUERY_STRING", ""), keep_blank_values=True),
                 headers=kept_headers(environ),
                 body=body,
-                status=status[0] if status else 0,
             )
         )
         return answer
@@ -108,6 +101,8 @@ def kept_headers(environ: dict) -> dict[str, str]:
 def read_body(environ: dict) -> bytes:
     """The request body, put back so the application still reads all of it."""
     length = int(environ.get("CONTENT_LENGTH") or 0)
-    body = environ["wsgi.input"].read(length) if length else b""
+    if not length:  # nothing announced (or chunked): left for the application to read
+        return b""
+    body = environ["wsgi.input"].read(length)
     environ["wsgi.input"] = io.BytesIO(body)
     return body

@@ -19,7 +19,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from urllib.parse import parse_qs
+from urllib.parse import parse_qs, unquote
 
 from local_stack.call_recorder import KEPT_HEADERS, RecordedRequest
 
@@ -59,7 +59,6 @@ ACTIONS = {
     ("s3", "CreateMultipartUpload"): "PutObject",
     ("s3", "UploadPart"): "PutObject",
     ("s3", "CompleteMultipartUpload"): "PutObject",
-    ("s3", "AbortMultipartUpload"): "AbortMultipartUpload",
     ("s3", "GetBucketEncryption"): "GetEncryptionConfiguration",
     ("s3", "PutBucketEncryption"): "PutEncryptionConfiguration",
     ("s3", "DeleteBucketEncryption"): "PutEncryptionConfiguration",
@@ -170,18 +169,24 @@ def privilege(action: str) -> dict | None:
 
 
 def _flatten(value) -> list[str]:
+    """A parameter's string values; structures kept as JSON (only their presence matters:
+    a Tags list or map)."""
     if isinstance(value, str):
         return [value]
-    if isinstance(value, list):  # structures kept as JSON: only their presence matters
+    if isinstance(value, list):
         return [item if isinstance(item, str) else json.dumps(item) for item in value]
+    if isinstance(value, dict) and value:
+        return [json.dumps(value)]
     return []
 
 
 def _query_params(form: dict[str, list[str]]) -> dict[str, list[str]]:
-    """Query-protocol keys (``InstanceId.1``, ``AlarmNames.member.2``) by their top name."""
+    """Query-protocol keys (``InstanceId.1``, ``AlarmNames.member.2``) by their top name,
+    and tags (``Tags.member.1.Key``) as ``Tags``."""
     params: dict[str, list[str]] = {}
     for key, values in form.items():
-        top = re.sub(r"(\.member)?\.\d+$", "", key)
+        top = re.sub(r"^(Tags?)(\.member)?\.\d+\..+$", "Tags", key)
+        top = re.sub(r"(\.member)?\.\d+$", "", top)
         params.setdefault(top, []).extend(values)
     return params
 
@@ -199,6 +204,22 @@ def _required_locations(operation_model) -> list[tuple[str, str]]:
         if where == "querystring" or (where == "header" and key.lower() in KEPT_HEADERS):
             found.append((where, key if where == "querystring" else key.lower()))
     return found
+
+
+def _route_pattern(template: str) -> str:
+    """A requestUri template as a regex: ``{Label}`` one path segment, ``{Key+}`` the rest."""
+    parts = re.split(r"(\{\w+\+?\})", template.rstrip("/") or "/")
+    return "".join(
+        (f"(?P<{part[1:-2]}>.+)" if part.endswith("+}") else f"(?P<{part[1:-1]}>[^/]+)")
+        if part.startswith("{")
+        else re.escape(part)
+        for part in parts
+    )
+
+
+def _route_path(path: str, template: str) -> str:
+    """The path to match: a trailing slash belongs to a greedy label (an S3 key "a/")."""
+    return path if "+}" in template else (path.rstrip("/") or "/")
 
 
 def _rest_route(
@@ -223,12 +244,7 @@ def _rest_route(
         needed = _required_locations(model.operation_model(name))
         if not all(key in (query if where == "querystring" else headers) for where, key in needed):
             continue
-        pattern = re.sub(
-            r"\{(\w+)(\+?)\}",
-            lambda m: f"(?P<{m[1]}>.+)" if m[2] else f"(?P<{m[1]}>[^/]+)",
-            template.rstrip("/") or "/",
-        )
-        match = re.fullmatch(pattern, path.rstrip("/") or "/")
+        match = re.fullmatch(_route_pattern(template), _route_path(path, template))
         if match is None:
             continue
         rank = (len(literals) + len(needed), len(template))
@@ -378,6 +394,8 @@ def _s3_resources(op: Operation, action: str) -> list[str]:
     key = op.params.get("Key", [""])[0]
     if not bucket:
         return ["*"]
+    if op.name == "DeleteObjects":  # the keys are in the body, which is not recorded
+        return [f"arn:{PARTITION}:s3:::{bucket}/*"]
     kinds = {t["resource_type"].rstrip("*") for t in privilege(action)["resource_types"]}
     return [
         f"arn:{PARTITION}:s3:::{bucket}/{key}"
@@ -394,82 +412,133 @@ class Translator:
         self.profile_roles: dict[str, str] = {}
 
     def calls(self, request: RecordedRequest) -> list[IamCall]:
+        try:
+            return self._calls(request)
+        except (KeyError, IndexError, TypeError, ValueError) as error:
+            if isinstance(error, UnknownCallError):
+                raise
+            raise UnknownCallError(
+                f"{request.service} {request.method} {request.path}: {error!r}"
+            ) from error
+
+    def _calls(self, request: RecordedRequest) -> list[IamCall]:
         op = operation(request)
         if (op.prefix, op.name) in UNAUTHORIZED:
             return []
-        name = ACTIONS.get((op.prefix, op.name), op.name)
-        if op.prefix == "apigateway":  # API Gateway authorizes the HTTP verb on the path
-            name = request.method
-        if op.prefix == "s3" and "versionId" in op.params:
-            name = S3_VERSIONED.get(name, name)
-        action = f"{op.prefix}:{name}"
+        action = f"{op.prefix}:{_action_name(op, request)}"
         entry = privilege(action)
         if entry is None:
             raise UnknownCallError(
                 f"{action} (operation {op.service}.{op.name}) is not in the Service "
                 "Authorization Reference: add its IAM name to ACTIONS"
             )
-        who, app = caller(request.user_agent)
-        if op.prefix == "apigateway":
-            path = request.path.removeprefix("/v2")
-            arns = [f"arn:{PARTITION}:apigateway:{request.region}::{path}"]
-        elif op.prefix == "s3":
-            arns = _s3_resources(op, action)
-        else:
-            arns = resources(op, action, request.region)
-        found = [(action, arn) for arn in arns]
+        found = [(action, arn) for arn in _main_resources(op, action, request)]
         if op.name == "CopyObject":
-            source = request.headers["x-amz-copy-source"].lstrip("/").split("?")[0]
-            found.append(("s3:GetObject", f"arn:{PARTITION}:s3:::{source}"))
-        found += self._dependent_calls(op, action, entry, request.region)
-        return [IamCall(action, arn, who, app) for action, arn in found]
+            source = unquote(request.headers["x-amz-copy-source"]).lstrip("/")
+            key, _, version = source.partition("?versionId=")
+            found.append(
+                (
+                    "s3:GetObjectVersion" if version else "s3:GetObject",
+                    f"arn:{PARTITION}:s3:::{key}",
+                )
+            )
+        found += self._passed_roles(op)
+        found += _tagging(op, action, entry, request.region)
+        who, app = caller(request.user_agent)
+        return [IamCall(name, arn, who, app) for name, arn in found]
 
-    def _dependent_calls(self, op: Operation, action: str, entry: dict, region: str):
-        """Tagging when the request carries tags; iam:PassRole of each role it hands on."""
-        if op.name == "AddRoleToInstanceProfile":
-            self.profile_roles[op.params["InstanceProfileName"][0]] = op.params["RoleName"][0]
-        dependent = {a for t in entry["resource_types"] for a in t["dependent_actions"]}
+    def _passed_roles(self, op: Operation) -> list[tuple[str, str]]:
+        """iam:PassRole of each role the request hands to a service, an instance profile's
+        role included."""
+        if op.name == "AddRoleToInstanceProfile" and op.prefix == "iam":
+            profile, role = op.params.get("InstanceProfileName"), op.params.get("RoleName")
+            if profile and role:
+                self.profile_roles[profile[0]] = role[0]
+        found = []
         for key, values in op.params.items():
             if key.lower() in ("role", "rolearn") or key.endswith("RoleArn"):
-                yield from (("iam:PassRole", v) for v in values if ":iam::" in v)
+                found += [("iam:PassRole", v) for v in values if ":iam::" in v]
             if key == "IamInstanceProfile.Name":
                 for profile in values:
                     role = self.profile_roles.get(profile, "*")
-                    yield "iam:PassRole", f"arn:{PARTITION}:iam::{ACCOUNT_ID}:role/{role}"
-        tag_specifications = sorted(
-            {
-                v
-                for k, vs in op.params.items()
-                if re.fullmatch(r"TagSpecification\.\d+\.ResourceType", k)
-                for v in vs
-            }
-        )
-        tagged = tag_specifications or any(vs for k, vs in op.params.items() if k.lower() == "tags")
-        for tagging in sorted(dependent):
-            if (
-                not tagged
-                or "tag" not in tagging.lower()
-                or not tagging.startswith(f"{op.prefix}:")
-            ):
-                continue
-            if tag_specifications:
-                arns = [
-                    f"arn:{PARTITION}:{op.prefix}:{region}:{ACCOUNT_ID}:{kind}/*"
-                    for kind in tag_specifications
-                ]
-            else:
-                primary = [
-                    t["resource_type"].rstrip("*")
-                    for t in entry["resource_types"]
-                    if t["resource_type"]
-                ][:1]
-                # Tags of a resource yet to be made (a key's): the tagging action's own type.
-                arns = (
-                    resources(op, action, region, primary)
-                    if primary
-                    else resources(op, tagging, region)
-                )
-            yield from ((tagging, arn) for arn in arns)
+                    found.append(("iam:PassRole", f"arn:{PARTITION}:iam::{ACCOUNT_ID}:role/{role}"))
+        return found
+
+
+def _action_name(op: Operation, request: RecordedRequest) -> str:
+    if op.prefix == "apigateway":  # API Gateway authorizes the HTTP verb on the path
+        return request.method
+    name = ACTIONS.get((op.prefix, op.name), op.name)
+    if op.prefix == "s3" and "versionId" in op.params:
+        return S3_VERSIONED.get(name, name)
+    return name
+
+
+def _main_resources(op: Operation, action: str, request: RecordedRequest) -> list[str]:
+    if op.prefix == "apigateway":
+        return [f"arn:{PARTITION}:apigateway:{request.region}::{request.path.removeprefix('/v2')}"]
+    if op.prefix == "s3":
+        return _s3_resources(op, action)
+    if action in NAMED_BY:
+        return NAMED_BY[action](op.params, request.region)
+    return resources(op, action, request.region)
+
+
+# A create that carries tags needs the service's tagging permission too. EC2, SageMaker, KMS
+# and Application Auto Scaling name theirs in the reference's dependent actions; for these,
+# each service's guide says so (IAM User Guide, "Permissions required for tagging IAM
+# resources"; the CreateTopic, CreateFunction, PutMetricAlarm and CreateLogGroup references).
+TAG_ON_CREATE = {
+    "iam:CreateRole": "iam:TagRole",
+    "iam:CreateInstanceProfile": "iam:TagInstanceProfile",
+    "iam:CreatePolicy": "iam:TagPolicy",
+    "iam:CreateOpenIDConnectProvider": "iam:TagOpenIDConnectProvider",
+    "sns:CreateTopic": "sns:TagResource",
+    "lambda:CreateFunction": "lambda:TagResource",
+    "cloudwatch:PutMetricAlarm": "cloudwatch:TagResource",
+    "logs:CreateLogGroup": "logs:TagResource",
+}
+
+
+def _tagging(op: Operation, action: str, entry: dict, region: str) -> list[tuple[str, str]]:
+    """The tagging actions a create that carries tags needs, on what it creates."""
+    kinds = sorted(
+        {
+            value
+            for key, values in op.params.items()
+            if re.fullmatch(r"TagSpecification\.\d+\.ResourceType", key)
+            for value in values
+        }
+    )
+    if not kinds and not any(values for key, values in op.params.items() if key.lower() == "tags"):
+        return []
+    dependent = {a for t in entry["resource_types"] for a in t["dependent_actions"]}
+    taggings = {a for a in dependent if "tag" in a.lower() and a.startswith(f"{op.prefix}:")}
+    taggings |= {TAG_ON_CREATE[action]} if action in TAG_ON_CREATE else set()
+    found = []
+    for tagging in sorted(taggings):
+        if kinds:  # EC2's TagSpecifications name the kinds of what is created
+            arns = [f"arn:{PARTITION}:{op.prefix}:{region}:{ACCOUNT_ID}:{kind}/*" for kind in kinds]
+        elif primary := [
+            t["resource_type"].rstrip("*") for t in entry["resource_types"] if t["resource_type"]
+        ][:1]:
+            arns = resources(op, action, region, primary)
+        else:  # a resource yet to get its ID (a key): the tagging action's own type
+            arns = resources(op, tagging, region)
+        found += [(tagging, arn) for arn in arns]
+    return found
+
+
+def _model_package(params: dict[str, list[str]], region: str) -> list[str]:
+    """A version of a group is model-package/GROUP/N (SageMaker Developer Guide, "Model
+    Registry" IAM examples); the group is named in the request."""
+    base = f"arn:{PARTITION}:sagemaker:{region}:{ACCOUNT_ID}"
+    group = (params.get("ModelPackageGroupName") or ["*"])[0]
+    return [f"{base}:model-package/{group}/*", f"{base}:model-package-group/{group}"]
+
+
+# Actions whose resources the reference leaves optional, though the request names them.
+NAMED_BY = {"sagemaker:CreateModelPackage": _model_package}
 
 
 def iam_calls(requests: Iterable[RecordedRequest]) -> Iterator[IamCall]:

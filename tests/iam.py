@@ -14,6 +14,7 @@ from local_stack.emulator import Emulator
 # the request context (IAM User Guide, "IAM JSON policy elements: Condition operators").
 OPERATORS = {
     "StringEquals": lambda value, wanted: value == wanted,
+    "StringEqualsIfExists": lambda value, wanted: value == wanted,
     "StringLike": lambda value, wanted: fnmatch.fnmatchcase(value, wanted),
     "ArnLike": lambda value, wanted: fnmatch.fnmatchcase(value, wanted),
     "ArnEquals": lambda value, wanted: value == wanted,
@@ -23,13 +24,15 @@ OPERATORS = {
 
 def conditions_hold(statement: dict, context: dict[str, str]) -> bool:
     """Every condition of the statement matches the context; a key the context lacks makes
-    its condition false, as IAM does for these operators."""
+    its condition false, as IAM does for these operators, except ...IfExists ones."""
     for operator, tests in statement.get("Condition", {}).items():
         if operator not in OPERATORS:
             raise ValueError(f"no evaluator for condition operator {operator}")
         for key, wanted in tests.items():
             values = wanted if isinstance(wanted, list) else [wanted]
             present = {k.lower(): v for k, v in context.items()}.get(key.lower())
+            if present is None and operator.endswith("IfExists"):
+                continue
             if present is None or not any(OPERATORS[operator](present, w) for w in values):
                 return False
     return True

@@ -25,8 +25,8 @@ variable "state_key" {
   description = "Key of the stack's state in the bucket (written into the backend_config output)."
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9!_.*'()-][A-Za-z0-9!_.*'()/-]*[A-Za-z0-9!_.*'()-]$", var.state_key)) && !strcontains(var.state_key, "//")
-    error_message = "state_key must be an S3 key of letters, digits and !_.*'()-/ that neither starts nor ends with a slash nor holds an empty segment."
+    condition     = can(regex("^[A-Za-z0-9!_.'()-][A-Za-z0-9!_.'()/-]*[A-Za-z0-9!_.'()-]$", var.state_key)) && !strcontains(var.state_key, "//")
+    error_message = "state_key must be an S3 key of letters, digits and !_.'()-/ (no *: it becomes an ARN in the policies) that neither starts nor ends with a slash nor holds an empty segment."
   }
 }
 

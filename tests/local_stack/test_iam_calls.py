@@ -25,7 +25,6 @@ def request(service: str, method: str, path: str, **fields) -> RecordedRequest:
         query=fields.get("query", {}),
         headers=fields.get("headers", {}),
         body=fields.get("body", b""),
-        status=200,
     )
 
 
@@ -145,3 +144,56 @@ def test_any_request_is_named_or_refused_with_a_reason(
         refusal = None
     assert refusal is None or refusal.strip(), "a refusal must say why"
     assert all(isinstance(c, IamCall) and c.action.count(":") == 1 for c in calls)
+
+
+def sagemaker_request(operation: str, body: dict) -> RecordedRequest:
+    return request(
+        "sagemaker",
+        "POST",
+        "/",
+        headers={"x-amz-target": f"SageMaker.{operation}"},
+        body=json.dumps(body).encode(),
+    )
+
+
+def test_a_tuning_job_passes_the_role_of_its_training_definition():
+    body = {
+        "HyperParameterTuningJobName": "dog-breeds-tune-1",
+        "TrainingJobDefinition": {"RoleArn": "arn:aws:iam::123456789012:role/dog-breeds-training"},
+    }
+    calls = named(sagemaker_request("CreateHyperParameterTuningJob", body))
+    assert ("iam:PassRole", "arn:aws:iam::123456789012:role/dog-breeds-training") in calls
+
+
+def test_a_registry_version_is_authorized_on_its_group():
+    calls = named(sagemaker_request("CreateModelPackage", {"ModelPackageGroupName": "dbt-models"}))
+    base = "arn:aws:sagemaker:us-east-1:123456789012"
+    assert ("sagemaker:CreateModelPackage", f"{base}:model-package/dbt-models/*") in calls
+    assert ("sagemaker:CreateModelPackage", f"{base}:model-package-group/dbt-models") in calls
+
+
+def test_creates_that_carry_tags_need_the_services_tagging_action():
+    """IAM User Guide, "Permissions required for tagging IAM resources"; Lambda's
+    CreateFunction reference: tags on create need the tagging permission."""
+    role = {"Action": ["CreateRole"], "RoleName": ["dbt-x"], "Tags.member.1.Key": ["Project"]}
+    assert ("iam:TagRole", "arn:aws:iam::123456789012:role/dbt-x") in named(
+        request("iam", "POST", "/", query=role)
+    )
+    function = {"FunctionName": "dbt-x", "Role": "arn:aws:iam::123456789012:role/dbt-x"}
+    calls = named(
+        request(
+            "lambda",
+            "POST",
+            "/2015-03-31/functions",
+            headers={"content-type": "application/json"},
+            body=json.dumps(function | {"Tags": {"Project": "dbt"}}).encode(),
+        )
+    )
+    assert ("lambda:TagResource", "arn:aws:lambda:us-east-1:123456789012:function:dbt-x") in calls
+    assert ("iam:PassRole", "arn:aws:iam::123456789012:role/dbt-x") in calls
+
+
+def test_a_batch_delete_is_authorized_on_the_objects():
+    assert named(request("s3", "POST", "/dbt-data", query={"delete": [""]})) == [
+        ("s3:DeleteObject", "arn:aws:s3:::dbt-data/*")
+    ]

@@ -62,7 +62,7 @@ def test_every_operator_command_runs_on_the_stack(
     applied_stack, emulator, monkeypatch, trained_model
 ):
     """Each mlops command on the applied stack as an operator runs it: features, tune,
-    train, register, approve, deploy, verify, status. Their calls (named by the User-Agent's
+    train, register, reject, approve, deploy, verify, status. Their calls (named by the User-Agent's
     app, see tests/stack.py) are what the operator policy is derived from."""
     app = applied_stack["apps"]["operator"]
     monkeypatch.setenv("AWS_SDK_UA_APP_ID", app)
@@ -99,7 +99,9 @@ def test_every_operator_command_runs_on_the_stack(
         Body=output_archive((trained_model.model_dir / "metrics.json").read_bytes()),
     )
     package = main(["register", *stack_args, "--from-job", job])
+    refused = main(["register", *stack_args, "--from-job", job])
     try:
+        main(["reject", *stack_args, refused])
         main(["approve", *stack_args, package])
         main(["deploy", *stack_args, "--model-package", package])
         main(["verify", *stack_args, "--wait-timeout", "5", "--poll-seconds", "1"])
@@ -107,4 +109,5 @@ def test_every_operator_command_runs_on_the_stack(
         main(["status", *stack_args, "--desired-instance-count"])
         main(["status", *stack_args, "--tuning-job", tuning])
     finally:  # Terraform deletes the registry only once it holds no version
-        sagemaker.delete_model_package(ModelPackageName=package)
+        for version in (package, refused):
+            sagemaker.delete_model_package(ModelPackageName=version)

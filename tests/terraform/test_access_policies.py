@@ -85,6 +85,18 @@ def test_the_planner_only_reads():
             assert privilege(action)["access_level"] in ("Read", "List"), action
 
 
+@pytest.mark.terraform
+@pytest.mark.integration
+@pytest.mark.slow
+def test_the_rendered_planner_only_reads(rendered):
+    for statement in rendered["planner"]["Statement"]:
+        actions = (
+            statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        )
+        for action in actions:
+            assert privilege(action)["access_level"] in ("Read", "List"), action
+
+
 @pytest.fixture(scope="module")
 def rendered(applied_stack) -> dict[str, dict]:
     """Each role's documents as terraform/bootstrap rendered them for the applied stack,
@@ -119,7 +131,10 @@ def concrete(arn: str, stack: dict, emulator) -> str:
 @pytest.mark.integration
 @pytest.mark.slow
 def test_every_recorded_call_is_allowed(rendered, applied_stack, emulator):
-    tagged = {f"aws:ResourceTag/{access_policies.STACK_TAG}": applied_stack["name"]}
+    tagged = {
+        f"aws:ResourceTag/{access_policies.STACK_TAG}": applied_stack["name"],
+        "iam:PassedToService": "sagemaker.amazonaws.com",
+    }
     for role in access_policies.ROLES:
         for action, resource in access_policies.role_entries(COMMITTED, role):
             arn = concrete(resource, applied_stack, emulator)
@@ -155,6 +170,15 @@ def dangerous(name: str) -> list[tuple[str, str, dict]]:
         ("sagemaker:DeleteEndpoint", f"arn:aws:sagemaker:{region}:endpoint/another-project", {}),
         ("lambda:UpdateFunctionCode", f"arn:aws:lambda:{region}:function:another-project", {}),
         ("cloudtrail:StopLogging", f"arn:aws:cloudtrail:{region}:trail/management", {}),
+        # Tagging another project's resource into the stack, to delete it next.
+        ("ec2:CreateTags", f"arn:aws:ec2:{region}:instance/i-0another", other),
+        ("kms:TagResource", f"arn:aws:kms:{region}:key/another-project-key", other),
+        # The stack's own role, handed to a service that would run anything with it.
+        (
+            "iam:PassRole",
+            f"arn:aws:iam::{ACCOUNT}:role/{name}-training",
+            {"iam:PassedToService": "cloudformation.amazonaws.com"},
+        ),
         # The CI roles bootstrap makes are named after the stack too: none may touch them.
         ("iam:PutRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/{name}-ci-deployer", {}),
         ("iam:AttachRolePolicy", f"arn:aws:iam::{ACCOUNT}:role/{name}-ci-planner", {}),

@@ -26,19 +26,30 @@ locals {
         for file in sort(fileset(local.templates, "${role}-*.json.tftpl")) :
         templatefile("${local.templates}/${file}", local.placeholders)
       ],
-      data.aws_iam_policy_document.state_key[*].json,
+      role == "deployer" ? data.aws_iam_policy_document.state_key_write[*].json : data.aws_iam_policy_document.state_key_read[*].json,
     )
   }
 }
 
 # With a KMS key on the state bucket, the backend encrypts and decrypts the state with it
-# (developer.hashicorp.com/terraform/language/backend/s3, "Permissions Required").
-data "aws_iam_policy_document" "state_key" {
+# (developer.hashicorp.com/terraform/language/backend/s3, "Permissions Required"); the
+# planner and the operator only read it.
+data "aws_iam_policy_document" "state_key_write" {
   count = var.state_kms_key_arn == null ? 0 : 1
 
   statement {
     sid       = "StateEncryption"
     actions   = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+    resources = [var.state_kms_key_arn]
+  }
+}
+
+data "aws_iam_policy_document" "state_key_read" {
+  count = var.state_kms_key_arn == null ? 0 : 1
+
+  statement {
+    sid       = "StateDecryption"
+    actions   = ["kms:Decrypt"]
     resources = [var.state_kms_key_arn]
   }
 }

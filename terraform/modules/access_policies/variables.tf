@@ -47,8 +47,8 @@ variable "state_key" {
   description = "The state's object key in that bucket (terraform/backend.hcl's key)."
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9!_.*'()/-]{1,200}$", var.state_key)) && !startswith(var.state_key, "/")
-    error_message = "state_key must be 1-200 characters of letters, digits and !_.*'()/- not starting with a slash."
+    condition     = can(regex("^[A-Za-z0-9!_.'()/-]{1,200}$", var.state_key)) && !startswith(var.state_key, "/")
+    error_message = "state_key must be 1-200 characters of letters, digits and !_.'()/- (no * or ?: it becomes an ARN in the policies), not starting with a slash."
   }
 }
 

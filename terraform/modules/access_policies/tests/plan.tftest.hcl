@@ -61,8 +61,12 @@ run "a_kms_encrypted_state_adds_its_key" {
   }
 
   assert {
-    condition     = one(data.aws_iam_policy_document.state_key[0].statement).resources == toset(["arn:aws:kms:us-east-1:123456789012:key/0b8a3f0e-58c4-4b4e-9d0e-0d5b1c2f7a11"]) && length(output.deployer_policy_documents) == length(fileset("templates", "deployer-*.json.tftpl")) + 1
+    condition     = one(data.aws_iam_policy_document.state_key_write[0].statement).resources == toset(["arn:aws:kms:us-east-1:123456789012:key/0b8a3f0e-58c4-4b4e-9d0e-0d5b1c2f7a11"]) && length(output.deployer_policy_documents) == length(fileset("templates", "deployer-*.json.tftpl")) + 1
     error_message = "the state's KMS key must be usable by the deployer, in a document of its own"
+  }
+  assert {
+    condition     = one(data.aws_iam_policy_document.state_key_read[0].statement).actions == toset(["kms:Decrypt"]) && length(output.planner_policy_documents) == length(fileset("templates", "planner-*.json.tftpl")) + 1
+    error_message = "the planner must only decrypt the state"
   }
 }
 
@@ -98,10 +102,10 @@ run "rejects_bad_state_bucket" {
   expect_failures = [var.state_bucket]
 }
 
-run "rejects_state_key_with_leading_slash" {
+run "rejects_a_state_key_with_a_wildcard" {
   command = plan
   variables {
-    state_key = "/dog-breeds/terraform.tfstate"
+    state_key = "*/terraform.tfstate"
   }
   expect_failures = [var.state_key]
 }
