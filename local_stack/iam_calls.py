@@ -377,9 +377,9 @@ def resources(op: Operation, action: str, region: str, kinds: list[str] | None =
         for value in values
         if value.startswith(f"arn:{PARTITION}:{op.prefix}:")
     ]
-    required = kinds or [t.rstrip("*") for t in types if t.endswith("*")] + EXTRA_KINDS.get(
-        action, []
-    )
+    if kinds is None:
+        kinds = [t.rstrip("*") for t in types if t.endswith("*")] + EXTRA_KINDS.get(action, [])
+    required = kinds
     if not required:
         return sorted(set(given)) or ["*"]
     found: set[str] = set()

@@ -125,7 +125,10 @@ def test_s3_input_is_a_clear_400_under_network_isolation(monkeypatch):
 
 
 def test_s3_reads_make_one_attempt_inside_the_invocation_limit():
-    config = inference._s3_client().meta.config
+    try:
+        config = inference._s3_client().meta.config
+    finally:  # built under this test's environment: not for the next test's
+        inference._s3_client.cache_clear()
     assert config.retries["total_max_attempts"] == 1
     assert config.connect_timeout + config.read_timeout < 60 / 4
 

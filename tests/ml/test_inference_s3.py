@@ -13,6 +13,15 @@ from tests.images import sample_image
 pytestmark = pytest.mark.integration
 
 
+@pytest.fixture(autouse=True)
+def fresh_s3_client(emulator):
+    """The endpoint builds its S3 client once per process; here it must be built under the
+    emulator's environment, whatever test of this process built one before."""
+    inference._s3_client.cache_clear()
+    yield
+    inference._s3_client.cache_clear()
+
+
 @pytest.fixture
 def bucket(emulator):
     s3 = client("s3", emulator)
