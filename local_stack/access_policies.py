@@ -246,24 +246,21 @@ def policy(entries: Iterable[tuple[str, str]]) -> dict:
     resources_of: dict[str, set[str]] = defaultdict(set)
     for action, resource in entries:
         resources_of[action].add(resource)
-    by_action: dict[tuple[str, str], set[str]] = defaultdict(set)
+    grouped: dict[tuple[str, tuple[str, ...], str], list[str]] = defaultdict(list)
     for action, resources in resources_of.items():
-        # One condition for all of an action's resources: an action that needs two (an alias
-        # and its key) reads as one statement, as policy linters expect.
-        conditions = {json.dumps(tag_condition(action, r), sort_keys=True) for r in resources}
         if action == "iam:PassRole":
             conditions = {json.dumps(pass_role_condition(entries), sort_keys=True)}
-        if len(conditions) > 1 and not all(
-            "${name}" in r for r in resources if tag_condition(action, r) is None
-        ):
-            raise ValueError(f"{action}: resources the tag condition cannot scope: {resources}")
-        # Mixed (an alias by name and its key by ID): the name alone scopes the call.
+        else:
+            by_resource = {r: tag_condition(action, r) for r in resources}
+            conditions = {json.dumps(c, sort_keys=True) for c in by_resource.values()}
+            unscoped = [r for r, c in by_resource.items() if c is None]
+            if len(conditions) > 1 and not all("${name}" in r for r in unscoped):
+                raise ValueError(f"{action}: resources the tag condition cannot scope: {resources}")
+        # One condition for all of an action's resources: an action that needs two (an alias
+        # by name and its key by ID) reads as one statement, as policy linters expect, and
+        # the name alone scopes the call.
         condition = conditions.pop() if len(conditions) == 1 else "null"
-        by_action[(action, condition)] |= resources
-    grouped: dict[tuple[str, tuple[str, ...], str], list[str]] = defaultdict(list)
-    for (action, condition), resources in by_action.items():
-        key = (action.split(":", 1)[0], tuple(sorted(resources)), condition)
-        grouped[key].append(action)
+        grouped[(action.split(":", 1)[0], tuple(sorted(resources)), condition)].append(action)
     statements = []
     counters: dict[str, int] = defaultdict(int)
     for (prefix, resources, condition), actions in sorted(grouped.items()):

@@ -230,7 +230,8 @@ def _rest_route(
     literals are optional (not every SDK sends them)."""
     best = None
     for name in model.operation_names:
-        http = model.operation_model(name).http
+        operation_model = model.operation_model(name)
+        http = operation_model.http
         if http.get("method") != method:
             continue
         template, _, literal_query = http["requestUri"].partition("?")
@@ -241,7 +242,7 @@ def _rest_route(
         ]
         if not all(key in query and (want is None or want in query[key]) for key, want in literals):
             continue
-        needed = _required_locations(model.operation_model(name))
+        needed = _required_locations(operation_model)
         if not all(key in (query if where == "querystring" else headers) for where, key in needed):
             continue
         match = re.fullmatch(_route_pattern(template), _route_path(path, template))
@@ -379,11 +380,10 @@ def resources(op: Operation, action: str, region: str, kinds: list[str] | None =
     ]
     if kinds is None:
         kinds = [t.rstrip("*") for t in types if t.endswith("*")] + EXTRA_KINDS.get(action, [])
-    required = kinds
-    if not required:
+    if not kinds:
         return sorted(set(given)) or ["*"]
     found: set[str] = set()
-    for kind in required:
+    for kind in kinds:
         named = [arn for arn in given if kind_of(arn, formats) == kind]
         found.update(named or _fill(formats[kind], op.params, region, op.prefix))
     return sorted(found)
@@ -414,9 +414,9 @@ class Translator:
     def calls(self, request: RecordedRequest) -> list[IamCall]:
         try:
             return self._calls(request)
+        except UnknownCallError:
+            raise
         except (KeyError, IndexError, TypeError, ValueError) as error:
-            if isinstance(error, UnknownCallError):
-                raise
             raise UnknownCallError(
                 f"{request.service} {request.method} {request.path}: {error!r}"
             ) from error

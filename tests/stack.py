@@ -163,12 +163,11 @@ def check_recording(requests, names: access_policies.Names, apps: dict[str, str]
     ours = [r for r in requests if any(f"app/{app}" in r.user_agent for app in apps.values())]
     recorded = access_policies.recording(iam_calls(ours), names, apps["deployer"], apps["operator"])
     committed = json.loads(access_policies.RECORDING.read_text())
-    if os.environ.get("IAM_RECORDING") == "write":  # what this run made, added
-        access_policies.save(access_policies.merged(committed, recorded))
-        logger.warning("wrote %s", access_policies.RECORDING)
-        return
-    if os.environ.get("IAM_RECORDING") == "replace":  # what this run made, alone
-        access_policies.save(recorded)
+    mode = os.environ.get("IAM_RECORDING")
+    if mode in ("write", "replace"):  # what this run made, added or alone
+        access_policies.save(
+            access_policies.merged(committed, recorded) if mode == "write" else recorded
+        )
         logger.warning("wrote %s", access_policies.RECORDING)
         return
     grown = access_policies.grown(committed, recorded)
