@@ -103,12 +103,12 @@ IAM_RECORDING_TESTS := tests/mlops/test_on_applied_stack.py tests/terraform/test
 
 iam-policies: $(VENV_STAMP) $(TF_CONFIG_DEP) ## Record the stack's AWS calls on the emulator and rebuild the deployer, planner and operator policies from them
 	IAM_RECORDING=$(IAM_RECORDING) $(PY) -m pytest -n 0 -q $(IAM_RECORDING_TESTS)
-	$(PY) -m local_stack.access_policies
+	$(PY) -m iam_policies
 
 setup: $(VENV_STAMP) $(VENV_IAC_STAMP) $(TF_CONFIG_DEP) browser parity-envs ## Create the virtual environments (only when missing or requirements changed)
 
 parity-envs: $(VENV_STAMP) ## The environments of the runtimes AWS runs the code on (terraform/runtimes.json), for tests/parity
-	$(PY) -m local_stack.runtimes build
+	$(PY) -m local_stack.parity build
 
 browser: ## Install Debian's Chromium for the browser tests when it is missing (as root)
 	@if command -v chromium >/dev/null || [ -n "$${CHROMIUM:-}" ]; then :; \
@@ -139,7 +139,7 @@ demo: setup ## The whole pipeline against the emulator (DATA=path/to/dogImages, 
 	$(PY) -m local_stack.demo $(if $(filter command line environment,$(origin DATA)),--data $(DATA)) $(if $(BACKBONE_WEIGHTS),--backbone-weights $(BACKBONE_WEIGHTS)) $(if $(KEEP),--keep --ui-port $(UI_PORT))
 
 sample-data: $(VENV_STAMP) ## Generate a small learnable dataset in DATA (default build/sample)
-	@test -d $(DATA) && echo "$(DATA) exists; keeping it" || $(PY) -m local_stack.sample_data $(DATA) --classes 5 --per-class 20
+	@test -d $(DATA) && echo "$(DATA) exists; keeping it" || $(PY) -m local_stack.demo.sample_data $(DATA) --classes 5 --per-class 20
 
 train: $(VENV_STAMP) ## Train on DATA into MODEL_DIR (tiny defaults; override TRAIN_ARGS)
 	@test -d $(DATA) || { echo "$(DATA) does not exist: make sample-data creates it (or pass DATA=path/to/dogImages)"; exit 2; }
@@ -155,10 +155,10 @@ package-code: $(TF_CONFIG_DEP) ## Build the training code bundle (build/code.tar
 	$(PYTHON) scripts/build_code_bundle.py $(BUILD)/code.tar.gz
 
 serve: $(VENV_STAMP) ## Serve MODEL on the SageMaker PyTorch serving stack at 127.0.0.1:PORT
-	$(PY) -m local_stack.serve $(MODEL) --port $(PORT)
+	$(PY) -m local_stack.serving.endpoint $(MODEL) --port $(PORT)
 
 ui: $(VENV_STAMP) ## The dog-photo page at 127.0.0.1:UI_PORT: MODEL through the Lambda handler, or API=deployed URL
-	$(PY) -m local_stack.web $(if $(API),--api $(API),$(MODEL)) --port $(UI_PORT)
+	$(PY) -m local_stack.serving.page $(if $(API),--api $(API),$(MODEL)) --port $(UI_PORT)
 
 emulator: $(VENV_STAMP) ## Run the embedded AWS emulator in the foreground on 127.0.0.1:4566
 	$(PY) -m local_stack.emulator

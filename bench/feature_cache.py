@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from local_stack.sample_data import generate
+from local_stack.demo.sample_data import generate
 from ml.sweep import draw_trials
 
 logger = logging.getLogger("bench.feature_cache")

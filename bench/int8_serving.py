@@ -7,9 +7,9 @@ A ResNet50 (224 px) whose head is trained on cached features of generated images
 random backbone weights standing in for ImageNet's), packaged with ``ml.package --int8``
 (calibrated on the valid split, agreement checked on the test split). Then, one JPEG per
 request: ``input_fn`` + ``predict_fn`` + ``output_fn`` in-process for each precision, and
-``invoke_endpoint`` through ``local_stack.serve`` (sagemaker-pytorch-inference + TorchServe,
-one worker) with ``INFERENCE_PRECISION`` choosing the model; the start-up time of the local
-endpoint for each; the archive sizes. One JSON line.
+``invoke_endpoint`` through ``local_stack.serving.endpoint`` (sagemaker-pytorch-inference +
+TorchServe, one worker) with ``INFERENCE_PRECISION`` choosing the model; the start-up time of
+the local endpoint for each; the archive sizes. One JSON line.
 """
 
 from __future__ import annotations
@@ -28,8 +28,8 @@ from pathlib import Path
 import boto3
 import torch
 
-from local_stack.sample_data import generate
-from local_stack.serve import LocalEndpoint
+from local_stack.demo.sample_data import generate
+from local_stack.serving.endpoint import LocalEndpoint
 from ml import inference
 from ml.package import Int8Options, build_model_archive
 

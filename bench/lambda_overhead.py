@@ -28,8 +28,8 @@ from types import SimpleNamespace
 
 import boto3
 
-from local_stack.lambda_runtime import import_handler
-from local_stack.stub_endpoint import StubEndpoint
+from local_stack.serving.lambda_runtime import import_handler
+from local_stack.serving.stub_endpoint import StubEndpoint
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 logger = logging.getLogger("bench.lambda_overhead")

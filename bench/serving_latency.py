@@ -3,9 +3,10 @@
     .venv/bin/python -m bench.serving_latency --arch resnet50 --image-size 224
 
 Builds a model.tar.gz (random weights, 133 classes: the weights do not change the cost), serves
-it with ``local_stack.serve`` (sagemaker-pytorch-inference + TorchServe, one worker) and sends JPEG
-requests through boto3's sagemaker-runtime client: batch 1 as ``image/jpeg``, batch 16 as a
-JSON list. The bare forward pass is the same model called in-process on preprocessed tensors.
+it with ``local_stack.serving.endpoint`` (sagemaker-pytorch-inference + TorchServe, one worker)
+and sends JPEG requests through boto3's sagemaker-runtime client: batch 1 as ``image/jpeg``,
+batch 16 as a JSON list. The bare forward pass is the same model called in-process on
+preprocessed tensors.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from local_stack.serve import LocalEndpoint
+from local_stack.serving.endpoint import LocalEndpoint
 from ml.artifacts import write_model_artifacts
 from ml.model import build_model
 from ml.package import build_model_archive

@@ -103,7 +103,7 @@ def applied_stack(tmp_path_factory, emulator, terraform_binary):
 @pytest.fixture(scope="session")
 def sample_dataset(tmp_path_factory) -> Path:
     """A small dogImages-shaped dataset with learnable classes, generated once."""
-    from local_stack.sample_data import generate
+    from local_stack.demo.sample_data import generate
     from tests.training import SAMPLE_CLASSES
 
     out = tmp_path_factory.mktemp("data") / "dogImages"
@@ -135,7 +135,7 @@ def local_endpoint(model_archive: Path):
     """The trained model on the SageMaker PyTorch serving stack (TorchServe). Module scope:
     the toolkit cannot run two model servers on one host, so none outlives its tests (the
     demo test starts its own)."""
-    from local_stack.serve import LocalEndpoint
+    from local_stack.serving.endpoint import LocalEndpoint
 
     with LocalEndpoint(model_archive, port=0) as endpoint:
         yield endpoint

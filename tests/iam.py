@@ -7,8 +7,7 @@ import json
 
 from moto.iam.access_control import IAMPolicy, PermissionResult
 
-from local_stack.aws import client
-from local_stack.emulator import Emulator
+from local_stack.emulator import Emulator, client
 
 # Condition operators the stack's policies use, as IAM evaluates them against one value of
 # the request context (IAM User Guide, "IAM JSON policy elements: Condition operators").

@@ -1,7 +1,8 @@
 """The root module applied to the emulator (the ``applied_stack`` session fixture), destroyed
 at the end; the teardown fails when anything is left behind.
 
-What is switched off for the emulator, and why, is ``local_stack.terraform.emulator_variables``.
+What is switched off for the emulator, and why, is
+``local_stack.demo.terraform.emulator_variables``.
 """
 
 from __future__ import annotations
@@ -19,11 +20,10 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from local_stack import access_policies
-from local_stack.aws import client
-from local_stack.emulator_shims import SHIM_NAMES
-from local_stack.iam_calls import iam_calls
-from local_stack.terraform import Terraform, emulator_variables, make_workspace
+from iam_policies import policies
+from iam_policies.calls import iam_calls
+from local_stack.demo.terraform import Terraform, emulator_variables, make_workspace
+from local_stack.emulator import SHIM_NAMES, client, client_factory
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +82,9 @@ def delete_state_bucket(s3, bucket: str) -> None:
 def apply_stack(root: Path, emulator) -> Iterator[dict]:
     """The root module as a team applies it: its state in an S3 bucket made by
     terraform/bootstrap, locked by the S3 backend's lock file (watched during the apply)."""
-    emulator.require(SHIM_NAMES, "the stack's terraform apply and its assertions")
+    emulator.require(
+        SHIM_NAMES, "the stack's terraform apply and its assertions", client_factory(emulator)
+    )
     workspace = make_workspace(root)
     name = f"dbt-{uuid.uuid4().hex[:6]}"
     bucket = f"{name}-123456789012"
@@ -151,26 +153,24 @@ def apply_stack(root: Path, emulator) -> Iterator[dict]:
     assert_nothing_left(terraform, emulator, name)
     delete_state_bucket(s3, state_bucket)
     if recorded_from is not None:
-        names = access_policies.Names(name, bucket, state_bucket, STATE_KEY, emulator.region)
+        names = policies.Names(name, bucket, state_bucket, STATE_KEY, emulator.region)
         check_recording(emulator.recorder.since(recorded_from), names, apps)
 
 
-def check_recording(requests, names: access_policies.Names, apps: dict[str, str]) -> None:
+def check_recording(requests, names: policies.Names, apps: dict[str, str]) -> None:
     """The calls this run made are all in the committed recording the policies come from;
     IAM_RECORDING=write (make iam-policies) adds them to it, IAM_RECORDING=replace makes
     them the whole recording."""
     # Only the stack's: this process's other tests share the emulator.
     ours = [r for r in requests if any(f"app/{app}" in r.user_agent for app in apps.values())]
-    recorded = access_policies.recording(iam_calls(ours), names, apps["deployer"], apps["operator"])
-    committed = json.loads(access_policies.RECORDING.read_text())
+    recorded = policies.recording(iam_calls(ours), names, apps["deployer"], apps["operator"])
+    committed = json.loads(policies.RECORDING.read_text())
     mode = os.environ.get("IAM_RECORDING")
     if mode in ("write", "replace"):  # what this run made, added or alone
-        access_policies.save(
-            access_policies.merged(committed, recorded) if mode == "write" else recorded
-        )
-        logger.warning("wrote %s", access_policies.RECORDING)
+        policies.save(policies.merged(committed, recorded) if mode == "write" else recorded)
+        logger.warning("wrote %s", policies.RECORDING)
         return
-    grown = access_policies.grown(committed, recorded)
+    grown = policies.grown(committed, recorded)
     assert not grown, (
         "the stack made AWS calls its deployer/operator policies do not allow; run "
         "`make iam-policies` and review the policy change:\n" + "\n".join(grown)

@@ -126,7 +126,9 @@ PASSES_ARGUMENTS_TO = {"ml.sweep": "ml.train"}
 
 def check_python_module(tokens: list[str]) -> None:
     module = tokens[0]
-    assert module.split(".")[0] in {"ml", "mlops", "local_stack"}, f"unexpected module {module}"
+    assert module.split(".")[0] in {"ml", "mlops", "local_stack", "iam_policies"}, (
+        f"unexpected module {module}"
+    )
     arguments = tokens[1:]
     if "--" in arguments:
         split = arguments.index("--")
@@ -160,11 +162,11 @@ def terraform_outputs() -> set[str]:
 def sample_files() -> set[str]:
     """What `make sample-data` writes under build/sample/, by running its command."""
     makefile = (REPO_ROOT / "Makefile").read_text()
-    arguments = re.search(r"-m local_stack.sample_data \$\(DATA\) (.*)$", makefile, re.M)[1]
+    arguments = re.search(r"-m local_stack.demo.sample_data \$\(DATA\) (.*)$", makefile, re.M)[1]
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder) / "sample"
         subprocess.run(
-            [sys.executable, "-m", "local_stack.sample_data", str(root), *arguments.split()],
+            [sys.executable, "-m", "local_stack.demo.sample_data", str(root), *arguments.split()],
             cwd=REPO_ROOT,
             env=python_env(),
             capture_output=True,

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.aws import client
-from local_stack.boot import run_train_on_boot
+from local_stack.demo.boot import run_train_on_boot
+from local_stack.emulator import client
 from ml import inference
 from ml.s3_transfer import upload_dir
 from tests.images import sample_image

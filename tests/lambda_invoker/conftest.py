@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from local_stack.lambda_runtime import LAMBDA_DIR, import_handler
+from local_stack.serving.lambda_runtime import LAMBDA_DIR, import_handler
 
 if str(LAMBDA_DIR) not in sys.path:
     sys.path.insert(0, str(LAMBDA_DIR))

@@ -11,9 +11,9 @@ import uuid
 
 import pytest
 
-from local_stack.aws import client
+from local_stack.emulator import client
 from local_stack.ports import free_port
-from local_stack.stub_endpoint import StubEndpoint
+from local_stack.serving.stub_endpoint import StubEndpoint
 from tests.images import TINY_JPEG, sample_image
 
 pytestmark = pytest.mark.integration

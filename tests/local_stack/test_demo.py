@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.demo import STEPS
-from local_stack.serve import running_torchserve
+from local_stack.demo.pipeline import STEPS
+from local_stack.serving.endpoint import running_torchserve
 from tests.images import sample_image
 from tests.training import REPO_ROOT, python_env
 

@@ -5,8 +5,7 @@ import uuid
 
 import pytest
 
-from local_stack.aws import client
-from local_stack.emulator import Emulator, EmulatorError, connect_or_start, start_moto
+from local_stack.emulator import Emulator, EmulatorError, client, connect_or_start, start_moto
 from tests.local_stack.conftest import direct_clients
 
 pytestmark = pytest.mark.integration
@@ -63,7 +62,7 @@ def test_second_server_takes_a_free_port_and_stops_cleanly(emulator: Emulator):
 def test_clients_come_from_a_localstack_session_bound_to_the_emulator(emulator: Emulator):
     from localstack_client.session import Session
 
-    from local_stack.aws import session
+    from local_stack.emulator.clients import session
 
     assert isinstance(session(emulator), Session)
     s3 = client("s3", emulator)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from local_stack.emulator import Emulator, EmulatorError
-from local_stack.emulator_shims import SHIM_NAMES, SHIMS, MotoVersionError, check_moto_version
+from local_stack.emulator import Emulator, EmulatorError, client_factory
+from local_stack.emulator.shims import SHIM_NAMES, SHIMS, MotoVersionError, check_moto_version
 from tests.local_stack.conftest import direct_clients
 
 pytestmark = pytest.mark.integration
@@ -18,7 +18,7 @@ pytestmark = pytest.mark.integration
 @pytest.mark.parametrize("shim", SHIMS, ids=lambda shim: shim.name)
 def test_gap_exists_in_unpatched_moto(shim, unpatched_moto: Emulator):
     assert not shim.probe(direct_clients(unpatched_moto)), (
-        f"moto now has {shim.name} without the shim: remove it from local_stack/emulator_shims.py"
+        f"moto now has {shim.name} without the shim: remove it from local_stack/emulator/shims.py"
     )
 
 
@@ -31,7 +31,7 @@ def test_an_external_emulator_without_the_shims_is_refused(unpatched_moto: Emula
     external = Emulator(endpoint_url=unpatched_moto.endpoint_url)
     monkeypatch.setenv("AWS_ENDPOINT_URL", external.endpoint_url)
     with pytest.raises(EmulatorError) as refused:
-        external.require(SHIM_NAMES, "the stack's terraform apply")
+        external.require(SHIM_NAMES, "the stack's terraform apply", client_factory(external))
     message = str(refused.value)
     assert message.startswith(f"the AWS emulator at {external.endpoint_url} lacks ")
     assert all(name in message for name in SHIM_NAMES)

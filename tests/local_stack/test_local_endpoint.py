@@ -9,7 +9,7 @@ import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from local_stack.serve import MAX_REQUEST_BYTES
+from local_stack.serving.endpoint import MAX_REQUEST_BYTES
 from tests.images import b64, sample_image
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -146,7 +146,7 @@ def test_a_body_over_the_invoke_endpoint_limit_is_a_json_413(local_endpoint, run
 
 
 def test_the_access_log_names_the_reason_without_colours(local_endpoint, caplog):
-    with caplog.at_level(logging.INFO, logger="local_stack.serve"):
+    with caplog.at_level(logging.INFO, logger="local_stack.serving.endpoint"):
         requests.post(
             f"{local_endpoint.url}/invocations",
             data=b"x",

@@ -1,5 +1,5 @@
-"""local_stack.web without a browser: the HTTP API events it builds, its limits, and hostile
-requests to POST /classify through the real Lambda handler (its endpoint unreachable)."""
+"""local_stack.serving.page without a browser: the HTTP API events it builds, its limits, and
+hostile requests to POST /classify through the real Lambda handler (its endpoint unreachable)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,13 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from local_stack.web import MAX_HTTP_API_BYTES, WEB_DIR, create_app, http_api_event, local_handler
+from local_stack.serving.page import (
+    MAX_HTTP_API_BYTES,
+    WEB_DIR,
+    create_app,
+    http_api_event,
+    local_handler,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -55,7 +61,7 @@ def test_repeated_headers_and_parameters_are_joined_with_commas_and_decoded():
 def test_the_largest_image_the_lambda_takes_fits_a_synchronous_invocation():
     """An image at the Lambda's own limit, sent raw through the HTTP API, still fits the 6 MB
     synchronous payload once base64-encoded into the event: the limits are consistent."""
-    from local_stack.lambda_runtime import import_handler
+    from local_stack.serving.lambda_runtime import import_handler
 
     limit = import_handler(
         {"ENDPOINT_NAME": "e", "AWS_DEFAULT_REGION": "us-east-1"}

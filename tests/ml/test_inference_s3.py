@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from local_stack.aws import client
+from local_stack.emulator import client
 from local_stack.ports import free_port
 from ml import inference
 from tests.images import sample_image

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.aws import client
+from local_stack.emulator import client
 from mlops.cli import main
 
 TRAINING_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.6.0-cpu-py312"

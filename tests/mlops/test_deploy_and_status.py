@@ -7,7 +7,7 @@ import logging
 import hcl2
 import pytest
 
-from local_stack.aws import client
+from local_stack.emulator import client
 from tests.mlops.conftest import JobsStack
 
 pytestmark = pytest.mark.integration

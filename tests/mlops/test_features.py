@@ -8,7 +8,7 @@ import logging
 
 import pytest
 
-from local_stack.aws import client
+from local_stack.emulator import client
 
 pytestmark = pytest.mark.integration
 

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from local_stack.aws import client
+from local_stack.emulator import client
 from ml.artifacts import WEIGHTS_FILE
 from ml.package import archive_members
 from tests.training import TOOLKIT_HOSTS, run_toolkit_job

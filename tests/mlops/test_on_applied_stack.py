@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from local_stack.aws import client
+from local_stack.emulator import client
 from mlops.cli import main
 from tests.iam import inline_policy, policy_allows
 from tests.mlops.conftest import output_archive

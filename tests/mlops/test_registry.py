@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from local_stack.aws import client
+from local_stack.emulator import client
 from tests.mlops.conftest import INFERENCE_IMAGE, JobsStack, output_archive, write_outputs
 
 pytestmark = pytest.mark.integration

@@ -1,5 +1,5 @@
 """``tune`` and ``train`` against the emulator: what SageMaker is asked for, read back with
-Describe* calls (the emulator runs no containers; local_stack/emulator_shims.py says how its
+Describe* calls (the emulator runs no containers; local_stack/emulator/shims.py says how its
 tuning jobs report trials)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import tarfile
 
 import pytest
 
-from local_stack.aws import client
+from local_stack.emulator import client
 from ml.metrics import METRIC_DEFINITIONS, TUNING_OBJECTIVE
 from mlops.cli import main
 from tests.mlops.conftest import TRAINING_IMAGE

@@ -12,7 +12,7 @@ import logging
 import pytest
 from moto.sagemaker.models import sagemaker_backends
 
-from local_stack.aws import client
+from local_stack.emulator import client
 from mlops import DeploymentError
 from mlops.aws import Aws
 from mlops.verify import Expected, verify

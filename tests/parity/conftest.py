@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.runtimes import RuntimeEnvironmentError, environment_python, runtimes
+from local_stack.parity.runtimes import RuntimeEnvironmentError, environment_python, runtimes
 from tests.training import REPO_ROOT, python_env
 
 TERRAFORM = REPO_ROOT / "terraform"

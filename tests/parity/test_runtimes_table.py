@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from local_stack import runtimes as table
+from local_stack.parity import runtimes as table
 from tests.parity.conftest import deployed_runtimes
 
 pytestmark = pytest.mark.unit

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.aws import client
+from local_stack.emulator import client
 from ml.artifacts import WEIGHTS_FILE
 from mlops import specs
 from mlops.bundle import build_code_bundle

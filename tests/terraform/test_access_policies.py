@@ -15,51 +15,49 @@ import re
 import pytest
 from parliament import analyze_policy_string
 
-from local_stack import access_policies
-from local_stack.iam_calls import privilege
+from iam_policies import policies
+from iam_policies.calls import privilege
 from tests.iam import policy_allows
 
-COMMITTED = json.loads(access_policies.RECORDING.read_text())
+COMMITTED = json.loads(policies.RECORDING.read_text())
 ACCOUNT = "123456789012"
 
 
 def test_the_templates_are_the_ones_the_recording_gives():
-    for role in access_policies.ROLES:
-        expected = access_policies.parts(
-            access_policies.policy(access_policies.role_entries(COMMITTED, role))
-        )
+    for role in policies.ROLES:
+        expected = policies.parts(policies.policy(policies.role_entries(COMMITTED, role)))
         committed = [
             json.loads(path.read_text())
-            for path in sorted(access_policies.TEMPLATES.glob(f"{role}-*.json.tftpl"))
+            for path in sorted(policies.TEMPLATES.glob(f"{role}-*.json.tftpl"))
         ]
         assert committed == expected, f"{role}: run `make iam-policies` (or its last step)"
 
 
 def test_the_module_readme_lists_every_action_on_any_resource():
-    readme = access_policies.README.read_text()
-    assert access_policies.wildcard_table(COMMITTED) in readme, "run `make iam-policies`"
+    readme = policies.README.read_text()
+    assert policies.wildcard_table(COMMITTED) in readme, "run `make iam-policies`"
 
 
 def test_each_part_fits_a_managed_policy_at_the_longest_names():
     """IAM User Guide, "IAM and AWS STS quotas": a managed policy holds at most 6,144
     characters, whitespace not counted; a role takes 10 managed policies by default."""
-    for role in access_policies.ROLES:
-        templates = sorted(access_policies.TEMPLATES.glob(f"{role}-*.json.tftpl"))
+    for role in policies.ROLES:
+        templates = sorted(policies.TEMPLATES.glob(f"{role}-*.json.tftpl"))
         assert 1 <= len(templates) <= 9, f"{role}: {len(templates)} parts (+1 for a state key)"
         for path in templates:
-            size = access_policies.rendered_size(json.loads(path.read_text()))
-            assert size <= access_policies.MANAGED_POLICY_CHARACTERS, f"{path.name}: {size}"
+            size = policies.rendered_size(json.loads(path.read_text()))
+            assert size <= policies.MANAGED_POLICY_CHARACTERS, f"{path.name}: {size}"
 
 
 def statements(role: str) -> list[dict]:
     return [
         statement
-        for path in sorted(access_policies.TEMPLATES.glob(f"{role}-*.json.tftpl"))
+        for path in sorted(policies.TEMPLATES.glob(f"{role}-*.json.tftpl"))
         for statement in json.loads(path.read_text())["Statement"]
     ]
 
 
-@pytest.mark.parametrize("role", access_policies.ROLES)
+@pytest.mark.parametrize("role", policies.ROLES)
 def test_no_wildcard_actions_and_any_resource_only_where_iam_has_none(role):
     for statement in statements(role):
         assert statement["Effect"] == "Allow"
@@ -103,7 +101,7 @@ def rendered(applied_stack) -> dict[str, dict]:
     merged into one document per role."""
     outputs = applied_stack["state"]["bootstrap"].outputs()
     merged = {}
-    for role in access_policies.ROLES:
+    for role in policies.ROLES:
         documents = [json.loads(d) for d in outputs[f"{role}_policy_documents"]]
         merged[role] = {
             "Version": "2012-10-17",
@@ -132,11 +130,11 @@ def concrete(arn: str, stack: dict, emulator) -> str:
 @pytest.mark.slow
 def test_every_recorded_call_is_allowed(rendered, applied_stack, emulator):
     tagged = {
-        f"aws:ResourceTag/{access_policies.STACK_TAG}": applied_stack["name"],
+        f"aws:ResourceTag/{policies.STACK_TAG}": applied_stack["name"],
         "iam:PassedToService": "sagemaker.amazonaws.com",
     }
-    for role in access_policies.ROLES:
-        for action, resource in access_policies.role_entries(COMMITTED, role):
+    for role in policies.ROLES:
+        for action, resource in policies.role_entries(COMMITTED, role):
             arn = concrete(resource, applied_stack, emulator)
             assert policy_allows(rendered[role], action, arn, tagged), f"{role}: {action} {arn}"
 
@@ -144,7 +142,7 @@ def test_every_recorded_call_is_allowed(rendered, applied_stack, emulator):
 def dangerous(name: str) -> list[tuple[str, str, dict]]:
     """Calls none of the roles may make: another project's data and resources, IAM users,
     handing on roles that are not the stack's, and account-wide settings."""
-    other = {f"aws:ResourceTag/{access_policies.STACK_TAG}": "another-project"}
+    other = {f"aws:ResourceTag/{policies.STACK_TAG}": "another-project"}
     region = f"us-east-1:{ACCOUNT}"
     return [
         ("s3:GetObject", "arn:aws:s3:::another-project-data/customers.csv", {}),
@@ -194,7 +192,7 @@ def dangerous(name: str) -> list[tuple[str, str, dict]]:
 @pytest.mark.integration
 @pytest.mark.slow
 def test_dangerous_calls_are_denied(rendered, applied_stack):
-    for role in access_policies.ROLES:
+    for role in policies.ROLES:
         for action, resource, context in dangerous(applied_stack["name"]):
             assert not policy_allows(rendered[role], action, resource, context), (
                 f"{role} may {action} on {resource}"
@@ -211,11 +209,11 @@ def test_parliament_finds_nothing_in_the_rendered_policies(rendered):
 
 
 def test_the_readme_shows_the_operator_policy_as_generated():
-    readme = access_policies.PROJECT_README.read_text()
-    assert access_policies.operator_block(COMMITTED) in readme, "run `make iam-policies`"
+    readme = policies.PROJECT_README.read_text()
+    assert policies.operator_block(COMMITTED) in readme, "run `make iam-policies`"
 
 
-NAMES = access_policies.Names(
+NAMES = policies.Names(
     name="dbt-1a2b3c",
     data_bucket="dbt-1a2b3c-123456789012",
     state_bucket="dbt-1a2b3c-tfstate",
@@ -260,7 +258,7 @@ NAMES = access_policies.Names(
     ids=["name-prefix", "role", "object", "lock-file", "assigned-id", "api", "aws-image", "any"],
 )
 def test_a_recorded_arn_keeps_the_stack_and_drops_what_differs_between_runs(arn, general):
-    assert access_policies.generalize(arn, NAMES) == general
+    assert policies.generalize(arn, NAMES) == general
 
 
 def test_a_recording_that_grows_is_reported_call_by_call():
@@ -269,8 +267,8 @@ def test_a_recording_that_grows_is_reported_call_by_call():
         "deployer": [["s3:GetObject", "arn:x"], ["sns:CreateTopic", "arn:y"]],
         "operator": {"train": [["sagemaker:CreateTrainingJob", "arn:z"]]},
     }
-    assert access_policies.grown(committed, recorded) == [
+    assert policies.grown(committed, recorded) == [
         "deployer: sns:CreateTopic on arn:y",
         "operator (train): sagemaker:CreateTrainingJob on arn:z",
     ]
-    assert access_policies.grown(recorded, committed) == []
+    assert policies.grown(recorded, committed) == []

@@ -12,7 +12,7 @@ import json
 import pytest
 from parliament import analyze_policy_string, iam_definition
 
-from local_stack.aws import client
+from local_stack.emulator import client
 from tests.iam import inline_policy
 from tests.iam import policy_allows as allowed
 

@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from local_stack.aws import client
-from local_stack.terraform import var_flags
+from local_stack.demo.terraform import var_flags
+from local_stack.emulator import client
 
 pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.slow]
 

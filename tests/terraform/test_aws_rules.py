@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from local_stack.aws import client
+from local_stack.emulator import client
 
 pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.slow]
 

@@ -11,8 +11,8 @@ import uuid
 
 import pytest
 
-from local_stack.aws import client
-from local_stack.terraform import Terraform
+from local_stack.demo.terraform import Terraform
+from local_stack.emulator import client
 from tests.iam import policy_allows
 from tests.training import REPO_ROOT
 

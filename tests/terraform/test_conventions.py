@@ -16,7 +16,7 @@ import hcl2
 import pytest
 from hcl2 import SerializationOptions
 
-from local_stack.terraform import LOCAL_STATE, MODULES, Terraform, make_workspace
+from local_stack.demo.terraform import LOCAL_STATE, MODULES, Terraform, make_workspace
 from tests.training import REPO_ROOT
 
 pytestmark = [pytest.mark.terraform]

@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.aws import client
-from local_stack.terraform import REPO_ROOT, Terraform
+from local_stack.demo.terraform import REPO_ROOT, Terraform
+from local_stack.emulator import client, client_factory
 from mlops.cli import main
 from tests.mlops.test_registry import output_archive
 
@@ -120,7 +120,7 @@ class EndpointStack:
 
 @pytest.fixture(scope="module")
 def endpoint_stack(tmp_path_factory, emulator, terraform_binary):
-    emulator.require(NEEDS, "the deployment tests")
+    emulator.require(NEEDS, "the deployment tests", client_factory(emulator))
     root = tmp_path_factory.mktemp("tf-deploy")
     shutil.copytree(
         REPO_ROOT / "terraform" / "modules",

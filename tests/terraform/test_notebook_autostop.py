@@ -13,7 +13,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from local_stack.aws import client
+from local_stack.emulator import client
 from local_stack.ports import free_port
 from tests.training import REPO_ROOT
 

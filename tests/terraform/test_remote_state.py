@@ -18,8 +18,8 @@ from datetime import UTC, datetime
 import pytest
 from botocore.exceptions import ClientError
 
-from local_stack.aws import client
-from local_stack.terraform import TerraformError, var_flags
+from local_stack.demo.terraform import TerraformError, var_flags
+from local_stack.emulator import client
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.terraform]
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.terraform import MODULES, Terraform, make_workspace
+from local_stack.demo.terraform import MODULES, Terraform, make_workspace
 from tests.training import REPO_ROOT
 
 pytestmark = [pytest.mark.terraform]

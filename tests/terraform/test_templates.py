@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.terraform import Terraform
+from local_stack.demo.terraform import Terraform
 from tests.training import REPO_ROOT
 
 pytestmark = [pytest.mark.terraform]

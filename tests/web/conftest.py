@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from local_stack.sample_data import generate
-from local_stack.web import WebServer, local_handler
+from local_stack.demo.sample_data import generate
+from local_stack.serving.page import WebServer, local_handler
 from ml.package import build_model_archive
 from tests.training import TINY_TRAIN_ARGS, run_train, split_args
 
@@ -44,7 +44,7 @@ def five_breeds(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def site(five_breeds, tmp_path_factory) -> Iterator[str]:
-    from local_stack.serve import LocalEndpoint
+    from local_stack.serving.endpoint import LocalEndpoint
 
     root = tmp_path_factory.mktemp("web-model")
     run_train(*TINY_TRAIN_ARGS, *split_args(five_breeds, root / "model", root / "checkpoints"))

@@ -1,4 +1,4 @@
-"""Recorded requests (``local_stack.call_recorder``) as the IAM calls AWS would authorize.
+"""Recorded requests (``local_stack.emulator.recorder``) as the IAM calls AWS would authorize.
 
 A request becomes one ``IamCall`` per resource the action names: the operation from botocore's
 service model (by X-Amz-Target, the query ``Action`` or the REST route), the
@@ -21,7 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, unquote
 
-from local_stack.call_recorder import KEPT_HEADERS, RecordedRequest
+from local_stack.emulator.recorder import KEPT_HEADERS, RecordedRequest
 
 ACCOUNT_ID = "123456789012"  # moto's account
 PARTITION = "aws"

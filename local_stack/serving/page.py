@@ -3,8 +3,8 @@
 With a model archive, ``/classify`` runs the real Lambda handler in front of a local endpoint
 on the real serving stack; with ``--api``, the page alone calls a deployed HTTP API.
 
-    python -m local_stack.web build/model.tar.gz --port 8000     # or: make ui
-    python -m local_stack.web --api https://ID.execute-api.REGION.amazonaws.com/classify
+    python -m local_stack.serving.page build/model.tar.gz --port 8000     # or: make ui
+    python -m local_stack.serving.page --api https://ID.execute-api.REGION.amazonaws.com/classify
 
 ``/classify`` turns each request into the event an HTTP API (payload format 2.0) would send
 the function, runs ``lambda/lambda_function.py`` with it, and answers what the function
@@ -30,12 +30,13 @@ from flask import Flask, Response, request, send_from_directory
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.serving import make_server
 
-from local_stack.lambda_runtime import import_handler
-from local_stack.serve import AccessLog
+from local_stack.paths import REPO_ROOT
+from local_stack.serving.endpoint import AccessLog
+from local_stack.serving.lambda_runtime import import_handler
 
 logger = logging.getLogger(__name__)
 
-WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+WEB_DIR = REPO_ROOT / "web"
 # API Gateway HTTP API payload limit (API Gateway developer guide, "Quotas for configuring
 # and running an HTTP API": 10 MB).
 MAX_HTTP_API_BYTES = 10 * 1024 * 1024
@@ -81,7 +82,7 @@ def http_api_event(
 
 def create_app(handler: ModuleType | None, api_url: str = "/classify") -> Flask:
     """The page, its ``config.json`` naming ``api_url``, and, with a handler, POST /classify."""
-    app = Flask("local_stack.web")
+    app = Flask("local_stack.serving.page")
     app.config["MAX_CONTENT_LENGTH"] = MAX_HTTP_API_BYTES
 
     @app.get("/")
@@ -172,7 +173,7 @@ def serve_until_stopped(web: WebServer, stop: threading.Event) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m local_stack.web", description=__doc__.splitlines()[0]
+        prog="python -m local_stack.serving.page", description=__doc__.splitlines()[0]
     )
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument(
@@ -193,7 +194,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.error(
             f"{args.model_archive} does not exist; build one with make sample-data train package"
         )
-    from local_stack.serve import LocalEndpoint, ServingError
+    from local_stack.serving.endpoint import LocalEndpoint, ServingError
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

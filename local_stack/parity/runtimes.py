@@ -6,7 +6,7 @@ and the packages that runtime ships. This builds each as a virtual environment u
 ``.venv-parity/`` (``PARITY_VENVS`` moves it), re-installing one only when its Python or pins
 change; ``tests/parity`` runs the shipped code in them.
 
-    python -m local_stack.runtimes build [NAME ...]     # or: make parity-envs
+    python -m local_stack.parity build [NAME ...]     # or: make parity-envs
 """
 
 from __future__ import annotations
@@ -18,13 +18,13 @@ import logging
 import os
 import shutil
 import subprocess
-import sys
 import time
 from pathlib import Path
 
+from local_stack.paths import REPO_ROOT
+
 logger = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 RUNTIMES_FILE = REPO_ROOT / "terraform" / "runtimes.json"
 STAMP = ".pins.sha256"
 
@@ -118,7 +118,7 @@ def build(name: str, environment: dict) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m local_stack.runtimes", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m local_stack.parity", description=__doc__)
     parser.add_argument("command", choices=["build"])
     parser.add_argument("names", nargs="*", help="environments to build (default: all)")
     args = parser.parse_args(argv)
@@ -134,7 +134,3 @@ def main(argv: list[str] | None = None) -> int:
         logger.error("%s", error)
         return 1
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -3,7 +3,7 @@
 The emulator's WSGI application is wrapped (``RecordingApp``): for each request signed with
 SigV4 it keeps the signing service, method, path, query, the headers that name an operation
 or a caller, and the body (not for S3, whose bodies are the objects themselves). Failed
-requests count too: AWS checks the permission before it answers. ``local_stack.iam_calls``
+requests count too: AWS checks the permission before it answers. ``iam_policies.calls``
 turns these into IAM actions and resource ARNs. Requests are path-style (the emulator's).
 
 Callers are told apart by their User-Agent: Terraform's AWS provider names itself, and the

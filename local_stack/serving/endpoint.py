@@ -1,6 +1,6 @@
 """Serve a model.tar.gz locally on the SageMaker PyTorch serving stack.
 
-    python -m local_stack.serve build/model.tar.gz --port 8080
+    python -m local_stack.serving.endpoint build/model.tar.gz --port 8080
 
 The AWS PyTorch inference container runs sagemaker-pytorch-inference, which starts TorchServe
 (Java) with our ``code/inference.py``. This runs that very toolkit, without Docker, in a child
@@ -252,7 +252,7 @@ class AccessLog(WSGIRequestHandler):
 
 
 def create_front(backend_url: str, endpoint_name: str | None = None) -> Flask:
-    app = Flask("local_stack.serve")
+    app = Flask("local_stack.serving.endpoint")
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     session = requests.Session()
 
@@ -399,7 +399,7 @@ class LocalEndpoint:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
-        prog="python -m local_stack.serve",
+        prog="python -m local_stack.serving.endpoint",
         description=__doc__.splitlines()[0],
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )

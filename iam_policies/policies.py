@@ -1,9 +1,9 @@
 """Least-privilege policies for the people and pipelines that deploy and operate the stack,
 derived from the AWS calls they were seen to make, not guessed.
 
-The test session records every request the emulator answers (``local_stack.call_recorder``)
+The test session records every request the emulator answers (``local_stack.emulator.recorder``)
 while the whole stack is applied, re-planned and destroyed, and while each operator command
-runs against it; ``local_stack.iam_calls`` names each as an IAM action on a resource ARN.
+runs against it; ``iam_policies.calls`` names each as an IAM action on a resource ARN.
 Here those calls become:
 
 - ``recorded_calls.json``: each call with this stack's names, account, region and state
@@ -14,7 +14,7 @@ Here those calls become:
   nothing) and the operator (the
   ``mlops`` commands' calls, and reading the state that ``terraform output`` needs).
 
-    python -m local_stack.access_policies      # templates from the committed recording
+    python -m iam_policies      # templates from the committed recording
 
 ``make iam-policies`` records anew and then runs this.
 """
@@ -30,11 +30,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from local_stack.iam_calls import ACCOUNT_ID, PARTITION, IamCall, definitions, kind_of, privilege
+from iam_policies.calls import ACCOUNT_ID, PARTITION, IamCall, definitions, kind_of, privilege
 
 logger = logging.getLogger(__name__)
 
-MODULE = Path(__file__).resolve().parent.parent / "terraform" / "modules" / "access_policies"
+MODULE = Path(__file__).resolve().parents[1] / "terraform" / "modules" / "access_policies"
 RECORDING = MODULE / "recorded_calls.json"
 TEMPLATES = MODULE / "templates"
 README = MODULE / "README.md"
@@ -44,7 +44,7 @@ ROLES = ("deployer", "planner", "operator")
 STACK_TAG = "Project"
 
 # Calls the emulator run cannot make, because a variable switches the feature off there
-# (local_stack.terraform.emulator_variables) or moto lacks it, with why AWS needs them.
+# (local_stack.demo.terraform.emulator_variables) or moto lacks it, with why AWS needs them.
 NOT_RECORDED = {
     "deployer": [
         (
@@ -380,11 +380,9 @@ def write_templates(committed: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m iam_policies", description=__doc__.split("\n\n")[0]
+    )
     parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     write_templates(json.loads(RECORDING.read_text()))
-
-
-if __name__ == "__main__":
-    main()

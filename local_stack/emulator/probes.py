@@ -1,6 +1,6 @@
 """Probes: does an emulator behave as AWS does where moto 5.2.5 does not?
 
-Each probe makes the few calls that show one gap (see ``emulator_shims``) and answers True
+Each probe makes the few calls that show one gap (see ``shims``) and answers True
 when the emulator behaves like AWS. They serve twice: an external emulator that lacks a
 behaviour a run needs is refused with its name, and the shim tests run every probe against
 an unpatched moto to show each gap still exists (so a moto upgrade that closes one makes its

@@ -1,6 +1,6 @@
 """Write a small dogImages-shaped dataset that a model can learn, for tests and the demo.
 
-    python -m local_stack.sample_data build/sample --classes 5 --per-class 20
+    python -m local_stack.demo.sample_data build/sample --classes 5 --per-class 20
 
 Each breed (real dogImages folder names) gets its own colour and stripe orientation; every
 image adds a random phase, shift, brightness and pixel noise, so the classes are distinct but
@@ -118,7 +118,9 @@ def generate(
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m local_stack.demo.sample_data", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("out_dir", type=Path, help="new folder for train/, valid/, test/")
     parser.add_argument("--classes", type=int, default=5, help="number of breeds (2..133)")
     parser.add_argument("--per-class", type=int, default=20, help="training images per breed")

@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import signal
-import sys
 import tarfile
 import threading
 import time
@@ -27,14 +26,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
 
-from local_stack.aws import client
-from local_stack.boot import run_train_on_boot
-from local_stack.emulator import Emulator, connect_or_start
-from local_stack.emulator_shims import SHIM_NAMES
-from local_stack.lambda_runtime import import_handler
-from local_stack.sample_data import generate
-from local_stack.terraform import REPO_ROOT, Terraform, emulator_variables, make_workspace
-from local_stack.web import WebServer
+from local_stack.demo.boot import run_train_on_boot
+from local_stack.demo.sample_data import generate
+from local_stack.demo.terraform import REPO_ROOT, Terraform, emulator_variables, make_workspace
+from local_stack.emulator import SHIM_NAMES, Emulator, client, client_factory, connect_or_start
+from local_stack.serving.lambda_runtime import import_handler
+from local_stack.serving.page import WebServer
 from ml.data import DatasetError, check_same_classes, scan_split
 from ml.errors import UserError
 from ml.s3_transfer import upload_dir
@@ -111,7 +108,7 @@ def prepare_dataset(ctx: Context) -> None:
 def start_emulator(ctx: Context) -> None:
     ctx.emulator = connect_or_start()
     ctx.teardown.callback(ctx.emulator.stop)
-    ctx.emulator.require(SHIM_NAMES, "the demo's terraform apply")
+    ctx.emulator.require(SHIM_NAMES, "the demo's terraform apply", client_factory(ctx.emulator))
     os.environ.update(ctx.emulator.environment())
 
 
@@ -163,7 +160,9 @@ def apply_endpoint(ctx: Context) -> None:
 
 
 def serve_model(ctx: Context) -> None:
-    from local_stack.serve import LocalEndpoint  # Flask and TorchServe: only when serving
+    from local_stack.serving.endpoint import (
+        LocalEndpoint,  # Flask and TorchServe: only when serving
+    )
 
     archive = ctx.work_dir / "model.tar.gz"
     client("s3", ctx.emulator).download_file(
@@ -260,7 +259,9 @@ def report(ctx: Context) -> None:
 
 
 def get_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m local_stack.demo", description=__doc__.splitlines()[0]
+    )
     parser.add_argument(
         "--data",
         type=Path,
@@ -373,11 +374,7 @@ def configure_logging(log_file: Path) -> None:
         "s3transfer",
         "urllib3",
         "matplotlib",
-        "local_stack.terraform",
+        "local_stack.demo.terraform",
         "ml.s3_transfer",
     ):
         logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -19,12 +19,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from local_stack.aws import client
-from local_stack.emulator import TEST_CREDENTIALS, Emulator
+from local_stack.emulator import TEST_CREDENTIALS, Emulator, client
+from local_stack.paths import REPO_ROOT
 
 logger = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 MODULES = sorted(p.name for p in (REPO_ROOT / "terraform" / "modules").iterdir() if p.is_dir())
 
 # Every service the stack touches, by the provider's `endpoints` argument name.

@@ -7,7 +7,7 @@ already answers at ``LOCALSTACK_ENDPOINT`` (or http://127.0.0.1:4566) it is reus
 starting a server; a run that needs a behaviour only the shims give (``require``) probes it
 first and refuses an emulator that lacks one.
 
-moto's gaps are patched in ``emulator_shims``. Two more need only settings:
+moto's gaps are patched in ``shims``. Two more need only settings:
 - Lambda's Invoke tries to run Docker and reports a handled error that looks like success;
   ``use_docker: false`` turns that off (the tests call handlers in-process instead).
 - AWS managed IAM policies exist only with ``MOTO_IAM_LOAD_MANAGED_POLICIES=true``.
@@ -15,19 +15,18 @@ moto's gaps are patched in ``emulator_shims``. Two more need only settings:
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
-import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
-from local_stack.call_recorder import CallRecorder, RecordingApp
-from local_stack.emulator_shims import SHIM_NAMES, SHIMS, apply_moto_shims
+from local_stack.emulator.recorder import CallRecorder, RecordingApp
+from local_stack.emulator.shims import SHIM_NAMES, SHIMS, apply_moto_shims
 from local_stack.ports import LOOPBACK, free_port, port_is_free
 
 logger = logging.getLogger(__name__)
@@ -69,27 +68,28 @@ class Emulator:
             **TEST_CREDENTIALS,
         }
 
-    def missing(self, names: Iterable[str]) -> list[str]:
+    def missing(self, names: Iterable[str], make_client: Callable[[str], Any]) -> list[str]:
         """Which of the shimmed behaviours ``names`` this emulator lacks. One this process
-        started has them all; another is probed (once per behaviour)."""
+        started has them all; another is probed (once per behaviour) through ``make_client``
+        (a service name in, a boto3 client bound to this emulator out)."""
         names = sorted(set(names))
         if unknown := set(names) - SHIM_NAMES:
             raise ValueError(f"no such emulator behaviour: {sorted(unknown)}")
         if self.owned:
             return []
-        from local_stack.aws import client
-
         for shim in SHIMS:
             if shim.name in names and shim.name not in self._probed:
-                self._probed[shim.name] = shim.probe(lambda service: client(service, self))
+                self._probed[shim.name] = shim.probe(make_client)
         return [name for name in names if not self._probed[name]]
 
-    def require(self, names: Iterable[str], purpose: str) -> None:
+    def require(
+        self, names: Iterable[str], purpose: str, make_client: Callable[[str], Any]
+    ) -> None:
         """Refuse, with what to do, an emulator that lacks a behaviour ``purpose`` needs."""
-        if missing := self.missing(names):
+        if missing := self.missing(names, make_client):
             raise EmulatorError(
                 f"the AWS emulator at {self.endpoint_url} lacks {', '.join(missing)}, which "
-                f"{purpose} needs (moto gaps that local_stack/emulator_shims.py fills): stop it "
+                f"{purpose} needs (moto gaps that local_stack/emulator/shims.py fills): stop it "
                 "so the run starts its own, or run `make emulator` there instead"
             )
 
@@ -129,7 +129,7 @@ def _answers_like_aws(endpoint_url: str) -> bool:
 
 def start_moto(host: str = DEFAULT_HOST, port: int | None = None) -> Emulator:
     """Start moto server in this process on ``port`` (4566 unless taken, then a free one),
-    recording the signed requests it answers (``local_stack.call_recorder``)."""
+    recording the signed requests it answers (``local_stack.emulator.recorder``)."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from moto.server import ThreadedMotoServer
     from werkzeug.serving import make_server
@@ -169,23 +169,3 @@ def connect_or_start() -> Emulator:
             "start it or unset the variable to use the embedded emulator"
         )
     return start_moto()
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Run the embedded AWS emulator in the foreground.")
-    parser.add_argument("--host", default=DEFAULT_HOST, help="address to bind")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to bind")
-    args = parser.parse_args()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    emulator = start_moto(args.host, args.port)
-    for name, value in emulator.environment().items():
-        logger.info("export %s=%s", name, value)
-    logger.info("Ctrl-C to stop")
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        emulator.stop()
-
-
-if __name__ == "__main__":
-    main()

@@ -8,11 +8,13 @@ that would therefore reach another emulator is refused instead of silently doing
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from botocore.config import Config
 from localstack_client.config import get_service_endpoint
 from localstack_client.session import Session
 
-from local_stack.emulator import TEST_CREDENTIALS, Emulator, EmulatorError
+from local_stack.emulator.server import TEST_CREDENTIALS, Emulator, EmulatorError
 
 # Fail fast against a local server instead of retrying for minutes.
 CLIENT_CONFIG = Config(retries={"max_attempts": 2, "mode": "standard"}, connect_timeout=5)
@@ -35,3 +37,9 @@ def client(service: str, emulator: Emulator, **kwargs):
             f"AWS_ENDPOINT_URL={endpoint} points at another emulator than {emulator.endpoint_url}"
         )
     return session(emulator).client(service, config=kwargs.pop("config", CLIENT_CONFIG), **kwargs)
+
+
+def client_factory(emulator: Emulator) -> Callable[..., object]:
+    """``client`` with the emulator bound: a service name in, a client out (the probes' way
+    to reach an emulator)."""
+    return lambda service, **kwargs: client(service, emulator, **kwargs)

@@ -43,7 +43,7 @@
     CreateNotebookInstanceLifecycleConfig drops its Tags. The shim keeps them on the
     configuration.
 
-Every shim has a probe in ``emulator_probes`` that tells whether an emulator behaves as AWS
+Every shim has a probe in ``probes`` that tells whether an emulator behaves as AWS
 does there; ``tests/local_stack/test_emulator_shims.py`` runs each against an unpatched moto,
 so the shim whose gap a moto upgrade closes fails its test and gets removed. The patches
 reach into moto's internals, so they refuse any moto but the version they were written for.
@@ -58,7 +58,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from local_stack import emulator_probes
+from local_stack.emulator import probes
 
 # The moto release these patches were written against (requirements.txt pins it).
 MOTO_VERSION = "5.2.5"
@@ -85,7 +85,7 @@ def check_moto_version(installed: str | None = None) -> None:
         installed = moto.__version__
     if installed != MOTO_VERSION:
         raise MotoVersionError(
-            f"the emulator's shims (local_stack/emulator_shims.py) patch moto {MOTO_VERSION}, "
+            f"the emulator's shims (local_stack/emulator/shims.py) patch moto {MOTO_VERSION}, "
             f"but moto {installed} is installed: install moto[server]=={MOTO_VERSION} "
             "(make setup does), or port the shims to the new release and run "
             "tests/local_stack/test_emulator_shims.py to see which gaps remain"
@@ -570,57 +570,57 @@ class Shim:
 
     name: str
     patch: Callable[[], None]
-    probe: Callable[[emulator_probes.Clients], bool]
+    probe: Callable[[probes.Clients], bool]
 
 
 SHIMS = (
-    Shim("scaling_tags", _shim_scaling_tags, emulator_probes.scaling_tags),
-    Shim("ec2_monitoring", _shim_ec2_monitoring, emulator_probes.ec2_monitoring),
-    Shim("s3_tls_only_policy", _shim_s3_tls_only_policies, emulator_probes.s3_tls_only_policy),
+    Shim("scaling_tags", _shim_scaling_tags, probes.scaling_tags),
+    Shim("ec2_monitoring", _shim_ec2_monitoring, probes.ec2_monitoring),
+    Shim("s3_tls_only_policy", _shim_s3_tls_only_policies, probes.s3_tls_only_policy),
     Shim(
         "sagemaker_model_description",
         _shim_sagemaker_model_description,
-        emulator_probes.sagemaker_model_description,
+        probes.sagemaker_model_description,
     ),
     Shim(
         "sagemaker_unique_names",
         _shim_sagemaker_unique_names,
-        emulator_probes.sagemaker_unique_names,
+        probes.sagemaker_unique_names,
     ),
     Shim(
         "sagemaker_training_metrics",
         _shim_sagemaker_training_jobs,
-        emulator_probes.sagemaker_training_metrics,
+        probes.sagemaker_training_metrics,
     ),
     Shim(
         "sagemaker_tuning_trials",
         _shim_sagemaker_tuning_jobs,
-        emulator_probes.sagemaker_tuning_trials,
+        probes.sagemaker_tuning_trials,
     ),
     Shim(
         "sagemaker_update_endpoint",
         _shim_sagemaker_update_endpoint,
-        emulator_probes.sagemaker_update_endpoint,
+        probes.sagemaker_update_endpoint,
     ),
     Shim(
         "sagemaker_empty_data_capture",
         _shim_sagemaker_empty_data_capture,
-        emulator_probes.sagemaker_empty_data_capture,
+        probes.sagemaker_empty_data_capture,
     ),
     Shim(
         "sagemaker_deployment_config",
         _shim_sagemaker_deployment_config,
-        emulator_probes.sagemaker_deployment_config,
+        probes.sagemaker_deployment_config,
     ),
     Shim(
         "sagemaker_model_registry",
         _shim_sagemaker_model_registry,
-        emulator_probes.sagemaker_model_registry,
+        probes.sagemaker_model_registry,
     ),
     Shim(
         "sagemaker_lifecycle_config_tags",
         _shim_sagemaker_lifecycle_config_tags,
-        emulator_probes.sagemaker_lifecycle_config_tags,
+        probes.sagemaker_lifecycle_config_tags,
     ),
 )
 SHIM_NAMES = frozenset(shim.name for shim in SHIMS)

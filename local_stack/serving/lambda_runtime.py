@@ -11,12 +11,12 @@ import importlib
 import logging
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from types import ModuleType
 
 from local_stack.environment import overlaid_environment
+from local_stack.paths import REPO_ROOT
 
-LAMBDA_DIR = Path(__file__).resolve().parent.parent / "lambda"
+LAMBDA_DIR = REPO_ROOT / "lambda"
 
 
 def import_handler(environment: Mapping[str, str] | None = None) -> ModuleType:

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from local_stack.aws import client
-from local_stack.call_recorder import RecordedRequest
-from local_stack.iam_calls import SERVICES, IamCall, Translator, UnknownCallError, caller
+from iam_policies.calls import SERVICES, IamCall, Translator, UnknownCallError, caller
+from local_stack.emulator import client
+from local_stack.emulator.recorder import RecordedRequest
 
 
 def request(service: str, method: str, path: str, **fields) -> RecordedRequest:

@@ -1,0 +1,27 @@
+"""The embedded AWS emulator: moto server, the shims and probes for its gaps, the recorder of
+the signed requests it answers, and boto3 clients bound to it. See local_stack/README.md.
+
+The package's face is what the demo, the tests and the benchmarks use; its modules import
+one another by full name (server -> shims -> probes, clients -> server), never this file.
+"""
+
+from local_stack.emulator.clients import client, client_factory
+from local_stack.emulator.server import (
+    TEST_CREDENTIALS,
+    Emulator,
+    EmulatorError,
+    connect_or_start,
+    start_moto,
+)
+from local_stack.emulator.shims import SHIM_NAMES
+
+__all__ = [
+    "SHIM_NAMES",
+    "TEST_CREDENTIALS",
+    "Emulator",
+    "EmulatorError",
+    "client",
+    "client_factory",
+    "connect_or_start",
+    "start_moto",
+]

@@ -1,0 +1,37 @@
+"""Run the embedded AWS emulator in the foreground until Ctrl-C.
+
+python -m local_stack.emulator [--host 127.0.0.1] [--port 4566]     # or: make emulator
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import threading
+
+from local_stack.emulator.server import DEFAULT_HOST, DEFAULT_PORT, start_moto
+
+logger = logging.getLogger("local_stack.emulator")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m local_stack.emulator",
+        description="Run the embedded AWS emulator in the foreground.",
+    )
+    parser.add_argument("--host", default=DEFAULT_HOST, help="address to bind")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to bind")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    emulator = start_moto(args.host, args.port)
+    for name, value in emulator.environment().items():
+        logger.info("export %s=%s", name, value)
+    logger.info("Ctrl-C to stop")
+    try:
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        emulator.stop()
+
+
+if __name__ == "__main__":
+    main()
