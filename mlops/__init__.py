@@ -13,10 +13,9 @@ Bucket, roles and image come from ``terraform output -json`` (or flags); every j
 - ``specs``: names and request bodies, pure functions of the options;
 - ``stack``: what the Terraform stack provides, and the checks on it;
 - ``bundle``: the training code bundle;
-- ``commands``: the calls to SageMaker and S3 that tune, train and deploy;
-- ``verify``: whether the endpoint serves what was applied (no silent rollback);
-- ``status``: the status table;
-- ``cli``: the command line.
+- ``jobs``, ``registry``, ``deploy``, ``verify``, ``status``: the commands, each declared
+  (``command.Command``: name, help, options) next to the function that runs it;
+- ``cli``: the command line built from them.
 """
 
 

@@ -9,6 +9,7 @@ takes Approved versions only. Rejecting the version that serves is refused.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import io
 import json
@@ -21,6 +22,7 @@ from botocore.exceptions import ClientError
 
 from mlops import JobsError, specs
 from mlops.aws import Aws, fetch, not_found
+from mlops.command import Command
 from mlops.stack import Stack
 
 logger = logging.getLogger("mlops")
@@ -190,6 +192,13 @@ def package_request(
     }
 
 
+def register_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--from-job", metavar="TRAINING_JOB", required=True, help="a Completed training job"
+    )
+    parser.add_argument("--inference-image-uri", help="(default: output inference_image_uri)")
+
+
 def register(aws: Aws, stack: Stack, args, now) -> str:
     """A new PendingManualApproval version of the stack's group from ``args.from_job``."""
     group, bucket = stack.get("model_package_group"), stack.get("bucket")
@@ -218,6 +227,15 @@ def register(aws: Aws, stack: Stack, args, now) -> str:
     )
     logger.info("review it, then: python -m mlops approve %s (or reject it)", arn)
     return arn
+
+
+REGISTER = Command(
+    "register",
+    "add a training job's model to the model registry, pending approval",
+    register,
+    register_options,
+    shares=("registry",),
+)
 
 
 def describe(aws: Aws, arn: str) -> dict:
@@ -270,12 +288,30 @@ def set_approval(aws: Aws, stack: Stack, arn: str, status: str, note: str | None
     return arn
 
 
+def review_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("package", metavar="PACKAGE_ARN", help="the version's ARN")
+    parser.add_argument(
+        "--note", help="why (the version's ApprovalDescription, up to 1024 characters)"
+    )
+
+
+def reject_options(parser: argparse.ArgumentParser) -> None:
+    review_options(parser)
+    parser.add_argument("--endpoint-name", help="(default: output endpoint_name)")
+
+
 def approve(aws: Aws, stack: Stack, args, now) -> str:
     return set_approval(aws, stack, args.package, APPROVED, args.note)
 
 
 def reject(aws: Aws, stack: Stack, args, now) -> str:
     return set_approval(aws, stack, args.package, REJECTED, args.note)
+
+
+APPROVE = Command(
+    "approve", "let a registered version serve", approve, review_options, shares=("registry",)
+)
+REJECT = Command("reject", "refuse it", reject, reject_options, shares=("registry",))
 
 
 def require_approved(aws: Aws, stack: Stack, arn: str) -> dict:

@@ -3,13 +3,21 @@ trials, as a table."""
 
 from __future__ import annotations
 
+import argparse
+import logging
+import sys
 from datetime import datetime
 
 from botocore.exceptions import ClientError
 
-from mlops import specs
+from mlops import JobsError, specs
 from mlops.aws import Aws, fetch, not_found
+from mlops.command import Command
 from mlops.registry import live_package, version_rows
+from mlops.stack import Stack
+from mlops.verify import print_desired_instance_count
+
+logger = logging.getLogger("mlops")
 
 
 def format_table(headers: list[str], rows: list[list[str]]) -> str:
@@ -144,3 +152,44 @@ def trials(aws: Aws, tuning_job: str) -> str:
     headers = ["TRIAL", "STATUS", objective["MetricName"].upper(), "HYPERPARAMETERS"]
     table = format_table(headers, rows)
     return f"{heading}\n{table}" if rows else f"{heading}\nno trials yet"
+
+
+def status_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--tuning-job", help="show this tuning job's trials instead")
+    parser.add_argument("--endpoint-name", help="(default: output endpoint_name, if any)")
+    parser.add_argument("--limit", type=int, default=5, help="jobs of each kind (default: 5)")
+    parser.add_argument(
+        "--desired-instance-count",
+        action="store_true",
+        help="print only the instance count auto scaling wants now (nothing without an "
+        "instance-based endpoint), for terraform apply -var endpoint_current_instance_count=N",
+    )
+
+
+def run_status(aws: Aws, stack: Stack, args, now: datetime) -> str:
+    if args.desired_instance_count:
+        return print_desired_instance_count(aws, stack)
+    if not 1 <= args.limit <= 100:
+        raise JobsError(f"--limit must be between 1 and 100, got {args.limit}")
+    if args.tuning_job:
+        table = trials(aws, args.tuning_job)
+    else:
+        try:
+            endpoint = stack.get("endpoint_name")
+        except JobsError:
+            logger.info("no endpoint known to show (pass --endpoint-name to show one)")
+            endpoint = None
+        table = overview(
+            aws, args.prefix, endpoint, args.limit, stack.optional("model_package_group")
+        )
+    sys.stdout.write(table + "\n")
+    return table
+
+
+STATUS = Command(
+    "status",
+    "recent jobs, the registry's versions and the endpoint, as a table",
+    run_status,
+    status_options,
+    shares=("registry",),
+)

@@ -9,13 +9,18 @@ configuration serves, and the instance count the variants settled on.
 
 from __future__ import annotations
 
+import argparse
 import logging
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
-from mlops import DeploymentError
+from mlops import DeploymentError, JobsError
 from mlops.aws import Aws, fetch
+from mlops.command import Command
+from mlops.stack import Stack
 
 logger = logging.getLogger("mlops")
 
@@ -140,3 +145,65 @@ def desired_instance_count(aws: Aws, endpoint: str) -> int | None:
         if "DesiredInstanceCount" in v
     ]
     return sum(counts) if counts else None
+
+
+def verify_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--endpoint-name", help="(default: output endpoint_name)")
+    parser.add_argument(
+        "--expect-config",
+        metavar="NAME",
+        help="the endpoint configuration it should be on (default: output endpoint_config_name)",
+    )
+    parser.add_argument(
+        "--expect-model",
+        metavar="S3_URL_OR_PACKAGE_ARN",
+        help="the model.tar.gz or model package it should serve (default: output endpoint_model)",
+    )
+    parser.add_argument(
+        "--wait-timeout",
+        type=int,
+        default=3600,
+        help="seconds to wait while the endpoint is still updating (default: 3600)",
+    )
+    parser.add_argument(
+        "--poll-seconds", type=int, default=30, help="seconds between status checks"
+    )
+
+
+def run_verify(aws: Aws, stack: Stack, args, now: datetime) -> str:
+    if not 1 <= args.poll_seconds <= args.wait_timeout:
+        raise JobsError(
+            f"need 1 <= --poll-seconds <= --wait-timeout, got {args.poll_seconds} and "
+            f"{args.wait_timeout}"
+        )
+    expected = Expected(
+        endpoint=stack.get("endpoint_name"),
+        config=args.expect_config or stack.get("endpoint_config"),
+        model=args.expect_model or stack.get("model"),
+        rollback_alarms=tuple(stack.optional_list("endpoint_rollback_alarm_names")),
+    )
+    summary = verify(aws, expected, args.wait_timeout, args.poll_seconds)
+    logger.info("%s", summary)
+    return summary
+
+
+def print_desired_instance_count(aws: Aws, stack: Stack) -> str:
+    """The count, or an empty line when there is no stack, endpoint or instance fleet yet:
+    the first deployment starts at min_capacity."""
+    try:
+        count = desired_instance_count(aws, stack.get("endpoint_name"))
+    except JobsError as nothing:
+        logger.info("no instance count to keep: %s", nothing)
+        count = None
+    text = "" if count is None else str(count)
+    sys.stdout.write(text + "\n")
+    return text
+
+
+VERIFY = Command(
+    "verify",
+    "check that the endpoint serves what was just applied; exit 1 with the reason when the "
+    "deployment failed or was rolled back",
+    run_verify,
+    verify_options,
+)

@@ -266,8 +266,6 @@ LONG_FUNCTIONS_ALLOWED = {
     "ml/sweep.py:main",
     "ml/train.py:_train",
     "ml/train.py:get_args_parser",
-    "mlops/cli.py:get_parser",
-    "mlops/commands.py:update_endpoint",
 }
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from ml.metrics import METRIC_DEFINITIONS, TUNING_OBJECTIVE
 from mlops import JobsError, specs, tfvars
-from mlops.commands import train_script_options
+from mlops.jobs import train_script_options
 
 pytestmark = pytest.mark.unit
 

@@ -1,28 +1,24 @@
-"""The calls to SageMaker and S3 behind ``tune``, ``train`` and ``deploy``."""
+"""``features``, ``tune`` and ``train``: SageMaker jobs that run ``ml/train.py`` from a code
+bundle of this checkout."""
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import logging
-import math
 import sys
 import tempfile
 from datetime import datetime
 from pathlib import Path
 
-from botocore.exceptions import WaiterError
-
-from mlops import JobsError, specs, tfvars
+from mlops import JobsError, specs
 from mlops.aws import Aws, fetch
 from mlops.bundle import build_code_bundle
-from mlops.registry import require_approved
+from mlops.command import Command
 from mlops.stack import Stack
 
 logger = logging.getLogger("mlops")
-
-MODEL_DATA_VARIABLE = "model_data_url"
-MODEL_PACKAGE_VARIABLE = "model_package_arn"
 
 
 def train_script_options() -> set[str]:
@@ -163,6 +159,52 @@ def features(aws: Aws, stack: Stack, args, now: datetime) -> str:
     return name
 
 
+FEATURES = Command(
+    "features",
+    "compute every split's backbone features once, for tune --features-job",
+    features,
+    shares=("jobs",),
+)
+
+
+def tune_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--max-jobs", type=int, default=6, help="trials in all (default: 6)")
+    parser.add_argument(
+        "--max-parallel-jobs", type=int, default=3, help="trials at a time (default: 3)"
+    )
+    parser.add_argument(
+        "--lr-range",
+        type=float,
+        nargs=2,
+        default=[1e-4, 1e-2],
+        metavar=("MIN", "MAX"),
+        help="learning rates, searched on a log scale (default: 1e-4 1e-2)",
+    )
+    parser.add_argument(
+        "--batch-sizes",
+        type=int,
+        nargs="+",
+        default=[16, 32, 64],
+        metavar="N",
+        help="batch sizes to choose from (default: 16 32 64)",
+    )
+    parser.add_argument(
+        "--epochs-range",
+        type=int,
+        nargs=2,
+        default=[2, 8],
+        metavar=("MIN", "MAX"),
+        help="epochs (default: 2 8)",
+    )
+    parser.add_argument("--strategy", choices=["Bayesian", "Random"], default="Bayesian")
+    parser.add_argument(
+        "--features-job",
+        metavar="FEATURES_JOB",
+        help="train trials on that features job's cached features (head only, seconds each) "
+        "instead of on the images",
+    )
+
+
 def tune(aws: Aws, stack: Stack, args, now: datetime) -> str:
     name = specs.job_name(args.prefix, "tune", now)
     resources = resources_from(args, head_only=args.features_job is not None)
@@ -205,6 +247,9 @@ def tune(aws: Aws, stack: Stack, args, now: datetime) -> str:
     return name
 
 
+TUNE = Command("tune", "start a hyperparameter tuning job", tune, tune_options, shares=("jobs",))
+
+
 def best_trial(aws: Aws, tuning_job: str) -> tuple[dict, dict[str, object]]:
     """The tuning job's best training job (its summary) and the hyperparameters the final
     model should train with: the trial's, without what training on cached features needed."""
@@ -232,6 +277,20 @@ def best_trial(aws: Aws, tuning_job: str) -> tuple[dict, dict[str, object]]:
             " and ".join(specs.HEAD_ONLY),
         )
     return best, hyperparameters
+
+
+def train_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--instance-count",
+        type=int,
+        default=1,
+        help="instances; more than one trains with distributed data parallel (default: 1)",
+    )
+    parser.add_argument(
+        "--from-tuning",
+        metavar="TUNING_JOB",
+        help="start from the hyperparameters of this tuning job's best trial",
+    )
 
 
 def train(aws: Aws, stack: Stack, args, now: datetime) -> str:
@@ -273,131 +332,10 @@ def train(aws: Aws, stack: Stack, args, now: datetime) -> str:
     return name
 
 
-def model_data_of_job(aws: Aws, job: str) -> str:
-    description = fetch(
-        aws.sagemaker.describe_training_job,
-        f"--from-job {job}: no such training job",
-        TrainingJobName=job,
-    )
-    status = description["TrainingJobStatus"]
-    if status != "Completed":
-        raise JobsError(f"training job {job} is {status}, not Completed: it has no model yet")
-    return description["ModelArtifacts"]["S3ModelArtifacts"]
-
-
-def check_model_data(aws: Aws, url: str, bucket: str) -> None:
-    object_bucket, key = specs.parse_s3_url(url, "--model-data")
-    if not key.endswith(".tar.gz"):
-        raise JobsError(f"--model-data {url}: expected a model.tar.gz")
-    if object_bucket != bucket or not key.startswith("models/"):
-        raise JobsError(
-            f"{url} is outside s3://{bucket}/models/, the only place the endpoint's role may "
-            "read models from: copy it there first"
-        )
-    fetch(aws.s3.head_object, f"{url} does not exist", Bucket=object_bucket, Key=key)
-
-
-def deploy(aws: Aws, stack: Stack, args, now: datetime) -> str:
-    if not 1 <= args.poll_seconds <= args.wait_timeout:
-        raise JobsError(
-            f"need 1 <= --poll-seconds <= --wait-timeout, got {args.poll_seconds} and "
-            f"{args.wait_timeout}"
-        )
-    if args.model_package:
-        require_approved(aws, stack, args.model_package)
-        source, variable, other = args.model_package, MODEL_PACKAGE_VARIABLE, MODEL_DATA_VARIABLE
-    else:
-        source = args.model_data or model_data_of_job(aws, args.from_job)
-        check_model_data(aws, source, stack.get("bucket"))
-        variable, other = MODEL_DATA_VARIABLE, MODEL_PACKAGE_VARIABLE
-    if args.direct:
-        update_endpoint(aws, stack.get("endpoint_name"), source, args, now)
-    if args.tfvars:
-        tfvars.write_variable(args.tfvars, variable, source)
-        # Terraform takes one of the two: the other one goes.
-        if tfvars.remove_variable(args.tfvars, other):
-            logger.info("removed %s from %s", other, args.tfvars)
-        logger.info("set %s in %s", variable, args.tfvars)
-    if not args.direct:
-        if not args.tfvars:
-            sys.stdout.write(tfvars.assignment(variable, source) + "\n")
-        logger.info(
-            "Terraform owns the endpoint: apply this %s (make deploy: terraform apply keeping "
-            "the instance count auto scaling chose, then python -m mlops verify) and it "
-            "creates a new model and endpoint configuration, then updates the endpoint "
-            "blue/green without downtime",
-            variable,
-        )
-    elif not args.tfvars:
-        logger.warning(
-            "Terraform still declares the previous model: set %s in your tfvars "
-            "(or pass --tfvars FILE) before the next terraform apply, or it moves the "
-            "endpoint back",
-            tfvars.assignment(variable, source),
-        )
-    return source
-
-
-def update_endpoint(aws: Aws, endpoint: str, source: str, args, now: datetime) -> None:
-    """New model + endpoint configuration, then UpdateEndpoint: SageMaker shifts traffic to
-    the new instances once they are healthy and keeps the old ones serving until then."""
-    sagemaker = aws.sagemaker
-    current = fetch(
-        sagemaker.describe_endpoint, f"endpoint {endpoint} does not exist", EndpointName=endpoint
-    )
-    if current["EndpointStatus"] != "InService":
-        raise JobsError(
-            f"endpoint {endpoint} is {current['EndpointStatus']}: deploy when it is InService"
-        )
-    config = sagemaker.describe_endpoint_config(EndpointConfigName=current["EndpointConfigName"])
-    model_names = {variant["ModelName"] for variant in config["ProductionVariants"]}
-    if len(model_names) != 1:
-        raise JobsError(f"endpoint {endpoint} serves {len(model_names)} models; expected one")
-    model = sagemaker.describe_model(ModelName=model_names.pop())
-    previous = specs.served_model(model["PrimaryContainer"])
-    if previous == source:
-        logger.info("endpoint %s already serves %s", endpoint, source)
-        return
-    tags = sagemaker.list_tags(ResourceArn=model["ModelArn"]).get("Tags", [])
-    model_name = specs.job_name(args.prefix, "model", now)
-    config_name = specs.job_name(args.prefix, "config", now)
-    sagemaker.create_model(**specs.model_request(model_name, model, source), Tags=tags)
-    sagemaker.create_endpoint_config(
-        **specs.endpoint_config_request(config_name, config, model_name), Tags=tags
-    )
-    sagemaker.update_endpoint(
-        EndpointName=endpoint,
-        EndpointConfigName=config_name,
-        # Keep the instance count auto scaling chose, not the config's initial count.
-        RetainAllVariantProperties=True,
-    )
-    logger.info("updating endpoint %s to %s (model %s)", endpoint, config_name, model_name)
-    try:
-        sagemaker.get_waiter("endpoint_in_service").wait(
-            EndpointName=endpoint,
-            WaiterConfig={
-                "Delay": args.poll_seconds,
-                "MaxAttempts": max(1, math.ceil(args.wait_timeout / args.poll_seconds)),
-            },
-        )
-    except WaiterError:
-        state = sagemaker.describe_endpoint(EndpointName=endpoint)
-        raise JobsError(
-            f"endpoint {endpoint} did not return to InService with {config_name}: status "
-            f"{state['EndpointStatus']}, {state.get('FailureReason', 'no failure reason')}. "
-            f"SageMaker keeps serving {current['EndpointConfigName']} if the update fails"
-        ) from None
-    final = sagemaker.describe_endpoint(EndpointName=endpoint)
-    if final["EndpointConfigName"] != config_name:
-        raise JobsError(
-            f"endpoint {endpoint} is InService on {final['EndpointConfigName']}, not "
-            f"{config_name}: the update was rolled back"
-        )
-    flag = "--model-package" if specs.is_model_package(previous or "") else "--model-data"
-    logger.info(
-        "endpoint %s serves %s; to roll back: python -m mlops deploy --direct %s %s",
-        endpoint,
-        source,
-        flag,
-        previous,
-    )
+TRAIN = Command(
+    "train",
+    "start a training job (1..N instances)",
+    train,
+    train_options,
+    shares=("jobs",),
+)
