@@ -64,12 +64,12 @@ def pytest_xdist_make_scheduler(config, log):
 def emulator() -> Iterator[Emulator]:
     """One AWS emulator for the whole session (for each worker, in parallel runs: its own),
     with the standard AWS variables exported, and LOCALSTACK_ENDPOINT for child processes."""
-    # In parallel runs each worker starts its own on a port of its own: two reaching for 4566
-    # at once would race for it.
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        running = start_moto(port=free_port())
-    else:
+    # Its own, on a port of its own: never one another run started (it may stop at any time)
+    # and never a race for 4566. LOCALSTACK_ENDPOINT names an emulator to use instead.
+    if os.environ.get("LOCALSTACK_ENDPOINT"):
         running = connect_or_start()
+    else:
+        running = start_moto(port=free_port())
     try:
         with overlaid_environment(
             {**running.environment(), "LOCALSTACK_ENDPOINT": running.endpoint_url}

@@ -132,6 +132,7 @@ def apply_stack(root: Path, emulator) -> Iterator[dict]:
             ]
         ),
     }
+    names = policies.Names(name, bucket, state_bucket, STATE_KEY, emulator.region)
     yield {
         "terraform": terraform,
         "variables": variables,
@@ -139,6 +140,7 @@ def apply_stack(root: Path, emulator) -> Iterator[dict]:
         "outputs": terraform.outputs(),
         "timings": timings,
         "apps": apps,
+        "recording_names": names,
         "state": {
             "bucket": state_bucket,
             "key": STATE_KEY,
@@ -153,24 +155,38 @@ def apply_stack(root: Path, emulator) -> Iterator[dict]:
     assert_nothing_left(terraform, emulator, name)
     delete_state_bucket(s3, state_bucket)
     if recorded_from is not None:
-        names = policies.Names(name, bucket, state_bucket, STATE_KEY, emulator.region)
         check_recording(emulator.recorder.since(recorded_from), names, apps)
 
 
-def check_recording(requests, names: policies.Names, apps: dict[str, str]) -> None:
-    """The calls this run made are all in the committed recording the policies come from;
-    IAM_RECORDING=write (make iam-policies) adds them to it, IAM_RECORDING=replace makes
-    them the whole recording."""
-    # Only the stack's: this process's other tests share the emulator.
+def recorded_calls(requests, names: policies.Names, apps: dict[str, str]) -> dict:
+    """The stack's calls among ``requests`` (this process's other tests share the
+    emulator), in the recording's form."""
     ours = [r for r in requests if any(f"app/{app}" in r.user_agent for app in apps.values())]
-    recorded = policies.recording(iam_calls(ours), names, apps["deployer"], apps["operator"])
-    committed = json.loads(policies.RECORDING.read_text())
-    mode = os.environ.get("IAM_RECORDING")
-    if mode in ("write", "replace"):  # what this run made, added or alone
+    return policies.recording(iam_calls(ours), names, apps["deployer"], apps["operator"])
+
+
+def recording_mode() -> str | None:
+    """IAM_RECORDING=write (make iam-policies) adds what a run records to the committed
+    recording, IAM_RECORDING=replace makes it the whole recording; unset, a run checks."""
+    return os.environ.get("IAM_RECORDING") or None
+
+
+def unrecorded(recorded: dict) -> list[str]:
+    """What ``recorded`` holds that the committed recording (the policies' source) lacks."""
+    return policies.grown(json.loads(policies.RECORDING.read_text()), recorded)
+
+
+def check_recording(requests, names: policies.Names, apps: dict[str, str]) -> None:
+    """The calls this run made are all in the committed recording the policies come from,
+    or, when recording, added to it."""
+    recorded = recorded_calls(requests, names, apps)
+    mode = recording_mode()
+    if mode in ("write", "replace"):
+        committed = json.loads(policies.RECORDING.read_text())
         policies.save(policies.merged(committed, recorded) if mode == "write" else recorded)
         logger.warning("wrote %s", policies.RECORDING)
         return
-    grown = policies.grown(committed, recorded)
+    grown = unrecorded(recorded)
     assert not grown, (
         "the stack made AWS calls its deployer/operator policies do not allow; run "
         "`make iam-policies` and review the policy change:\n" + "\n".join(grown)

@@ -10,6 +10,7 @@ from local_stack.emulator import client
 from mlops.cli import main
 from tests.iam import inline_policy, policy_allows
 from tests.mlops.conftest import output_archive
+from tests.stack import recorded_calls, recording_mode, unrecorded
 
 pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.slow]
 
@@ -59,11 +60,12 @@ def test_jobs_use_the_stack_and_its_roles_allow_them(applied_stack, emulator, ca
 
 
 def test_every_operator_command_runs_on_the_stack(
-    applied_stack, emulator, monkeypatch, trained_model
+    applied_stack, emulator, monkeypatch, trained_model, capsys
 ):
     """Each mlops command on the applied stack as an operator runs it: features, tune,
-    train, register, reject, approve, deploy, verify, status. Their calls (named by the User-Agent's
-    app, see tests/stack.py) are what the operator policy is derived from."""
+    train, register, reject, approve, deploy, verify, status; each does what it says, and
+    every AWS call they make (named by the User-Agent's app, see tests/stack.py) is one the
+    operator policy, derived from the committed recording, allows."""
     app = applied_stack["apps"]["operator"]
     monkeypatch.setenv("AWS_SDK_UA_APP_ID", app)
     monkeypatch.setenv("TF_APPEND_USER_AGENT", f"app/{app}")
@@ -73,8 +75,12 @@ def test_every_operator_command_runs_on_the_stack(
     for split in ("train", "valid", "test"):
         s3.put_object(Bucket=bucket, Key=f"data/{split}/001.Affenpinscher/1.jpg", Body=b"jpeg")
     stack_args = ["--terraform-dir", str(applied_stack["terraform"].workdir), "--prefix", name]
+    recorded_from = emulator.recorder.mark()
 
     features = main(["features", *stack_args, "--hyperparameter", "arch=resnet18"])
+    features_job = sagemaker.describe_training_job(TrainingJobName=features)
+    assert features_job["RoleArn"] == outputs["sagemaker_training_role_arn"]
+    assert features_job["HyperParameters"]["features-only"] == "true"
     for split in ("train", "valid", "test"):  # what the job would upload
         s3.put_object(Bucket=bucket, Key=f"features/{features}/{split}.json", Body=b"{}")
     tuning = main(
@@ -89,6 +95,10 @@ def test_every_operator_command_runs_on_the_stack(
             "1",
         ]
     )
+    trials = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=tuning
+    )["TrainingJobSummaries"]
+    assert len(trials) == 2
     job = main(["train", *stack_args, "--hyperparameter", "arch=resnet18"])
     model = sagemaker.describe_training_job(TrainingJobName=job)["ModelArtifacts"]
     key = model["S3ModelArtifacts"].removeprefix(f"s3://{bucket}/")
@@ -101,13 +111,45 @@ def test_every_operator_command_runs_on_the_stack(
     package = main(["register", *stack_args, "--from-job", job])
     refused = main(["register", *stack_args, "--from-job", job])
     try:
+        assert approval(sagemaker, package) == "PendingManualApproval"
         main(["reject", *stack_args, refused])
+        assert approval(sagemaker, refused) == "Rejected"
         main(["approve", *stack_args, package])
+        assert approval(sagemaker, package) == "Approved"
+        capsys.readouterr()
         main(["deploy", *stack_args, "--model-package", package])
-        main(["verify", *stack_args, "--wait-timeout", "5", "--poll-seconds", "1"])
-        main(["status", *stack_args])
-        main(["status", *stack_args, "--desired-instance-count"])
-        main(["status", *stack_args, "--tuning-job", tuning])
+        assert capsys.readouterr().out == f'model_package_arn = "{package}"\n'
+        served = main(["verify", *stack_args, "--wait-timeout", "5", "--poll-seconds", "1"])
+        assert outputs["endpoint_config_name"] in served
+        overview = main(["status", *stack_args])
+        assert all(named in overview for named in (tuning, job, package, refused))
+        count = main(["status", *stack_args, "--desired-instance-count"])
+        assert count.isdigit() or count == ""
+        assert trials[0]["TrainingJobName"] in main(["status", *stack_args, "--tuning-job", tuning])
     finally:  # Terraform deletes the registry only once it holds no version
         for version in (package, refused):
             sagemaker.delete_model_package(ModelPackageName=version)
+
+    recorded = recorded_calls(
+        emulator.recorder.since(recorded_from),
+        applied_stack["recording_names"],
+        applied_stack["apps"],
+    )
+    assert set(recorded["operator"]) >= {
+        "features",
+        "tune",
+        "train",
+        "register",
+        "reject",
+        "approve",
+        "deploy",
+        "verify",
+        "status",
+        "terraform output",
+    }
+    if recording_mode() is None:  # when recording, the stack's teardown writes them instead
+        assert unrecorded(recorded) == [], "run `make iam-policies` and review the change"
+
+
+def approval(sagemaker, package: str) -> str:
+    return sagemaker.describe_model_package(ModelPackageName=package)["ModelApprovalStatus"]
