@@ -144,30 +144,7 @@ def load_or_compute(
     weights = weights or weights_fingerprint(backbone)
     saved = json.loads(manifest_path.read_text()) if manifest_path.is_file() else None
     if split is None:
-        if saved is None:
-            raise FeatureCacheError(
-                f"no images in {root} and no feature cache {manifest_path}: pass the images, "
-                "or a cache computed for them"
-            )
-        wanted = {k: v for k, v in saved.items() if k not in ("files", "class_dirs")}
-        wanted.update(
-            version=MANIFEST_VERSION,
-            arch=arch,
-            weights=weights,
-            image_size=image_size,
-            preprocessing=preprocessing(image_size),
-        )
-        if differences := _differences(saved, wanted):
-            raise FeatureCacheError(
-                f"feature cache {manifest_path} was computed for another {', '.join(differences)}"
-                f" and there are no images in {root} to compute it again"
-            )
-        logger.info(
-            "no images in %s: using the %d files the cache %s lists",
-            root,
-            len(saved["files"]),
-            manifest_path,
-        )
+        check_cache_without_images(saved, root, manifest_path, arch, weights, image_size)
     else:
         wanted = manifest_for(split, root, arch, weights, image_size)
         reason = None
@@ -179,16 +156,52 @@ def load_or_compute(
             logger.info("computing %s features into %s (%s)", name, cache_dir, reasons[0])
             features, labels = compute_features(split, backbone, device, batch_size, workers, ctx)
             if ctx.is_main_process:
-                atomic_write(
-                    tensors_path,
-                    lambda tmp: torch.save({"features": features, "labels": labels}, tmp),
-                )
-                # The manifest last: a cache without one is never taken for complete.
-                atomic_write(manifest_path, lambda tmp: tmp.write_text(json.dumps(wanted)))
+                store(tensors_path, manifest_path, features, labels, wanted)
             return TensorDataset(features, labels)
         logger.info("%s features from the cache %s", name, cache_dir)
     stored = torch.load(tensors_path, map_location="cpu", weights_only=True)
     return TensorDataset(stored["features"], stored["labels"])
+
+
+def check_cache_without_images(
+    saved: dict | None, root: Path, manifest_path: Path, arch: str, weights: str, image_size: int
+) -> None:
+    """With no images to compute them from, the cache must exist and have been computed with
+    this backbone, weights and preprocessing; its file list stands for the images."""
+    if saved is None:
+        raise FeatureCacheError(
+            f"no images in {root} and no feature cache {manifest_path}: pass the images, "
+            "or a cache computed for them"
+        )
+    wanted = {k: v for k, v in saved.items() if k not in ("files", "class_dirs")}
+    wanted.update(
+        version=MANIFEST_VERSION,
+        arch=arch,
+        weights=weights,
+        image_size=image_size,
+        preprocessing=preprocessing(image_size),
+    )
+    if differences := _differences(saved, wanted):
+        raise FeatureCacheError(
+            f"feature cache {manifest_path} was computed for another {', '.join(differences)}"
+            f" and there are no images in {root} to compute it again"
+        )
+    logger.info(
+        "no images in %s: using the %d files the cache %s lists",
+        root,
+        len(saved["files"]),
+        manifest_path,
+    )
+
+
+def store(
+    tensors_path: Path, manifest_path: Path, features: torch.Tensor, labels, manifest: dict
+) -> None:
+    atomic_write(
+        tensors_path, lambda tmp: torch.save({"features": features, "labels": labels}, tmp)
+    )
+    # The manifest last: a cache without one is never taken for complete.
+    atomic_write(manifest_path, lambda tmp: tmp.write_text(json.dumps(manifest)))
 
 
 def class_dirs_of(cache_dir: Path, name: str = "train") -> list[str]:

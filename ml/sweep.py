@@ -95,7 +95,7 @@ def table(results: list[dict]) -> str:
     return "\n".join([header, *rows])
 
 
-def main(argv: list[str] | None = None) -> int:
+def get_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m ml.sweep",
         description=__doc__.splitlines()[0],
@@ -115,14 +115,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--epochs-range", type=int, nargs=2, default=[2, 8], metavar=("MIN", "MAX"))
     parser.add_argument("--seed", type=int, default=0, help="seed of the draws (default: 0)")
     parser.add_argument("train_args", nargs=argparse.REMAINDER, help="-- then ml.train options")
+    return parser
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = get_parser()
     args = parser.parse_args(argv)
-    train_args = args.train_args[1:] if args.train_args[:1] == ["--"] else args.train_args
+    if args.train_args[:1] == ["--"]:
+        args.train_args = args.train_args[1:]
     if args.trials < 1:
         parser.error("--trials must be at least 1")
     if not 0 < args.lr_range[0] < args.lr_range[1]:
         parser.error("--lr-range needs 0 < MIN < MAX")
     if not 1 <= args.epochs_range[0] <= args.epochs_range[1]:
         parser.error("--epochs-range needs 1 <= MIN <= MAX")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stdout,
@@ -136,10 +147,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for number, values in enumerate(trials, start=1):
             logger.info("trial %d of %d: %s", number, len(trials), values)
-            results.append(run_trial(number, values, train_args, args.feature_cache, args.out))
+            results.append(run_trial(number, values, args.train_args, args.feature_cache, args.out))
     except UserError as error:
         logger.error("%s", error)
         return USAGE_EXIT_STATUS
+    report(results, args.out)
+    return 0
+
+
+def report(results: list[dict], out: Path) -> None:
+    """The trials best first, the best one, and results.json in ``out``."""
     results.sort(key=lambda result: result["valid_loss"])
     logger.info("trials, best first:\n%s", table(results))
     best = results[0]
@@ -153,9 +170,8 @@ def main(argv: list[str] | None = None) -> int:
         best["model_dir"],
     )
     atomic_write(
-        args.out / "results.json", lambda tmp: tmp.write_text(json.dumps(results, indent=2) + "\n")
+        out / "results.json", lambda tmp: tmp.write_text(json.dumps(results, indent=2) + "\n")
     )
-    return 0
 
 
 if __name__ == "__main__":

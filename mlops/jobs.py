@@ -23,7 +23,7 @@ logger = logging.getLogger("mlops")
 
 def train_script_options() -> set[str]:
     """Option names of ml/train.py (``batch-size``...), the hyperparameters a job may set."""
-    from ml.train import get_args_parser  # imports torch: only when hyperparameters are given
+    from ml.options import get_args_parser  # imports torch: only when hyperparameters are given
 
     return {
         option[2:]

@@ -260,12 +260,6 @@ FUNCTION_FOLDERS = ("ml", "mlops", "lambda", "local_stack", "iam_policies", "scr
 LONG_FUNCTIONS_ALLOWED = {
     # Until the local-mode issues replace it with a real job runner.
     "local_stack/emulator/shims.py:_run_trials",
-    # Entry points being split into named steps.
-    "local_stack/serving/endpoint.py:create_front",
-    "ml/features.py:load_or_compute",
-    "ml/sweep.py:main",
-    "ml/train.py:_train",
-    "ml/train.py:get_args_parser",
 }
 
 

@@ -252,9 +252,17 @@ class AccessLog(WSGIRequestHandler):
 
 
 def create_front(backend_url: str, endpoint_name: str | None = None) -> Flask:
+    """The front: the container's routes and InvokeEndpoint's, passed to the TorchServe at
+    ``backend_url``, and SageMaker's answers to what never reaches a container."""
     app = Flask("local_stack.serving.endpoint")
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
-    session = requests.Session()
+    add_refusals(app)
+    add_routes(app, Backend(backend_url), endpoint_name)
+    return app
+
+
+def add_refusals(app: Flask) -> None:
+    """JSON answers to bodies over the limit, unknown routes and methods, and forms."""
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_error):
@@ -291,37 +299,49 @@ def create_front(backend_url: str, endpoint_name: str | None = None) -> Flask:
             return model_error(415, answer.get_data(), request.view_args["name"])
         return answer
 
-    def note_reason(upstream: requests.Response) -> None:
-        if upstream.status_code >= 400:
-            request.environ[REASON_KEY] = error_reason(upstream.status_code, upstream.content)
 
-    def forward() -> requests.Response:
+class Backend:
+    """The toolkit's TorchServe behind the front, reached over one HTTP session."""
+
+    def __init__(self, url: str):
+        self.url, self.session = url, requests.Session()
+
+    def ping(self) -> requests.Response:
+        return self.session.get(f"{self.url}/ping", timeout=5)
+
+    def invoke(self) -> requests.Response:
+        """The current request's body and types, passed on; an error's reason noted for the
+        access log."""
         headers = {
             "Content-Type": request.content_type or "application/octet-stream",
             "Accept": request.headers.get("Accept", "application/json"),
         }
-        return session.post(
-            f"{backend_url}/invocations", data=request.get_data(), headers=headers, timeout=60
+        upstream = self.session.post(
+            f"{self.url}/invocations", data=request.get_data(), headers=headers, timeout=60
         )
+        if upstream.status_code >= 400:
+            request.environ[REASON_KEY] = error_reason(upstream.status_code, upstream.content)
+        return upstream
+
+
+def passed_through(upstream: requests.Response) -> Response:
+    return Response(
+        upstream.content,
+        status=upstream.status_code,
+        content_type=upstream.headers.get("Content-Type"),
+    )
+
+
+def add_routes(app: Flask, backend: Backend, endpoint_name: str | None) -> None:
+    """The container contract (``/ping``, ``/invocations``) and the InvokeEndpoint route."""
 
     @app.get("/ping")
     def ping():
-        upstream = session.get(f"{backend_url}/ping", timeout=5)
-        return Response(
-            upstream.content,
-            status=upstream.status_code,
-            content_type=upstream.headers.get("Content-Type"),
-        )
+        return passed_through(backend.ping())
 
     @app.post("/invocations")
     def invocations():
-        upstream = forward()
-        note_reason(upstream)
-        return Response(
-            upstream.content,
-            status=upstream.status_code,
-            content_type=upstream.headers.get("Content-Type"),
-        )
+        return passed_through(backend.invoke())
 
     @app.post("/endpoints/<name>/invocations")
     def invoke_endpoint(name: str):
@@ -332,8 +352,7 @@ def create_front(backend_url: str, endpoint_name: str | None = None) -> Flask:
                 content_type="application/json",
                 headers={"x-amzn-ErrorType": "ValidationError"},
             )
-        upstream = forward()
-        note_reason(upstream)
+        upstream = backend.invoke()
         if upstream.status_code >= 400:
             return model_error(upstream.status_code, upstream.content, name)
         return Response(
@@ -342,8 +361,6 @@ def create_front(backend_url: str, endpoint_name: str | None = None) -> Flask:
             content_type=upstream.headers.get("Content-Type", "application/json"),
             headers={"x-Amzn-Invoked-Production-Variant": "AllTraffic"},
         )
-
-    return app
 
 
 class LocalEndpoint:

@@ -1,4 +1,4 @@
-"""Defaults of ml/train.py that change inside a SageMaker training container."""
+"""Defaults of ml/train.py's options that change inside a SageMaker training container."""
 
 from __future__ import annotations
 
@@ -6,16 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from ml import train
+from ml import options
 from ml.package import inference_code_members, write_inference_code
 
 pytestmark = pytest.mark.unit
 
 
 def test_on_sagemaker_each_job_checkpoints_in_its_own_folder(monkeypatch):
-    monkeypatch.setattr(train, "ON_SAGEMAKER", True)
+    monkeypatch.setattr(options, "ON_SAGEMAKER", True)
     monkeypatch.setenv("TRAINING_JOB_NAME", "dog-breeds-tune-261124-090507-003-1a2b3c4d")
-    args = train.parse_args([])
+    args = options.parse_args([])
     assert args.checkpoint_dir == Path(
         "/opt/ml/checkpoints/dog-breeds-tune-261124-090507-003-1a2b3c4d"
     )
@@ -23,9 +23,9 @@ def test_on_sagemaker_each_job_checkpoints_in_its_own_folder(monkeypatch):
 
 
 def test_elsewhere_each_run_configuration_checkpoints_in_its_own_folder(monkeypatch):
-    monkeypatch.setattr(train, "ON_SAGEMAKER", False)
+    monkeypatch.setattr(options, "ON_SAGEMAKER", False)
     base = ["--data-dir", "data/dogs", "--arch", "resnet18", "--image-size", "64"]
-    args = train.parse_args(base)
+    args = options.parse_args(base)
     assert args.checkpoint_dir.parent == Path("build/checkpoints")
     assert args.checkpoint_dir.name.startswith("resnet18-head-64px-adamw-")
     others = [
@@ -35,17 +35,17 @@ def test_elsewhere_each_run_configuration_checkpoints_in_its_own_folder(monkeypa
         ["--arch", "resnet34"],
         ["--data-dir", "data/cats"],
     ]
-    folders = {train.parse_args([*base, *other]).checkpoint_dir for other in others}
+    folders = {options.parse_args([*base, *other]).checkpoint_dir for other in others}
     assert len(folders | {args.checkpoint_dir}) == len(others) + 1
-    assert train.parse_args([*base, "--lr", "0.1"]).checkpoint_dir == args.checkpoint_dir
-    explicit = train.parse_args([*base, "--checkpoint-dir", "ckpt"]).checkpoint_dir
+    assert options.parse_args([*base, "--lr", "0.1"]).checkpoint_dir == args.checkpoint_dir
+    explicit = options.parse_args([*base, "--checkpoint-dir", "ckpt"]).checkpoint_dir
     assert explicit == Path("ckpt")
 
 
 def test_elsewhere_the_model_dir_holds_only_the_model(monkeypatch):
-    monkeypatch.setattr(train, "ON_SAGEMAKER", False)
-    assert train.parse_args([]).include_inference_code is False
-    assert train.parse_args(["--include-inference-code"]).include_inference_code is True
+    monkeypatch.setattr(options, "ON_SAGEMAKER", False)
+    assert options.parse_args([]).include_inference_code is False
+    assert options.parse_args(["--include-inference-code"]).include_inference_code is True
 
 
 def test_inference_code_in_the_model_dir_is_the_archives(tmp_path):
