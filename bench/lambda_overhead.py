@@ -145,9 +145,10 @@ def build_zip(source_dir: Path, zip_path: Path) -> Path:
 
 
 def checkout_lambda(revision: str, folder: Path) -> Path:
-    """lambda/ as it was at ``revision`` (its Python modules), written into ``folder``."""
+    """lambda/ as it was at ``revision`` (its Python modules, packages included), written into
+    ``folder``."""
     names = subprocess.run(
-        ["git", "ls-tree", "--name-only", f"{revision}:lambda"],
+        ["git", "ls-tree", "-r", "--name-only", revision, "--", "lambda/"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
@@ -156,12 +157,14 @@ def checkout_lambda(revision: str, folder: Path) -> Path:
     folder.mkdir(parents=True)
     for name in (n for n in names if n.endswith(".py")):
         source = subprocess.run(
-            ["git", "show", f"{revision}:lambda/{name}"],
+            ["git", "show", f"{revision}:{name}"],
             cwd=REPO_ROOT,
             capture_output=True,
             check=True,
         ).stdout
-        (folder / name).write_bytes(source)
+        target = folder / Path(name).relative_to("lambda")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source)
     return folder
 
 
