@@ -5,7 +5,7 @@ answers), ``INPUT_BUCKET``/``INPUT_PREFIX`` (enable ``s3_uri`` input under that 
 ``URL_ALLOWLIST`` (comma-separated https hosts; empty disables ``url`` input),
 ``CORS_ALLOW_ORIGIN`` (no CORS header when empty), ``MAX_IMAGE_BYTES``, and the time budget:
 ``FUNCTION_TIMEOUT_SECONDS``, ``INVOKE_TIMEOUT_SECONDS`` (per attempt) and
-``INVOKE_ATTEMPTS``, which must fit together (``invoker.Config.problems``).
+``INVOKE_ATTEMPTS``, which must fit together (``invoker.config.Config.problems``).
 
 Every answer is JSON: a request the handler did not foresee gets a 500 ``internal`` answer and
 one logged traceback, never a raw error to the caller.
@@ -31,7 +31,14 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-import invoker
+from invoker import endpoint, events, images, responses
+from invoker.config import (
+    INPUT_CONNECT_TIMEOUT_SECONDS,
+    INPUT_DEADLINE_SECONDS,
+    INPUT_READ_TIMEOUT_SECONDS,
+    Config,
+)
+from invoker.errors import ApiError, too_large
 
 
 class JsonFormatter(logging.Formatter):
@@ -58,7 +65,7 @@ if not logger.handlers:
     logger.addHandler(_handler)
     logger.propagate = False
 
-CONFIG = invoker.Config.from_env(os.environ)
+CONFIG = Config.from_env(os.environ)
 PROBLEMS = CONFIG.problems()
 # total_max_attempts counts the first attempt too (max_attempts would add retries to it), so
 # attempts x (connect + read) is the longest the endpoint can hold a request: Config.problems
@@ -79,43 +86,41 @@ def s3_client():
     return boto3.client(
         "s3",
         config=BotoConfig(
-            connect_timeout=invoker.INPUT_CONNECT_TIMEOUT_SECONDS,
-            read_timeout=invoker.INPUT_READ_TIMEOUT_SECONDS,
+            connect_timeout=INPUT_CONNECT_TIMEOUT_SECONDS,
+            read_timeout=INPUT_READ_TIMEOUT_SECONDS,
             retries={"total_max_attempts": 1},
         ),
     )
 
 
-def read_s3_image(request: invoker.Request) -> bytes:
+def read_s3_image(request: events.Request) -> bytes:
     """One GetObject, its ContentLength checked before the body is read, and the body read in
-    64 KiB pieces until invoker.INPUT_DEADLINE_SECONDS (a stalled read ends after the 2 s read
+    64 KiB pieces until INPUT_DEADLINE_SECONDS (a stalled read ends after the 2 s read
     timeout; S3 in the function's region serves a piece in milliseconds)."""
-    deadline = time.monotonic() + invoker.INPUT_DEADLINE_SECONDS
+    deadline = time.monotonic() + INPUT_DEADLINE_SECONDS
     try:
         answer = s3_client().get_object(Bucket=request.bucket, Key=request.key)
         if answer["ContentLength"] > CONFIG.max_image_bytes:
             answer["Body"].close()
-            raise invoker.too_large(
+            raise too_large(
                 f"the S3 object is {answer['ContentLength']} bytes; the limit is "
                 f"{CONFIG.max_image_bytes}"
             )
-        body = invoker.read_within(
+        body = images.read_within(
             answer["Body"].read, CONFIG.max_image_bytes, deadline, time.monotonic, "the S3 object"
         )
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         if code in ("404", "NoSuchKey", "NotFound"):
-            raise invoker.ApiError(404, "not_found", "the s3_uri object does not exist") from None
-        raise invoker.ApiError(
+            raise ApiError(404, "not_found", "the s3_uri object does not exist") from None
+        raise ApiError(
             502, "input_unavailable", f"cannot read the s3_uri object: {code or 'error'}"
         ) from None
     except ReadTimeoutError as error:
-        raise invoker.ApiError(504, "input_timeout", "S3 did not answer in time") from error
+        raise ApiError(504, "input_timeout", "S3 did not answer in time") from error
     except BotoCoreError as error:  # connection refused or timed out, DNS, TLS
-        raise invoker.ApiError(
-            503, "input_unavailable", "S3 cannot be reached", str(error)
-        ) from error
-    return invoker.check_image(body, CONFIG, "the S3 object")
+        raise ApiError(503, "input_unavailable", "S3 cannot be reached", str(error)) from error
+    return images.check_image(body, CONFIG, "the S3 object")
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -123,37 +128,31 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def fetch_url(request: invoker.Request) -> bytes:
-    """One GET, verified TLS, no redirects, all of it within invoker.INPUT_FETCH_SECONDS (the
-    timeout applies to the connection and to each read)."""
-    deadline = time.monotonic() + invoker.INPUT_DEADLINE_SECONDS
+def fetch_url(request: events.Request) -> bytes:
+    """One GET, verified TLS, no redirects, all of it within INPUT_FETCH_SECONDS (``config``;
+    the timeout applies to the connection and to each read)."""
+    deadline = time.monotonic() + INPUT_DEADLINE_SECONDS
     opener = urllib.request.build_opener(_NoRedirect)
     try:
-        with opener.open(request.url, timeout=invoker.INPUT_READ_TIMEOUT_SECONDS) as answer:
+        with opener.open(request.url, timeout=INPUT_READ_TIMEOUT_SECONDS) as answer:
             # read1: one socket read a call, so a host that drips bytes meets the deadline.
-            data = invoker.read_within(
+            data = images.read_within(
                 answer.read1, CONFIG.max_image_bytes, deadline, time.monotonic, "the url"
             )
     except urllib.error.HTTPError as error:
-        raise invoker.ApiError(
-            502, "input_unavailable", f"the url answered HTTP {error.code}"
-        ) from error
+        raise ApiError(502, "input_unavailable", f"the url answered HTTP {error.code}") from error
     except TimeoutError as error:
-        raise invoker.ApiError(504, "input_timeout", "the url did not answer in time") from error
+        raise ApiError(504, "input_timeout", "the url did not answer in time") from error
     except urllib.error.URLError as error:
         if isinstance(error.reason, TimeoutError):
-            raise invoker.ApiError(
-                504, "input_timeout", "the url did not answer in time"
-            ) from error
-        raise invoker.ApiError(
-            502, "input_unavailable", f"cannot fetch the url: {error.reason}"
-        ) from error
+            raise ApiError(504, "input_timeout", "the url did not answer in time") from error
+        raise ApiError(502, "input_unavailable", f"cannot fetch the url: {error.reason}") from error
     except OSError as error:
-        raise invoker.ApiError(502, "input_unavailable", "cannot fetch the url") from error
-    return invoker.check_image(data, CONFIG, "the url's content")
+        raise ApiError(502, "input_unavailable", "cannot fetch the url") from error
+    return images.check_image(data, CONFIG, "the url's content")
 
 
-def image_bytes(request: invoker.Request) -> bytes:
+def image_bytes(request: events.Request) -> bytes:
     if request.source == "s3_uri":
         return read_s3_image(request)
     if request.source == "url":
@@ -163,31 +162,27 @@ def image_bytes(request: invoker.Request) -> bytes:
 
 def classify(event) -> tuple[int, dict]:
     if PROBLEMS:
-        raise invoker.ApiError(
-            500, "misconfigured", "the function is misconfigured", "; ".join(PROBLEMS)
-        )
-    request = invoker.parse_request(event, CONFIG)
+        raise ApiError(500, "misconfigured", "the function is misconfigured", "; ".join(PROBLEMS))
+    request = events.parse_request(event, CONFIG)
     image = image_bytes(request)
     try:
         answer = RUNTIME.invoke_endpoint(
             EndpointName=CONFIG.endpoint_name,
             ContentType="application/json",
             Accept="application/json",
-            Body=invoker.endpoint_body(request, image),
+            Body=endpoint.endpoint_body(request, image),
         )
     except ClientError as error:
-        raise invoker.endpoint_error(error.response) from error
+        raise endpoint.endpoint_error(error.response) from error
     except (ReadTimeoutError, ConnectTimeoutError) as error:
-        raise invoker.ApiError(504, "timeout", "the endpoint did not answer in time") from error
+        raise ApiError(504, "timeout", "the endpoint did not answer in time") from error
     except NoCredentialsError as error:
-        raise invoker.ApiError(
-            500, "misconfigured", "the function has no AWS credentials"
-        ) from error
+        raise ApiError(500, "misconfigured", "the function has no AWS credentials") from error
     except BotoCoreError as error:
-        raise invoker.ApiError(
+        raise ApiError(
             502, "endpoint_unreachable", "the endpoint cannot be reached", str(error)
         ) from error
-    predictions = invoker.predictions_of(answer["Body"].read(), request.top_k)
+    predictions = endpoint.predictions_of(answer["Body"].read(), request.top_k)
     return 200, {
         "predictions": predictions,
         "endpoint": CONFIG.endpoint_name,
@@ -200,16 +195,16 @@ def lambda_handler(event, context):
     started = time.perf_counter()
     try:
         status, body = classify(event)
-        result = invoker.response(status, body, CONFIG)
-    except invoker.ApiError as error:
-        status, result = error.status, invoker.error_response(error, CONFIG)
+        result = responses.response(status, body, CONFIG)
+    except ApiError as error:
+        status, result = error.status, responses.error_response(error, CONFIG)
         fields = {"status": status, "code": error.code, "reason": error.message}
         if error.detail:
             fields["detail"] = error.detail
     except Exception:
         logger.exception("unexpected failure", extra={"request_id": request_id})
-        error = invoker.ApiError(500, "internal", "the function failed; its log has the details")
-        status, result = 500, invoker.error_response(error, CONFIG)
+        error = ApiError(500, "internal", "the function failed; its log has the details")
+        status, result = 500, responses.error_response(error, CONFIG)
         fields = {"status": status, "code": error.code, "reason": "unexpected failure"}
     else:
         fields = {

@@ -2,8 +2,9 @@
 
     python scripts/build_lambda_zip.py lambda build/lambda.zip
 
-Only the function's own modules go in (the Python runtime provides boto3); entries are
-sorted, timestamps fixed, permissions normalised, and the zip is written then renamed.
+All the function's own modules go in, its packages' included (``invoker/``), and nothing else
+(the Python runtime provides boto3); entries are sorted by path, timestamps fixed,
+permissions normalised, and the zip is written then renamed.
 """
 
 from __future__ import annotations
@@ -18,17 +19,27 @@ from pathlib import Path
 FIXED_TIME = (1980, 1, 1, 0, 0, 0)  # the earliest timestamp a zip can hold
 
 
+def modules_of(source_dir: Path) -> dict[str, Path]:
+    """Every Python module under ``source_dir``, by its path in the zip, in sorted order."""
+    found = {
+        path.relative_to(source_dir).as_posix(): path
+        for path in source_dir.rglob("*.py")
+        if path.is_file() and "__pycache__" not in path.parts
+    }
+    return dict(sorted(found.items()))
+
+
 def build(source_dir: Path, output: Path) -> Path:
-    modules = sorted(p for p in source_dir.glob("*.py") if p.is_file())
-    if not any(p.name == "lambda_function.py" for p in modules):
+    modules = modules_of(source_dir)
+    if "lambda_function.py" not in modules:
         raise FileNotFoundError(f"{source_dir} has no lambda_function.py")
     output.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
     os.close(fd)
     try:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-            for module in modules:
-                info = zipfile.ZipInfo(module.name, date_time=FIXED_TIME)
+            for name, module in modules.items():
+                info = zipfile.ZipInfo(name, date_time=FIXED_TIME)
                 info.external_attr = 0o644 << 16
                 info.compress_type = zipfile.ZIP_DEFLATED
                 archive.writestr(info, module.read_bytes())

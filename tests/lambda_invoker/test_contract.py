@@ -15,7 +15,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import invoker
+from invoker import images
+from invoker.config import DEFAULT_MAX_IMAGE_BYTES, Config
+from invoker.endpoint import endpoint_body, endpoint_error
+from invoker.errors import ApiError, too_large
+from invoker.events import Request
+from invoker.responses import error_response
 from ml import inference
 from tests.images import TINY_JPEG, generated
 
@@ -44,15 +49,15 @@ def png_header(width: int, height: int) -> bytes:
 
 
 def test_the_limits_are_the_same_on_both_sides():
-    assert invoker.MAX_IMAGE_PIXELS == inference.MAX_IMAGE_PIXELS
-    assert invoker.MAX_ASPECT_RATIO == inference.MAX_ASPECT_RATIO
-    assert invoker.DEFAULT_MAX_IMAGE_BYTES <= inference.MAX_IMAGE_BYTES
+    assert images.MAX_IMAGE_PIXELS == inference.MAX_IMAGE_PIXELS
+    assert images.MAX_ASPECT_RATIO == inference.MAX_ASPECT_RATIO
+    assert DEFAULT_MAX_IMAGE_BYTES <= inference.MAX_IMAGE_BYTES
 
 
 @pytest.mark.parametrize("top_k", [1, 5, 133])
 def test_the_body_the_lambda_sends_is_what_input_fn_accepts(top_k):
-    request = invoker.Request("image", top_k, image=TINY_JPEG)
-    decoded = inference.input_fn(invoker.endpoint_body(request, TINY_JPEG), "application/json")
+    request = Request("image", top_k, image=TINY_JPEG)
+    decoded = inference.input_fn(endpoint_body(request, TINY_JPEG), "application/json")
     assert decoded.options == {"top_k": top_k, "include_logits": False}
     assert [(image.width, image.height) for image in decoded.images] == [(8, 8)]
     assert decoded.batch is False
@@ -62,11 +67,11 @@ def test_the_body_the_lambda_sends_is_what_input_fn_accepts(top_k):
 @given(width=st.integers(1, 70_000), height=st.integers(1, 70_000))
 def test_both_sides_accept_and_refuse_the_same_image_sizes(width, height):
     png = png_header(width, height)
-    config = invoker.Config(endpoint_name="e")
+    config = Config(endpoint_name="e")
     try:
-        invoker.check_image(png, config)
+        images.check_image(png, config)
         lambda_accepts = True
-    except invoker.ApiError:
+    except ApiError:
         lambda_accepts = False
     try:
         inference.check_image(png, "image")
@@ -78,14 +83,14 @@ def test_both_sides_accept_and_refuse_the_same_image_sizes(width, height):
 
 def test_a_real_image_passes_both_sides():
     jpeg = generated(640, 480, "JPEG")
-    invoker.check_image(jpeg, invoker.Config(endpoint_name="e"))
+    images.check_image(jpeg, Config(endpoint_name="e"))
     assert inference.check_image(jpeg, "image").pixels == 640 * 480
 
 
 @pytest.mark.parametrize("status", sorted(inference.ERROR_CODES))
 def test_every_endpoint_error_maps_to_the_documented_lambda_status(status):
     answer = inference.ErrorAnswer(status, inference.ERROR_CODES[status], "what went wrong")
-    error = invoker.endpoint_error(
+    error = endpoint_error(
         {
             "Error": {"Code": "ModelError", "Message": "Received client error"},
             "OriginalStatusCode": status,
@@ -99,5 +104,5 @@ def test_every_endpoint_error_maps_to_the_documented_lambda_status(status):
 
 def test_the_endpoints_error_body_is_the_lambdas_error_shape():
     answer = inference.ErrorAnswer(413, "payload_too_large", "too big")
-    lambda_error = invoker.error_response(invoker.too_large("too big"), invoker.Config("e"))
+    lambda_error = error_response(too_large("too big"), Config("e"))
     assert json.loads(answer.body()) == json.loads(lambda_error["body"])

@@ -1,4 +1,5 @@
-"""build/lambda.zip: only the function's modules, reproducible, importable from the zip."""
+"""build/lambda.zip: all the function's modules and nothing else, reproducible, importable
+from the zip."""
 
 import subprocess
 import sys
@@ -12,20 +13,30 @@ from tests.training import REPO_ROOT
 pytestmark = pytest.mark.unit
 
 BUILDER = REPO_ROOT / "scripts" / "build_lambda_zip.py"
+LAMBDA_DIR = REPO_ROOT / "lambda"
 
 
 def build(output: Path) -> Path:
     subprocess.run(
-        [sys.executable, str(BUILDER), str(REPO_ROOT / "lambda"), str(output)],
+        [sys.executable, str(BUILDER), str(LAMBDA_DIR), str(output)],
         check=True,
         capture_output=True,
     )
     return output
 
 
+def function_modules() -> list[str]:
+    return sorted(
+        path.relative_to(LAMBDA_DIR).as_posix()
+        for path in LAMBDA_DIR.rglob("*.py")
+        if "__pycache__" not in path.parts
+    )
+
+
 def test_zip_holds_the_function_modules_only(tmp_path: Path):
     with zipfile.ZipFile(build(tmp_path / "lambda.zip")) as archive:
-        assert archive.namelist() == ["invoker.py", "lambda_function.py"]
+        assert archive.namelist() == function_modules()
+        assert {"lambda_function.py", "invoker/__init__.py"} <= set(archive.namelist())
         assert {info.date_time for info in archive.infolist()} == {(1980, 1, 1, 0, 0, 0)}
 
 

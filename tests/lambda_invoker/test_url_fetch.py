@@ -20,7 +20,9 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-import invoker
+from invoker.config import INPUT_DEADLINE_SECONDS
+from invoker.errors import ApiError
+from invoker.events import Request
 from tests.images import TINY_JPEG
 
 pytestmark = pytest.mark.integration
@@ -111,7 +113,7 @@ def handler(load_handler):
 
 
 def fetch(handler, url: str) -> bytes:
-    return handler.fetch_url(invoker.Request("url", 5, url=url))
+    return handler.fetch_url(Request("url", 5, url=url))
 
 
 def test_fetches_an_image_over_verified_https(handler, image_host):
@@ -130,7 +132,7 @@ def test_fetches_an_image_over_verified_https(handler, image_host):
 def test_refuses_redirects_errors_non_images_and_huge_bodies(
     handler, image_host, path, status, message
 ):
-    with pytest.raises(invoker.ApiError) as raised:
+    with pytest.raises(ApiError) as raised:
         fetch(handler, f"{image_host}{path}")
     assert raised.value.status == status
     assert message in raised.value.message
@@ -138,7 +140,7 @@ def test_refuses_redirects_errors_non_images_and_huge_bodies(
 
 def test_untrusted_certificate_is_refused(handler, image_host, monkeypatch):
     monkeypatch.delenv("SSL_CERT_FILE")
-    with pytest.raises(invoker.ApiError) as raised:
+    with pytest.raises(ApiError) as raised:
         fetch(handler, f"{image_host}/dog.jpg")
     assert raised.value.status == 502
     assert "CERTIFICATE_VERIFY_FAILED" in raised.value.message
@@ -148,8 +150,8 @@ def test_a_host_that_drips_bytes_is_cut_off_at_the_input_deadline(handler, image
     """Each read gets a byte within the read timeout, so only the whole-fetch deadline stops
     it: INPUT_FETCH_SECONDS is what the function's time budget counts for input."""
     started = time.monotonic()
-    with pytest.raises(invoker.ApiError) as raised:
+    with pytest.raises(ApiError) as raised:
         fetch(handler, f"{image_host}/drip.jpg")
     took = time.monotonic() - started
     assert (raised.value.status, raised.value.code) == (504, "input_timeout")
-    assert invoker.INPUT_DEADLINE_SECONDS <= took < 20  # the host would drip for 30 s
+    assert INPUT_DEADLINE_SECONDS <= took < 20  # the host would drip for 30 s

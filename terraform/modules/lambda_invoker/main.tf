@@ -4,8 +4,8 @@ data "aws_caller_identity" "current" {}
 locals {
   log_group_name = "/aws/lambda/${var.name}"
   input_enabled  = var.input_s3 != null
-  # The longest a request can take (lambda/invoker.py, Config.problems): reading s3_uri or url
-  # input (7 s), every endpoint attempt (2 s to connect + invoke_timeout), 1 s to answer.
+  # The longest a request can take (lambda/invoker/config.py, Config.problems): reading s3_uri
+  # or url input (7 s), every endpoint attempt (2 s to connect + invoke_timeout), 1 s to answer.
   worst_case_seconds = 7 + var.invoke_attempts * (2 + var.invoke_timeout) + 1
 }
 

@@ -1,4 +1,5 @@
-"""Pure functions of the invoker: parsing, validation, endpoint request and response mapping."""
+"""Events unwrapped and validated into requests: direct invocations, API Gateway and
+function URL events, the fixtures under events/, and hostile events as clear 4xx answers."""
 
 from __future__ import annotations
 
@@ -8,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
-import invoker
+from invoker.config import Config
+from invoker.errors import ApiError
+from invoker.events import DEFAULT_TOP_K, parse_request
 from tests.images import TINY_JPEG, TINY_PNG
 
 pytestmark = pytest.mark.unit
 
-CONFIG = invoker.Config(
+CONFIG = Config(
     endpoint_name="dog-breeds",
     input_bucket="data-bucket",
     input_prefix="inference-input/",
@@ -23,8 +26,6 @@ CONFIG = invoker.Config(
 )
 JPEG = TINY_JPEG
 PNG = TINY_PNG
-
-
 S3_MESSAGE = "s3_uri must name an object under the function's input prefix"
 URL_MESSAGE = "url must be an https URL on a host this function allows"
 
@@ -33,14 +34,14 @@ def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
 
-def api_error(call) -> invoker.ApiError:
-    with pytest.raises(invoker.ApiError) as raised:
+def api_error(call) -> ApiError:
+    with pytest.raises(ApiError) as raised:
         call()
     return raised.value
 
 
 def test_direct_invoke_with_base64_image():
-    request = invoker.parse_request({"image": b64(JPEG), "top_k": 3}, CONFIG)
+    request = parse_request({"image": b64(JPEG), "top_k": 3}, CONFIG)
     assert (request.source, request.image, request.top_k) == ("image", JPEG, 3)
 
 
@@ -52,9 +53,9 @@ def test_api_gateway_proxy_event():
         "headers": {"Content-Type": "application/json"},
         "body": json.dumps({"image": b64(PNG)}),
     }
-    request = invoker.parse_request(event, CONFIG)
+    request = parse_request(event, CONFIG)
     assert request.image == PNG
-    assert request.top_k == invoker.DEFAULT_TOP_K
+    assert request.top_k == DEFAULT_TOP_K
 
 
 def test_function_url_event_with_a_raw_image_body():
@@ -66,7 +67,7 @@ def test_function_url_event_with_a_raw_image_body():
         "body": b64(JPEG),
         "queryStringParameters": {"top_k": "2"},
     }
-    request = invoker.parse_request(event, CONFIG)
+    request = parse_request(event, CONFIG)
     assert (request.image, request.top_k) == (JPEG, 2)
 
 
@@ -78,17 +79,17 @@ def test_function_url_event_with_base64_json_body():
         "headers": {"content-type": "application/json"},
         "body": b64(json.dumps({"image": b64(JPEG)}).encode()),
     }
-    assert invoker.parse_request(event, CONFIG).image == JPEG
+    assert parse_request(event, CONFIG).image == JPEG
 
 
 def test_s3_uri_under_the_configured_prefix():
-    request = invoker.parse_request({"s3_uri": "s3://data-bucket/inference-input/a/b.jpg"}, CONFIG)
+    request = parse_request({"s3_uri": "s3://data-bucket/inference-input/a/b.jpg"}, CONFIG)
     assert (request.bucket, request.key) == ("data-bucket", "inference-input/a/b.jpg")
 
 
 def test_allowlisted_https_url():
     url = "https://images.example.com/dogs/1.jpg"
-    assert invoker.parse_request({"url": url}, CONFIG).url == url
+    assert parse_request({"url": url}, CONFIG).url == url
 
 
 @pytest.mark.parametrize(
@@ -128,7 +129,7 @@ def test_allowlisted_https_url():
     ],
 )
 def test_invalid_payloads(payload, status, message):
-    error = api_error(lambda: invoker.parse_request(payload, CONFIG))
+    error = api_error(lambda: parse_request(payload, CONFIG))
     assert error.status == status
     assert message in error.message
     # Configuration stays out of answers: no bucket name, no allowlist.
@@ -148,111 +149,21 @@ def test_invalid_payloads(payload, status, message):
     ],
 )
 def test_invalid_http_events(event, message):
-    error = api_error(lambda: invoker.parse_request(event, CONFIG))
+    error = api_error(lambda: parse_request(event, CONFIG))
     assert error.status == 400
     assert message in error.message
 
 
 def test_disabled_inputs_say_so():
-    closed = invoker.Config(endpoint_name="e")
+    closed = Config(endpoint_name="e")
     assert (
         "s3_uri input is disabled"
-        in api_error(lambda: invoker.parse_request({"s3_uri": "s3://b/k"}, closed)).message
+        in api_error(lambda: parse_request({"s3_uri": "s3://b/k"}, closed)).message
     )
     assert (
         "url input is disabled"
-        in api_error(lambda: invoker.parse_request({"url": "https://x/y"}, closed)).message
+        in api_error(lambda: parse_request({"url": "https://x/y"}, closed)).message
     )
-
-
-def test_config_from_env():
-    config = invoker.Config.from_env({"ENDPOINT_NAME": "e", "URL_ALLOWLIST": " A.com, b.com ,"})
-    assert config.url_allowlist == {"a.com", "b.com"}
-    assert config.cors_allow_origin == ""
-
-
-def test_endpoint_body_carries_image_and_top_k():
-    request = invoker.Request("image", 3, image=JPEG)
-    body = json.loads(invoker.endpoint_body(request, JPEG))
-    assert body == {"image": b64(JPEG), "top_k": 3}
-
-
-def test_predictions_are_trimmed_to_top_k():
-    answer = json.dumps(
-        {
-            "predictions": [
-                {"breed": "Akita", "index": 3, "probability": 0.9},
-                {"breed": "Boxer", "index": 33, "probability": 0.1},
-            ]
-        }
-    )
-    assert invoker.predictions_of(answer.encode(), 1) == [
-        {"breed": "Akita", "index": 3, "probability": 0.9}
-    ]
-    assert api_error(lambda: invoker.predictions_of(b"[1,2]", 1)).status == 502
-
-
-@pytest.mark.parametrize(
-    ("error", "status", "code"),
-    [
-        (
-            {
-                "Error": {"Code": "ModelError", "Message": "x"},
-                "OriginalStatusCode": 400,
-                "OriginalMessage": "request body is not an image\nTraceback...",
-            },
-            400,
-            "bad_request",
-        ),
-        (
-            {"Error": {"Code": "ModelError"}, "OriginalStatusCode": 415, "OriginalMessage": "no"},
-            415,
-            "unsupported_media_type",
-        ),
-        (
-            {
-                "Error": {"Code": "ModelError"},
-                "OriginalStatusCode": 413,
-                "OriginalMessage": json.dumps(
-                    {"error": {"code": "payload_too_large", "message": "33 images"}}
-                ),
-            },
-            413,
-            "payload_too_large",
-        ),
-        (
-            {"Error": {"Code": "ModelError"}, "OriginalStatusCode": 500, "OriginalMessage": "boom"},
-            502,
-            "model_error",
-        ),
-        ({"Error": {"Code": "ThrottlingException", "Message": "slow down"}}, 429, "throttled"),
-        ({"Error": {"Code": "ServiceUnavailable"}}, 503, "unavailable"),
-        ({"Error": {"Code": "ModelNotReadyException"}}, 503, "unavailable"),
-        (
-            {"Error": {"Code": "ValidationError", "Message": "Endpoint x not found"}},
-            500,
-            "misconfigured",
-        ),
-        ({"Error": {"Code": "AccessDeniedException"}}, 500, "misconfigured"),
-        ({"Error": {"Code": "InternalFailure"}}, 502, "endpoint_error"),
-        ({"Error": {"Code": "SomethingNew"}}, 502, "endpoint_error"),
-    ],
-)
-def test_endpoint_errors_map_to_honest_statuses(error, status, code):
-    mapped = invoker.endpoint_error(error)
-    assert (mapped.status, mapped.code) == (status, code)
-    assert "Traceback" not in mapped.message
-    assert "{" not in mapped.message  # the model's message, not its JSON body
-
-
-def test_responses_are_json_with_configured_cors():
-    response = invoker.error_response(invoker.bad_request("nope"), CONFIG)
-    assert response["statusCode"] == 400
-    assert response["headers"]["Content-Type"] == "application/json"
-    assert response["headers"]["Access-Control-Allow-Origin"] == "https://app.example.com"
-    assert json.loads(response["body"]) == {"error": {"code": "bad_request", "message": "nope"}}
-    no_cors = invoker.response(200, {}, invoker.Config(endpoint_name="e"))
-    assert "Access-Control-Allow-Origin" not in no_cors["headers"]
 
 
 EVENTS = Path(__file__).parent / "events"
@@ -263,23 +174,21 @@ def event_fixture(name: str) -> dict:
 
 
 def test_api_gateway_proxy_event_fixture():
-    request = invoker.parse_request(event_fixture("api_gateway_proxy.json"), CONFIG)
+    request = parse_request(event_fixture("api_gateway_proxy.json"), CONFIG)
     assert (request.source, request.top_k) == ("image", 3)
     assert request.image.startswith(b"\xff\xd8\xff")
 
 
 def test_function_url_raw_image_event_fixture():
-    request = invoker.parse_request(event_fixture("function_url_image.json"), CONFIG)
+    request = parse_request(event_fixture("function_url_image.json"), CONFIG)
     assert (request.source, request.top_k) == ("image", 2)
     assert request.image.startswith(b"\x89PNG")
 
 
 def test_direct_invoke_event_fixture():
-    request = invoker.parse_request(
+    request = parse_request(
         event_fixture("direct_invoke.json"),
-        invoker.Config(
-            endpoint_name="e", input_bucket="dog-breeds-data", input_prefix="inference-input/"
-        ),
+        Config(endpoint_name="e", input_bucket="dog-breeds-data", input_prefix="inference-input/"),
     )
     assert (request.bucket, request.key, request.top_k) == (
         "dog-breeds-data",
@@ -314,65 +223,6 @@ def http_event(body: str, **extra) -> dict:
     ],
 )
 def test_hostile_http_events_are_a_clear_400(event, message):
-    error = api_error(lambda: invoker.parse_request(event, CONFIG))
+    error = api_error(lambda: parse_request(event, CONFIG))
     assert error.status == 400
     assert message in error.message
-
-
-def png_claiming(width: int, height: int) -> bytes:
-    ihdr = width.to_bytes(4, "big") + height.to_bytes(4, "big") + b"\x08\x02\x00\x00\x00"
-    return b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\x0dIHDR" + ihdr + b"\x00" * 4
-
-
-@pytest.mark.parametrize(
-    ("width", "height", "format_"),
-    [(8, 8, "JPEG"), (640, 480, "JPEG"), (3, 31, "PNG"), (1000, 100, "PNG")],
-)
-def test_image_size_comes_from_the_header(width, height, format_):
-    from tests.images import generated
-
-    assert invoker.image_size(generated(width, height, format_)) == (width, height)
-
-
-def test_a_progressive_jpeg_header_is_read_too():
-    import io
-
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.new("RGB", (300, 200)).save(buffer, format="JPEG", progressive=True)
-    assert invoker.image_size(buffer.getvalue()) == (300, 200)
-
-
-@pytest.mark.parametrize(
-    ("data", "status", "message"),
-    [
-        (png_claiming(16, 1_048_576), 400, "16x1048576 pixels; sides more than 10 times apart"),
-        (png_claiming(5000, 4000), 413, "5000x4000 pixels; the limit is 16777216 pixels"),
-        (png_claiming(0, 10), 400, "claims a size of 0x10 pixels"),
-        (b"\x89PNG\r\n\x1a\n" + b"\x00" * 30, 400, "does not start with its IHDR header"),
-        (b"\xff\xd8\xff\xe0" + b"\x00" * 30, 400, "impossible length"),
-        (b"\xff\xd8\xff\xd9", 400, "no frame header"),
-        (b"\xff\xd8\xff\xe0\x00\x04abGARBAGE", 400, "a marker is missing"),
-    ],
-)
-def test_images_over_the_endpoints_limits_are_refused_from_the_header(data, status, message):
-    config = invoker.Config(endpoint_name="e")
-    error = api_error(lambda: invoker.check_image(data, config))
-    assert (error.status, message in error.message) == (status, True), error.message
-
-
-def test_the_worst_case_time_must_fit_the_function_timeout():
-    assert invoker.Config(endpoint_name="e").problems() == []
-    slow = invoker.Config(endpoint_name="e", invoke_timeout_seconds=20, invoke_attempts=2)
-    (problem,) = slow.problems()
-    assert "the worst case takes 52 s" in problem
-    assert "more than the function timeout of 29 s" in problem
-    too_big = invoker.Config(endpoint_name="e", max_image_bytes=5_000_000)
-    assert "does not fit InvokeEndpoint's 6291456-byte body" in too_big.problems()[0]
-
-
-def test_the_largest_image_fits_invoke_endpoints_body_limit():
-    image = JPEG + b"\x00" * (invoker.DEFAULT_MAX_IMAGE_BYTES - len(JPEG))
-    body = invoker.endpoint_body(invoker.Request("image", 133, image=image), image)
-    assert len(body) <= invoker.MAX_INVOKE_BODY_BYTES
