@@ -69,6 +69,7 @@ MUST_VALIDATE = {
         "endpoint_arn",
         "bucket_name",
         "kms_key_arn",
+        "model_registry",
     },
     "sagemaker_endpoint": {
         "name",
@@ -102,7 +103,7 @@ MUST_VALIDATE = {
     },
     "monitoring": {"name", "alarm_email", "endpoint_mode", "monthly_budget"},
     "model_registry": {"name", "description"},
-    "sagemaker_training_role": {"name", "image_registry_id"},
+    "sagemaker_training_role": {"name", "image_registry_id", "add_pending_versions_policy_json"},
     "terraform": {"name", "region", "endpoint_mode", "endpoint_data_capture"},
 }
 
