@@ -36,6 +36,7 @@ MUST_VALIDATE = {
         "stack_bucket_name",
         "ci_repository",
     },
+    "bucket_hardening": {"bucket_name", "kms_key_arn"},
     "ci_roles": {
         "name",
         "repository",
