@@ -71,6 +71,7 @@ def main() -> int:
         TERRAFORM / "README.md",
         TERRAFORM / "bootstrap" / "README.md",
         *sorted(TERRAFORM.glob("modules/*/README.md")),
+        *sorted(TERRAFORM.glob("examples/*/README.md")),
     ]
     stale = []
     for readme in readmes:

@@ -84,13 +84,13 @@ data "aws_sagemaker_prebuilt_ecr_image" "pytorch_training" {
 module "sagemaker_training_role" {
   source = "./modules/sagemaker_training_role"
 
-  name                    = var.name
-  bucket_name             = module.data_bucket.bucket_name
-  prefixes                = local.prefixes
-  image_registry_id       = data.aws_sagemaker_prebuilt_ecr_image.pytorch_training.registry_id
-  model_package_group_arn = module.model_registry.group_arn
-  kms_key_arn             = var.kms_key_arn
-  tags                    = var.tags
+  name                             = var.name
+  bucket_name                      = module.data_bucket.bucket_name
+  prefixes                         = local.prefixes
+  image_registry_id                = data.aws_sagemaker_prebuilt_ecr_image.pytorch_training.registry_id
+  add_pending_versions_policy_json = module.model_registry.add_pending_versions_policy_json
+  kms_key_arn                      = var.kms_key_arn
+  tags                             = var.tags
 }
 
 module "notebook_instance" {
@@ -109,7 +109,7 @@ module "notebook_instance" {
   default_code_repository = var.notebook.default_code_repository
   bucket_name             = module.data_bucket.bucket_name
   prefixes                = { data = local.prefixes.data, code = local.prefixes.code, features = local.prefixes.features, models = local.prefixes.models, registry = local.prefixes.registry, workspace = "notebooks/${var.name}-notebook/" }
-  model_package_group_arn = module.model_registry.group_arn
+  model_registry          = { group_arn = module.model_registry.group_arn, add_pending_versions_policy_json = module.model_registry.add_pending_versions_policy_json }
   training_role_arn       = module.sagemaker_training_role.role_arn
   endpoint_arn            = local.deploy_endpoint ? module.sagemaker_endpoint[0].endpoint_arn : null
   kms_key_arn             = var.kms_key_arn

@@ -9,10 +9,6 @@ provider "aws" {
   }
 }
 
-locals {
-  sse_algorithm = var.kms_key_arn == null ? "AES256" : "aws:kms"
-}
-
 resource "aws_s3_bucket" "state" {
   #checkov:skip=CKV_AWS_18:Server access logs would need a second bucket; CloudTrail data events are the audit trail of record for state reads and writes.
   #checkov:skip=CKV2_AWS_62:Nothing consumes state-bucket events; Terraform reads and writes it.
@@ -26,49 +22,48 @@ resource "aws_s3_bucket" "state" {
   }
 }
 
-resource "aws_s3_bucket_ownership_controls" "state" {
-  bucket = aws_s3_bucket.state.id
+# Private, versioned, encrypted and TLS-only, as every bucket of the project. Versioning keeps
+# every earlier state recoverable (developer.hashicorp.com/terraform/language/backend/s3
+# recommends it "for state recovery").
+module "state_bucket_hardening" {
+  source = "../modules/bucket_hardening"
 
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
+  bucket_name = aws_s3_bucket.state.id
+  kms_key_arn = var.kms_key_arn
 }
 
-resource "aws_s3_bucket_public_access_block" "state" {
-  bucket                  = aws_s3_bucket.state.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
+# They were this root's own resources: moved into the shared module, not recreated.
+moved {
+  from = aws_s3_bucket_ownership_controls.state
+  to   = module.state_bucket_hardening.aws_s3_bucket_ownership_controls.this
 }
 
-# Every earlier state stays recoverable (developer.hashicorp.com/terraform/language/backend/s3
-# recommends versioning "for state recovery").
-resource "aws_s3_bucket_versioning" "state" {
-  bucket = aws_s3_bucket.state.id
-
-  versioning_configuration {
-    status = "Enabled"
-  }
+moved {
+  from = aws_s3_bucket_public_access_block.state
+  to   = module.state_bucket_hardening.aws_s3_bucket_public_access_block.this
 }
 
-resource "aws_s3_bucket_server_side_encryption_configuration" "state" {
-  bucket = aws_s3_bucket.state.id
+moved {
+  from = aws_s3_bucket_versioning.state
+  to   = module.state_bucket_hardening.aws_s3_bucket_versioning.this
+}
 
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = local.sse_algorithm
-      kms_master_key_id = var.kms_key_arn
-    }
-    bucket_key_enabled = var.kms_key_arn != null
-  }
+moved {
+  from = aws_s3_bucket_server_side_encryption_configuration.state
+  to   = module.state_bucket_hardening.aws_s3_bucket_server_side_encryption_configuration.this
+}
+
+moved {
+  from = aws_s3_bucket_policy.state
+  to   = module.state_bucket_hardening.aws_s3_bucket_policy.this
 }
 
 # Each run writes the state and locks with <key>.tflock (a PutObject, then a DeleteObject):
 # in a versioned bucket both leave versions and delete markers behind, kept for
 # noncurrent_version_expiration_days and then removed.
 resource "aws_s3_bucket_lifecycle_configuration" "state" {
-  bucket = aws_s3_bucket.state.id
+  # Once versioned: the noncurrent-version rule needs versioning on.
+  bucket = module.state_bucket_hardening.bucket_name
 
   rule {
     id     = "expire-noncurrent-states-and-locks"
@@ -88,40 +83,6 @@ resource "aws_s3_bucket_lifecycle_configuration" "state" {
       days_after_initiation = 7
     }
   }
-
-  depends_on = [aws_s3_bucket_versioning.state]
-}
-
-# docs.aws.amazon.com/AmazonS3/latest/userguide/security-best-practices.html: deny any request
-# that is not sent over TLS (aws:SecureTransport).
-data "aws_iam_policy_document" "tls_only" {
-  statement {
-    sid     = "DenyInsecureTransport"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    resources = [
-      aws_s3_bucket.state.arn,
-      "${aws_s3_bucket.state.arn}/*",
-    ]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "state" {
-  bucket = aws_s3_bucket.state.id
-  policy = data.aws_iam_policy_document.tls_only.json
-
-  depends_on = [aws_s3_bucket_public_access_block.state]
 }
 
 # The least-privilege policies of who deploys and who operates the stack, for this state

@@ -22,7 +22,13 @@ from tests.training import REPO_ROOT
 pytestmark = [pytest.mark.terraform]
 
 TERRAFORM = REPO_ROOT / "terraform"
-DIRECTORIES = [TERRAFORM, TERRAFORM / "bootstrap", *(TERRAFORM / "modules" / m for m in MODULES)]
+EXAMPLES = sorted(p for p in (TERRAFORM / "examples").iterdir() if p.is_dir())
+DIRECTORIES = [
+    TERRAFORM,
+    TERRAFORM / "bootstrap",
+    *(TERRAFORM / "modules" / m for m in MODULES),
+    *EXAMPLES,
+]
 OPTIONS = SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
 # Variables a reviewer expects to see guarded: names, types, ARNs, capacities, cooldowns.
 MUST_VALIDATE = {
@@ -36,6 +42,7 @@ MUST_VALIDATE = {
         "stack_bucket_name",
         "ci_repository",
     },
+    "bucket_hardening": {"bucket_name", "kms_key_arn"},
     "ci_roles": {
         "name",
         "repository",
@@ -69,6 +76,7 @@ MUST_VALIDATE = {
         "endpoint_arn",
         "bucket_name",
         "kms_key_arn",
+        "model_registry",
     },
     "sagemaker_endpoint": {
         "name",
@@ -102,8 +110,11 @@ MUST_VALIDATE = {
     },
     "monitoring": {"name", "alarm_email", "endpoint_mode", "monthly_budget"},
     "model_registry": {"name", "description"},
-    "sagemaker_training_role": {"name", "image_registry_id"},
+    "sagemaker_training_role": {"name", "image_registry_id", "add_pending_versions_policy_json"},
     "terraform": {"name", "region", "endpoint_mode", "endpoint_data_capture"},
+    # The examples validate nothing themselves: each input reaches a module (or the provider)
+    # that validates it, so each rule has one place.
+    **{example.name: set() for example in EXAMPLES},
 }
 
 
@@ -202,6 +213,19 @@ def test_tags_reach_every_taggable_resource(taggable: set[str]):
 def test_root_sets_default_tags():
     provider = parsed(TERRAFORM / "providers.tf")["provider"][0]["aws"]
     assert "var.tags" in str(provider["default_tags"])
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda e: e.name)
+def test_examples_tag_everything_and_call_the_modules_from_here(example: Path):
+    """A copied example keeps the conventions: default tags from var.tags, var.tags to every
+    module that takes tags, and modules by relative source (repointed when copied)."""
+    assert "var.tags" in str(blocks(example, "provider")["aws"]["default_tags"])
+    for name, body in blocks(example, "module").items():
+        source = body["source"]
+        assert source.startswith("../../modules/"), f"module {name}: {source}"
+        module = TERRAFORM / "modules" / source.removeprefix("../../modules/")
+        if "tags" in blocks(module, "variable"):
+            assert body.get("tags") == "${var.tags}", f"module {name} does not get var.tags"
 
 
 def test_root_pins_the_provider_and_commits_the_lock_file():

@@ -1,5 +1,6 @@
 """Terraform checks that need no AWS: fmt, validate and `terraform test` (mocked provider,
-plan-level invariants and every variable validation) for the root and every module."""
+plan-level invariants and every variable validation) for the root and every module, and init
+(from the provider mirror) and validate for every example."""
 
 from __future__ import annotations
 
@@ -34,12 +35,19 @@ DIRECTORIES = [
     "bootstrap",
     *(f"modules/{m}" for m in MODULES if m != "training_instance"),
 ]
+# The examples have no terraform tests of their own: tests/terraform/test_examples.py applies
+# them to the emulator.
+EXAMPLES = sorted(
+    f"examples/{p.name}" for p in (REPO_ROOT / "terraform" / "examples").iterdir() if p.is_dir()
+)
 
 
 def init_validate_test(folder: Path) -> str:
     terraform = Terraform(folder)
     terraform.run("init", "-backend=false", "-input=false", "-no-color")
     terraform.validate()
+    if not (folder / "tests").is_dir():
+        return ""
     return terraform.run("test", "-no-color").stdout
 
 
@@ -49,7 +57,7 @@ def terraform_tests(workspace) -> dict[str, Future]:
     time starting the provider, which leaves the other core idle."""
     pool = ThreadPoolExecutor(max_workers=3)
     try:
-        yield {d: pool.submit(init_validate_test, workspace / d) for d in DIRECTORIES}
+        yield {d: pool.submit(init_validate_test, workspace / d) for d in DIRECTORIES + EXAMPLES}
     finally:
         pool.shutdown(wait=True)
 
@@ -69,6 +77,11 @@ def test_fmt_is_clean(terraform_binary):
 def test_validates_and_passes_its_terraform_tests(terraform_tests, directory):
     stdout = terraform_tests[directory].result()
     assert passed_runs(stdout) > 0, stdout
+
+
+@pytest.mark.parametrize("example", EXAMPLES)
+def test_example_inits_offline_and_validates(terraform_tests, example):
+    terraform_tests[example].result()
 
 
 def test_training_instance_module_stands_alone(tmp_path, terraform_binary):

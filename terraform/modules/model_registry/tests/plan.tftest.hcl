@@ -28,6 +28,30 @@ run "one_group_named_and_tagged" {
   }
 }
 
+run "roles_may_add_pending_versions_to_this_group_only" {
+  # Applied with the mocked provider: the statement names the group's own ARN.
+  command = apply
+
+  override_resource {
+    target = aws_sagemaker_model_package_group.this
+    values = { arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/dog-breeds-models" }
+  }
+
+  assert {
+    condition     = data.aws_iam_policy_document.add_pending_versions.statement[0].actions == toset(["sagemaker:CreateModelPackage"]) && data.aws_iam_policy_document.add_pending_versions.statement[0].resources == toset(["arn:aws:sagemaker:us-east-1:123456789012:model-package-group/dog-breeds-models", "arn:aws:sagemaker:us-east-1:123456789012:model-package/dog-breeds-models/*"])
+    error_message = "CreateModelPackage must be scoped to the group and its versions"
+  }
+  assert {
+    condition = [for statement in data.aws_iam_policy_document.add_pending_versions.statement :
+    jsonencode([for test in statement.condition : { test = test.test, variable = test.variable, values = sort(test.values) }])] == [jsonencode([{ test = "StringEquals", variable = "sagemaker:ModelApprovalStatus", values = ["PendingManualApproval"] }])]
+    error_message = "a role may only create versions that wait for approval"
+  }
+  assert {
+    condition     = length(data.aws_iam_policy_document.add_pending_versions.statement) == 1 && data.aws_iam_policy_document.add_pending_versions.statement[0].effect != "Deny"
+    error_message = "the policy must hold that one statement and nothing more"
+  }
+}
+
 run "rejects_bad_name" {
   command = plan
   variables {

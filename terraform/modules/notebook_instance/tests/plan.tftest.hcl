@@ -239,18 +239,29 @@ run "the_training_role_may_be_passed_to_sagemaker_only" {
   }
 }
 
-run "rejects_bad_model_package_group_arn" {
+run "rejects_bad_model_registry_group_arn" {
   command = plan
   variables {
-    model_package_group_arn = "dog-breeds-models"
+    model_registry = { group_arn = "dog-breeds-models", add_pending_versions_policy_json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
   }
-  expect_failures = [var.model_package_group_arn]
+  expect_failures = [var.model_registry]
+}
+
+run "rejects_bad_model_registry_policy_json" {
+  command = plan
+  variables {
+    model_registry = { group_arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/dog-breeds-models", add_pending_versions_policy_json = "CreateModelPackage" }
+  }
+  expect_failures = [var.model_registry]
 }
 
 run "the_notebook_reviews_versions_of_its_group" {
   command = plan
   variables {
-    model_package_group_arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/dog-breeds-models"
+    model_registry = {
+      group_arn                        = "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/dog-breeds-models"
+      add_pending_versions_policy_json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"RegisterPendingVersions\",\"Effect\":\"Allow\",\"Action\":\"sagemaker:CreateModelPackage\",\"Resource\":\"*\"}]}"
+    }
   }
 
   assert {
@@ -260,5 +271,9 @@ run "the_notebook_reviews_versions_of_its_group" {
   assert {
     condition     = one([for statement in data.aws_iam_policy_document.this.statement : statement.resources if statement.sid == "WriteRegistryDocuments"]) == toset(["arn:aws:s3:::dog-breeds-data/registry/*"])
     error_message = "the notebook writes metrics documents under registry/ only"
+  }
+  assert {
+    condition     = data.aws_iam_policy_document.this.source_policy_documents == tolist([var.model_registry.add_pending_versions_policy_json])
+    error_message = "the notebook adds versions by the registry's own policy (PendingManualApproval only), merged as it is"
   }
 }

@@ -67,37 +67,31 @@ run "trust_is_limited_to_this_accounts_training_jobs" {
   }
 }
 
-run "jobs_may_register_pending_versions_in_the_one_group" {
+run "jobs_add_versions_by_the_registrys_own_policy" {
   command = plan
   variables {
-    model_package_group_arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/dog-breeds-models"
+    add_pending_versions_policy_json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Sid\":\"RegisterPendingVersions\",\"Effect\":\"Allow\",\"Action\":\"sagemaker:CreateModelPackage\",\"Resource\":\"*\"}]}"
   }
 
   assert {
-    condition     = one([for statement in data.aws_iam_policy_document.this.statement : statement.resources if statement.sid == "RegisterPendingVersions"]) == toset(["arn:aws:sagemaker:us-east-1:123456789012:model-package-group/dog-breeds-models", "arn:aws:sagemaker:us-east-1:123456789012:model-package/dog-breeds-models/*"])
-    error_message = "CreateModelPackage must be scoped to the group and its versions"
-  }
-  assert {
-    condition = [for statement in data.aws_iam_policy_document.this.statement :
-      jsonencode([for test in statement.condition : { test = test.test, variable = test.variable, values = sort(test.values) }])
-    if statement.sid == "RegisterPendingVersions"] == [jsonencode([{ test = "StringEquals", variable = "sagemaker:ModelApprovalStatus", values = ["PendingManualApproval"] }])]
-    error_message = "a job may only create versions that wait for approval"
+    condition     = data.aws_iam_policy_document.this.source_policy_documents == tolist([var.add_pending_versions_policy_json])
+    error_message = "the role's policy must merge the registry's policy as it is (its PendingManualApproval rule lives in modules/model_registry)"
   }
 }
 
-run "without_a_group_no_registry_access" {
+run "without_a_registry_no_registry_access" {
   command = plan
 
   assert {
-    condition     = !contains([for statement in data.aws_iam_policy_document.this.statement : statement.sid], "RegisterPendingVersions")
-    error_message = "no group, no CreateModelPackage"
+    condition     = length(data.aws_iam_policy_document.this.source_policy_documents) == 0 && !contains(flatten([for statement in data.aws_iam_policy_document.this.statement : statement.actions]), "sagemaker:CreateModelPackage")
+    error_message = "no registry, no CreateModelPackage"
   }
 }
 
-run "rejects_bad_model_package_group_arn" {
+run "rejects_bad_add_pending_versions_policy_json" {
   command = plan
   variables {
-    model_package_group_arn = "dog-breeds-models"
+    add_pending_versions_policy_json = "arn:aws:sagemaker:us-east-1:123456789012:model-package-group/dog-breeds-models"
   }
-  expect_failures = [var.model_package_group_arn]
+  expect_failures = [var.add_pending_versions_policy_json]
 }
