@@ -13,6 +13,7 @@ one logged traceback, never a raw error to the caller.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import logging
@@ -38,6 +39,7 @@ from invoker.config import (
     INPUT_READ_TIMEOUT_SECONDS,
     Config,
 )
+from invoker.deadline import DeadlineError, run_within
 from invoker.errors import ApiError, too_large
 
 
@@ -94,21 +96,30 @@ def s3_client():
 
 
 def read_s3_image(request: events.Request) -> bytes:
-    """One GetObject, its ContentLength checked before the body is read, and the body read in
-    64 KiB pieces until INPUT_DEADLINE_SECONDS (a stalled read ends after the 2 s read
-    timeout; S3 in the function's region serves a piece in milliseconds)."""
-    deadline = time.monotonic() + INPUT_DEADLINE_SECONDS
-    try:
+    """One GetObject, its ContentLength checked before the body is read, and the whole of it
+    within INPUT_DEADLINE_SECONDS of wall-clock time, however slowly S3 sends it."""
+    opened = []
+
+    def fetch() -> bytes:
         answer = s3_client().get_object(Bucket=request.bucket, Key=request.key)
+        opened.append(answer["Body"])
         if answer["ContentLength"] > CONFIG.max_image_bytes:
             answer["Body"].close()
             raise too_large(
                 f"the S3 object is {answer['ContentLength']} bytes; the limit is "
-                f"{CONFIG.max_image_bytes}"
+                f"{CONFIG.max_image_bytes}: {images.TOO_BIG_ADVICE}"
             )
-        body = images.read_within(
+        return images.read_within(
             answer["Body"].read, CONFIG.max_image_bytes, deadline, time.monotonic, "the S3 object"
         )
+
+    deadline = time.monotonic() + INPUT_DEADLINE_SECONDS
+    try:
+        body = run_within(fetch, INPUT_DEADLINE_SECONDS, lambda: [cut_short(b) for b in opened])
+    except DeadlineError:
+        raise ApiError(
+            504, "input_timeout", f"the S3 object took longer than {INPUT_DEADLINE_SECONDS} s"
+        ) from None
     except ClientError as error:
         code = error.response.get("Error", {}).get("Code", "")
         if code in ("404", "NoSuchKey", "NotFound"):
@@ -121,6 +132,14 @@ def read_s3_image(request: events.Request) -> bytes:
     except BotoCoreError as error:  # connection refused or timed out, DNS, TLS
         raise ApiError(503, "input_unavailable", "S3 cannot be reached", str(error)) from error
     return images.check_image(body, CONFIG, "the S3 object")
+
+
+def cut_short(body) -> None:
+    """End a read in progress on another thread: its next socket read times out at once."""
+    with contextlib.suppress(AttributeError, OSError):
+        body.set_socket_timeout(0.001)
+    with contextlib.suppress(OSError):
+        body.close()
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):

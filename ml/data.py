@@ -35,11 +35,16 @@ def breed_name(class_dir_name: str) -> str:
     return (name or class_dir_name).replace("_", " ")
 
 
+def resize_size(image_size: int) -> int:
+    """The shorter side an image is resized to before its center ``image_size`` crop."""
+    return round(image_size * RESIZE_RATIO)
+
+
 def eval_transform(image_size: int) -> transforms.Compose:
     """Deterministic preprocessing for validation, test and the endpoint."""
     return transforms.Compose(
         [
-            transforms.Resize(round(image_size * RESIZE_RATIO)),
+            transforms.Resize(resize_size(image_size)),
             transforms.CenterCrop(image_size),
             transforms.ToTensor(),
             transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD),

@@ -1,7 +1,9 @@
 """SageMaker PyTorch endpoint handlers, shipped as ``code/inference.py`` in model.tar.gz.
 
-Requests:
-- ``image/jpeg``, ``image/png``, ``application/x-image``: the raw image bytes;
+Requests (``ml.payloads`` reads them the way ordinary clients send them):
+- the image's bytes, under any ``image/*`` type, ``application/x-image`` or
+  ``application/octet-stream``: JPEG (MPO and CMYK included), PNG, WebP or AVIF, told apart by
+  their bytes (``ml.images``);
 - ``application/json``: ``{"image": "<base64>"}``, ``{"images": ["<base64>", ...]}`` (a batch)
   or ``{"s3_uri": "s3://bucket/key"}`` (read with the endpoint's role; no other URLs are ever
   fetched), with optional ``"top_k"`` (default 5) and ``"include_logits"`` (default false).
@@ -19,52 +21,51 @@ Called without a context (in-process), the handlers raise ``RequestError`` inste
 
 from __future__ import annotations
 
-import base64
-import binascii
-import functools
-import io
 import json
 import logging
 import os
 import re
-import time
-import warnings
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 
 import torch
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
+from sagemaker_inference import content_types
 from sagemaker_inference.errors import GenericInferenceToolkitError
 
+from ml import images, payloads
 from ml.artifacts import CLASS_NAMES_FILE, CONFIG_FILE, WEIGHTS_FILE
-from ml.data import eval_transform
+from ml.data import eval_transform, resize_size
+from ml.errors import InputError
+from ml.images import EncodedImage
 from ml.model import build_model
 
 logger = logging.getLogger(__name__)
 
-IMAGE_CONTENT_TYPES = frozenset({"image/jpeg", "image/png", "application/x-image"})
+# The toolkit decodes an application/json body as UTF-8 before input_fn sees it, and answers
+# any other encoding with a 500 and its traceback (sagemaker_inference 1.10.1,
+# Transformer.transform: ``if content_type in content_types.UTF8_TYPES``). Left as bytes, the
+# body is read by ml.payloads, which answers a 400 or honours a declared charset.
+content_types.UTF8_TYPES[:] = [
+    kind for kind in content_types.UTF8_TYPES if kind not in payloads.JSON_TYPES
+]
+
 JSON_CONTENT_TYPE = "application/json"
 DEFAULT_TOP_K = 5
 MAX_BATCH = 32
-MAX_IMAGE_BYTES = 5 * 1024 * 1024
-MAX_IMAGE_PIXELS = 4096 * 4096
+# An s3_uri object does not travel through InvokeEndpoint's 6 MB: a full-resolution phone
+# photo fits.
+MAX_S3_IMAGE_BYTES = 25 * 1024 * 1024
 # A request's images decoded together may hold this many pixels: one full-size image and more
 # (decoding costs time in proportion; memory holds one decoded image at a time).
-MAX_REQUEST_PIXELS = 2 * MAX_IMAGE_PIXELS
-# Sides further apart than this are no photo: a 16 x 1,048,576 PNG passes the pixel limit, and
-# resizing its shorter side would ask for gigabytes.
-MAX_ASPECT_RATIO = 10
-IMAGE_FORMATS = frozenset({"JPEG", "PNG"})
+MAX_REQUEST_PIXELS = 64 * 1024 * 1024
 # Accept header parsing (RFC 9110, section 12.5.1): the ranges that match JSON, most specific
 # first, and the syntax of a media range and a q-value.
 JSON_RANGES = (JSON_CONTENT_TYPE, "application/*", "*/*")
 MEDIA_RANGE = re.compile(r"[a-z0-9!#$&^_.+*-]+/[a-z0-9!#$&^_.+*-]+")
 QVALUE = re.compile(r"0(\.[0-9]{0,3})?|1(\.0{0,3})?")
 MAX_ACCEPT_LENGTH = 1024
-S3_URI = re.compile(
-    r"s3://(?P<bucket>[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9])/(?P<key>[^\x00-\x1f\x7f]{1,1024})"
-)
 
 
 @dataclass
@@ -74,6 +75,8 @@ class LoadedModel:
     transform: object
     device: torch.device
     precision: str = "fp32"
+    # The model's resize: the shorter side a JPEG may be decoded down to.
+    shorter_side: int | None = None
 
 
 # The stable code of each status this handler answers with (the Lambda's codes).
@@ -97,6 +100,14 @@ class RequestError(GenericInferenceToolkitError):
 
 def request_error(status: int, message: str) -> RequestError:
     return RequestError(status, message)
+
+
+def refused(function, *args):
+    """``function(*args)``, its InputError raised as the toolkit's RequestError."""
+    try:
+        return function(*args)
+    except InputError as error:
+        raise RequestError(error.status, error.message) from None
 
 
 @dataclass(frozen=True)
@@ -170,21 +181,8 @@ def model_fn(model_dir: str) -> LoadedModel:
         "loaded %s (%s) with %d classes on %s", config["arch"], precision, len(class_names), device
     )
     transform = eval_transform(config["image_size"])
-    return LoadedModel(model, class_names, transform, device, precision)
-
-
-@dataclass(frozen=True)
-class EncodedImage:
-    """An image whose header passed the limits; decoded only when its turn comes."""
-
-    data: bytes
-    what: str
-    width: int
-    height: int
-
-    @property
-    def pixels(self) -> int:
-        return self.width * self.height
+    shorter_side = resize_size(config["image_size"])
+    return LoadedModel(model, class_names, transform, device, precision, shorter_side)
 
 
 @dataclass(frozen=True)
@@ -195,165 +193,60 @@ class DecodedRequest:
 
 
 def check_image(data: bytes, what: str) -> EncodedImage:
-    """Format and size from the header alone: nothing is decoded before every limit holds."""
-    if len(data) > MAX_IMAGE_BYTES:
-        raise request_error(413, f"{what} is {len(data)} bytes; the limit is {MAX_IMAGE_BYTES}")
-    try:
-        # Pillow warns of sizes past its own bomb limit: far past ours, so an error here.
-        with (
-            warnings.catch_warnings(action="error", category=Image.DecompressionBombWarning),
-            Image.open(io.BytesIO(data)) as image,
-        ):
-            image_format, (width, height) = image.format, image.size
-    except UnidentifiedImageError as error:
-        message = f"{what} is not a JPEG or PNG image"
-        raise request_error(400, message) from error
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
-        raise request_error(413, f"{what} has too many pixels: {error}") from error
-    except (OSError, SyntaxError, ValueError) as error:
-        raise request_error(400, f"{what} is a damaged or truncated image: {error}") from error
-    if image_format not in IMAGE_FORMATS:
-        raise request_error(400, f"{what} is a {image_format} image; send JPEG or PNG")
-    if width * height > MAX_IMAGE_PIXELS:
-        raise request_error(
-            413, f"{what} is {width}x{height} pixels; the limit is {MAX_IMAGE_PIXELS} pixels"
-        )
-    if max(width, height) > MAX_ASPECT_RATIO * min(width, height):
-        raise request_error(
-            400,
-            f"{what} is {width}x{height} pixels; sides more than {MAX_ASPECT_RATIO} times apart "
-            "are refused",
-        )
-    return EncodedImage(data, what, width, height)
+    return refused(images.check_image, data, what)
 
 
-def decode_rgb(image: EncodedImage) -> Image.Image:
-    try:
-        with Image.open(io.BytesIO(image.data)) as opened:
-            return opened.convert("RGB")
-    except (OSError, SyntaxError, ValueError) as error:
-        raise request_error(
-            400, f"{image.what} is a damaged or truncated image: {error}"
-        ) from error
+def decode_rgb(image: EncodedImage, shorter_side: int | None = None) -> Image.Image:
+    """The image as the model sees it before its transform: RGB, upright, on white; with
+    ``shorter_side`` (the model's resize), a large JPEG decoded at the smallest scale that
+    keeps it."""
+    return refused(images.decode_rgb, image, shorter_side)
 
 
-def decode_image(data: bytes, what: str) -> Image.Image:
+def decode_image(data: bytes, what: str, shorter_side: int | None = None) -> Image.Image:
     """Check, then decode to RGB: one image, as the endpoint sees it."""
-    return decode_rgb(check_image(data, what))
-
-
-def check_base64_image(value, what: str) -> EncodedImage:
-    if not isinstance(value, str) or not value:
-        raise request_error(400, f"{what} must be a non-empty base64 string")
-    if len(value) > MAX_IMAGE_BYTES * 4 // 3 + 4:
-        raise request_error(413, f"{what} is over the limit of {MAX_IMAGE_BYTES} bytes")
-    try:
-        data = base64.b64decode(value, validate=True)
-    except (binascii.Error, ValueError) as error:
-        raise request_error(400, f"{what} is not valid base64: {error}") from error
-    return check_image(data, what)
-
-
-def s3_input_enabled() -> bool:
-    """Off where the model runs with network isolation (Terraform sets S3_INPUT_ENABLED):
-    there an S3 read could only wait for its timeout."""
-    return os.environ.get("S3_INPUT_ENABLED", "true").strip().lower() != "false"
-
-
-# Reading s3_uri: one attempt, 2 s to connect, 2 s per socket read, and the whole object
-# within S3_DEADLINE_SECONDS (checked between 64 KiB reads): far inside InvokeEndpoint's 60 s.
-S3_DEADLINE_SECONDS = 5
-S3_READ_BYTES = 64 * 1024
-
-
-@functools.cache
-def _s3_client():
-    import boto3  # only requests with s3_uri need it
-    from botocore.config import Config
-
-    return boto3.client(
-        "s3",
-        config=Config(connect_timeout=2, read_timeout=2, retries={"total_max_attempts": 1}),
-    )
-
-
-def _read_body(body, deadline: float) -> bytes:
-    data = bytearray()
-    while piece := body.read(S3_READ_BYTES):
-        data += piece
-        if time.monotonic() > deadline:
-            raise request_error(502, f"the s3_uri object took over {S3_DEADLINE_SECONDS} s to read")
-    return bytes(data)
+    return decode_rgb(check_image(data, what), shorter_side)
 
 
 def read_s3_image(uri) -> EncodedImage:
-    if not s3_input_enabled():
-        raise request_error(
-            400,
-            "s3_uri input is off on this endpoint (it runs with network isolation); send the "
-            "image itself",
-        )
-    if not isinstance(uri, str) or not (match := S3_URI.fullmatch(uri)):
-        raise request_error(400, "s3_uri must look like s3://bucket/key")
-    from botocore.exceptions import BotoCoreError, ClientError
-
-    deadline = time.monotonic() + S3_DEADLINE_SECONDS
-    try:
-        answer = _s3_client().get_object(Bucket=match["bucket"], Key=match["key"])
-        if answer["ContentLength"] > MAX_IMAGE_BYTES:
-            answer["Body"].close()
-            raise request_error(
-                413,
-                f"the s3_uri object is {answer['ContentLength']} bytes; the limit is "
-                f"{MAX_IMAGE_BYTES}",
-            )
-        data = _read_body(answer["Body"], deadline)
-    except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
-        if code in ("404", "NoSuchKey", "NotFound"):
-            raise request_error(400, "the s3_uri object does not exist") from None
-        raise request_error(400, f"cannot read the s3_uri object: {code or 'error'}") from None
-    except BotoCoreError as error:
-        logger.warning("s3_uri read failed: %s", error)
-        raise request_error(502, "cannot read the s3_uri object: S3 did not answer") from error
-    return check_image(data, "the s3_uri object")
+    data = payloads.read_s3_object(uri, MAX_S3_IMAGE_BYTES)
+    return images.check_image(
+        data, "the s3_uri object", MAX_S3_IMAGE_BYTES, "send a smaller copy of the photo"
+    )
 
 
-def parse_json(body: bytes | str):
-    """JSON where every way Python's parser fails is the caller's 400: bad syntax or encoding,
-    nesting past the recursion limit, integers over 4300 digits."""
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, ValueError, RecursionError) as error:
-        reason = "it nests too deeply" if isinstance(error, RecursionError) else str(error)[:200]
-        raise request_error(400, f"request body is not valid JSON: {reason}") from None
-
-
-def _parse_json(body: bytes | str) -> tuple[list[EncodedImage], dict, bool]:
-    payload = parse_json(body)
+def _parse_json(body: bytes | str, content_type: str) -> tuple[list[EncodedImage], dict, bool]:
+    payload = payloads.parse_json(body, content_type)
     if not isinstance(payload, dict):
-        raise request_error(400, "JSON request must be an object with image, images or s3_uri")
+        raise InputError(400, "JSON request must be an object with image, images or s3_uri")
     sources = [key for key in ("image", "images", "s3_uri") if key in payload]
     if len(sources) != 1:
-        raise request_error(400, "JSON request needs exactly one of image, images, s3_uri")
+        raise InputError(400, "JSON request needs exactly one of image, images, s3_uri")
     if "image" in payload:
-        return [check_base64_image(payload["image"], "image")], payload, False
+        image = payloads.base64_image(payload["image"], "image")
+        return [images.check_image(image, "image")], payload, False
     if "s3_uri" in payload:
         return [read_s3_image(payload["s3_uri"])], payload, False
-    images = payload["images"]
-    if not isinstance(images, list) or not images:
-        raise request_error(400, "images must be a non-empty list of base64 strings")
-    if len(images) > MAX_BATCH:
-        raise request_error(413, f"{len(images)} images in one request; the limit is {MAX_BATCH}")
-    checked = [check_base64_image(value, f"images[{i}]") for i, value in enumerate(images)]
+    batch = payload["images"]
+    if not isinstance(batch, list) or not batch:
+        raise InputError(400, "images must be a non-empty list of base64 strings")
+    if len(batch) > MAX_BATCH:
+        raise InputError(413, f"{len(batch)} images in one request; the limit is {MAX_BATCH}")
+    checked = [
+        images.check_image(payloads.base64_image(value, f"images[{i}]"), f"images[{i}]")
+        for i, value in enumerate(batch)
+    ]
     return checked, payload, True
 
 
-def _option_top_k(payload: dict) -> int:
+def _options(payload: dict) -> dict:
     top_k = payload.get("top_k", DEFAULT_TOP_K)
     if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-        raise request_error(400, f"top_k must be a positive integer, got {str(top_k)[:20]!r}")
-    return top_k
+        raise InputError(400, f"top_k must be a positive integer, got {str(top_k)[:20]!r}")
+    include_logits = payload.get("include_logits", False)
+    if not isinstance(include_logits, bool):
+        raise InputError(400, "include_logits must be true or false")
+    return {"top_k": top_k, "include_logits": include_logits}
 
 
 def input_fn(request_body, request_content_type: str, context=None):
@@ -366,29 +259,23 @@ def input_fn(request_body, request_content_type: str, context=None):
 def decode_request(request_body, request_content_type: str) -> DecodedRequest:
     """Parse and check the request; images stay encoded until predict decodes them one by one,
     so memory follows the request's bytes, not what its images would decode to."""
-    content_type = (request_content_type or "").split(";")[0].strip().lower()
-    if content_type in IMAGE_CONTENT_TYPES:
-        return DecodedRequest([check_image(bytes(request_body), "request body")], {}, False)
-    if content_type == JSON_CONTENT_TYPE:
-        images, payload, batch = _parse_json(request_body)
-        options = {
-            "top_k": _option_top_k(payload),
-            "include_logits": payload.get("include_logits", False),
-        }
-        if not isinstance(options["include_logits"], bool):
-            raise request_error(400, "include_logits must be true or false")
-        total = sum(image.pixels for image in images)
-        if total > MAX_REQUEST_PIXELS:
-            raise request_error(
-                413,
-                f"the images hold {total} pixels together; a request may hold "
-                f"{MAX_REQUEST_PIXELS} (send fewer or smaller images)",
-            )
-        return DecodedRequest(images, options, batch)
-    supported = ", ".join(sorted(IMAGE_CONTENT_TYPES | {JSON_CONTENT_TYPE}))
-    raise request_error(
-        415, f"unsupported content type {request_content_type!r}; use one of {supported}"
-    )
+    return refused(_decode_request, request_body, request_content_type)
+
+
+def _decode_request(request_body, request_content_type: str) -> DecodedRequest:
+    if payloads.body_kind(request_content_type, request_body) == "image":
+        body = request_body.encode() if isinstance(request_body, str) else bytes(request_body)
+        return DecodedRequest([images.check_image(body, "request body")], {}, False)
+    checked, payload, batch = _parse_json(request_body, request_content_type)
+    options = _options(payload)
+    total = sum(image.pixels for image in checked)
+    if total > MAX_REQUEST_PIXELS:
+        raise InputError(
+            413,
+            f"the images hold {total} pixels together; a request may hold "
+            f"{MAX_REQUEST_PIXELS} (send fewer or smaller images)",
+        )
+    return DecodedRequest(checked, options, batch)
 
 
 def predict_fn(data, loaded: LoadedModel, context=None):
@@ -400,17 +287,21 @@ def predict_fn(data, loaded: LoadedModel, context=None):
 
 
 def predict(data: DecodedRequest, loaded: LoadedModel) -> dict:
-    images, options, batch = data.images, data.options, data.batch
+    encoded, options, batch = data.images, data.options, data.batch
     # Each image is decoded and transformed before the next: one full-size image in memory.
-    tensor = torch.stack([loaded.transform(decode_rgb(image)) for image in images])
+    tensor = torch.stack(
+        [loaded.transform(decode_rgb(image, loaded.shorter_side)) for image in encoded]
+    )
     tensor = tensor.to(loaded.device, memory_format=torch.channels_last)
     with torch.inference_mode():
         logits = loaded.model(tensor).float().cpu()
+    if not torch.isfinite(logits).all():  # a broken model: no answer is better than NaN
+        raise ArithmeticError("the model's scores are not all finite")
     top_k = min(options.get("top_k", DEFAULT_TOP_K), len(loaded.class_names))
     probabilities = logits.softmax(dim=1)
     values, indices = probabilities.topk(top_k, dim=1)
     results = []
-    for row in range(len(images)):
+    for row in range(len(encoded)):
         result = {
             "predictions": [
                 {"breed": loaded.class_names[index], "index": index, "probability": round(value, 6)}
@@ -471,7 +362,7 @@ def output_fn(prediction, accept: str, context=None) -> tuple[str, str]:
     if not isinstance(prediction, ErrorAnswer):
         try:
             check_accept(accept)
-            return json.dumps(prediction), JSON_CONTENT_TYPE
+            return json.dumps(prediction, allow_nan=False), JSON_CONTENT_TYPE
         except RequestError as error:
             if context is None:
                 raise

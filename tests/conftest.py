@@ -139,3 +139,24 @@ def local_endpoint(model_archive: Path):
 
     with LocalEndpoint(model_archive, port=0) as endpoint:
         yield endpoint
+
+
+@pytest.fixture(scope="session")
+def int8_archive(trained_model, sample_dataset, tmp_path_factory) -> Path:
+    """The trained model packaged with its int8 copy (``ml.package --int8``)."""
+    from ml.package import Int8Options, build_model_archive
+
+    options = Int8Options(sample_dataset / "valid", sample_dataset / "test", min_agreement=0.95)
+    output = tmp_path_factory.mktemp("int8") / "model.tar.gz"
+    return build_model_archive(trained_model.model_dir, output, options)
+
+
+@pytest.fixture(scope="session")
+def extracted(int8_archive, tmp_path_factory) -> Path:
+    """The int8 archive as the endpoint's model dir."""
+    import tarfile
+
+    folder = tmp_path_factory.mktemp("int8-extracted")
+    with tarfile.open(int8_archive) as archive:
+        archive.extractall(folder, filter="data")
+    return folder

@@ -16,9 +16,15 @@ def endpoint_body(request: Request, image: bytes) -> bytes:
     return json.dumps({"image": base64.b64encode(image).decode(), "top_k": request.top_k}).encode()
 
 
+def _not_a_number(token: str):
+    raise ValueError(f"{token} is not a JSON number")
+
+
 def predictions_of(endpoint_answer: bytes, top_k: int) -> list[dict]:
+    """The endpoint's top breeds; an answer that is not strict JSON (NaN, Infinity) or lacks
+    them is the model's fault, a 502."""
     try:
-        predictions = json.loads(endpoint_answer)["predictions"]
+        predictions = json.loads(endpoint_answer, parse_constant=_not_a_number)["predictions"]
         return [
             {"breed": p["breed"], "index": p["index"], "probability": p["probability"]}
             for p in predictions[:top_k]

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import codecs
 import json
 import re
 from dataclasses import dataclass
 
 from invoker.config import Config
-from invoker.errors import bad_request, too_large
-from invoker.images import check_image
+from invoker.errors import ApiError, bad_request, too_large
+from invoker.images import check_image, image_type
 
 MAX_TOP_K = 133
 DEFAULT_TOP_K = 5
@@ -28,6 +29,14 @@ HTTPS_URL = re.compile(
     r"(?P<rest>[/?][A-Za-z0-9\-._~!$&'()*+,;=:@%/?]*)?"
 )
 QUERY_TOP_K = re.compile(r"[0-9]{1,3}")
+JSON_TYPES = frozenset({"application/json", "text/json"})
+IMAGE_TYPES = frozenset({"application/x-image", "application/octet-stream"})
+ACCEPTED_TYPES_TEXT = (
+    "send the photo's bytes (any image/* type or application/octet-stream) or JSON like "
+    '{"image": "<base64>"}'
+)
+DATA_URL = re.compile(r"data:(?P<type>[^,;]*)(?P<parameters>(?:;[^,;]*)*),", re.IGNORECASE)
+BASE64_TEXT = re.compile(r"[A-Za-z0-9+/\-_]*={0,2}")
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,64 @@ def _header(event: dict, name: str) -> str:
     return next((str(v) for k, v in headers.items() if str(k).lower() == name), "")
 
 
+def media_type(content_type: str) -> tuple[str, dict[str, str]]:
+    """``Image/JPEG; Charset="x"`` -> ``("image/jpeg", {"charset": "x"})``."""
+    essence, *parameters = content_type.split(";")
+    found = {}
+    for parameter in parameters:
+        name, _, value = parameter.partition("=")
+        found[name.strip().lower()] = value.strip().strip('"')
+    return essence.strip().lower(), found
+
+
+def body_kind(content_type: str, raw: bytes) -> str:
+    """``"image"`` or ``"json"``. Declared JSON is JSON, any image type or octet-stream is the
+    photo; with no type or another one (a form is curl --data-binary's default), the bytes
+    decide: a photo is a photo, and JSON is read as JSON."""
+    essence, _ = media_type(content_type)
+    if essence in JSON_TYPES:
+        return "json"
+    if essence.startswith("image/") or essence in IMAGE_TYPES or _is_image(raw):
+        return "image"
+    if not essence or raw.lstrip()[:1] in (b"{", b"["):
+        return "json"
+    raise ApiError(
+        415,
+        "unsupported_media_type",
+        f"unsupported content type {content_type[:60]!r}: {ACCEPTED_TYPES_TEXT}",
+    )
+
+
+def _is_image(raw: bytes) -> bool:
+    try:
+        image_type(raw)
+    except ApiError:
+        return False
+    return True
+
+
+def json_text(raw: bytes, content_type: str, what: str) -> str:
+    """The JSON body as text: in its declared charset, else UTF-8 (RFC 8259; a UTF-8 byte
+    order mark is ignored). Bytes that do not decode are the caller's 400."""
+    charset = media_type(content_type)[1].get("charset") or "utf-8-sig"
+    try:
+        codec = codecs.lookup(charset)
+    except LookupError:
+        raise ApiError(
+            415, "unsupported_media_type", f"unknown charset {charset[:40]!r}; send UTF-8 JSON"
+        ) from None
+    if codec.name == "utf-8":
+        codec = codecs.lookup("utf-8-sig")
+    try:
+        return codec.decode(raw)[0]
+    except UnicodeDecodeError as error:
+        encoding = "UTF-8" if codec.name == "utf-8-sig" else charset
+        raise bad_request(
+            f"{what} is not valid {encoding} at byte {error.start}: send JSON in UTF-8, or "
+            "declare its charset"
+        ) from None
+
+
 def parse_json(raw: bytes | str, what: str):
     """JSON as Python parses it, where every way it can fail is the caller's 400: bad syntax,
     nesting deeper than the parser's recursion limit, integers over 4300 digits."""
@@ -64,6 +131,27 @@ def parse_json(raw: bytes | str, what: str):
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         reason = "it nests too deeply" if isinstance(error, RecursionError) else str(error)[:200]
         raise bad_request(f"{what} is not valid JSON: {reason}") from None
+
+
+def base64_image(value: str, config: Config) -> bytes:
+    """The bytes of a base64 image as clients write it: whitespace and line breaks anywhere,
+    an optional ``data:...;base64,`` prefix (a browser's FileReader), the standard or URL-safe
+    alphabet, padding or none."""
+    if len(value) > config.max_image_bytes * 4 // 3 * 78 // 76 + 1024:
+        raise too_large(f"image is larger than the limit of {config.max_image_bytes} bytes")
+    text = value.strip()
+    if (prefix := DATA_URL.match(text)) is not None:
+        if "base64" not in prefix["parameters"].lower().split(";"):
+            raise bad_request("image is a data: URL without ;base64")
+        text = text[prefix.end() :]
+    text = "".join(text.split())
+    if not BASE64_TEXT.fullmatch(text) or len(text.rstrip("=")) % 4 == 1:
+        raise bad_request("image is not valid base64")
+    text = text.rstrip("=").translate(str.maketrans("-_", "+/"))
+    try:
+        return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise bad_request("image is not valid base64") from error
 
 
 def payload_of(event, config: Config) -> dict:
@@ -83,13 +171,13 @@ def payload_of(event, config: Config) -> dict:
             raw = base64.b64decode(body, validate=True)
         except (binascii.Error, ValueError) as error:
             raise bad_request("the body is marked base64 but is not valid base64") from error
-    content_type = _header(event, "content-type").split(";")[0].strip().lower()
-    if content_type.startswith("image/"):
-        # A raw image upload (function URL or binary media type): the body is the image.
+    content_type = _header(event, "content-type")
+    if body_kind(content_type, raw) == "image":
+        # A raw image upload (function URL, or a binary media type): the body is the photo.
         return {"image": base64.b64encode(raw).decode(), "top_k": _query_top_k(event)}
-    if len(raw) > config.max_image_bytes * 4 // 3 + 4096:
+    if len(raw) > config.max_image_bytes * 4 // 3 * 78 // 76 + 4096:
         raise too_large("the request body is too large")
-    payload = parse_json(raw, "the request body")
+    payload = parse_json(json_text(raw, content_type, "the request body"), "the request body")
     if not isinstance(payload, dict):
         raise bad_request("the request body must be a JSON object")
     return payload
@@ -123,13 +211,7 @@ def parse_request(event, config: Config) -> Request:
     if not isinstance(value, str) or not value:
         raise bad_request(f"{source} must be a non-empty string")
     if source == "image":
-        if len(value) > config.max_image_bytes * 4 // 3 + 4:
-            raise too_large(f"image is larger than the limit of {config.max_image_bytes} bytes")
-        try:
-            data = base64.b64decode(value, validate=True)
-        except (binascii.Error, ValueError) as error:
-            raise bad_request("image is not valid base64") from error
-        return Request("image", top_k, image=check_image(data, config))
+        return Request("image", top_k, image=check_image(base64_image(value, config), config))
     if source == "s3_uri":
         bucket, key = check_s3_uri(value, config)
         return Request("s3_uri", top_k, bucket=bucket, key=key)
@@ -142,6 +224,10 @@ def check_s3_uri(uri: str, config: Config) -> tuple[str, str]:
     if not config.input_bucket:
         raise bad_request("s3_uri input is disabled on this function")
     match = S3_URI.fullmatch(uri)
+    try:
+        uri.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, from a JSON \ud800 escape
+        raise bad_request("s3_uri is not valid Unicode") from None
     if (
         not match
         or match["bucket"] != config.input_bucket

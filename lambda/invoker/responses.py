@@ -13,7 +13,7 @@ def response(status: int, body: dict, config: Config) -> dict:
     if config.cors_allow_origin:
         headers["Access-Control-Allow-Origin"] = config.cors_allow_origin
         headers["Vary"] = "Origin"
-    return {"statusCode": status, "headers": headers, "body": json.dumps(body)}
+    return {"statusCode": status, "headers": headers, "body": json.dumps(body, allow_nan=False)}
 
 
 def error_response(error: ApiError, config: Config) -> dict:

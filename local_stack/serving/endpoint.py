@@ -292,8 +292,9 @@ def add_refusals(app: Flask) -> None:
         answer = json_error(
             415,
             "unsupported_media_type",
-            f"unsupported content type {content_type!r}; send the image with Content-Type "
-            "image/jpeg or image/png, or JSON with application/json",
+            f"unsupported content type {content_type!r}: an HTML form cannot carry the image; "
+            "send the image's bytes (any image/* type or application/octet-stream) or JSON "
+            "(application/json)",
         )
         if request.view_args and "name" in request.view_args:  # the InvokeEndpoint route
             return model_error(415, answer.get_data(), request.view_args["name"])

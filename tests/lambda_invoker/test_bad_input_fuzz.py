@@ -10,6 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from invoker.images import MAX_IMAGE_PIXELS
 from tests.images import TINY_JPEG
 
 pytestmark = pytest.mark.unit
@@ -157,7 +158,11 @@ payloads = st.one_of(
             )
             .filter(
                 lambda t: (
-                    not (0 < t[0] <= 10 * t[1] and 0 < t[1] <= 10 * t[0] and t[0] * t[1] <= 4096**2)
+                    not (
+                        0 < t[0] <= 10 * t[1]
+                        and 0 < t[1] <= 10 * t[0]
+                        and t[0] * t[1] <= MAX_IMAGE_PIXELS
+                    )
                 )
             )
             .map(lambda t: base64.b64encode(png_header(t[0], t[1]) + t[2]).decode())

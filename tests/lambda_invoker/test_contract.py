@@ -21,6 +21,7 @@ from invoker.endpoint import endpoint_body, endpoint_error
 from invoker.errors import ApiError, too_large
 from invoker.events import Request
 from invoker.responses import error_response
+from ml import images as endpoint_images
 from ml import inference
 from tests.images import TINY_JPEG, generated
 
@@ -49,9 +50,9 @@ def png_header(width: int, height: int) -> bytes:
 
 
 def test_the_limits_are_the_same_on_both_sides():
-    assert images.MAX_IMAGE_PIXELS == inference.MAX_IMAGE_PIXELS
-    assert images.MAX_ASPECT_RATIO == inference.MAX_ASPECT_RATIO
-    assert DEFAULT_MAX_IMAGE_BYTES <= inference.MAX_IMAGE_BYTES
+    assert images.MAX_IMAGE_PIXELS == endpoint_images.MAX_IMAGE_PIXELS
+    assert images.MAX_ASPECT_RATIO == endpoint_images.MAX_ASPECT_RATIO
+    assert DEFAULT_MAX_IMAGE_BYTES <= endpoint_images.MAX_IMAGE_BYTES
 
 
 @pytest.mark.parametrize("top_k", [1, 5, 133])

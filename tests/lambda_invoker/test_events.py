@@ -100,7 +100,7 @@ def test_allowlisted_https_url():
         ({"image": 5}, 400, "image must be a non-empty string"),
         ({"image": ""}, 400, "image must be a non-empty string"),
         ({"image": "%%%"}, 400, "image is not valid base64"),
-        ({"image": b64(b"GIF89a....")}, 415, "the image must be a JPEG or PNG"),
+        ({"image": b64(b"GIF89a....")}, 415, "send a JPEG, PNG, WebP or AVIF photo"),
         ({"image": b64(JPEG + b"\x00" * 2000)}, 413, "larger than the limit of 1024 bytes"),
         ({"image": b64(JPEG + b"\x00" * (1025 - len(JPEG)))}, 413, "1025 bytes; the limit is 1024"),
         ({"image": b64(JPEG), "top_k": 0}, 400, "top_k must be an integer between 1 and 133"),

@@ -11,8 +11,9 @@ import torch
 from PIL import Image
 from sagemaker_inference.errors import GenericInferenceToolkitError
 
-from ml import data, inference
+from ml import data, images, inference
 from tests.images import b64, encode, sample_image
+from tests.toolkit import serve
 
 pytestmark = pytest.mark.unit
 
@@ -106,19 +107,24 @@ def png_of_size(width: int, height: int) -> bytes:
     ("body", "content_type", "status", "message"),
     [
         (b"hello", "text/plain", 415, "unsupported content type 'text/plain'"),
-        (b"hello", "", 415, "unsupported content type"),
-        (b"not an image", "image/jpeg", 400, "not a JPEG or PNG image"),
+        (b"a=b", "application/x-www-form-urlencoded", 415, "an HTML form cannot carry the image"),
+        (b"hello", "", 400, "not valid JSON"),
+        (b"not an image", "image/jpeg", 415, "send a JPEG, PNG, WebP or AVIF photo"),
+        (b"%PDF-1.7\n", "application/octet-stream", 415, "not an image this endpoint reads"),
         (b"\xff\xd8\xff\xe0" + b"\x00" * 64, "image/jpeg", 400, "image"),
-        (b"\x00" * (inference.MAX_IMAGE_BYTES + 1), "image/png", 413, "the limit is"),
-        (png_of_size(5000, 4000), "image/png", 413, "5000x4000 pixels"),
+        (b"\x00" * (images.MAX_IMAGE_BYTES + 1), "image/png", 413, "the limit is"),
+        (png_of_size(9000, 6000), "image/png", 413, "9000x6000 pixels: send a smaller copy"),
         (b"{not json", "application/json", 400, "not valid JSON"),
-        (b"\xff\xfe", "application/json", 400, "not valid JSON"),
+        (b"\xff\xfe", "application/json", 400, "not valid UTF-8 at byte 0"),
+        (b'{"image": "\xe9"}', "application/json", 400, "not valid UTF-8 at byte 11"),
+        (b"{}", "application/json; charset=klingon", 415, "unknown charset 'klingon'"),
         (b"[1, 2]", "application/json", 400, "must be an object"),
         (b"{}", "application/json", 400, "exactly one of image, images, s3_uri"),
         (b'{"image": "x", "s3_uri": "s3://b/k"}', "application/json", 400, "exactly one of"),
         (b'{"image": 42}', "application/json", 400, "image must be a non-empty base64 string"),
         (b'{"image": "@@@not base64"}', "application/json", 400, "image is not valid base64"),
-        (b'{"image": "aGVsbG8="}', "application/json", 400, "image is not a JPEG or PNG image"),
+        (b'{"image": "aGVsbG8="}', "application/json", 415, "image is not an image this endpoint"),
+        (b'{"image": "data:text/plain,hello"}', "application/json", 400, "without ;base64"),
         (b'{"images": []}', "application/json", 400, "non-empty list"),
         (b'{"images": "abc"}', "application/json", 400, "non-empty list"),
         (
@@ -130,8 +136,8 @@ def png_of_size(width: int, height: int) -> bytes:
         (
             b'{"images": ["aGVsbG8="]}',
             "application/json",
-            400,
-            "images[0] is not a JPEG or PNG image",
+            415,
+            "images[0] is not an image this endpoint reads",
         ),
         (
             b'{"s3_uri": "https://example.com/dog.jpg"}',
@@ -140,6 +146,7 @@ def png_of_size(width: int, height: int) -> bytes:
             "s3_uri must look like s3://bucket/key",
         ),
         (b'{"s3_uri": "s3://bucket-only"}', "application/json", 400, "s3://bucket/key"),
+        (b'{"s3_uri": "s3://bucket/\\ud800.jpg"}', "application/json", 400, "not valid Unicode"),
     ],
 )
 def test_bad_requests_get_a_4xx_naming_the_problem(body, content_type, status, message):
@@ -169,26 +176,6 @@ def test_unsupported_accept_is_406(loaded, airedale_jpeg):
     status, message = status_of(lambda: inference.output_fn(prediction, "text/csv"))
     assert status == 406
     assert "application/json" in message
-
-
-class ToolkitContext:
-    """The one method of the serving toolkit's context that the handlers use."""
-
-    def __init__(self):
-        self.statuses: list[tuple[int, str]] = []
-
-    def set_response_status(self, code: int, phrase: str) -> None:
-        self.statuses.append((code, phrase))
-
-
-def serve(loaded, body, content_type: str, accept: str = "application/json"):
-    """The handler chain as the serving toolkit runs it: with its context."""
-    context = ToolkitContext()
-    request = inference.input_fn(body, content_type, context)
-    prediction = inference.predict_fn(request, loaded, context)
-    response, response_type = inference.output_fn(prediction, accept, context)
-    assert response_type == "application/json"
-    return context.statuses, json.loads(response)
 
 
 def test_under_the_toolkit_a_refused_request_is_a_json_answer_with_its_status(loaded):

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from ml import inference
+from ml import inference, payloads
 from tests.images import TINY_JPEG, TINY_PNG
 
 pytestmark = pytest.mark.unit
@@ -100,9 +100,9 @@ def test_images_are_decoded_one_at_a_time(monkeypatch):
 
     original = inference.decode_rgb
 
-    def decode(image):
+    def decode(image, shorter_side=None):
         decoded.append(len(alive))  # how many were transformed before this decode
-        return original(image)
+        return original(image, shorter_side)
 
     monkeypatch.setattr(inference, "decode_rgb", decode)
     request = inference.input_fn(
@@ -126,9 +126,9 @@ def test_s3_input_is_a_clear_400_under_network_isolation(monkeypatch):
 
 def test_s3_reads_make_one_attempt_inside_the_invocation_limit():
     try:
-        config = inference._s3_client().meta.config
+        config = payloads._s3_client().meta.config
     finally:  # built under this test's environment: not for the next test's
-        inference._s3_client.cache_clear()
+        payloads._s3_client.cache_clear()
     assert config.retries["total_max_attempts"] == 1
     assert config.connect_timeout + config.read_timeout < 60 / 4
 

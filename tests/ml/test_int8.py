@@ -7,7 +7,6 @@ from __future__ import annotations
 import subprocess
 import sys
 import tarfile
-from pathlib import Path
 
 import pytest
 import torch
@@ -21,21 +20,6 @@ from tests.images import sample_image
 from tests.training import REPO_ROOT, python_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def int8_archive(trained_model, sample_dataset, tmp_path_factory) -> Path:
-    options = Int8Options(sample_dataset / "valid", sample_dataset / "test", min_agreement=0.95)
-    output = tmp_path_factory.mktemp("int8") / "model.tar.gz"
-    return build_model_archive(trained_model.model_dir, output, options)
-
-
-@pytest.fixture(scope="module")
-def extracted(int8_archive, tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("int8-extracted")
-    with tarfile.open(int8_archive) as archive:
-        archive.extractall(folder, filter="data")
-    return folder
 
 
 def test_the_archive_carries_both_models(int8_archive):
