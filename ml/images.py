@@ -110,9 +110,8 @@ def check_image(
             raise InputError(
                 415, f"{what} is AVIF, which this endpoint's Pillow cannot decode: send JPEG"
             ) from error
-        raise InputError(415, f"{what} is not an image this endpoint reads: {FORMATS_TEXT}") from (
-            error
-        )
+        message = f"{what} is not in a format this endpoint reads: {FORMATS_TEXT}"
+        raise InputError(415, message) from error
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise InputError(413, f"{what} has too many pixels: {advice}") from error
     except (OSError, SyntaxError, ValueError, EOFError) as error:
@@ -135,7 +134,10 @@ def decode_rgb(image: EncodedImage, shorter_side: int | None = None) -> Image.Im
         with _open(image.data) as opened:
             if shorter_side and opened.format in ("JPEG", "MPO"):
                 opened.draft("RGB", _draft_size(opened.size, shorter_side))
-            return to_rgb(ImageOps.exif_transpose(opened))
+            opened.load()
+            # In place: a 50-megapixel photo is 150 MB decoded, and a copy would double it.
+            ImageOps.exif_transpose(opened, in_place=True)
+            return to_rgb(opened)
     except (OSError, SyntaxError, ValueError, EOFError) as error:
         raise InputError(400, f"{image.what} is a damaged or truncated image: {error}") from error
 
@@ -157,4 +159,4 @@ def to_rgb(image: Image.Image) -> Image.Image:
         rgba = image.convert("RGBA")
         canvas = Image.new("RGBA", rgba.size, (*BACKGROUND, 255))
         return Image.alpha_composite(canvas, rgba).convert("RGB")
-    return image.convert("RGB")
+    return image if image.mode == "RGB" else image.convert("RGB")

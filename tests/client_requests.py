@@ -20,6 +20,8 @@ import base64
 import json
 from dataclasses import dataclass
 
+from hypothesis import strategies as st
+
 OK = 200
 
 
@@ -108,3 +110,24 @@ def client_requests(photo: bytes) -> list[ClientRequest]:
         ClientRequest("a PDF", "application/octet-stream", PDF, 415, "unsupported_media_type"),
         ClientRequest("a HEIC photo", "image/heic", HEIC_HEADER, 415, "unsupported_media_type"),
     ]
+
+
+def base64_shapes(data: bytes):
+    """Every way a client may write the image's base64 (and some ways it may not)."""
+    standard = base64.b64encode(data).decode()
+    return st.one_of(
+        st.just(standard),
+        st.just(standard.rstrip("=")),
+        st.just(base64.urlsafe_b64encode(data).decode()),
+        st.tuples(st.integers(4, 120), st.sampled_from(["\n", "\r\n", " "])).map(
+            lambda shape: shape[1].join(
+                standard[i : i + shape[0]] for i in range(0, len(standard), shape[0])
+            )
+        ),
+        st.sampled_from(["data:image/jpeg;base64,", "data:;base64,", "DATA:image/x;BASE64,"]).map(
+            lambda prefix: prefix + standard
+        ),
+        st.tuples(st.text(" \t\r\n", max_size=4), st.text(" \t\r\n", max_size=4)).map(
+            lambda pad: pad[0] + standard + pad[1]
+        ),
+    )

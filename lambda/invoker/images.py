@@ -62,7 +62,7 @@ def image_type(data: bytes, what: str = "the image") -> str:
     raise ApiError(
         415,
         "unsupported_media_type",
-        f"{what} is not an image the classifier reads: {FORMATS_TEXT}",
+        f"{what} is not in a format the classifier reads: {FORMATS_TEXT}",
     )
 
 

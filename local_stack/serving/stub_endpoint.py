@@ -20,11 +20,12 @@ class StubEndpoint:
     def __init__(self):
         self.status, self.error_type, self.body, self.delay = 200, "", {}, 0.0
         self.requests = 0
+        self.last_body = b""
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
-                self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                owner.last_body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 owner.requests += 1
                 time.sleep(owner.delay)
                 payload = json.dumps(owner.body).encode()

@@ -125,7 +125,7 @@ def test_fetches_an_image_over_verified_https(handler, image_host):
     [
         ("/moved.jpg", 502, "the url answered HTTP 302"),
         ("/missing.jpg", 502, "the url answered HTTP 404"),
-        ("/page.html", 415, "not an image the classifier reads"),
+        ("/page.html", 415, "not in a format the classifier reads"),
         ("/huge.jpg", 413, "the limit is 2048"),
     ],
 )

@@ -81,7 +81,7 @@ def assert_json_error(text: str, code: str, message: str) -> None:
             "image/jpeg",
             415,
             "unsupported_media_type",
-            "request body is not an image this endpoint reads",
+            "request body is not in a format this endpoint reads",
         ),
         (b"{oops", "application/json", 400, "bad_request", "request body is not valid JSON"),
         (
@@ -207,3 +207,17 @@ def test_the_photo_sent_each_way_a_client_sends_it(local_endpoint, sample_datase
         assert answer.json()["predictions"][0]["breed"] == "Akita"
     else:
         assert_json_error(answer.text, case.code, "")
+
+
+def test_a_form_reaching_torchserve_itself_fails_before_the_handler(local_endpoint, sample_dataset):
+    """Why forms are refused in front of the container, and why the Lambda never sends one:
+    TorchServe decodes a form body into fields and fails on a photo's bytes with its own 500,
+    before any handler runs (README: Failure behaviour)."""
+    response = requests.post(
+        f"{local_endpoint.toolkit.inference_url}/invocations",
+        data=sample_image(sample_dataset, "004.Akita").read_bytes(),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        timeout=30,
+    )
+    assert response.status_code == 500
+    assert response.json()["type"] == "ErrorDataDecoderException"

@@ -4,7 +4,6 @@ classifies it as the plain request does, each refused one gets the documented 4x
 
 from __future__ import annotations
 
-import base64
 import json
 
 import pytest
@@ -12,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ml import inference
-from tests.client_requests import OK, client_requests
+from tests.client_requests import OK, base64_shapes, client_requests
 from tests.images import sample_image
 from tests.toolkit import serve
 
@@ -52,27 +51,6 @@ def test_each_way_a_client_sends_the_photo(loaded, photo, plain_answer, case_ind
         assert [status for status, _ in statuses] == [case.status]
         assert answer["error"]["code"] == case.code
         assert len(answer["error"]["message"]) > 10
-
-
-def base64_shapes(data: bytes):
-    """Every way a client may write the image's base64 (and some ways it may not)."""
-    standard = base64.b64encode(data).decode()
-    return st.one_of(
-        st.just(standard),
-        st.just(standard.rstrip("=")),
-        st.just(base64.urlsafe_b64encode(data).decode()),
-        st.tuples(st.integers(4, 120), st.sampled_from(["\n", "\r\n", " "])).map(
-            lambda shape: shape[1].join(
-                standard[i : i + shape[0]] for i in range(0, len(standard), shape[0])
-            )
-        ),
-        st.sampled_from(["data:image/jpeg;base64,", "data:;base64,", "DATA:image/x;BASE64,"]).map(
-            lambda prefix: prefix + standard
-        ),
-        st.tuples(st.text(" \t\r\n", max_size=4), st.text(" \t\r\n", max_size=4)).map(
-            lambda pad: pad[0] + standard + pad[1]
-        ),
-    )
 
 
 JSON_TYPES = st.sampled_from(

@@ -92,8 +92,8 @@ def test_avif_without_a_decoder_is_refused_not_damaged(monkeypatch):
 @pytest.mark.parametrize(
     ("data", "status", "message"),
     [
-        (b"%PDF-1.7\n", 415, "not an image this endpoint reads: send a JPEG, PNG, WebP or AVIF"),
-        (b"GIF89a" + b"\x00" * 32, 415, "not an image this endpoint reads"),
+        (b"%PDF-1.7\n", 415, "not in a format this endpoint reads: send a JPEG, PNG, WebP or AVIF"),
+        (b"GIF89a" + b"\x00" * 32, 415, "not in a format this endpoint reads"),
         (b"\xff\xd8\xff\xe0" + b"\x00" * 64, 400, "damaged JPEG"),
         (b"RIFF\x00\x00\x00\x00WEBPVP8 " + b"\x00" * 16, 400, "damaged"),
         (b"\x00" * (images.MAX_IMAGE_BYTES + 1), 413, "send a smaller copy"),

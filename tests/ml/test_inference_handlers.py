@@ -110,7 +110,7 @@ def png_of_size(width: int, height: int) -> bytes:
         (b"a=b", "application/x-www-form-urlencoded", 415, "an HTML form cannot carry the image"),
         (b"hello", "", 400, "not valid JSON"),
         (b"not an image", "image/jpeg", 415, "send a JPEG, PNG, WebP or AVIF photo"),
-        (b"%PDF-1.7\n", "application/octet-stream", 415, "not an image this endpoint reads"),
+        (b"%PDF-1.7\n", "application/octet-stream", 415, "not in a format this endpoint reads"),
         (b"\xff\xd8\xff\xe0" + b"\x00" * 64, "image/jpeg", 400, "image"),
         (b"\x00" * (images.MAX_IMAGE_BYTES + 1), "image/png", 413, "the limit is"),
         (png_of_size(9000, 6000), "image/png", 413, "9000x6000 pixels: send a smaller copy"),
@@ -137,7 +137,7 @@ def png_of_size(width: int, height: int) -> bytes:
             b'{"images": ["aGVsbG8="]}',
             "application/json",
             415,
-            "images[0] is not an image this endpoint reads",
+            "images[0] is not in a format this endpoint reads",
         ),
         (
             b'{"s3_uri": "https://example.com/dog.jpg"}',

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from tests.client_requests import HEIC_HEADER, PDF
 from tests.images import sample_image
+from tests.photos import Photo, corpus
 from tests.training import REPO_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -44,8 +46,63 @@ def test_a_text_file_named_jpg_shows_the_apis_error(page, site, tmp_path):
     page.set_input_files("#photo", str(fake))
     status = page.locator("#status.error")
     status.wait_for()
-    assert status.inner_text() == "the image must be a JPEG or PNG"  # the Lambda's 415 message
+    # the Lambda's 415 message
+    assert status.inner_text() == (
+        "image is not in a format the classifier reads: send a JPEG, PNG, WebP or AVIF photo"
+    )
     assert page.locator(".breeds li").count() == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("report.pdf", PDF, "unsupported content type 'application/pdf': send the photo's bytes"),
+        ("IMG_0001.HEIC", HEIC_HEADER, "is a HEIC/HEIF photo"),
+    ],
+)
+def test_a_file_the_browser_cannot_decode_gets_the_apis_415(
+    page, site, tmp_path, name, content, message
+):
+    document = tmp_path / name
+    document.write_bytes(content)
+    page.goto(site)
+    page.set_input_files("#photo", str(document))
+    status = page.locator("#status.error")
+    status.wait_for()
+    assert message in status.inner_text()
+
+
+@pytest.fixture(scope="module")
+def photos(five_breeds) -> dict[str, Photo]:
+    with Image.open(sample_image(five_breeds, "004.Akita")) as small:
+        picture = small.convert("RGB").resize((640, 480), Image.Resampling.BICUBIC)
+    return {photo.name: photo for photo in corpus(picture)}
+
+
+EXTENSIONS = {"image/png": ".png", "image/webp": ".webp", "image/avif": ".avif"}
+PHOTO_NAMES = [photo.name for photo in corpus(Image.new("RGB", (64, 48)))]
+
+
+def top_breed(page, site: str, path: Path) -> str:
+    page.goto(site)
+    page.wait_for_selector("body[data-ready]")
+    page.set_input_files("#photo", str(path))
+    page.wait_for_selector(".breeds li")
+    return breeds(page)[0]
+
+
+@pytest.mark.parametrize("name", PHOTO_NAMES)
+def test_every_form_of_a_photo_is_classified_like_its_twin_through_the_page(
+    page, site, photos, tmp_path, name
+):
+    """The browser decodes and shrinks the photo (the page's path, not the endpoint's): any
+    form a phone or camera writes reaches the classifier as the picture a person sees."""
+    photo = photos[name]
+    sent = tmp_path / f"photo{EXTENSIONS.get(photo.content_type, '.jpg')}"
+    sent.write_bytes(photo.data)
+    twin = tmp_path / "twin.png"
+    twin.write_bytes(photo.twin)
+    assert top_breed(page, site, sent) == top_breed(page, site, twin)
 
 
 def test_a_12_megapixel_photo_is_shrunk_before_upload(page, site, tmp_path):

@@ -28,6 +28,7 @@ os.environ["SAGEMAKER_PROGRAM"] = "inference.py"
 os.environ["SAGEMAKER_SUBMIT_DIRECTORY"] = str(model_dir / "code")
 sys.path.insert(0, str(model_dir / "code"))
 
+import PIL  # noqa: E402
 import torch  # noqa: E402
 from sagemaker_pytorch_serving_container.handler_service import HandlerService  # noqa: E402
 from ts.context import Context, RequestProcessor  # noqa: E402
@@ -46,6 +47,11 @@ for request in json.loads(Path(requests_file).read_text()):
     answers.append({"status": status, "body": json.loads(output)})
 print(
     json.dumps(
-        {"torch": torch.__version__, "python": platform.python_version(), "answers": answers}
+        {
+            "torch": torch.__version__,
+            "pillow": PIL.__version__,
+            "python": platform.python_version(),
+            "answers": answers,
+        }
     )
 )
