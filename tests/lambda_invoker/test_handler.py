@@ -6,15 +6,18 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import time
 import urllib.request
 import uuid
 
 import pytest
 
+from invoker.config import INPUT_DEADLINE_SECONDS
 from local_stack.emulator import client
 from local_stack.ports import free_port
 from local_stack.serving.stub_endpoint import StubEndpoint
 from tests.images import TINY_JPEG, sample_image
+from tests.slow_servers import DrippingServer, reader_threads_end
 
 pytestmark = pytest.mark.integration
 
@@ -297,3 +300,42 @@ def test_s3_out_of_reach_is_a_503_in_one_attempt(load_handler, context, capfd):
     }
     (logged,) = [json.loads(line) for line in capfd.readouterr().err.splitlines()]
     assert "Could not connect" in logged["detail"]
+
+
+def test_a_slow_s3_body_ends_at_the_deadline(load_handler, context, monkeypatch):
+    """However slowly S3 sends (a byte just inside each read timeout), the caller's answer
+    comes at INPUT_DEADLINE_SECONDS, and the abandoned read ends."""
+    with DrippingServer() as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", server.url)
+        handler = load_handler(INPUT_BUCKET="dog-breeds-data")
+        event = {"s3_uri": "s3://dog-breeds-data/inference-input/dog.jpg"}
+        started = time.monotonic()
+        result = handler.lambda_handler(event, context)
+        elapsed = time.monotonic() - started
+    assert result["statusCode"] == 504, result
+    assert body_of(result)["error"]["code"] == "input_timeout"
+    assert elapsed < INPUT_DEADLINE_SECONDS + 5  # the body would take hours
+    assert reader_threads_end("input-read"), "the abandoned S3 read is still running"
+
+
+def test_an_endpoint_answer_with_nan_is_a_502_in_valid_json(
+    load_handler, context, sample_dataset, error_endpoint
+):
+    handler = load_handler(AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME=error_endpoint.url)
+    broken = [{"breed": "Akita", "index": 3, "probability": float("nan")}]
+    error_endpoint.answer(200, "", {"predictions": broken})
+    image = base64.b64encode(unique_jpeg(sample_dataset)).decode()
+    result = handler.lambda_handler({"image": image}, context)
+    assert result["statusCode"] == 502
+    strict = json.loads(result["body"], parse_constant=lambda token: pytest.fail(token))
+    assert strict == {
+        "error": {"code": "model_error", "message": "the endpoint answered with an unexpected body"}
+    }
+
+
+def test_an_s3_key_with_a_lone_surrogate_is_a_400(load_handler, context):
+    handler = load_handler()
+    event = {"s3_uri": "s3://dog-breeds-data/inference-input/\ud800.jpg"}
+    result = handler.lambda_handler(event, context)
+    assert result["statusCode"] == 400
+    assert body_of(result)["error"]["message"] == "s3_uri is not valid Unicode"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 from pathlib import Path
@@ -214,3 +215,12 @@ def test_under_the_toolkit_a_good_request_sets_no_status(loaded, airedale_jpeg):
     statuses, body = serve(loaded, airedale_jpeg, "image/jpeg")
     assert statuses == []
     assert body["predictions"][0]["breed"] == "Airedale terrier"
+
+
+def test_a_model_whose_scores_are_not_finite_is_a_500_never_nan(loaded, airedale_jpeg):
+    broken = dataclasses.replace(
+        loaded, model=lambda batch: torch.full((len(batch), len(loaded.class_names)), float("nan"))
+    )
+    statuses, body = serve(broken, airedale_jpeg, "image/jpeg")
+    assert statuses == [(500, "Internal Server Error")]
+    assert body["error"]["code"] == "internal"

@@ -2,19 +2,17 @@
 
 import io
 import json
-import threading
 import time
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import numpy as np
 import pytest
 from PIL import Image
 
 from local_stack.emulator import client
-from local_stack.ports import free_port
 from ml import images, inference, payloads
 from tests.images import sample_image
+from tests.slow_servers import DrippingServer, reader_threads_end
 
 pytestmark = pytest.mark.integration
 
@@ -78,69 +76,24 @@ def test_a_photo_too_big_to_send_inline_is_read_by_s3_uri(emulator, bucket):
     assert (request.images[0].width, request.images[0].height) == (4000, 3000)
 
 
-class DrippingS3(ThreadingHTTPServer):
-    """Answers any GET with a 200 whose body arrives a byte every 0.2 s: a read that never
-    times out a socket read, and never ends in time."""
-
-    def __init__(self):
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self):
-                self.send_response(200)
-                self.send_header("Content-Length", "100000")
-                self.send_header("Content-Type", "image/jpeg")
-                self.end_headers()
-                try:
-                    for _ in range(100000):
-                        self.wfile.write(b"\xff")
-                        self.wfile.flush()
-                        time.sleep(0.2)
-                except OSError:  # the reader hung up
-                    return
-
-            def log_message(self, *args):
-                pass
-
-        super().__init__(("127.0.0.1", 0), Handler)
-        self.daemon_threads = True
-
-
 def test_a_slow_s3_body_is_cut_off_at_the_wall_clock_deadline(monkeypatch):
-    server = DrippingS3()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{server.server_address[1]}")
-    payloads._s3_client.cache_clear()
     body = json.dumps({"s3_uri": "s3://slow-bucket/in/x.jpg"})
-    started = time.monotonic()
-    try:
-        with pytest.raises(inference.GenericInferenceToolkitError) as raised:
-            inference.input_fn(body, "application/json")
-    finally:
+    with DrippingServer() as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_S3", server.url)
         payloads._s3_client.cache_clear()
-        server.shutdown()
-    elapsed = time.monotonic() - started
+        started = time.monotonic()
+        try:
+            with pytest.raises(inference.GenericInferenceToolkitError) as raised:
+                inference.input_fn(body, "application/json")
+        finally:
+            payloads._s3_client.cache_clear()
+        elapsed = time.monotonic() - started
     assert raised.value.status_code == 502
     assert raised.value.message == (
         f"the s3_uri object took over {payloads.S3_DEADLINE_SECONDS} s to read"
     )
-    # The body would take 20,000 s; the answer comes at the deadline (plus a loaded machine's
+    # The body would take hours; the answer comes at the deadline (plus a loaded machine's
     # scheduling), far inside InvokeEndpoint's 60 s.
     assert elapsed < payloads.S3_DEADLINE_SECONDS + 5
     # and the read it gave up on ends too, instead of holding a connection for hours
-    until = time.monotonic() + 5
-    while any(thread.name == "s3_uri" for thread in threading.enumerate()):
-        assert time.monotonic() < until, "the abandoned s3_uri read is still running"
-        time.sleep(0.1)
-
-
-def test_s3_out_of_reach_is_a_502_in_one_attempt_naming_no_address(monkeypatch):
-    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", f"http://127.0.0.1:{free_port()}")
-    payloads._s3_client.cache_clear()
-    try:
-        with pytest.raises(inference.GenericInferenceToolkitError) as raised:
-            inference.input_fn(
-                json.dumps({"s3_uri": "s3://some-bucket/in/x.jpg"}), "application/json"
-            )
-    finally:
-        payloads._s3_client.cache_clear()
-    assert raised.value.status_code == 502
-    assert raised.value.message == "cannot read the s3_uri object: S3 did not answer"
+    assert reader_threads_end("s3_uri"), "the abandoned s3_uri read is still running"
