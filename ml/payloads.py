@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import codecs
 import contextlib
 import functools
 import json
@@ -88,23 +87,23 @@ def body_kind(content_type: str | None, body: bytes | str = b"") -> str:
 
 
 def json_text(body: bytes | str, content_type: str | None) -> str:
-    """The JSON body as text: in its declared charset, else UTF-8 (a UTF-8 BOM ignored)."""
+    """The JSON body as text: in its declared charset, else UTF-8 (a UTF-8 BOM ignored). A
+    charset that is no text encoding (``zlib_codec`` would inflate the body) is refused like
+    an unknown one."""
     if isinstance(body, str):
         return body
     charset = media_type(content_type)[1].get("charset") or "utf-8-sig"
+    encoding = "utf-8-sig" if charset.lower().replace("_", "-") in ("utf-8", "utf8") else charset
     try:
-        codec = codecs.lookup(charset)
+        return bytes(body).decode(encoding)  # bytes.decode takes text encodings only
     except LookupError:
         raise InputError(415, f"unknown charset {charset[:40]!r}; send UTF-8 JSON") from None
-    if codec.name == "utf-8":
-        codec = codecs.lookup("utf-8-sig")
-    try:
-        return codec.decode(bytes(body))[0]
     except UnicodeDecodeError as error:
+        name = "UTF-8" if encoding == "utf-8-sig" else charset
         raise InputError(
             400,
-            f"request body is not valid {'UTF-8' if charset == 'utf-8-sig' else charset} at byte "
-            f"{error.start}: send JSON in UTF-8, or declare its charset",
+            f"request body is not valid {name} at byte {error.start}: send JSON in UTF-8, or "
+            "declare its charset",
         ) from None
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
+import zlib
 from dataclasses import dataclass
 
 from hypothesis import strategies as st
@@ -103,6 +104,13 @@ def client_requests(photo: bytes) -> list[ClientRequest]:
             "an unknown charset",
             "application/json; charset=klingon",
             json_body(b64),
+            415,
+            "unsupported_media_type",
+        ),
+        ClientRequest(
+            "a charset that inflates",
+            "application/json; charset=zlib_codec",
+            zlib.compress(json_body(b64)),
             415,
             "unsupported_media_type",
         ),

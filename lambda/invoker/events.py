@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import codecs
 import json
 import re
 from dataclasses import dataclass
@@ -103,23 +102,21 @@ def _is_image(raw: bytes) -> bool:
 
 def json_text(raw: bytes, content_type: str, what: str) -> str:
     """The JSON body as text: in its declared charset, else UTF-8 (RFC 8259; a UTF-8 byte
-    order mark is ignored). Bytes that do not decode are the caller's 400."""
+    order mark is ignored). Bytes that do not decode are the caller's 400; a charset that is
+    no text encoding (``zlib_codec`` would inflate the body) is refused like an unknown one."""
     charset = media_type(content_type)[1].get("charset") or "utf-8-sig"
+    encoding = "utf-8-sig" if charset.lower().replace("_", "-") in ("utf-8", "utf8") else charset
     try:
-        codec = codecs.lookup(charset)
+        return raw.decode(encoding)  # bytes.decode takes text encodings only
     except LookupError:
         raise ApiError(
             415, "unsupported_media_type", f"unknown charset {charset[:40]!r}; send UTF-8 JSON"
         ) from None
-    if codec.name == "utf-8":
-        codec = codecs.lookup("utf-8-sig")
-    try:
-        return codec.decode(raw)[0]
     except UnicodeDecodeError as error:
-        encoding = "UTF-8" if codec.name == "utf-8-sig" else charset
+        name = "UTF-8" if encoding == "utf-8-sig" else charset
         raise bad_request(
-            f"{what} is not valid {encoding} at byte {error.start}: send JSON in UTF-8, or "
-            "declare its charset"
+            f"{what} is not valid {name} at byte {error.start}: send JSON in UTF-8, or declare "
+            "its charset"
         ) from None
 
 
