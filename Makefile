@@ -8,8 +8,9 @@ VENV ?= .venv
 VENV_IAC ?= .venv-iac
 BUILD ?= build
 PYTEST_ARGS ?=
-# Test processes (pytest-xdist); 0 runs the suite in this process.
-PYTEST_WORKERS ?= 2
+# Test processes (pytest-xdist); 0 runs the suite in this process. Three on two cores: the
+# Terraform tests spend much of their time waiting for the provider's polls.
+PYTEST_WORKERS ?= 3
 # Local training and serving (make sample-data train package serve).
 DATA ?= $(BUILD)/sample
 MODEL_DIR ?= $(BUILD)/model
@@ -105,10 +106,14 @@ iam-policies: $(VENV_STAMP) $(TF_CONFIG_DEP) ## Record the stack's AWS calls on 
 	IAM_RECORDING=$(IAM_RECORDING) $(PY) -m pytest -n 0 -q $(IAM_RECORDING_TESTS)
 	$(PY) -m iam_policies
 
-setup: $(VENV_STAMP) $(VENV_IAC_STAMP) $(TF_CONFIG_DEP) browser parity-envs ## Create the virtual environments (only when missing or requirements changed)
+# Side by side: the environments install from local wheels and the package index, the browser
+# from Debian's; none needs another.
+setup: ## Create the virtual environments (only when missing or requirements changed)
+	@$(MAKE) --no-print-directory -j 4 $(VENV_STAMP) $(VENV_IAC_STAMP) $(TF_CONFIG_DEP) browser parity-envs
 
-parity-envs: $(VENV_STAMP) ## The environments of the runtimes AWS runs the code on (terraform/runtimes.json), for tests/parity
-	$(PY) -m local_stack.parity build
+# The builder is standard library only: it needs no project environment.
+parity-envs: ## The environments of the runtimes AWS runs the code on (terraform/runtimes.json), for tests/parity
+	$(PYTHON) -m local_stack.parity build
 
 browser: ## Install Debian's Chromium for the browser tests when it is missing (as root)
 	@if command -v chromium >/dev/null || [ -n "$${CHROMIUM:-}" ]; then :; \

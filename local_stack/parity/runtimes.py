@@ -12,6 +12,7 @@ change; ``tests/parity`` runs the shipped code in them.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import hashlib
 import json
 import logging
@@ -127,10 +128,16 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(args.names) - set(environments))
     if unknown:
         parser.error(f"no such environment in {RUNTIMES_FILE}: {', '.join(unknown)}")
-    try:
-        for name in args.names or sorted(environments):
-            build(name, environments[name])
-    except (RuntimeEnvironmentError, subprocess.CalledProcessError) as error:
-        logger.error("%s", error)
-        return 1
-    return 0
+    names = args.names or sorted(environments)
+    # Side by side: each is mostly a download of its own wheels.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(names)) as pool:
+        builds = {name: pool.submit(build, name, environments[name]) for name in names}
+    failed = False
+    for name, outcome in builds.items():
+        if (error := outcome.exception()) is None:
+            continue
+        if not isinstance(error, RuntimeEnvironmentError | subprocess.CalledProcessError):
+            raise error
+        logger.error("%s: %s", name, error)
+        failed = True
+    return 1 if failed else 0
