@@ -124,7 +124,12 @@ def png_of_size(width: int, height: int) -> bytes:
         (b'{"image": "x", "s3_uri": "s3://b/k"}', "application/json", 400, "exactly one of"),
         (b'{"image": 42}', "application/json", 400, "image must be a non-empty base64 string"),
         (b'{"image": "@@@not base64"}', "application/json", 400, "image is not valid base64"),
-        (b'{"image": "aGVsbG8="}', "application/json", 415, "image is not in a format this endpoint"),
+        (
+            b'{"image": "aGVsbG8="}',
+            "application/json",
+            415,
+            "image is not in a format this endpoint",
+        ),
         (b'{"image": "data:text/plain,hello"}', "application/json", 400, "without ;base64"),
         (b'{"images": []}', "application/json", 400, "non-empty list"),
         (b'{"images": "abc"}', "application/json", 400, "non-empty list"),
