@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 
 from local_stack.demo.sample_data import generate
 from local_stack.serving.page import WebServer, local_handler
@@ -53,6 +54,13 @@ def site(five_breeds, tmp_path_factory) -> Iterator[str]:
         LocalEndpoint(archive, port=0) as endpoint,
         WebServer(local_handler(endpoint.url)) as web,
     ):
+        # The model's first answer costs seconds more than the next (a cold worker): paid
+        # here, not inside a test's wait for the page.
+        photo = sorted((five_breeds / "test").glob("*/*.jpg"))[0].read_bytes()
+        warm = requests.post(
+            f"{web.url}/classify", data=photo, headers={"Content-Type": "image/jpeg"}, timeout=120
+        )
+        assert warm.status_code == 200, warm.text
         yield web.url
 
 
