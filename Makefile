@@ -17,6 +17,9 @@ MODEL ?= $(BUILD)/model.tar.gz
 PORT ?= 8080
 UI_PORT ?= 8000
 TRAIN_ARGS ?= --arch resnet18 --no-pretrained --no-freeze-backbone --image-size 64 --epochs 3 --workers 0
+# make emulator: its port (4566 unless given). make demo: its own emulator on this port (0: any
+# free one); unset, the demo reuses an emulator already answering on 4566, or starts one.
+EMULATOR_PORT ?=
 # make tf-init: where the stack's state lives: s3 (the bucket terraform/backend.hcl names) or
 # local (this machine only, for a trial alone: an override file replaces the S3 backend).
 STATE ?= s3
@@ -49,6 +52,7 @@ $(VENV_STAMP): requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
 		{ echo "Python 3.11 is required (PYTHON=$(PYTHON) is $$($(PYTHON) --version))"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "installing requirements.txt into $(VENV): torch, the SageMaker toolkits, the emulator (2-3 minutes the first time)"
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	@touch $@
 
@@ -139,8 +143,10 @@ fmt: $(VENV_STAMP) ## Format Python and Terraform sources, refresh module README
 test: setup lint ## Set up, lint, and run every test
 	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadscope $(PYTEST_ARGS)
 
-demo: setup ## The whole pipeline against the emulator (DATA=path/to/dogImages, BACKBONE_WEIGHTS=file, KEEP=1 serves the page)
-	$(PY) -m local_stack.demo $(if $(filter command line environment,$(origin DATA)),--data $(DATA)) $(if $(BACKBONE_WEIGHTS),--backbone-weights $(BACKBONE_WEIGHTS)) $(if $(KEEP),--keep --ui-port $(UI_PORT))
+# The demo sets up only what it runs: the project's environment and Terraform's provider
+# mirror; not the parity environments, the IaC scanner or the browser, which only the tests use.
+demo: $(VENV_STAMP) $(TF_CONFIG_DEP) ## The whole pipeline against the emulator (DATA=path/to/dogImages, BACKBONE_WEIGHTS=file, KEEP=1 serves the page, EMULATOR_PORT=0 its own emulator)
+	$(PY) -m local_stack.demo $(if $(filter command line environment,$(origin DATA)),--data $(DATA)) $(if $(BACKBONE_WEIGHTS),--backbone-weights $(BACKBONE_WEIGHTS)) $(if $(KEEP),--keep --ui-port $(UI_PORT)) $(if $(EMULATOR_PORT),--emulator-port $(EMULATOR_PORT))
 
 sample-data: $(VENV_STAMP) ## Generate a small learnable dataset in DATA (default build/sample)
 	@test -d $(DATA) && echo "$(DATA) exists; keeping it" || $(PY) -m local_stack.demo.sample_data $(DATA) --classes 5 --per-class 20
@@ -164,8 +170,8 @@ serve: $(VENV_STAMP) ## Serve MODEL on the SageMaker PyTorch serving stack at 12
 ui: $(VENV_STAMP) ## The dog-photo page at 127.0.0.1:UI_PORT: MODEL through the Lambda handler, or API=deployed URL
 	$(PY) -m local_stack.serving.page $(if $(API),--api $(API),$(MODEL)) --port $(UI_PORT)
 
-emulator: $(VENV_STAMP) ## Run the embedded AWS emulator in the foreground on 127.0.0.1:4566
-	$(PY) -m local_stack.emulator
+emulator: $(VENV_STAMP) ## Run the embedded AWS emulator in the foreground on 127.0.0.1:4566 (EMULATOR_PORT=... another)
+	$(PY) -m local_stack.emulator $(if $(EMULATOR_PORT),--port $(EMULATOR_PORT))
 
 clean: ## Remove build outputs, caches and virtual environments
 	rm -rf $(BUILD) $(VENV) $(VENV_IAC) .venv-parity .pytest_cache .ruff_cache .hypothesis

@@ -24,6 +24,13 @@ class WeightsUnavailableError(UserError):
     """The backbone's starting weights cannot be had: not downloadable, or no such file."""
 
 
+def imagenet_weights_file(arch: str) -> tuple[str, Path]:
+    """Where torchvision downloads an architecture's ImageNet weights from, and the file it
+    keeps them in (under ``$TORCH_HOME``); nothing is fetched."""
+    url = ARCHITECTURES[arch][1].url
+    return url, Path(torch.hub.get_dir()) / "checkpoints" / url.rsplit("/", 1)[-1]
+
+
 def _construct(arch: str, pretrained: bool) -> nn.Module:
     constructor, imagenet_weights = ARCHITECTURES[arch]
     if not pretrained:

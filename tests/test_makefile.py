@@ -74,3 +74,17 @@ def test_tf_init_without_a_backend_file_says_how_to_get_one(tmp_path):
     wrong = make("tf-init", "STATE=dynamodb", "TF_PLUGIN_MIRROR=", cwd=tmp_path)
     assert wrong.returncode == 2
     assert "STATE must be s3 (terraform/backend.hcl) or local, not 'dynamodb'" in wrong.stderr
+
+
+@pytest.mark.unit
+def test_the_demo_sets_up_only_what_it_runs(tmp_path):
+    """make demo on a fresh clone builds the project's environment and nothing only the tests
+    use: no parity environments, no IaC scanner, no browser (a dry run, nothing installed)."""
+    result = make("-n", "demo", f"VENV={tmp_path / 'venv'}", f"VENV_IAC={tmp_path / 'iac'}")
+    assert result.returncode == 0, result.stderr
+    planned = result.stdout
+    assert "pip install" in planned
+    assert "-r requirements.txt" in planned
+    assert "-m local_stack.demo" in planned
+    for unwanted in ("local_stack.parity", "requirements-iac.txt", "apt-get", "chromium"):
+        assert unwanted not in planned, unwanted

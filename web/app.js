@@ -92,12 +92,15 @@ async function classify(file, api) {
   $("breeds").replaceChildren();
   $("result").setAttribute("aria-busy", "true");
   showStatus("Looking at the photo…");
-  const preview = $("preview");
-  preview.src = URL.createObjectURL(file);
-  preview.alt = `Your photo: ${file.name}`;
-  $("preview-box").hidden = false;
-
+  $("preview-box").hidden = true;
   const shrunk = await shrink(file);
+  // Shown only when the browser could decode it: otherwise a broken-image icon.
+  if (shrunk) {
+    const preview = $("preview");
+    preview.src = URL.createObjectURL(file);
+    preview.alt = `Your photo: ${file.name}`;
+    $("preview-box").hidden = false;
+  }
   const body = shrunk ? shrunk.blob : file;
   const type = shrunk ? "image/jpeg" : file.type || "application/octet-stream";
   $("preview-caption").textContent = shrunk

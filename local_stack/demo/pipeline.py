@@ -20,6 +20,8 @@ import signal
 import tarfile
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
@@ -29,7 +31,14 @@ from types import SimpleNamespace
 from local_stack.demo.boot import run_train_on_boot
 from local_stack.demo.sample_data import generate
 from local_stack.demo.terraform import REPO_ROOT, Terraform, emulator_variables, make_workspace
-from local_stack.emulator import SHIM_NAMES, Emulator, client, client_factory, connect_or_start
+from local_stack.emulator import (
+    SHIM_NAMES,
+    Emulator,
+    client,
+    client_factory,
+    connect_or_start,
+    start_moto,
+)
 from local_stack.serving.lambda_runtime import import_handler
 from local_stack.serving.page import WebServer
 from ml.data import DatasetError, check_same_classes, scan_split
@@ -106,7 +115,10 @@ def prepare_dataset(ctx: Context) -> None:
 
 
 def start_emulator(ctx: Context) -> None:
-    ctx.emulator = connect_or_start()
+    """Its own on --emulator-port when given (0: any free port), else one that already
+    answers at LOCALSTACK_ENDPOINT or 4566 (said so in the log), else its own."""
+    port = ctx.args.emulator_port
+    ctx.emulator = connect_or_start() if port is None else start_moto(port=port)
     ctx.teardown.callback(ctx.emulator.stop)
     ctx.emulator.require(SHIM_NAMES, "the demo's terraform apply", client_factory(ctx.emulator))
     os.environ.update(ctx.emulator.environment())
@@ -115,6 +127,9 @@ def start_emulator(ctx: Context) -> None:
 def build_workspace(ctx: Context) -> None:
     ctx.terraform = Terraform(make_workspace(ctx.work_dir / "stack"))
     ctx.terraform.use_emulator(ctx.emulator)
+    # apply takes a minute or more (S3 lifecycle rules alone: the provider waits 55 s for them
+    # to read back): each resource as it is done, instead of a minute of silence.
+    ctx.terraform.progress = lambda line: logger.info("    %s", line)
     ctx.variables = {
         **emulator_variables(ctx.emulator, STACK_NAME),
         "training_run_id": RUN_ID,
@@ -285,6 +300,13 @@ def get_parser() -> argparse.ArgumentParser:
         default=8000,
         help="with --keep: port of the page on 127.0.0.1 (default: 8000; 0 picks a free one)",
     )
+    parser.add_argument(
+        "--emulator-port",
+        type=int,
+        default=None,
+        help="start the demo's own emulator on this port (0: any free one); default: reuse one "
+        "that answers at LOCALSTACK_ENDPOINT or 4566, else start one",
+    )
     parser.add_argument("--fast", action="store_true", help="smallest settings (for tests)")
     parser.add_argument(
         "--work-dir",
@@ -301,11 +323,34 @@ def check_inputs(args: argparse.Namespace) -> None:
         raise DatasetError(f"DATA {args.data} does not exist or is not a folder")
     if args.backbone_weights is not None and not args.backbone_weights.is_file():
         raise UserError(f"--backbone-weights {args.backbone_weights}: no such file")
+    if args.data is not None and args.backbone_weights is None:
+        check_imagenet_weights()
     work_dir = args.work_dir
     if work_dir.exists() and any(work_dir.iterdir()) and not (work_dir / WORK_DIR_MARK).exists():
         raise UserError(
             f"--work-dir {work_dir} is not empty and was not made by the demo: choose another"
         )
+
+
+def check_imagenet_weights(timeout: float = 5) -> None:
+    """DATA trains ResNet50 from ImageNet weights: in the torch cache already, or downloadable
+    now; otherwise the demo stops before anything is applied, naming what to pass."""
+    from ml.model import imagenet_weights_file  # torch: only with DATA
+
+    url, cached = imagenet_weights_file("resnet50")
+    if cached.is_file():
+        return
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, method="HEAD"), timeout=timeout):
+            return
+    except (urllib.error.URLError, OSError) as error:
+        reason = getattr(error, "reason", None) or error
+    raise UserError(
+        f"DATA trains ResNet50 from ImageNet weights, which are not in {cached} and cannot be "
+        f"downloaded from {url} ({reason}): make demo DATA=... BACKBONE_WEIGHTS=path/to/"
+        "resnet50.pth (a ResNet50 ImageNet state dict; --backbone-weights when running the "
+        "module), or put that file at the path above"
+    )
 
 
 def prepare_work_dir(work_dir: Path) -> None:
@@ -322,8 +367,10 @@ def main(argv: list[str] | None = None) -> int:
         logging.basicConfig(level=logging.INFO, format="%(message)s")
         logger.error("the demo cannot start: %s", error)
         return 1
-    # A stop request tears down as Ctrl-C does: nothing left running.
+    # A stop request tears down as Ctrl-C does: nothing left running. SIGINT too, which a
+    # shell without job control starts a background command with ignored.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     prepare_work_dir(args.work_dir)
     configure_logging(args.work_dir / "demo.log")
     started = time.perf_counter()

@@ -14,9 +14,12 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
 import subprocess
 import sys
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from local_stack.emulator import TEST_CREDENTIALS, Emulator, client
@@ -92,6 +95,13 @@ skip_region_validation      = true
 """
 
 
+# apply's and destroy's lines that say how far they are.
+PROGRESS = re.compile(
+    r": (Creation|Destruction|Modifications) complete|: Still (creating|destroying|modifying)"
+    r"|^(Apply|Destroy) complete"
+)
+
+
 class TerraformError(RuntimeError):
     pass
 
@@ -107,6 +117,9 @@ class Terraform:
         self.workdir = Path(workdir)
         self.env = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", **(env or {})}
         self.init_args: list[str] = []
+        # Called with each progress line of apply and destroy (a resource done, still being
+        # made), as they come; None keeps the output until the command ends.
+        self.progress: Callable[[str], None] | None = None
 
     def use_emulator(self, emulator: Emulator, state: tuple[str, str] | None = None) -> None:
         """Every provider call to the emulator; the state in the emulator's S3 bucket and key
@@ -126,21 +139,50 @@ class Terraform:
     def run(self, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
         command = [self.binary, *args]
         logger.info("terraform %s (in %s)", " ".join(args), self.workdir)
-        result = subprocess.run(
-            command,
-            cwd=self.workdir,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
+        if self.progress is None:
+            result = subprocess.run(
+                command,
+                cwd=self.workdir,
+                env=self.env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                check=False,
+            )
+        else:
+            result = self._run_streaming(command, timeout)
         if result.returncode != 0:
             raise TerraformError(
                 f"terraform {' '.join(args)} failed with exit code {result.returncode}\n"
                 f"--- stdout ---\n{result.stdout[-8000:]}\n--- stderr ---\n{result.stderr[-8000:]}"
             )
         return result
+
+    def _run_streaming(self, command: list[str], timeout: float) -> subprocess.CompletedProcess:
+        """``command``, its progress lines handed to ``self.progress`` as they are printed."""
+        output, errors = [], []
+        with subprocess.Popen(
+            command,
+            cwd=self.workdir,
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as process:
+            timer = threading.Timer(timeout, process.kill)
+            timer.start()
+            reader = threading.Thread(target=lambda: errors.extend(process.stderr), daemon=True)
+            reader.start()
+            for line in process.stdout:
+                output.append(line)
+                if PROGRESS.search(line):
+                    self.progress(line.strip())
+            process.wait()
+            timer.cancel()
+            reader.join()
+        return subprocess.CompletedProcess(
+            command, process.returncode, "".join(output), "".join(errors)
+        )
 
     def init(self) -> None:
         self.run("init", "-input=false", "-no-color", *self.init_args)

@@ -9,7 +9,7 @@ import argparse
 import logging
 import threading
 
-from local_stack.emulator.server import DEFAULT_HOST, DEFAULT_PORT, start_moto
+from local_stack.emulator.server import DEFAULT_HOST, DEFAULT_PORT, EmulatorError, start_moto
 
 logger = logging.getLogger("local_stack.emulator")
 
@@ -23,7 +23,10 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="port to bind")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    emulator = start_moto(args.host, args.port)
+    try:
+        emulator = start_moto(args.host, args.port)
+    except EmulatorError as error:
+        parser.exit(2, f"error: {error}\n")
     for name, value in emulator.environment().items():
         logger.info("export %s=%s", name, value)
     logger.info("Ctrl-C to stop")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable
@@ -27,7 +28,7 @@ from urllib.parse import urlsplit
 
 from local_stack.emulator.recorder import CallRecorder, RecordingApp
 from local_stack.emulator.shims import SHIM_NAMES, SHIMS, apply_moto_shims
-from local_stack.ports import LOOPBACK, free_port, port_is_free
+from local_stack.ports import LOOPBACK, port_is_free
 
 logger = logging.getLogger(__name__)
 
@@ -128,29 +129,42 @@ def _answers_like_aws(endpoint_url: str) -> bool:
 
 
 def start_moto(host: str = DEFAULT_HOST, port: int | None = None) -> Emulator:
-    """Start moto server in this process on ``port`` (4566 unless taken, then a free one),
-    recording the signed requests it answers (``local_stack.emulator.recorder``)."""
+    """Start moto server in this process, recording the signed requests it answers
+    (``local_stack.emulator.recorder``): on ``port`` (0: one the OS picks; None: 4566 unless
+    taken, then a free one). A port that is taken is an EmulatorError at once."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from moto.server import ThreadedMotoServer
     from werkzeug.serving import make_server
 
     class RecordingMotoServer(ThreadedMotoServer):
-        """moto's own threaded server, its application wrapped in the recorder."""
+        """moto's own threaded server, its application wrapped in the recorder, and bound in
+        the caller's thread: bound in moto's thread, a taken port's error is lost there and
+        start() waits for ever."""
 
-        def _server_entry(self) -> None:
+        def start(self) -> None:
             app = RecordingApp(DomainDispatcherApplication(create_backend_app), recorder)
             self._server = make_server(self._ip_address, self._port, app, True)
-            self._server_ready_event.set()
-            self._server.serve_forever()
+            self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+            self._thread.start()
 
     os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
     apply_moto_shims()
     if port is None:
-        port = DEFAULT_PORT if port_is_free(host, DEFAULT_PORT) else free_port(host)
+        port = DEFAULT_PORT if port_is_free(host, DEFAULT_PORT) else 0
+    taken = EmulatorError(
+        f"port {port} on {host} is taken: stop what listens there, or choose another port "
+        "(make emulator EMULATOR_PORT=4567; make demo EMULATOR_PORT=0 for any free one)"
+    )
+    if port and not port_is_free(host, port):
+        raise taken
     recorder = CallRecorder()
     server = RecordingMotoServer(ip_address=host, port=port, verbose=False)
-    server.start()
-    emulator = Emulator(endpoint_url=f"http://{host}:{port}", server=server, recorder=recorder)
+    try:
+        server.start()
+    except (OSError, SystemExit):  # werkzeug exits on a port taken since the check above
+        raise taken from None
+    bound = server.get_host_and_port()[1]
+    emulator = Emulator(endpoint_url=f"http://{host}:{bound}", server=server, recorder=recorder)
     _post_json(f"{emulator.endpoint_url}/moto-api/config", {"lambda": {"use_docker": False}})
     logger.info("moto server listening on %s", emulator.endpoint_url)
     return emulator
@@ -161,7 +175,11 @@ def connect_or_start() -> Emulator:
     configured = os.environ.get("LOCALSTACK_ENDPOINT")
     candidate = (configured or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}").rstrip("/")
     if _answers_like_aws(candidate):
-        logger.info("using the AWS emulator already answering at %s", candidate)
+        logger.warning(
+            "reusing the AWS emulator already answering at %s (this run did not start it: "
+            "what it holds is shared; stop it to have a fresh one)",
+            candidate,
+        )
         return Emulator(endpoint_url=candidate)
     if configured:
         raise EmulatorError(

@@ -26,6 +26,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -42,7 +43,7 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.serving import WSGIRequestHandler, make_server
 
-from local_stack.ports import free_port
+from local_stack.ports import free_ports
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,10 @@ from sagemaker_pytorch_serving_container import serving, torchserve
 torchserve.TS_CONFIG_FILE = sys.argv[1]
 serving.main()
 """
+
+
+# What TorchServe and the toolkit log when they stop at start-up.
+STARTUP_ERROR = re.compile(r"Address already in use|BindException|Error|Exception|Traceback")
 
 
 class ServingError(RuntimeError):
@@ -82,8 +87,14 @@ class ToolkitServer:
         self.model_archive = Path(model_archive)
         self.workdir = Path(workdir)
         self.workers = workers
-        self.inference_port = free_port()
-        self.management_port = free_port()
+        # Reserved together: TorchServe binds five ports, and two picked apart may coincide.
+        (
+            self.inference_port,
+            self.management_port,
+            self.metrics_port,
+            self.grpc_inference_port,
+            self.grpc_management_port,
+        ) = free_ports(5)
         self.process: subprocess.Popen | None = None
         self.log_path = self.workdir / "logs" / "toolkit.log"
 
@@ -106,9 +117,9 @@ class ToolkitServer:
             "SAGEMAKER_MODEL_SERVER_WORKERS": str(self.workers),
             "TS_INFERENCE_ADDRESS": self.inference_url,
             "TS_MANAGEMENT_ADDRESS": self.management_url,
-            "TS_METRICS_ADDRESS": f"http://127.0.0.1:{free_port()}",
-            "TS_GRPC_INFERENCE_PORT": str(free_port()),
-            "TS_GRPC_MANAGEMENT_PORT": str(free_port()),
+            "TS_METRICS_ADDRESS": f"http://127.0.0.1:{self.metrics_port}",
+            "TS_GRPC_INFERENCE_PORT": str(self.grpc_inference_port),
+            "TS_GRPC_MANAGEMENT_PORT": str(self.grpc_management_port),
             "TEMP": str(temp),
             "TMPDIR": str(temp),
             "LOG_LOCATION": str(logs),
@@ -121,21 +132,15 @@ class ToolkitServer:
     def start(self, timeout: float = 180) -> None:
         if shutil.which("java") is None:
             raise ServingError("java is not on PATH: TorchServe needs a Java 11+ runtime")
+        model_dir = self.workdir / "opt_ml" / "model"
+        self._extract(model_dir)
         if pids := running_torchserve():
             raise ServingError(
                 f"TorchServe is already running (pid {pids[0]}); the SageMaker "
                 "toolkit supports one model server per host"
             )
-        model_dir = self.workdir / "opt_ml" / "model"
-        model_dir.mkdir(parents=True)
         (self.workdir / "tmp").mkdir()
         self.log_path.parent.mkdir()
-        with tarfile.open(self.model_archive) as archive:
-            archive.extractall(model_dir, filter="data")
-        if not (model_dir / "code" / "inference.py").is_file():
-            raise ServingError(
-                f"{self.model_archive} has no code/inference.py; build it with python -m ml.package"
-            )
         with open(self.log_path, "wb") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-c", TOOLKIT_CHILD, str(self.workdir / "ts.properties")],
@@ -147,13 +152,32 @@ class ToolkitServer:
             )
         self._wait_until_ready(timeout)
 
+    def _extract(self, model_dir: Path) -> None:
+        """The archive as the container's model dir; anything but a model.tar.gz with its
+        handler is refused in one line."""
+        model_dir.mkdir(parents=True)
+        try:
+            with tarfile.open(self.model_archive) as archive:
+                archive.extractall(model_dir, filter="data")
+        except (tarfile.TarError, OSError) as error:
+            raise ServingError(
+                f"{self.model_archive} is not a model.tar.gz ({error}): build one with "
+                "python -m ml.package MODEL_DIR model.tar.gz (make package)"
+            ) from None
+        if not (model_dir / "code" / "inference.py").is_file():
+            raise ServingError(
+                f"{self.model_archive} has no code/inference.py; build it with python -m ml.package"
+            )
+
     def _wait_until_ready(self, timeout: float) -> None:
         """/ping answers before the model is loaded: wait for a READY worker instead."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise ServingError(
-                    f"the serving toolkit exited with {self.process.returncode}:\n{self.log_tail()}"
+                    f"the model server stopped before the model was ready (the toolkit exited "
+                    f"with {self.process.returncode}): {self.first_error()}; its log is "
+                    f"{self.log_path}"
                 )
             try:
                 response = requests.get(f"{self.management_url}/models/model", timeout=2)
@@ -165,6 +189,15 @@ class ToolkitServer:
             time.sleep(0.5)
         self.stop()
         raise ServingError(f"the model did not become ready in {timeout:.0f} s:\n{self.log_tail()}")
+
+    def first_error(self) -> str:
+        """The log line that says why TorchServe stopped (a port taken, a handler that failed
+        to load), or that none says."""
+        if self.log_path.exists():
+            for line in self.log_path.read_text(errors="replace").splitlines():
+                if STARTUP_ERROR.search(line):
+                    return line.strip()[:300]
+        return "no line of its log says why"
 
     def log_tail(self, lines: int = 40) -> str:
         if not self.log_path.exists():

@@ -97,6 +97,17 @@ def create_app(handler: ModuleType | None, api_url: str = "/classify") -> Flask:
     def static_file(name: str):
         return send_from_directory(WEB_DIR, name)
 
+    @app.errorhandler(404)
+    @app.errorhandler(405)
+    def not_served(error):
+        message = (
+            f"no route {request.method} {request.path}: the page is GET / and the API "
+            "POST /classify"
+        )
+        code = "not_found" if error.code == 404 else "method_not_allowed"
+        body = json.dumps({"error": {"code": code, "message": message}})
+        return Response(body, error.code, content_type="application/json")
+
     if handler is None:
         return app
 

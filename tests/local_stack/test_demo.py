@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from local_stack.demo import pipeline
 from local_stack.demo.pipeline import STEPS
 from local_stack.serving.endpoint import running_torchserve
+from ml.errors import UserError
 from tests.images import sample_image
 from tests.training import REPO_ROOT, python_env
 
@@ -35,6 +37,19 @@ def wait_for_line(lines: queue.Queue, pattern: re.Pattern, seen: list[str]) -> r
         if found := pattern.search(line):
             return found
     raise AssertionError(f"the demo never printed {pattern.pattern}:\n{''.join(seen)[-6000:]}")
+
+
+def follow(process: subprocess.Popen) -> queue.Queue:
+    """The process's output lines as they come (None at its end), read in a thread."""
+    lines: queue.Queue = queue.Queue()
+
+    def read() -> None:
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=read, daemon=True).start()
+    return lines
 
 
 def classify(page_url: str, image: Path) -> tuple[int, dict]:
@@ -66,6 +81,8 @@ def test_demo_runs_end_to_end_names_the_breed_and_keeps_the_page_up(tmp_path, te
             "--keep",
             "--ui-port",
             "0",
+            "--emulator-port",
+            "0",  # its own emulator: never another run's, whatever answers on 4566
             "--work-dir",
             str(work_dir),
         ],
@@ -75,14 +92,7 @@ def test_demo_runs_end_to_end_names_the_breed_and_keeps_the_page_up(tmp_path, te
         stderr=subprocess.STDOUT,
         text=True,
     )
-    lines: queue.Queue = queue.Queue()
-
-    def read() -> None:
-        for line in demo.stdout:
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=read, daemon=True).start()
+    lines = follow(demo)
     seen: list[str] = []
     try:
         page_url = wait_for_line(
@@ -112,6 +122,9 @@ def test_demo_runs_end_to_end_names_the_breed_and_keeps_the_page_up(tmp_path, te
     assert "train_on_boot: run demo finished; model at" in log  # the boot script's own output
     assert "terraform destroy: done" in log
     assert running_torchserve() == [], "the demo left TorchServe running"
+    assert "reusing the AWS emulator" not in log
+    assert re.search(r"moto server listening on http://127\.0\.0\.1:\d+", log)
+    assert re.search(r"aws_s3_bucket\.\S+: Creation complete after", log)  # apply's progress
 
 
 def run_demo(*args: str) -> subprocess.CompletedProcess:
@@ -173,3 +186,55 @@ def test_a_failure_midway_is_one_line_then_the_teardown(tmp_path, unpatched_moto
     assert f"(the full traceback is in {work_dir / 'demo.log'})" in terminal
     assert "Traceback" in (work_dir / "demo.log").read_text()
     assert terminal.rstrip().splitlines()[-1].endswith("s, teardown included")
+
+
+def test_ctrl_c_stops_a_demo_started_without_a_terminal(tmp_path):
+    """A shell without job control starts background commands with SIGINT ignored: Ctrl-C (a
+    SIGINT) still tears the demo down."""
+    work_dir = tmp_path / "demo"
+    command = [sys.executable, "-m", "local_stack.demo", "--fast", "--emulator-port", "0"]
+    demo = subprocess.Popen(
+        [*command, "--work-dir", str(work_dir)],
+        cwd=REPO_ROOT,
+        env=python_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    lines = follow(demo)
+    seen: list[str] = []
+    try:
+        wait_for_line(lines, re.compile(rf"\[2/{len(STEPS)}\] {STEPS[1].title}: done"), seen)
+        demo.send_signal(signal.SIGINT)
+        wait_for_line(lines, re.compile(r"the demo took"), seen)
+        demo.wait(timeout=60)
+    finally:
+        if demo.poll() is None:
+            demo.kill()
+    log = "".join(seen)
+    assert demo.returncode == 1, log
+    assert "interrupted" in log
+    assert "tearing down" in log
+
+
+def test_data_without_reachable_imagenet_weights_stops_before_anything(tmp_path, monkeypatch):
+    """DATA trains from ImageNet weights: not cached and not downloadable (no network: the
+    download is the one thing faked here), the demo names the make variable that fixes it."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+
+    def offline(*args, **kwargs):
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(pipeline.urllib.request, "urlopen", offline)
+    (tmp_path / "dogImages").mkdir()
+    args = pipeline.get_parser().parse_args(["--data", str(tmp_path / "dogImages")])
+    with pytest.raises(UserError) as refused:
+        pipeline.check_inputs(args)
+    message = str(refused.value)
+    assert "make demo DATA=... BACKBONE_WEIGHTS=path/to/resnet50.pth" in message
+    assert str(tmp_path / "torch" / "hub" / "checkpoints") in message
+    cached = tmp_path / "torch" / "hub" / "checkpoints" / "resnet50-11ad3fa6.pth"
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"weights")
+    pipeline.check_inputs(args)  # in the cache: nothing to download

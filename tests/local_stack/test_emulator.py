@@ -1,12 +1,16 @@
 """The embedded emulator answers the AWS APIs through the client factory (localstack-client),
 and an external LocalStack-compatible endpoint is reused when one answers."""
 
+import socket
+import subprocess
+import sys
 import uuid
 
 import pytest
 
 from local_stack.emulator import Emulator, EmulatorError, client, connect_or_start, start_moto
 from tests.local_stack.conftest import direct_clients
+from tests.training import REPO_ROOT, python_env
 
 pytestmark = pytest.mark.integration
 
@@ -89,3 +93,43 @@ def test_a_localstack_endpoint_that_does_not_answer_is_an_error(monkeypatch):
     monkeypatch.setenv("LOCALSTACK_ENDPOINT", "http://127.0.0.1:1")
     with pytest.raises(EmulatorError, match="does not answer like LocalStack or moto"):
         connect_or_start()
+
+
+def test_a_taken_port_fails_at_once_naming_the_make_variable():
+    """make emulator on a port something holds: one line and exit 2, not a hang."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "local_stack.emulator", "--port", str(port)],
+            cwd=REPO_ROOT,
+            env=python_env(),
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"error: port {port} on 127.0.0.1 is taken: stop what listens there, or choose another "
+        "port (make emulator EMULATOR_PORT=4567; make demo EMULATOR_PORT=0 for any free one)"
+    ]
+
+
+def test_port_0_takes_any_free_port(monkeypatch):
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)  # the session's emulator's
+    started = start_moto(port=0)
+    try:
+        assert started.host_port != "127.0.0.1:0"
+        assert client("sts", started).get_caller_identity()["Account"]
+    finally:
+        started.stop()
+
+
+def test_an_emulator_that_is_reused_is_named_in_the_log(emulator: Emulator, monkeypatch, caplog):
+    monkeypatch.setenv("LOCALSTACK_ENDPOINT", emulator.endpoint_url)
+    reused = connect_or_start()
+    assert reused.endpoint_url == emulator.endpoint_url
+    assert not reused.owned
+    assert f"reusing the AWS emulator already answering at {emulator.endpoint_url}" in caplog.text

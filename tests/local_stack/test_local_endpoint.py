@@ -3,15 +3,19 @@ through boto3's sagemaker-runtime client exactly as the Lambda calls a real endp
 
 import json
 import logging
+import subprocess
+import sys
 
 import boto3
 import pytest
 import requests
 from botocore.exceptions import ClientError
 
-from local_stack.serving.endpoint import MAX_REQUEST_BYTES
+from local_stack.ports import free_ports
+from local_stack.serving.endpoint import MAX_REQUEST_BYTES, ToolkitServer
 from tests.client_requests import OK, client_requests
 from tests.images import b64, sample_image
+from tests.training import REPO_ROOT, python_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -221,3 +225,39 @@ def test_a_form_reaching_torchserve_itself_fails_before_the_handler(local_endpoi
     )
     assert response.status_code == 500
     assert response.json()["type"] == "ErrorDataDecoderException"
+
+
+def test_a_file_that_is_no_model_archive_is_one_line(tmp_path):
+    """make serve MODEL=<anything but a model.tar.gz>: what it is and how to build one."""
+    fake = tmp_path / "model.tar.gz"
+    fake.write_text("not an archive")
+    result = subprocess.run(
+        [sys.executable, "-m", "local_stack.serving.endpoint", str(fake), "--port", "0"],
+        cwd=REPO_ROOT,
+        env=python_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert f"error: {fake} is not a model.tar.gz (" in result.stderr
+    assert "make package" in result.stderr
+
+
+def test_five_ports_are_reserved_together():
+    ports = free_ports(5)
+    assert len(set(ports)) == 5
+
+
+def test_a_server_that_stops_at_start_up_is_reported_with_its_reason(tmp_path):
+    server = ToolkitServer(tmp_path / "model.tar.gz", tmp_path)
+    server.log_path.parent.mkdir()
+    server.log_path.write_text(
+        "INFO starting\n"
+        "2026-12-06T10:00:00 [ERROR] main org.pytorch.serve.ModelServer - "
+        "java.net.BindException: Address already in use\n"
+        "INFO shutting down\n"
+    )
+    assert server.first_error().endswith("java.net.BindException: Address already in use")

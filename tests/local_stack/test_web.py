@@ -97,6 +97,23 @@ def test_nothing_outside_web_is_served(client, path):
     assert client.get(path).status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("GET", "/nowhere.html", 404, "not_found"),
+        ("DELETE", "/classify", 405, "method_not_allowed"),
+        ("PUT", "/", 405, "method_not_allowed"),
+    ],
+)
+def test_an_unknown_route_or_method_is_a_json_error(client, method, path, status, code):
+    answer = client.open(path, method=method)
+    assert answer.status_code == status
+    assert answer.content_type == "application/json"
+    error = answer.get_json()["error"]
+    assert error["code"] == code
+    assert f"no route {method} {path}" in error["message"]
+
+
 @settings(
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )

@@ -20,12 +20,19 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 SCREENSHOT = REPO_ROOT / "build" / "web-result.png"
 
 
+def open_page(page, url: str) -> None:
+    """Open the page and wait until it answers input: a file set before its handlers are
+    attached (while config.json is still on its way) would be lost."""
+    page.goto(url)
+    page.wait_for_selector("body[data-ready]")
+
+
 def breeds(page) -> list[str]:
     return page.locator(".breeds .breed-name span:first-child").all_inner_texts()
 
 
 def test_a_photo_gets_its_breed_and_five_bars(page, site, five_breeds):
-    page.goto(site)
+    open_page(page, site)
     photo = sample_image(five_breeds, "004.Akita")
     page.set_input_files("#photo", str(photo))
     page.wait_for_selector(".breeds li:nth-child(5)")
@@ -42,7 +49,7 @@ def test_a_photo_gets_its_breed_and_five_bars(page, site, five_breeds):
 def test_a_text_file_named_jpg_shows_the_apis_error(page, site, tmp_path):
     fake = tmp_path / "dog.jpg"
     fake.write_text("this is not a photo")
-    page.goto(site)
+    open_page(page, site)
     page.set_input_files("#photo", str(fake))
     status = page.locator("#status.error")
     status.wait_for()
@@ -51,6 +58,7 @@ def test_a_text_file_named_jpg_shows_the_apis_error(page, site, tmp_path):
         "image is not in a format the classifier reads: send a JPEG, PNG, WebP or AVIF photo"
     )
     assert page.locator(".breeds li").count() == 0
+    assert page.locator("#preview-box").is_hidden()  # no broken-image icon
 
 
 @pytest.mark.parametrize(
@@ -65,7 +73,7 @@ def test_a_file_the_browser_cannot_decode_gets_the_apis_415(
 ):
     document = tmp_path / name
     document.write_bytes(content)
-    page.goto(site)
+    open_page(page, site)
     page.set_input_files("#photo", str(document))
     status = page.locator("#status.error")
     status.wait_for()
@@ -84,8 +92,7 @@ PHOTO_NAMES = [photo.name for photo in corpus(Image.new("RGB", (64, 48)))]
 
 
 def top_breed(page, site: str, path: Path) -> str:
-    page.goto(site)
-    page.wait_for_selector("body[data-ready]")
+    open_page(page, site)
     page.set_input_files("#photo", str(path))
     page.wait_for_selector(".breeds li")
     return breeds(page)[0]
@@ -110,7 +117,7 @@ def test_a_12_megapixel_photo_is_shrunk_before_upload(page, site, tmp_path):
     big = tmp_path / "phone.jpg"
     Image.fromarray(noise).save(big, quality=92)
     assert big.stat().st_size > 4_000_000
-    page.goto(site)
+    open_page(page, site)
     # Decoding and shrinking 12 megapixels is the slowest thing the page does: on a loaded
     # 2-core machine it can pass Playwright's default 30 s wait.
     with page.expect_request("**/classify", timeout=120_000) as sent:
@@ -133,7 +140,7 @@ def test_the_api_url_is_a_setting_and_its_error_message_is_shown(page, site, fiv
             headers={"Access-Control-Allow-Origin": "*"},
         ),
     )
-    page.goto(f"{site}?api={elsewhere}")
+    open_page(page, f"{site}?api={elsewhere}")
     with page.expect_request(elsewhere):
         page.set_input_files("#photo", str(sample_image(five_breeds, "001.Affenpinscher")))
     page.locator("#status.error").wait_for()
@@ -142,7 +149,7 @@ def test_the_api_url_is_a_setting_and_its_error_message_is_shown(page, site, fiv
 
 def test_an_answer_without_a_json_body_shows_its_status(page, site, five_breeds):
     page.route("**/classify", lambda route: route.fulfill(status=502, body="<html>bad gateway"))
-    page.goto(site)
+    open_page(page, site)
     page.set_input_files("#photo", str(sample_image(five_breeds, "001.Affenpinscher")))
     page.locator("#status.error").wait_for()
     assert page.locator("#status").inner_text() == "HTTP 502"
@@ -181,8 +188,7 @@ def test_no_configured_api_says_how_to_set_one(browser, tmp_path):
 def test_the_keyboard_opens_the_picker(page, site):
     """Tab to the drop zone, then Enter or Space: the picker opens as on a click (the file
     input's click is recorded rather than a system dialog awaited)."""
-    page.goto(site)
-    page.wait_for_selector("body[data-ready]")  # its API URL read, its handlers attached
+    open_page(page, site)
     page.evaluate(
         "window.opened = []; document.getElementById('photo').click = () => {"
         " const key = window.event && window.event.type === 'keydown' && window.event.key;"
