@@ -28,14 +28,16 @@ from mlops.stack import Stack
 logger = logging.getLogger("mlops")
 
 PENDING, APPROVED, REJECTED = "PendingManualApproval", "Approved", "Rejected"
+# A version of a model package group (SageMaker API reference, DescribeModelPackage and
+# CreateModelPackageGroup's name pattern), matched in full: a trailing newline is no ARN.
 PACKAGE_ARN = re.compile(
-    r"^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:\d{12}:model-package/(?P<group>[A-Za-z0-9-]+)/"
-    r"(?P<version>\d+)$"
+    r"arn:(?P<partition>aws[a-z-]*):sagemaker:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):"
+    r"model-package/(?P<group>[A-Za-z0-9](?:-*[A-Za-z0-9]){0,62})/(?P<version>[1-9][0-9]{0,9})"
 )
 # What the endpoint's handler reads and answers (ml/inference.py).
 CONTENT_TYPES = ["image/jpeg", "image/png", "application/x-image", "application/json"]
 # CustomerMetadataProperties values: 1 to 256 characters of this alphabet (CreateModelPackage).
-METADATA_VALUE = re.compile(r"^[\w\s.:/=+\-@]{1,256}$")
+METADATA_VALUE = re.compile(r"[\w\s.:/=+\-@]{1,256}")
 # What ml/train.py writes to SM_OUTPUT_DATA_DIR, which SageMaker uploads as output.tar.gz.
 METRICS_MEMBER = "metrics.json"
 
@@ -76,21 +78,37 @@ class Provenance:
         }
         for name, value in sorted(self.hyperparameters.items()):
             text = json.dumps(value) if not isinstance(value, str) else value
-            if METADATA_VALUE.match(text) and not name.startswith("sagemaker_"):
+            if METADATA_VALUE.fullmatch(text) and not name.startswith("sagemaker_"):
                 entries[f"hyperparameter:{name}"] = text
         return dict(list(entries.items())[:50])  # the API's most
 
 
+def package_version(arn: object) -> tuple[str, str, str, str, int] | None:
+    """(partition, region, account, group, version) of a model package version ARN, the group
+    in lower case as SageMaker writes it in ARNs; None for anything else."""
+    match = PACKAGE_ARN.fullmatch(arn) if isinstance(arn, str) else None
+    if match is None:
+        return None
+    parts = match.group("partition", "region", "account")
+    return (*parts, match["group"].lower(), int(match["version"]))
+
+
+def same_package(arn: str, other: str | None) -> bool:
+    """Whether two spellings name the same version (compared parsed, not as text)."""
+    parsed = package_version(arn)
+    return parsed is not None and parsed == package_version(other)
+
+
 def parse_package_arn(arn: str, group: str) -> str:
     """The ARN of a version of ``group``; anything else is refused by name."""
-    match = PACKAGE_ARN.match(arn or "")
-    if not match:
+    parsed = package_version(arn)
+    if parsed is None:
         raise JobsError(
             f"{arn!r} is not a model package version ARN "
             "(arn:aws:sagemaker:REGION:ACCOUNT:model-package/GROUP/VERSION)"
         )
-    if match["group"] != group:
-        raise JobsError(f"{arn} is a version of {match['group']}, not of this stack's {group}")
+    if parsed[3] != group.lower():
+        raise JobsError(f"{arn} is a version of {parsed[3]}, not of this stack's {group}")
     return arn
 
 
@@ -270,7 +288,7 @@ def live_package(aws: Aws, endpoint: str | None) -> str | None:
 def set_approval(aws: Aws, stack: Stack, arn: str, status: str, note: str | None) -> str:
     arn = parse_package_arn(arn, stack.get("model_package_group"))
     current = describe(aws, arn)["ModelApprovalStatus"]
-    if status == REJECTED and arn == live_package(aws, stack.optional("endpoint_name")):
+    if status == REJECTED and same_package(arn, live_package(aws, stack.optional("endpoint_name"))):
         raise JobsError(
             f"{arn} is the version the endpoint serves: deploy another approved version first, "
             "then reject this one"
@@ -347,7 +365,7 @@ def version_rows(aws: Aws, group: str, live: str | None, limit: int) -> list[lis
             if key.startswith("metric:")
         )
         detail = f"{metadata.get('training_job', '?')}; {metrics or 'no metrics'}"
-        if arn == live:
+        if same_package(arn, live):
             detail = "LIVE; " + detail
         status = package.get("ModelApprovalStatus", "-")
         created = f"{summary['CreationTime']:%Y-%m-%d %H:%M}"

@@ -47,15 +47,18 @@ HEAD_ONLY = {"freeze-backbone": True, "augment": False}
 FEATURE_SHAPING_OPTIONS = ("arch", "image-size", "pretrained", "backbone-weights")
 # The longest names SageMaker accepts, by kind of resource.
 NAME_LIMITS = {"tune": 32, "train": 63, "features": 63, "model": 63, "config": 63}
-NAME_PATTERN = re.compile(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$")
-S3_URL = re.compile(r"^s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(.+)$")
+# Patterns are matched in full (fullmatch): "$" alone would take a trailing newline.
+NAME_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*")
+S3_URL = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(.+)", re.DOTALL)
+# S3 user guide, "Naming Amazon S3 objects": ASCII 0-31 and 127 are characters to avoid.
+CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 GPU_INSTANCE = re.compile(r"^ml\.(p|g)\d")
 
 
 def job_name(prefix: str, kind: str, now: datetime) -> str:
     """``<prefix>-<kind>-<yymmdd-HHMMSS>``, checked against SageMaker's rules for ``kind``."""
     name = f"{prefix}-{kind}-{now:%y%m%d-%H%M%S}"
-    if not NAME_PATTERN.match(name):
+    if not NAME_PATTERN.fullmatch(name):
         raise JobsError(f"--prefix {prefix!r}: use only letters, digits and hyphens")
     limit = NAME_LIMITS[kind]
     if len(name) > limit:
@@ -68,9 +71,11 @@ def job_name(prefix: str, kind: str, now: datetime) -> str:
 
 
 def parse_s3_url(url: str, what: str) -> tuple[str, str]:
-    match = S3_URL.match(url)
+    match = S3_URL.fullmatch(url)
     if match is None:
         raise JobsError(f"{what} must be an s3://bucket/key URL, got {url!r}")
+    if CONTROL_CHARACTER.search(url):
+        raise JobsError(f"{what} {url!r}: a control character (a newline?) is not part of a key")
     return match.group(1), match.group(2)
 
 

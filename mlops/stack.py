@@ -7,13 +7,13 @@ Each value comes from a flag when given, else from the stack's outputs: a saved
 
 from __future__ import annotations
 
-import json
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 from mlops import JobsError
+from mlops.inputs import parse_json, read_text
 
 # Setting -> (flag, Terraform output).
 SOURCES = {
@@ -27,7 +27,9 @@ SOURCES = {
     "inference_image_uri": ("--inference-image-uri", "inference_image_uri"),
     "region": ("--region", "region"),
 }
-ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+# IAM role ARNs (IAM user guide, "IAM identifiers": role names and paths are ASCII), matched
+# in full: a trailing newline is not part of an ARN.
+ROLE_ARN = re.compile(r"arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+", re.ASCII)
 # S3 bucket naming rules (S3 user guide, "General purpose bucket naming rules").
 BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
@@ -68,20 +70,16 @@ def read_terraform_outputs(terraform_dir: Path) -> dict[str, object]:
     )
     if result.returncode != 0:
         raise no_stack(terraform_dir, first_error_line(result.stderr))
-    outputs = _values(json.loads(result.stdout or "{}"), f"terraform output in {terraform_dir}")
+    source = f"terraform output in {terraform_dir}"
+    outputs = _values(parse_json(result.stdout or "{}", source), source)
     if not outputs:
         raise no_stack(terraform_dir)
     return outputs
 
 
 def read_outputs_file(path: Path) -> dict[str, object]:
-    try:
-        outputs = json.loads(Path(path).read_text())
-    except FileNotFoundError:
-        raise JobsError(f"--terraform-outputs {path}: no such file") from None
-    except json.JSONDecodeError as error:
-        raise JobsError(f"--terraform-outputs {path}: not JSON ({error})") from None
-    return _values(outputs, str(path))
+    what = f"--terraform-outputs {path}"
+    return _values(parse_json(read_text(path, "--terraform-outputs"), what), str(path))
 
 
 def _values(outputs: object, source: str) -> dict[str, object]:
@@ -132,16 +130,17 @@ class Stack:
     def get(self, setting: str) -> str:
         flag, output = SOURCES[setting]
         value = self.flags.get(setting) or self.outputs().get(output)
+        source = self.outputs_file or f"terraform output in {self.terraform_dir}"
         if not value:
-            source = self.outputs_file or f"terraform output in {self.terraform_dir}"
             hint = (
                 " (the endpoint exists once model_data_url is set and applied)"
                 if setting in ("endpoint_name", "endpoint_config", "model")
                 else " (has `terraform apply` run there?)"
             )
             raise JobsError(f"{output} is unknown: pass {flag}, or set it in {source}{hint}")
-        value = str(value)
-        if setting == "role_arn" and not ROLE_ARN.match(value):
+        if not isinstance(value, str):
+            raise JobsError(f"{output} in {source} is not a string: pass {flag}")
+        if setting == "role_arn" and not ROLE_ARN.fullmatch(value):
             raise JobsError(f"{flag} {value!r} is not an IAM role ARN")
         if setting == "bucket" and not BUCKET_NAME.fullmatch(value):
             raise JobsError(

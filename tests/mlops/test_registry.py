@@ -150,13 +150,16 @@ def test_the_live_version_cannot_be_rejected_and_status_marks_it(
     stack = registry.stack
     arn = stack.run("register", "--from-job", registry.job)
     stack.run("approve", arn)
-    # The endpoint serving it, as modules/sagemaker_endpoint creates it from a package.
+    # The endpoint serving it, as modules/sagemaker_endpoint creates it from a package, with
+    # the group spelled in another case (SageMaker's names are case-insensitive, its ARNs
+    # lowercase): the guard compares parsed ARNs, not text.
     sagemaker = client("sagemaker", emulator)
     name = f"{stack.prefix}-endpoint"
+    served = arn.replace(f"/{registry.group}/", f"/{registry.group.upper()}/")
     sagemaker.create_model(
         ModelName=f"{name}-model",
         ExecutionRoleArn=stack.role_arn,
-        PrimaryContainer={"ModelPackageName": arn},
+        PrimaryContainer={"ModelPackageName": served},
     )
     sagemaker.create_endpoint_config(
         EndpointConfigName=f"{name}-config",
@@ -184,7 +187,7 @@ def test_the_live_version_cannot_be_rejected_and_status_marks_it(
     assert "LIVE" not in rows[second]
     (endpoint_row,) = [line for line in table.splitlines() if line.startswith("endpoint")]
     assert f"{name}-config" in endpoint_row
-    assert arn in endpoint_row
+    assert served in endpoint_row
 
 
 @pytest.mark.parametrize(
