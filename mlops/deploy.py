@@ -37,6 +37,8 @@ def model_data_of_job(aws: Aws, job: str) -> str:
 
 
 def check_model_data(aws: Aws, url: str, bucket: str) -> None:
+    """The URL names a model.tar.gz under models/ that exists, as Terraform will read it."""
+    tfvars.check_value("--model-data", url)
     object_bucket, key = specs.parse_s3_url(url, "--model-data")
     if not key.endswith(".tar.gz"):
         raise JobsError(f"--model-data {url}: expected a model.tar.gz")
@@ -62,7 +64,10 @@ def deploy_options(parser: argparse.ArgumentParser) -> None:
         "printing the Terraform change",
     )
     parser.add_argument(
-        "--tfvars", type=Path, metavar="FILE", help="write model_data_url into this .tfvars file"
+        "--tfvars",
+        type=Path,
+        metavar="FILE",
+        help="write the variable into this .tfvars (HCL) or .tfvars.json file",
     )
     parser.add_argument("--endpoint-name", help="(default: output endpoint_name)")
     parser.add_argument(
@@ -86,17 +91,20 @@ def deploy(aws: Aws, stack: Stack, args, now: datetime) -> str:
         source = args.model_data or model_data_of_job(aws, args.from_job)
         check_model_data(aws, source, stack.get("bucket"))
         variable, other = MODEL_DATA_VARIABLE, MODEL_PACKAGE_VARIABLE
+    # Checked (and the file read) before anything changes; Terraform takes one of the two
+    # variables, so the other one goes.
+    line = tfvars.assignment(variable, source)
+    change = tfvars.update(args.tfvars, variable, source, remove=other) if args.tfvars else None
     if args.direct:
         update_endpoint(aws, stack.get("endpoint_name"), source, args, now)
-    if args.tfvars:
-        tfvars.write_variable(args.tfvars, variable, source)
-        # Terraform takes one of the two: the other one goes.
-        if tfvars.remove_variable(args.tfvars, other):
+    if change:
+        change.write()
+        if change.removed:
             logger.info("removed %s from %s", other, args.tfvars)
         logger.info("set %s in %s", variable, args.tfvars)
     if not args.direct:
         if not args.tfvars:
-            sys.stdout.write(tfvars.assignment(variable, source) + "\n")
+            sys.stdout.write(line + "\n")
         logger.info(
             "Terraform owns the endpoint: apply this %s (make deploy: terraform apply keeping "
             "the instance count auto scaling chose, then python -m mlops verify) and it "
@@ -109,7 +117,7 @@ def deploy(aws: Aws, stack: Stack, args, now: datetime) -> str:
             "Terraform still declares the previous model: set %s in your tfvars "
             "(or pass --tfvars FILE) before the next terraform apply, or it moves the "
             "endpoint back",
-            tfvars.assignment(variable, source),
+            line,
         )
     return source
 

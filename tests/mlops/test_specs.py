@@ -182,9 +182,9 @@ def test_the_new_model_copies_the_current_one_but_for_its_data():
 def test_tfvars_keep_every_other_line():
     text = 'name = "dog-breeds"\n# the model\nmodel_data_url = null\ntags = { Team = "ml" }\n'
     url = "s3://data-bucket/models/run-2/model.tar.gz"
-    updated = tfvars.set_variable(text, "model_data_url", url)
-    assert updated == text.replace("null", json.dumps(url))
-    appended = tfvars.set_variable('name = "dog-breeds"', "model_data_url", url)
+    updated, removed = tfvars.set_variable(text, "model_data_url", url, remove="model_package_arn")
+    assert (updated, removed) == (text.replace("null", json.dumps(url)), False)
+    appended, _ = tfvars.set_variable('name = "dog-breeds"', "model_data_url", url)
     parsed = hcl2.loads(appended)
     assert parsed["model_data_url"].strip('"') == url
     assert parsed["name"].strip('"') == "dog-breeds"
