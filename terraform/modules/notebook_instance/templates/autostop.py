@@ -8,14 +8,23 @@ the instance is idle when no kernel is busy and nothing (a kernel, a session, a 
 has been active for the given minutes; then it calls StopNotebookInstance on itself. Its own
 requests carry ``no_track_activity``, or Jupyter would count each check as activity and the
 instance would never be idle. A Jupyter server that does not answer never leads to a stop.
-Standard library and boto3 only (both are in the notebook's system environment), Python 3.7+.
+
+One run ends within ``--deadline-seconds`` (default 120, under cron's five minutes) whatever
+Jupyter does, a server that trickles bytes included: a timer interrupts whatever is still
+waiting, and a run that runs out of time leaves the instance up. A run never overlaps
+another: it holds an exclusive lock on ``--lock-file`` while it runs, and a run that finds
+the lock taken ends at once. Standard library and boto3 only (both are in the notebook's
+system environment), Python 3.7+.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import json
 import logging
+import signal
 import ssl
 import sys
 import urllib.error
@@ -27,10 +36,45 @@ logger = logging.getLogger("autostop")
 METADATA_FILE = "/opt/ml/metadata/resource-metadata.json"
 # Jupyter on a notebook instance: HTTPS on localhost with a self-signed certificate.
 JUPYTER_URL = "https://localhost:8443"
+# Cron starts a run every five minutes: each one is over well before the next.
+DEADLINE_SECONDS = 120.0
+# Root's alone (cron runs this as root): no notebook user can hold it and so block the stop.
+LOCK_FILE = "/run/notebook-autostop.lock"
 
 
 class JupyterUnavailableError(RuntimeError):
     pass
+
+
+class DeadlineExceededError(BaseException):
+    """The run's time is up. A BaseException, as KeyboardInterrupt is, so that no library's
+    ``except Exception`` (a retry loop) takes it for an error to retry."""
+
+
+def _time_is_up(signum, frame):
+    raise DeadlineExceededError
+
+
+@contextlib.contextmanager
+def deadline(seconds: float):
+    """Raise DeadlineExceededError in whatever the block still waits on after ``seconds``
+    (a read that gets a byte now and then included): SIGALRM interrupts the system call."""
+    previous = signal.signal(signal.SIGALRM, _time_is_up)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def locked(handle) -> bool:
+    """Whether this run now holds ``handle``'s file exclusively (False: another run does)."""
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def get_json(url: str, timeout: float = 10):
@@ -73,20 +117,32 @@ def notebook_name(metadata_file: str) -> str:
         return json.load(metadata)["ResourceName"]
 
 
-def main(argv: list[str] | None = None) -> int:
+def positive(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number of seconds over 0, got {text}")
+    return value
+
+
+def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--idle-minutes", type=float, required=True, help="stop after this long idle; 0: never"
     )
     parser.add_argument("--jupyter-url", default=JUPYTER_URL, help="(default: %(default)s)")
     parser.add_argument("--notebook-name", help=f"(default: from {METADATA_FILE})")
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO, stream=sys.stdout, format="%(asctime)s autostop: %(message)s"
+    parser.add_argument(
+        "--deadline-seconds",
+        type=positive,
+        default=DEADLINE_SECONDS,
+        help="end the run, leaving the instance up, after this long (default: %(default)s)",
     )
-    if args.idle_minutes <= 0:
-        logger.info("idle stop is off")
-        return 0
+    parser.add_argument("--lock-file", default=LOCK_FILE, help="(default: %(default)s)")
+    return parser.parse_args(argv)
+
+
+def check_and_stop(args) -> int:
+    """Stop the instance if Jupyter has been idle for ``args.idle_minutes``."""
     try:
         idle = idle_minutes(args.jupyter_url, datetime.now(timezone.utc))
     except JupyterUnavailableError as error:
@@ -101,6 +157,35 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("idle for %.0f minutes: stopping notebook instance %s", idle, name)
     boto3.client("sagemaker").stop_notebook_instance(NotebookInstanceName=name)
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, stream=sys.stdout, format="%(asctime)s autostop: %(message)s"
+    )
+    if args.idle_minutes <= 0:
+        logger.info("idle stop is off")
+        return 0
+    with contextlib.ExitStack() as held:
+        try:
+            lock = held.enter_context(open(args.lock_file, "a"))
+        except OSError as error:
+            logger.warning("no lock file (%s), so the instance stays up", error)
+            return 0
+        if not locked(lock):
+            logger.info("the previous run still holds %s: this one ends", args.lock_file)
+            return 0
+        try:
+            with deadline(args.deadline_seconds):
+                return check_and_stop(args)
+        except DeadlineExceededError:
+            logger.warning(
+                "no decision within %g s, so the instance stays up (unless a stop request "
+                "had gone out)",
+                args.deadline_seconds,
+            )
+            return 0
 
 
 if __name__ == "__main__":
