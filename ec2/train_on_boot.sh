@@ -18,8 +18,12 @@
 # _SUCCESS exists) is never redone or overwritten:
 # - the first boot claims the run (_CLAIM, a conditional write holding its INSTANCE_ID); a boot
 #   of another instance finds the claim and leaves the run alone (exit 0);
-# - when S3 cannot say whether the run has finished, the script stops before training with
-#   exit 75 (EX_TEMPFAIL), which the systemd unit retries later;
+# - S3 failing for now (throttled, a 5xx, the network), whether to say if the run has
+#   finished, to download the data or to upload the model, stops the script with exit 75
+#   (EX_TEMPFAIL), which the systemd unit retries later; S3 refusing for good (403, 404) is a
+#   failure (exit 1) whose log names S3's reason;
+# - the data is mirrored as `aws s3 sync --delete` would: what was deleted from S3 is deleted
+#   here, so fixing the data in S3 and rebooting trains on the fixed data;
 # - a failed run uploads train.log and no _SUCCESS, and exits non-zero.
 set -euo pipefail
 
@@ -40,19 +44,25 @@ exec > >(tee -a "$LOG_FILE") 2>&1
 
 log() { printf '%s train_on_boot: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 readonly TEMPFAIL=75
-# ml.s3_transfer's exit statuses: 0 yes/done, 1 absent, 3 S3 could not answer, 4 already there;
-# "could not answer" becomes TEMPFAIL, which stops the script for systemd to retry later.
+# ml.s3_transfer's exit statuses: 0 yes/done, 1 absent, 2 bad arguments, 3 S3 could not answer
+# now, 4 already there, 5 S3 refused for good (it logged why). "Could not answer" becomes
+# TEMPFAIL, which stops the script for systemd to retry later; "refused" a failure (1).
+readonly S3_UNAVAILABLE=3 S3_REFUSED=5
 s3() {
   local status=0
   "$PYTHON" -m ml.s3_transfer "$@" || status=$?
-  if [[ $status -eq 3 ]]; then return $TEMPFAIL; fi
+  case $status in
+    "$S3_UNAVAILABLE") return $TEMPFAIL ;;
+    "$S3_REFUSED") return 1 ;;
+  esac
   return $status
 }
 
 finish() {
   local status=$?
   if [[ $status -eq $TEMPFAIL ]]; then
-    log "S3 could not be asked; exiting $TEMPFAIL so that systemd tries again later"
+    log "S3 did not answer for now; exiting $TEMPFAIL so that systemd tries again later" \
+      "(what is done here stays: the next try resumes)"
     exit "$status"
   fi
   if [[ $status -ne 0 ]]; then
@@ -67,15 +77,23 @@ finish() {
 }
 trap finish EXIT
 
-# 0 finished, 1 not yet; anything else means S3 could not say, and training now could
-# overwrite a finished model.
+# 0 finished, 1 not yet; anything else means S3 did not say, and training now could
+# overwrite a finished model. (Not through s3(): there "refused" becomes 1, which here would
+# read as "not finished".)
 finished() {
   local status=0
-  s3 exists "$RUN_URI/_SUCCESS" || status=$?
+  "$PYTHON" -m ml.s3_transfer exists "$RUN_URI/_SUCCESS" || status=$?
   case $status in
     0) return 0 ;;
     1) return 1 ;;
-    *) log "cannot tell whether run $RUN_ID has finished (S3 error)"; exit $TEMPFAIL ;;
+    "$S3_UNAVAILABLE")
+      log "cannot tell whether run $RUN_ID has finished (S3 error)"
+      exit $TEMPFAIL
+      ;;
+    *)
+      log "cannot tell whether run $RUN_ID has finished (S3 refused: see the error above)"
+      exit 1
+      ;;
   esac
 }
 
@@ -104,6 +122,7 @@ esac
 
 log "run $RUN_ID: code from $CODE_DIR, data from s3://$BUCKET/$DATA_PREFIX"
 "$PYTHON" -m pip install --quiet -r "$CODE_DIR/requirements.txt"  # pinned; a no-op when present
+# A mirror: files deleted from S3 are deleted here too, changed ones fetched again.
 s3 download "s3://$BUCKET/$DATA_PREFIX" "$WORK_DIR/data"
 
 log "training with: $HYPERPARAMETERS"
@@ -114,7 +133,10 @@ log "training with: $HYPERPARAMETERS"
 
 package_flags=()
 if [[ "$PACKAGE_INT8" == "true" ]]; then
-  package_flags=(--int8 --calibration-dir "$WORK_DIR/data/valid" --holdout-dir "$WORK_DIR/data/test")
+  # An int8 model that agrees too little with fp32 is left out (the log says why): the fp32
+  # model ships, rather than a finished training run lost on every boot.
+  package_flags=(--int8 --int8-optional --calibration-dir "$WORK_DIR/data/valid"
+    --holdout-dir "$WORK_DIR/data/test")
 fi
 "$PYTHON" -m ml.package "$RUN_DIR/model" "$RUN_DIR/model.tar.gz" "${package_flags[@]}"
 (cd "$RUN_DIR" && sha256sum model.tar.gz > model.tar.gz.sha256)
@@ -131,7 +153,13 @@ log "run $RUN_ID finished; model at $RUN_URI/model.tar.gz"
 s3 upload "$LOG_FILE" "$RUN_URI/train.log"
 printf '{"run_id": "%s", "model": "%s/model.tar.gz", "finished": "%s"}\n' \
   "$RUN_ID" "$RUN_URI" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" > "$RUN_DIR/_SUCCESS"
-if ! s3 put-if-absent "$RUN_DIR/_SUCCESS" "$RUN_URI/_SUCCESS"; then
-  log "$RUN_URI/_SUCCESS appeared while uploading: another boot finished the run"
-  exit 1
-fi
+success_status=0
+s3 put-if-absent "$RUN_DIR/_SUCCESS" "$RUN_URI/_SUCCESS" || success_status=$?
+case $success_status in
+  0) ;;
+  4)
+    log "$RUN_URI/_SUCCESS appeared while uploading: another boot finished the run"
+    exit 1
+    ;;
+  *) exit "$success_status" ;;  # TEMPFAIL: the next try uploads again and writes it
+esac

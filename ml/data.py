@@ -7,6 +7,7 @@ Layout: ``<split>/NNN.Breed_Name/*.jpg`` for the splits ``train``, ``valid`` and
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,6 +24,8 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
 # Training crops out of a slightly larger resize, as the torchvision references do.
 RESIZE_RATIO = 256 / 224
+# One class is no classification: the model would answer it for every photo.
+MIN_CLASSES = 2
 
 
 class DatasetError(UserError, ValueError):
@@ -68,17 +71,26 @@ def load_rgb(path: Path) -> Image.Image:
     try:
         with Image.open(path) as image:
             return image.convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as error:
         raise DatasetError(f"cannot decode image {path}: {error}") from error
 
 
-def _is_readable_image(path: Path) -> bool:
+def image_problem(path: Path) -> str | None:
+    """What makes the file unusable for training, from its header and a check of its data
+    (nothing decoded); None when it is a readable image. More pixels than Pillow decodes
+    without a warning (``Image.MAX_IMAGE_PIXELS``) is a decompression bomb, or a photo to
+    shrink: decoding it would take gigabytes."""
     try:
-        with Image.open(path) as image:
+        with (
+            warnings.catch_warnings(action="error", category=Image.DecompressionBombWarning),
+            Image.open(path) as image,
+        ):
             image.verify()
-    except (UnidentifiedImageError, OSError, SyntaxError):
-        return False
-    return True
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        return f"image {path} has too many pixels to decode safely ({error})"
+    except (UnidentifiedImageError, OSError, SyntaxError) as error:
+        return f"corrupt or unreadable image {path} ({error})"
+    return None
 
 
 @dataclass(frozen=True)
@@ -109,9 +121,10 @@ class ImageSplit(torch.utils.data.Dataset):
 
 
 def scan_split(root: Path, transform=None, skip_corrupt: bool = False) -> ImageSplit:
-    """Index a split, checking it: the folder exists, no class is empty, images open.
+    """Index a split, checking it: the folder exists, it has two classes or more, no class is
+    empty, images open and are not decompression bombs.
 
-    Corrupt images are an error naming the file, or with ``skip_corrupt`` are left out and
+    An unusable image is an error naming the file, or with ``skip_corrupt`` is left out and
     counted in the log.
     """
     root = Path(root)
@@ -120,6 +133,11 @@ def scan_split(root: Path, transform=None, skip_corrupt: bool = False) -> ImageS
     class_dirs = sorted(p.name for p in root.iterdir() if p.is_dir())
     if not class_dirs:
         raise DatasetError(f"dataset folder {root} has no class folders (expected NNN.Breed_Name/)")
+    if len(class_dirs) < MIN_CLASSES:
+        raise DatasetError(
+            f"dataset folder {root} has one class folder ({class_dirs[0]}): a classifier "
+            f"needs at least {MIN_CLASSES} classes"
+        )
     samples: list[Sample] = []
     skipped: list[Path] = []
     for label, class_dir in enumerate(class_dirs):
@@ -129,17 +147,17 @@ def scan_split(root: Path, transform=None, skip_corrupt: bool = False) -> ImageS
         if not files:
             raise DatasetError(f"class folder {root / class_dir} contains no images")
         for path in files:
-            if _is_readable_image(path):
+            problem = image_problem(path)
+            if problem is None:
                 samples.append(Sample(path, label))
             elif skip_corrupt:
                 skipped.append(path)
             else:
                 raise DatasetError(
-                    f"corrupt or unreadable image {path} (use --skip-corrupt to leave such "
-                    "files out)"
+                    f"{problem}: remove it, or use --skip-corrupt to leave such files out"
                 )
     if skipped:
-        logger.warning("skipped %d corrupt images in %s, e.g. %s", len(skipped), root, skipped[0])
+        logger.warning("skipped %d unusable images in %s, e.g. %s", len(skipped), root, skipped[0])
     return ImageSplit(samples, class_dirs, transform)
 
 

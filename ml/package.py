@@ -3,6 +3,7 @@
     python -m ml.package build/model build/model.tar.gz
     python -m ml.package build/model build/model.tar.gz --int8 \
         --calibration-dir data/dogImages/valid --holdout-dir data/dogImages/test
+    # --int8-optional: an int8 model that agrees too little is left out (a warning), not fatal
 
 Layout (what the PyTorch inference container expects)::
 
@@ -65,12 +66,14 @@ def write_inference_code(model_dir: Path) -> None:
 
 @dataclass(frozen=True)
 class Int8Options:
-    """Where int8 calibration images and held-out images come from, and the top-1 agreement
-    with fp32 the int8 model must reach to ship."""
+    """Where int8 calibration images and held-out images come from, the top-1 agreement with
+    fp32 the int8 model must reach to ship, and whether an int8 model that misses it fails the
+    packaging (``required``) or is left out with a warning, the fp32 archive written."""
 
     calibration_dir: Path
     holdout_dir: Path
     min_agreement: float = 0.99
+    required: bool = True
 
 
 def int8_weights(model_dir: Path, options: Int8Options) -> bytes:
@@ -97,13 +100,19 @@ def int8_weights(model_dir: Path, options: Int8Options) -> bytes:
 
 
 def build_model_archive(model_dir: Path, output: Path, int8: Int8Options | None = None) -> Path:
-    """Write the archive; with ``int8``, the quantized model too (or nothing, when it agrees
-    too little with fp32)."""
-    from ml.quantize import INT8_WEIGHTS_FILE
+    """Write the archive; with ``int8``, the quantized model too. When it agrees too little
+    with fp32: nothing is written (``QuantizationRefusedError``), or, int8 not ``required``,
+    the archive without it and a warning saying why."""
+    from ml.quantize import INT8_WEIGHTS_FILE, QuantizationRefusedError
 
     members = archive_members(model_dir)
     if int8 is not None:
-        members[INT8_WEIGHTS_FILE] = int8_weights(model_dir, int8)
+        try:
+            members[INT8_WEIGHTS_FILE] = int8_weights(model_dir, int8)
+        except QuantizationRefusedError as error:
+            if int8.required:
+                raise
+            logger.warning("int8 model left out, the archive holds fp32 only: %s", error)
     write_tar_gz(members, output)
     size = Path(output).stat().st_size
     logger.info("wrote %s (%d files, %.1f MB)", output, len(members), size / 1e6)
@@ -134,6 +143,12 @@ def main(argv: list[str] | None = None) -> None:
         help="with --int8: the top-1 agreement with fp32 required to ship int8 (default: "
         f"{Int8Options.min_agreement})",
     )
+    parser.add_argument(
+        "--int8-optional",
+        action="store_true",
+        help="with --int8: when the int8 model agrees too little, write the archive with fp32 "
+        "only and log why (as ml.train --package-int8 does), instead of failing",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     int8 = None
@@ -142,7 +157,11 @@ def main(argv: list[str] | None = None) -> None:
             parser.error("--int8 needs --calibration-dir and --holdout-dir")
         if not 0 < args.min_agreement <= 1:
             parser.error("--min-agreement must be in (0, 1]")
-        int8 = Int8Options(args.calibration_dir, args.holdout_dir, args.min_agreement)
+        int8 = Int8Options(
+            args.calibration_dir, args.holdout_dir, args.min_agreement, not args.int8_optional
+        )
+    elif args.int8_optional:
+        parser.error("--int8-optional goes with --int8")
     try:
         build_model_archive(args.model_dir, args.output, int8)
     except FileNotFoundError as error:

@@ -1,10 +1,18 @@
 """ec2/train_on_boot.sh, run as the instance runs it (from the extracted code bundle) against
-the emulator: a deployable model lands in S3, a rerun is a no-op, a failure uploads its log."""
+the emulator: a deployable model lands in S3, a rerun is a no-op, a failure uploads its log,
+S3 failing for now is exit 75 (systemd retries) and S3 refusing exit 1, fixing the data in S3
+and booting again trains on the fixed data.
+
+S3's errors come from ``S3FaultFront`` (tests/ec2/s3_faults.py): the script's AWS_ENDPOINT_URL
+points at a front that answers chosen requests with S3's error documents and hands the rest to
+the emulator. ``shutdown`` is a stub on PATH wherever STOP_AFTER_TRAINING is true: it records
+that the script asked for it, and powers nothing off."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import tarfile
@@ -146,44 +154,108 @@ def object_keys(s3, bucket: str, prefix: str) -> set[str]:
     return {item["Key"].removeprefix(prefix) for item in listing.get("Contents", [])}
 
 
-def test_s3_unreachable_at_the_success_check_stops_before_training(code_dir, bucket, tmp_path):
-    """'S3 did not answer' is not 'the run is not finished': exit 75 for systemd to retry."""
+def fake_shutdown(folder: Path) -> tuple[dict[str, str], Path]:
+    """The environment that puts a recording ``shutdown`` first on PATH, and its record."""
+    folder.mkdir(parents=True)
+    calls = folder / "calls"
+    stub = folder / "shutdown"
+    stub.write_text(f'#!/bin/sh\necho "$*" >> {calls}\n')
+    stub.chmod(0o755)
+    return {"PATH": f"{folder}:{os.environ['PATH']}", "STOP_AFTER_TRAINING": "true"}, calls
+
+
+@pytest.mark.parametrize(
+    ("fault", "status", "said"),
+    [
+        (None, 75, "cannot tell whether run run-1 has finished (S3 error)"),
+        ((503, "SlowDown"), 75, "cannot tell whether run run-1 has finished (S3 error)"),
+        ((403, "AccessDenied"), 1, "S3 refused exists s3://"),
+    ],
+    ids=["unreachable", "throttled", "denied"],
+)
+def test_s3_failing_at_the_success_check_stops_before_training(
+    code_dir, bucket, tmp_path, s3_faults, fault, status, said
+):
+    """'S3 did not answer' is not 'the run is not finished': exit 75 for systemd to retry;
+    a refusal will not pass by itself: exit 1, the log naming it."""
+    endpoint = "http://127.0.0.1:9"
+    if fault is not None:
+        s3_faults.fail("HEAD", r"/models/run-1/_SUCCESS$", *fault)
+        endpoint = s3_faults.url
+    stop, shutdowns = fake_shutdown(tmp_path / "bin")
     result = run_boot_script(
         code_dir,
         tmp_path / "work",
         bucket,
         "run-1",
-        AWS_ENDPOINT_URL="http://127.0.0.1:9",
+        AWS_ENDPOINT_URL=endpoint,
         AWS_MAX_ATTEMPTS="1",
+        **stop,
     )
-    assert result.returncode == 75, result.stdout[-3000:]
-    assert "cannot tell whether run run-1 has finished (S3 error)" in result.stdout
+    assert result.returncode == status, result.stdout[-3000:]
+    assert said in result.stdout
     assert "training with" not in result.stdout
-    assert "stopping the instance" not in result.stdout
+    assert "Traceback" not in result.stdout
+    # 75: systemd tries again, the instance stays up; 1: stop_after_training stops it.
+    assert shutdowns.exists() == (status == 1)
 
 
-def test_an_upload_failing_midway_leaves_no_success_and_the_next_boot_finishes(
-    emulator, code_dir, bucket, tmp_path
+@pytest.mark.parametrize(("fault", "status"), [((503, "SlowDown"), 75), ((403, "AccessDenied"), 1)])
+def test_s3_failing_to_give_the_data_is_retried_or_named(
+    code_dir, bucket, tmp_path, s3_faults, emulator, fault, status
 ):
+    run_id = f"run-data-{status}"
+    s3_faults.fail("GET", r"^[^/]+/data/.", *fault)  # the objects under data/, not the listing
+    stop, shutdowns = fake_shutdown(tmp_path / "bin")
+    result = run_boot_script(
+        code_dir,
+        tmp_path / "work",
+        bucket,
+        run_id,
+        AWS_ENDPOINT_URL=s3_faults.url,
+        AWS_MAX_ATTEMPTS="1",
+        **stop,
+    )
+    assert result.returncode == status, result.stdout[-3000:]
+    assert "training with" not in result.stdout
+    assert "Traceback" not in result.stdout
+    uploaded = object_keys(client("s3", emulator), bucket, f"models/{run_id}/")
+    if status == 75:
+        assert f"S3 could not answer download s3://{bucket}/data/ now" in result.stdout
+        assert "exiting 75 so that systemd tries again later" in result.stdout
+        assert not shutdowns.exists()
+        assert uploaded == {"_CLAIM"}  # the next try resumes the claimed run
+    else:
+        assert f"S3 refused download s3://{bucket}/data/" in result.stdout
+        assert "AccessDenied" in result.stdout
+        assert "FAILED with exit code 1" in result.stdout
+        assert shutdowns.read_text().startswith("-h +1")
+        assert uploaded == {"_CLAIM", "train.log"}
+
+
+def test_an_upload_s3_throttles_midway_is_retried_and_the_next_boot_finishes(
+    emulator, code_dir, bucket, tmp_path, s3_faults
+):
+    """S3 answering 503 SlowDown (on every one of boto3's tries) to an upload after training:
+    exit 75, so systemd tries again, and the instance does not power off with the model
+    unpublished, even with stop_after_training."""
     s3 = client("s3", emulator)
-    run_uri = f"arn:aws:s3:::{bucket}/models/run-upload/"
-    deny_checksum = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Deny",
-                "Principal": "*",
-                "Action": "s3:PutObject",
-                "Resource": f"{run_uri}model.tar.gz.sha256",
-            }
-        ],
-    }
-    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(deny_checksum))
-    try:
-        failed = run_boot_script(code_dir, tmp_path / "work", bucket, "run-upload")
-    finally:
-        s3.delete_bucket_policy(Bucket=bucket)
-    assert failed.returncode != 0, failed.stdout[-3000:]
+    s3_faults.fail("PUT", r"/models/run-upload/model\.tar\.gz\.sha256$", 503, "SlowDown")
+    stop, shutdowns = fake_shutdown(tmp_path / "bin")
+    failed = run_boot_script(
+        code_dir,
+        tmp_path / "work",
+        bucket,
+        "run-upload",
+        AWS_ENDPOINT_URL=s3_faults.url,
+        AWS_MAX_ATTEMPTS="2",
+        **stop,
+    )
+    assert failed.returncode == 75, failed.stdout[-3000:]
+    assert "S3 could not answer upload" in failed.stdout
+    assert "SlowDown" in failed.stdout
+    assert "Traceback" not in failed.stdout
+    assert not shutdowns.exists()
     assert "_SUCCESS" not in object_keys(s3, bucket, "models/run-upload/")
 
     retried = run_boot_script(code_dir, tmp_path / "work", bucket, "run-upload")
@@ -229,3 +301,48 @@ def test_two_boots_at_once_train_once_and_the_finished_model_stays(
         )
         assert "already finished" in again.stdout
     assert s3.head_object(Bucket=bucket, Key="models/run-race/model.tar.gz")["ETag"] == finished
+
+
+def test_fixing_the_data_in_s3_and_booting_again_trains_on_the_fixed_data(
+    emulator, code_dir, bucket, tmp_path, sample_dataset
+):
+    """The README's recovery from bad data: the first boot names the bad file before training;
+    once the file and a stray class are deleted from S3, the next boot's mirror deletes them
+    here too and the run trains and publishes. int8 packaging is on: an int8 model that agrees
+    too little is left out with the reason in the log, never the run."""
+    s3 = client("s3", emulator)
+    upload_dir(sample_dataset, f"s3://{bucket}/data-fixable/", client=s3)
+    bad = {
+        "train/001.Affenpinscher/broken.jpg": b"this is not a jpeg",
+        "train/999.Wolf/wolf.jpg": sample_image(sample_dataset, "004.Akita").read_bytes(),
+    }
+    for relative, content in bad.items():
+        s3.put_object(Bucket=bucket, Key=f"data-fixable/{relative}", Body=content)
+    work = tmp_path / "work"
+    boot = {"data_prefix": "data-fixable/", "PACKAGE_INT8": "true"}
+
+    failed = run_boot_script(code_dir, work, bucket, "run-fixed", **boot)
+    assert failed.returncode == 2, failed.stdout[-3000:]
+    named = f"corrupt or unreadable image {work / 'data' / 'train/001.Affenpinscher/broken.jpg'}"
+    assert named in failed.stdout
+    assert "training with" in failed.stdout
+    assert "training images" not in failed.stdout  # stopped while checking the data
+    assert "Traceback" not in failed.stdout
+
+    for relative in bad:
+        s3.delete_object(Bucket=bucket, Key=f"data-fixable/{relative}")
+    fixed = run_boot_script(code_dir, work, bucket, "run-fixed", **boot)
+    assert fixed.returncode == 0, fixed.stdout[-4000:]
+    assert "0 fetched" in fixed.stdout
+    assert "2 deleted" in fixed.stdout
+    assert not (work / "data" / "train" / "999.Wolf").exists()
+    archive = s3.get_object(Bucket=bucket, Key="models/run-fixed/model.tar.gz")["Body"].read()
+    (tmp_path / "model.tar.gz").write_bytes(archive)
+    with tarfile.open(tmp_path / "model.tar.gz") as tar:
+        names = set(tar.getnames())
+        classes = json.load(tar.extractfile("class_names.json"))
+    assert "Wolf" not in classes
+    assert len(classes) == 4
+    # Either int8 agreed enough and ships, or it is left out and the log says why.
+    left_out = "int8 model left out, the archive holds fp32 only" in fixed.stdout
+    assert ("model_int8.pth" in names) != left_out, fixed.stdout[-3000:]

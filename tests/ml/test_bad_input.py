@@ -2,8 +2,10 @@
 
 import logging
 import shutil
+import struct
 import subprocess
 import sys
+import zlib
 from pathlib import Path
 
 import pytest
@@ -56,15 +58,56 @@ def test_corrupt_image_is_named(dataset: Path, tmp_path: Path):
         run_in_process(dataset, tmp_path)
 
 
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG that announces ``width`` x ``height`` 1-bit pixels and holds almost none: how a
+    decompression bomb starts (decoded, it would take width * height bytes)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data)
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+# Past Pillow's warning (MAX_IMAGE_PIXELS, about 89 megapixels), and past its error (twice that).
+@pytest.mark.parametrize("side", [10_000, 20_000])
+def test_a_decompression_bomb_is_named_before_training(dataset: Path, tmp_path: Path, side: int):
+    bomb = dataset / "train" / "001.Affenpinscher" / "bomb.png"
+    bomb.write_bytes(png_header_only(side, side))
+    with pytest.raises(DatasetError, match=rf"image {bomb} has too many pixels to decode safely"):
+        run_in_process(dataset, tmp_path)
+    assert not (tmp_path / "ckpt").exists()  # nothing trained
+
+
+def test_one_class_is_refused_before_training(dataset: Path, tmp_path: Path):
+    for split in ("train", "valid", "test"):
+        for other in sorted((dataset / split).iterdir())[1:]:
+            shutil.rmtree(other)
+    message = (
+        rf"dataset folder {dataset / 'train'} has one class folder \(001.Affenpinscher\): "
+        "a classifier needs at least 2 classes"
+    )
+    with pytest.raises(DatasetError, match=message):
+        run_in_process(dataset, tmp_path)
+    assert not (tmp_path / "ckpt").exists()
+
+
 def test_skip_corrupt_leaves_them_out_and_counts_them(dataset: Path, caplog):
     train_dir = dataset / "train"
     healthy = len(scan_split(train_dir).samples)
     (train_dir / "001.Affenpinscher" / "broken.jpg").write_bytes(b"\xff\xd8 truncated")
     (train_dir / "004.Akita" / "empty.png").write_bytes(b"")
+    (train_dir / "004.Akita" / "bomb.png").write_bytes(png_header_only(20_000, 20_000))
     with caplog.at_level(logging.WARNING, logger="ml.data"):
         split = scan_split(train_dir, skip_corrupt=True)
     assert len(split.samples) == healthy
-    assert "skipped 2 corrupt images" in caplog.text
+    assert "skipped 3 unusable images" in caplog.text
 
 
 def test_class_mismatch_between_splits_is_named(dataset: Path, tmp_path: Path):

@@ -11,7 +11,7 @@ import tarfile
 import pytest
 import torch
 
-from ml import inference
+from ml import inference, package
 from ml.artifacts import write_model_artifacts
 from ml.model import build_model
 from ml.package import Int8Options, build_model_archive
@@ -61,8 +61,9 @@ def test_a_gpu_serves_fp32_even_with_int8_in_the_archive(extracted, monkeypatch)
         inference.choose_precision(extracted, torch.device("cpu"))
 
 
-def test_too_little_agreement_writes_no_archive(sample_dataset, tmp_path):
-    """A head whose logits nearly tie: int8 rounding flips many answers, so it must not ship."""
+@pytest.fixture
+def tied_model_dir(tmp_path):
+    """A model dir whose head's logits nearly tie: int8 rounding flips many answers."""
     torch.manual_seed(0)
     model = build_model("resnet18", 4)
     with torch.no_grad():
@@ -71,13 +72,46 @@ def test_too_little_agreement_writes_no_archive(sample_dataset, tmp_path):
     config = {"arch": "resnet18", "image_size": 32, "num_classes": 4}
     names = ["Affenpinscher", "Afghan hound", "Airedale terrier", "Akita"]
     write_model_artifacts(tmp_path / "model", model, config, names, [], {})
+    return tmp_path / "model"
+
+
+def test_too_little_agreement_writes_no_archive(tied_model_dir, sample_dataset, tmp_path):
     options = Int8Options(sample_dataset / "valid", sample_dataset / "test")  # the default 99%
     assert options.min_agreement == 0.99
     with pytest.raises(
         QuantizationRefusedError, match=r"int8 agrees with fp32 on .* below the required 99.00%"
     ):
-        build_model_archive(tmp_path / "model", tmp_path / "model.tar.gz", options)
+        build_model_archive(tied_model_dir, tmp_path / "model.tar.gz", options)
     assert not (tmp_path / "model.tar.gz").exists()
+
+
+def test_int8_optional_ships_fp32_and_says_why(tied_model_dir, sample_dataset, tmp_path, caplog):
+    """What the boot script runs with int8 on: a finished model ships without its int8 copy."""
+    package.main(
+        [
+            str(tied_model_dir),
+            str(tmp_path / "model.tar.gz"),
+            "--int8",
+            "--int8-optional",
+            "--calibration-dir",
+            str(sample_dataset / "valid"),
+            "--holdout-dir",
+            str(sample_dataset / "test"),
+        ]
+    )
+    with tarfile.open(tmp_path / "model.tar.gz") as archive:
+        names = set(archive.getnames())
+    assert "model.pth" in names
+    assert INT8_WEIGHTS_FILE not in names
+    (warning,) = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.startswith("int8 model left out, the archive holds fp32 only: int8 agrees")
+    assert "below the required 99.00%" in warning
+
+
+def test_int8_optional_goes_with_int8(tied_model_dir, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        package.main([str(tied_model_dir), str(tmp_path / "m"), "--int8-optional"])
+    assert "--int8-optional goes with --int8" in capsys.readouterr().err
 
 
 def test_the_command_line_needs_the_image_folders(trained_model, tmp_path):
