@@ -53,7 +53,7 @@ $(VENV_STAMP): requirements.txt
 		{ echo "Python 3.11 is required (PYTHON=$(PYTHON) is $$($(PYTHON) --version))"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "installing requirements.txt into $(VENV): torch, the SageMaker toolkits, the emulator (2-3 minutes the first time)"
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PY) -m pip install --progress-bar off --disable-pip-version-check -r requirements.txt
 	@touch $@
 
 $(VENV_IAC_STAMP): requirements-iac.txt

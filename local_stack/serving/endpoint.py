@@ -174,10 +174,13 @@ class ToolkitServer:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                # The toolkit exits 0 whatever TorchServe's status (it waits on a process it
+                # did not start): its status is worth saying only when it failed itself.
+                status = self.process.returncode
+                itself = f" (the toolkit exited with {status})" if status else ""
                 raise ServingError(
-                    f"the model server stopped before the model was ready (the toolkit exited "
-                    f"with {self.process.returncode}): {self.first_error()}; its log is "
-                    f"{self.log_path}"
+                    f"TorchServe stopped before the model was ready{itself}: "
+                    f"{self.first_error()}; its log is {self.log_path}"
                 )
             try:
                 response = requests.get(f"{self.management_url}/models/model", timeout=2)

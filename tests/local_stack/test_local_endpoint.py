@@ -12,7 +12,7 @@ import requests
 from botocore.exceptions import ClientError
 
 from local_stack.ports import free_ports
-from local_stack.serving.endpoint import MAX_REQUEST_BYTES, ToolkitServer
+from local_stack.serving.endpoint import MAX_REQUEST_BYTES, ServingError, ToolkitServer
 from tests.client_requests import OK, client_requests
 from tests.images import b64, sample_image
 from tests.training import REPO_ROOT, python_env
@@ -261,3 +261,13 @@ def test_a_server_that_stops_at_start_up_is_reported_with_its_reason(tmp_path):
         "INFO shutting down\n"
     )
     assert server.first_error().endswith("java.net.BindException: Address already in use")
+    # The toolkit exits 0 when TorchServe stops: the report says why, not "exited with 0".
+    server.process = subprocess.Popen([sys.executable, "-c", "pass"])
+    server.process.wait()
+    with pytest.raises(ServingError) as stopped:
+        server._wait_until_ready(timeout=5)
+    assert str(stopped.value).startswith(
+        "TorchServe stopped before the model was ready: 2026-12-06T10:00:00 [ERROR]"
+    )
+    assert "Address already in use; its log is" in str(stopped.value)
+    assert "exited with 0" not in str(stopped.value)
