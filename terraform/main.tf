@@ -126,6 +126,7 @@ module "sagemaker_endpoint" {
   model_artifacts_s3_prefix = "s3://${module.data_bucket.bucket_name}/${local.prefixes.models}"
   inference_image_uri       = data.aws_sagemaker_prebuilt_ecr_image.pytorch_inference.registry_path
   instance_type             = var.endpoint_instance_type
+  model_server              = var.endpoint_model_server
   current_instance_count    = var.endpoint_current_instance_count
   serverless                = local.serverless ? var.endpoint_serverless : null
   network_isolation         = !local.serverless # serverless endpoints cannot be isolated

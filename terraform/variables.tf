@@ -146,7 +146,26 @@ variable "model_package_arn" {
 variable "endpoint_instance_type" {
   type        = string
   default     = "ml.m5.large"
-  description = "Instance type of the SageMaker endpoint."
+  description = "Instance type of the SageMaker endpoint: an x86 CPU type for the default image (a Graviton or GPU type is refused at plan time, naming the image it needs)."
+
+  validation {
+    condition     = can(regex("^ml\\.[a-z0-9]+\\.[a-z0-9]+$", var.endpoint_instance_type))
+    error_message = "endpoint_instance_type must be a SageMaker instance type such as ml.m5.large."
+  }
+}
+
+variable "endpoint_model_server" {
+  type = object({
+    workers            = optional(number)
+    threads_per_worker = optional(number)
+  })
+  default     = {}
+  description = "TorchServe workers and torch threads per worker on each endpoint instance; null: chosen for endpoint_instance_type (one worker per vCPU, one thread each). workers x threads_per_worker may not exceed its vCPUs."
+
+  validation {
+    condition     = alltrue([for value in [var.endpoint_model_server.workers, var.endpoint_model_server.threads_per_worker] : value == null || try(value >= 1 && floor(value) == value, false)])
+    error_message = "endpoint_model_server.workers and threads_per_worker must be whole numbers of 1 or more (or null: chosen for the instance type)."
+  }
 }
 
 variable "inference_image_tag" {

@@ -134,10 +134,11 @@ def model_archive(tmp_path_factory, trained_model: TrainedModel) -> Path:
 def local_endpoint(model_archive: Path):
     """The trained model on the SageMaker PyTorch serving stack (TorchServe). Module scope:
     the toolkit cannot run two model servers on one host, so none outlives its tests (the
-    demo test starts its own)."""
-    from local_stack.serving.endpoint import LocalEndpoint
+    demo test starts its own). Two workers of one thread each: what the endpoint module runs
+    on a 2-vCPU instance (ml.m5.large)."""
+    from local_stack.serving.endpoint import LocalEndpoint, ModelServer
 
-    with LocalEndpoint(model_archive, port=0) as endpoint:
+    with LocalEndpoint(model_archive, port=0, server=ModelServer.for_vcpus(2)) as endpoint:
         yield endpoint
 
 

@@ -35,6 +35,7 @@ import tarfile
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
@@ -71,6 +72,28 @@ class ServingError(RuntimeError):
     pass
 
 
+@dataclass(frozen=True)
+class ModelServer:
+    """TorchServe's workers and torch's intra-op threads in each (``threads`` None: torch's
+    own, one per physical core), set as the endpoint sets them: SAGEMAKER_MODEL_SERVER_WORKERS
+    and OMP_NUM_THREADS."""
+
+    workers: int = 1
+    threads: int | None = None
+
+    @classmethod
+    def for_vcpus(cls, vcpus: int) -> ModelServer:
+        """The endpoint module's rule for a CPU instance (terraform/modules/sagemaker_endpoint/
+        instances.tf): one worker per vCPU, one thread each, the best measured under load."""
+        return cls(workers=vcpus, threads=1)
+
+    def environment(self) -> dict[str, str]:
+        settings = {"SAGEMAKER_MODEL_SERVER_WORKERS": str(self.workers)}
+        if self.threads is not None:
+            settings["OMP_NUM_THREADS"] = str(self.threads)
+        return settings
+
+
 def running_torchserve() -> list[int]:
     pids = []
     for process in psutil.process_iter(["cmdline"]):
@@ -83,10 +106,10 @@ def running_torchserve() -> list[int]:
 class ToolkitServer:
     """sagemaker-pytorch-inference + TorchServe serving one extracted model.tar.gz."""
 
-    def __init__(self, model_archive: Path, workdir: Path, workers: int = 1):
+    def __init__(self, model_archive: Path, workdir: Path, server: ModelServer = ModelServer()):
         self.model_archive = Path(model_archive)
         self.workdir = Path(workdir)
-        self.workers = workers
+        self.server = server
         # Reserved together: TorchServe binds five ports, and two picked apart may coincide.
         (
             self.inference_port,
@@ -114,7 +137,7 @@ class ToolkitServer:
             "SAGEMAKER_BASE_DIR": str(self.workdir / "opt_ml"),
             "SAGEMAKER_PROGRAM": "inference.py",
             "SAGEMAKER_BIND_TO_PORT": str(self.inference_port),
-            "SAGEMAKER_MODEL_SERVER_WORKERS": str(self.workers),
+            **self.server.environment(),
             "TS_INFERENCE_ADDRESS": self.inference_url,
             "TS_MANAGEMENT_ADDRESS": self.management_url,
             "TS_METRICS_ADDRESS": f"http://127.0.0.1:{self.metrics_port}",
@@ -170,7 +193,7 @@ class ToolkitServer:
             )
 
     def _wait_until_ready(self, timeout: float) -> None:
-        """/ping answers before the model is loaded: wait for a READY worker instead."""
+        """/ping answers before the model is loaded: wait until every worker is READY."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -185,7 +208,8 @@ class ToolkitServer:
             try:
                 response = requests.get(f"{self.management_url}/models/model", timeout=2)
                 workers = response.json()[0].get("workers", []) if response.ok else []
-                if any(worker.get("status") == "READY" for worker in workers):
+                ready = [worker for worker in workers if worker.get("status") == "READY"]
+                if len(ready) >= self.server.workers:
                     return
             except (requests.RequestException, ValueError, IndexError, KeyError):
                 pass
@@ -408,11 +432,11 @@ class LocalEndpoint:
         model_archive: Path,
         host: str = "127.0.0.1",
         port: int = 8080,
-        workers: int = 1,
+        server: ModelServer = ModelServer(),
         endpoint_name: str | None = None,
     ):
         self.workdir = Path(tempfile.mkdtemp(prefix="local-endpoint-"))
-        self.toolkit = ToolkitServer(model_archive, self.workdir, workers)
+        self.toolkit = ToolkitServer(model_archive, self.workdir, server)
         self.host, self.port, self.endpoint_name = host, port, endpoint_name
         self.http_server = None
         self.thread: threading.Thread | None = None
@@ -451,7 +475,25 @@ class LocalEndpoint:
         self.stop()
 
 
-def main(argv: list[str] | None = None) -> None:
+def model_server(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ModelServer:
+    """The endpoint module's rule for this machine's CPUs, or the workers and threads asked
+    for; more of them than CPUs is refused, as the module refuses it."""
+    cpus = os.cpu_count() or 1
+    if args.workers is None and args.threads is None:
+        return ModelServer.for_vcpus(cpus)
+    server = ModelServer(1 if args.workers is None else args.workers, args.threads)
+    for name, value in (("--workers", server.workers), ("--threads", server.threads)):
+        if value is not None and value < 1:
+            parser.error(f"{name} must be 1 or more, got {value}")
+    if server.workers * (server.threads or 1) > cpus:
+        parser.error(
+            f"{server.workers} workers x {server.threads or 1} threads is more than this "
+            f"machine's {cpus} CPUs: oversubscribed cores collapse throughput"
+        )
+    return server
+
+
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m local_stack.serving.endpoint",
         description=__doc__.splitlines()[0],
@@ -462,7 +504,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--port", type=int, default=8080, help="port to listen on (0: any free one)"
     )
-    parser.add_argument("--workers", type=int, default=1, help="TorchServe workers")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        help="TorchServe workers (default: one per CPU, with one thread each, as the endpoint "
+        "module chooses for an instance)",
+    )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        help="torch threads per worker (default: 1 with the default workers, else torch's own)",
+    )
     parser.add_argument(
         "--endpoint-name",
         default=None,
@@ -474,6 +526,11 @@ def main(argv: list[str] | None = None) -> None:
         default=180,
         help="seconds to wait for the model to load (default: 180)",
     )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = build_parser()
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     if args.model_archive.is_dir():
@@ -486,7 +543,7 @@ def main(argv: list[str] | None = None) -> None:
             f"{args.model_archive} does not exist; build one with make sample-data train package"
         )
     endpoint = LocalEndpoint(
-        args.model_archive, args.host, args.port, args.workers, args.endpoint_name
+        args.model_archive, args.host, args.port, model_server(parser, args), args.endpoint_name
     )
     stop = threading.Event()
 

@@ -211,3 +211,19 @@ run "rejects_a_training_image_without_a_parity_environment" {
   }
   expect_failures = [var.training_image_tag]
 }
+
+run "rejects_bad_endpoint_instance_type" {
+  command = plan
+  variables {
+    endpoint_instance_type = "m5.large"
+  }
+  expect_failures = [var.endpoint_instance_type]
+}
+
+run "rejects_zero_endpoint_workers" {
+  command = plan
+  variables {
+    endpoint_model_server = { threads_per_worker = 0 }
+  }
+  expect_failures = [var.endpoint_model_server]
+}

@@ -12,7 +12,12 @@ import requests
 from botocore.exceptions import ClientError
 
 from local_stack.ports import free_ports
-from local_stack.serving.endpoint import MAX_REQUEST_BYTES, ServingError, ToolkitServer
+from local_stack.serving.endpoint import (
+    MAX_REQUEST_BYTES,
+    ModelServer,
+    ServingError,
+    ToolkitServer,
+)
 from tests.client_requests import OK, client_requests
 from tests.images import b64, sample_image
 from tests.training import REPO_ROOT, python_env
@@ -271,3 +276,40 @@ def test_a_server_that_stops_at_start_up_is_reported_with_its_reason(tmp_path):
     )
     assert "Address already in use; its log is" in str(stopped.value)
     assert "exited with 0" not in str(stopped.value)
+
+
+def test_the_endpoint_runs_the_workers_and_threads_it_was_given(local_endpoint):
+    """Two workers of one thread (the fixture's, the module's rule on 2 vCPUs), all loaded."""
+    toolkit = local_endpoint.toolkit
+    assert toolkit._environment()["SAGEMAKER_MODEL_SERVER_WORKERS"] == "2"
+    assert toolkit._environment()["OMP_NUM_THREADS"] == "1"
+    (model,) = requests.get(f"{toolkit.management_url}/models/model", timeout=10).json()
+    assert [worker["status"] for worker in model["workers"]] == ["READY", "READY"]
+
+
+def test_the_rule_is_one_worker_per_cpu_of_one_thread():
+    assert ModelServer.for_vcpus(4) == ModelServer(workers=4, threads=1)
+    assert ModelServer().environment() == {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}
+
+
+@pytest.mark.parametrize(
+    ("flags", "said"),
+    [
+        (["--workers", "64", "--threads", "2"], "64 workers x 2 threads is more than this"),
+        (["--workers", "0"], "--workers must be 1 or more, got 0"),
+    ],
+)
+def test_make_serve_refuses_more_workers_than_cpus(tmp_path, flags, said):
+    archive = tmp_path / "model.tar.gz"
+    archive.write_bytes(b"checked after the settings")
+    result = subprocess.run(
+        [sys.executable, "-m", "local_stack.serving.endpoint", str(archive), *flags],
+        cwd=REPO_ROOT,
+        env=python_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert said in result.stderr

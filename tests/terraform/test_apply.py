@@ -114,6 +114,9 @@ def test_endpoint_is_in_service_with_its_configuration(applied_stack, emulator):
     assert container["ModelDataUrl"] == applied_stack["variables"]["model_data_url"]
     assert container["Image"].endswith("/pytorch-inference:2.6.0-cpu-py312")
     assert container["Environment"]["SAGEMAKER_PROGRAM"] == "inference.py"
+    # ml.m5.large has 2 vCPUs: one worker per vCPU, one torch thread each (instances.tf).
+    assert container["Environment"]["SAGEMAKER_MODEL_SERVER_WORKERS"] == "2"
+    assert container["Environment"]["OMP_NUM_THREADS"] == "1"
     assert model["ExecutionRoleArn"] == applied_stack["outputs"]["endpoint_execution_role_arn"]
     assert model["EnableNetworkIsolation"] is True
 

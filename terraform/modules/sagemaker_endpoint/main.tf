@@ -17,13 +17,15 @@ locals {
     # Isolated, the container cannot reach S3: the handler answers s3_uri requests with a
     # 400 at once instead of waiting for a connection that cannot happen.
     S3_INPUT_ENABLED = tostring(!var.network_isolation)
-  }, var.container_environment)
+  }, local.server_environment, var.container_environment)
   # Models and endpoint configurations cannot change in place, and SageMaker refuses a second
   # one of the same name: everything that replaces one is in its name, so a replacement is
   # created under a new name before the old one goes (create_before_destroy).
   from_package = var.model_package_arn != null
-  # The package carries its own image, model data and environment (mlops register writes them).
-  model_source = local.from_package ? jsonencode([var.model_package_arn, var.network_isolation]) : jsonencode([var.model_data_url, local.image_uri, local.environment, var.network_isolation])
+  # The package carries its own image, model data and environment (mlops register writes them)
+  # and model data; CreateModel's Environment beside ModelPackageName adds the model server's
+  # settings for this instance type, as the SageMaker Python SDK's ModelPackage does.
+  model_source = local.from_package ? jsonencode([var.model_package_arn, local.server_environment, var.network_isolation]) : jsonencode([var.model_data_url, local.image_uri, local.environment, var.network_isolation])
   model_hash   = substr(sha1(local.model_source), 0, 8)
   # What makes a new fleet: a new model, instance type or serverless sizing, or capture
   # settings. Each gets a new endpoint configuration, so an update never modifies a
@@ -159,7 +161,7 @@ resource "aws_sagemaker_model" "this" {
   primary_container {
     image              = local.from_package ? null : local.image_uri
     model_data_url     = local.from_package ? null : var.model_data_url
-    environment        = local.from_package ? null : local.environment
+    environment        = local.from_package ? local.server_environment : local.environment
     model_package_name = var.model_package_arn
   }
 
@@ -175,6 +177,18 @@ resource "aws_sagemaker_model" "this" {
     precondition {
       condition     = !local.from_package || var.model_artifacts_s3_prefix != null
       error_message = "model_package_arn needs model_artifacts_s3_prefix: the prefix the package's model data lies under, which the endpoint's role may read."
+    }
+    precondition {
+      condition     = local.serverless || local.instance_kind == local.image_kind
+      error_message = "instance_type ${var.instance_type} is a ${local.instance_kind} instance, which ${local.image_uri} cannot serve on: use ${local.image_for_kind[local.instance_kind]}, or an instance type for that image."
+    }
+    precondition {
+      condition     = local.serverless || local.size_vcpus != null
+      error_message = "instance_type ${var.instance_type}: its vCPUs are not known from its size (medium, large, xlarge or <N>xlarge), so the model server's workers cannot be chosen."
+    }
+    precondition {
+      condition     = local.serverless || local.server_workers * coalesce(local.server_threads, 1) <= coalesce(local.size_vcpus, 0)
+      error_message = "model_server: ${local.server_workers} workers x ${coalesce(local.server_threads, 1)} threads is more than the ${coalesce(local.size_vcpus, 0)} vCPUs of ${var.instance_type}; oversubscribed cores collapse throughput (bench/README.md): lower workers or threads_per_worker."
     }
     precondition {
       condition     = !(local.serverless && var.network_isolation)

@@ -200,7 +200,26 @@ variable "log_retention_days" {
 variable "container_environment" {
   type        = map(string)
   default     = {}
-  description = "Extra environment variables for the serving container."
+  description = "Extra environment variables for the serving container. The model server's workers and threads are set by model_server, not here."
+
+  validation {
+    condition     = alltrue([for key in keys(var.container_environment) : !contains(["SAGEMAKER_MODEL_SERVER_WORKERS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"], key) && !startswith(key, "SAGEMAKER_TS_")])
+    error_message = "container_environment must not set the model server's workers or threads (SAGEMAKER_MODEL_SERVER_WORKERS, OMP_NUM_THREADS, MKL_NUM_THREADS, SAGEMAKER_TS_*: any SAGEMAKER_TS_ variable makes the toolkit start SAGEMAKER_TS_MIN_WORKERS, default 1, and ignore SAGEMAKER_MODEL_SERVER_WORKERS): use model_server."
+  }
+}
+
+variable "model_server" {
+  type = object({
+    workers            = optional(number)
+    threads_per_worker = optional(number)
+  })
+  default     = {}
+  description = "TorchServe workers and torch threads per worker (SAGEMAKER_MODEL_SERVER_WORKERS, OMP_NUM_THREADS). null: chosen for instance_type (one worker per vCPU with one thread each; on a GPU type one worker per GPU). workers x threads_per_worker may not exceed the instance's vCPUs. A serverless endpoint runs one worker."
+
+  validation {
+    condition     = alltrue([for value in [var.model_server.workers, var.model_server.threads_per_worker] : value == null || try(value >= 1 && floor(value) == value, false)])
+    error_message = "model_server.workers and model_server.threads_per_worker must be whole numbers of 1 or more (or null: chosen for the instance type)."
+  }
 }
 
 variable "autoscaling" {

@@ -551,3 +551,125 @@ run "rejects_bad_model_package_arn" {
   }
   expect_failures = [var.model_package_arn]
 }
+
+run "one_worker_per_vcpu_with_one_thread_each" {
+  command = plan
+
+  assert {
+    condition     = aws_sagemaker_model.this.primary_container[0].environment["SAGEMAKER_MODEL_SERVER_WORKERS"] == "2" && aws_sagemaker_model.this.primary_container[0].environment["OMP_NUM_THREADS"] == "1"
+    error_message = "ml.m5.large (2 vCPUs) must run 2 workers of 1 thread"
+  }
+}
+
+run "a_larger_instance_gets_more_workers" {
+  command = plan
+  variables {
+    instance_type = "ml.c5.4xlarge"
+  }
+
+  assert {
+    condition     = aws_sagemaker_model.this.primary_container[0].environment["SAGEMAKER_MODEL_SERVER_WORKERS"] == "16" && aws_sagemaker_model.this.primary_container[0].environment["OMP_NUM_THREADS"] == "1"
+    error_message = "ml.c5.4xlarge (16 vCPUs) must run 16 workers of 1 thread"
+  }
+}
+
+run "the_rule_can_be_overridden" {
+  command = plan
+  variables {
+    instance_type = "ml.c5.xlarge"
+    model_server  = { workers = 2, threads_per_worker = 2 }
+  }
+
+  assert {
+    condition     = aws_sagemaker_model.this.primary_container[0].environment["SAGEMAKER_MODEL_SERVER_WORKERS"] == "2" && aws_sagemaker_model.this.primary_container[0].environment["OMP_NUM_THREADS"] == "2"
+    error_message = "model_server must override the rule"
+  }
+}
+
+run "a_model_package_gets_the_workers_too" {
+  command = plan
+  variables {
+    model_data_url            = null
+    model_package_arn         = "arn:aws:sagemaker:us-east-1:123456789012:model-package/dog-breeds/3"
+    model_artifacts_s3_prefix = "s3://dog-breeds-data/models/"
+  }
+
+  assert {
+    condition     = length(aws_sagemaker_model.this.primary_container[0].environment) == 2 && aws_sagemaker_model.this.primary_container[0].environment["SAGEMAKER_MODEL_SERVER_WORKERS"] == "2" && aws_sagemaker_model.this.primary_container[0].environment["OMP_NUM_THREADS"] == "1"
+    error_message = "a model from a package must carry the model server's settings"
+  }
+}
+
+run "serverless_runs_one_worker" {
+  command = plan
+  variables {
+    serverless        = { memory_size_in_mb = 3072, max_concurrency = 5 }
+    network_isolation = false
+  }
+
+  assert {
+    condition     = aws_sagemaker_model.this.primary_container[0].environment["SAGEMAKER_MODEL_SERVER_WORKERS"] == "1" && !contains(keys(aws_sagemaker_model.this.primary_container[0].environment), "OMP_NUM_THREADS")
+    error_message = "a serverless endpoint must run one worker with torch's own threads"
+  }
+}
+
+run "refuses_more_workers_than_vcpus" {
+  command = plan
+  variables {
+    model_server = { workers = 2, threads_per_worker = 2 }
+  }
+  expect_failures = [aws_sagemaker_model.this]
+}
+
+run "refuses_a_graviton_type_with_the_x86_image" {
+  command = plan
+  variables {
+    instance_type = "ml.c7g.xlarge"
+  }
+  expect_failures = [aws_sagemaker_model.this]
+}
+
+run "refuses_a_gpu_type_with_the_cpu_image" {
+  command = plan
+  variables {
+    instance_type = "ml.g4dn.xlarge"
+  }
+  expect_failures = [aws_sagemaker_model.this]
+}
+
+run "refuses_a_size_without_a_known_vcpu_count" {
+  command = plan
+  variables {
+    instance_type = "ml.m5.metal"
+  }
+  expect_failures = [aws_sagemaker_model.this]
+}
+
+run "a_gpu_type_with_the_gpu_image_runs_one_worker_per_gpu" {
+  command = plan
+  variables {
+    instance_type       = "ml.g4dn.12xlarge"
+    inference_image_uri = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6.0-gpu-py312"
+  }
+
+  assert {
+    condition     = aws_sagemaker_model.this.primary_container[0].environment["SAGEMAKER_MODEL_SERVER_WORKERS"] == "4" && aws_sagemaker_model.this.primary_container[0].environment["OMP_NUM_THREADS"] == "6"
+    error_message = "ml.g4dn.12xlarge (4 GPUs, 48 vCPUs) must run 4 workers of 6 threads"
+  }
+}
+
+run "rejects_worker_settings_in_container_environment" {
+  command = plan
+  variables {
+    container_environment = { SAGEMAKER_TS_BATCH_SIZE = "4" }
+  }
+  expect_failures = [var.container_environment]
+}
+
+run "rejects_zero_workers" {
+  command = plan
+  variables {
+    model_server = { workers = 0 }
+  }
+  expect_failures = [var.model_server]
+}
