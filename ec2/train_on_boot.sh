@@ -45,7 +45,7 @@ exec > >(tee -a "$LOG_FILE") 2>&1
 log() { printf '%s train_on_boot: %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$*"; }
 readonly TEMPFAIL=75
 # ml.s3_transfer's exit statuses: 0 yes/done, 1 absent, 2 bad arguments, 3 S3 could not answer
-# now, 4 already there, 5 S3 refused for good (it logged why). "Could not answer" becomes
+# now, 4 already there, 5 S3 refused for good, 6 the local disk failed (both logged why). "Could not answer" becomes
 # TEMPFAIL, which stops the script for systemd to retry later; "refused" a failure (1).
 readonly S3_UNAVAILABLE=3 S3_REFUSED=5
 s3() {
@@ -123,7 +123,7 @@ esac
 log "run $RUN_ID: code from $CODE_DIR, data from s3://$BUCKET/$DATA_PREFIX"
 "$PYTHON" -m pip install --quiet -r "$CODE_DIR/requirements.txt"  # pinned; a no-op when present
 # A mirror: files deleted from S3 are deleted here too, changed ones fetched again.
-s3 download "s3://$BUCKET/$DATA_PREFIX" "$WORK_DIR/data"
+s3 download --delete "s3://$BUCKET/$DATA_PREFIX" "$WORK_DIR/data"
 
 log "training with: $HYPERPARAMETERS"
 # shellcheck disable=SC2086 # HYPERPARAMETERS is a list of flags

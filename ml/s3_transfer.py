@@ -1,6 +1,6 @@
 """Small S3 transfers for the EC2 boot script, with boto3 (on every Deep Learning AMI).
 
-    python -m ml.s3_transfer download s3://bucket/data/ /opt/dog-breeds/data
+    python -m ml.s3_transfer download --delete s3://bucket/data/ /opt/dog-breeds/data
     python -m ml.s3_transfer get s3://bucket/models/run-1/_CLAIM claim.txt
     python -m ml.s3_transfer upload build/model.tar.gz s3://bucket/models/run-1/model.tar.gz
     python -m ml.s3_transfer upload-dir build/sample s3://bucket/data/
@@ -10,19 +10,21 @@
 Endpoints come from the standard AWS configuration (``AWS_ENDPOINT_URL`` included), so the
 same commands run against the emulator in tests.
 
-``download`` mirrors the prefix into the folder as ``aws s3 sync --delete`` does: a local file
-whose object is no longer under the prefix is deleted (and a folder left empty with it), an
-object is fetched again when its size or ETag differs from the copy's, and the rest is skipped,
-so an interrupted mirror resumes. The ETag each file was fetched at is kept in
-``.s3-mirror.json`` at the top of the folder (written then renamed, every few seconds and at
-the end); a file it has no ETag for is fetched again. Each file is written, then renamed.
+``download`` copies the prefix (``s3://bucket/data`` is the folder ``data/``) into the folder as
+``aws s3 sync`` does: an object is fetched again when its size or ETag differs from the copy's,
+and the rest is skipped, so an interrupted copy resumes. With ``--delete`` it is a mirror, as
+``aws s3 sync --delete``: a local file whose object is no longer under the prefix is deleted
+(and a folder left empty with it); without it nothing local is deleted. The ETag each file
+was fetched at is kept in ``.s3-mirror.json`` at the top of the folder (written then renamed,
+every few seconds and at the end); a file it has no ETag for is fetched again. Each file is
+written, then renamed.
 
 Exit statuses say what happened, so that a boot script never mistakes one for another:
 0 done (or: the object exists), 1 the object is absent, 2 bad arguments, 3 S3 could not answer
 now (throttled, a 5xx, the network, the instance's credentials not served yet: try again
 later), 4 ``put-if-absent`` found the object already there, 5 S3 refused for good (403 denied,
-404 no such bucket or key, any other 4xx: trying again will not help). 3 and 5 log S3's reason
-on one line.
+404 no such bucket or key, any other 4xx: trying again will not help), 6 the local side failed
+(a full disk, a folder it may not write). 3, 5 and 6 log the reason on one line.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ from ml.files import atomic_write
 
 logger = logging.getLogger(__name__)
 
-ABSENT, USAGE, S3_UNAVAILABLE, ALREADY_THERE, S3_REFUSED = 1, 2, 3, 4, 5
+ABSENT, USAGE, S3_UNAVAILABLE, ALREADY_THERE, S3_REFUSED, LOCAL_FAILURE = 1, 2, 3, 4, 5, 6
 
 # Answers a later try may not get: throttling, S3's own failures, a request that timed out.
 # botocore's standard retry mode retries the same ones first (botocore/retries/standard.py).
@@ -186,16 +188,19 @@ class MirrorRecord:
             self.save()
 
 
-def download_prefix(uri: str, destination: Path, client=None) -> Mirrored:
-    """Mirror the prefix into ``destination``, as ``aws s3 sync --delete`` would: delete what
-    S3 no longer holds, fetch what is new or changed (size or ETag), skip the rest."""
+def download_prefix(uri: str, destination: Path, client=None, delete: bool = False) -> Mirrored:
+    """Copy the prefix into ``destination`` as ``aws s3 sync`` would: fetch what is new or
+    changed (size or ETag), skip the rest; with ``delete`` (``--delete``), a mirror: also delete
+    every file there that S3 no longer holds."""
     client = client or boto3.client("s3")
     bucket, prefix = split_uri(uri)
+    if prefix and not prefix.endswith("/"):
+        prefix += "/"  # s3://bucket/data is the folder data/, not data* (database/...)
     root = Path(destination)
     objects = list_prefix(client, bucket, prefix, root)
     if not objects:
         raise FileNotFoundError(f"no objects under {uri}")
-    deleted = delete_stale(root, set(objects))
+    deleted = delete_stale(root, set(objects)) if delete and root.is_dir() else []
     for relative in deleted[:10]:
         logger.info("deleted %s: no longer in %s", root / relative, uri)
     if len(deleted) > 10:
@@ -308,7 +313,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="S3 transfers for the training boot script.")
     commands = parser.add_subparsers(dest="command", required=True)
     download = commands.add_parser(
-        "download", help="mirror a prefix into a folder (as aws s3 sync --delete)"
+        "download", help="copy a prefix into a folder (as aws s3 sync; --delete: a mirror)"
+    )
+    download.add_argument(
+        "--delete",
+        action="store_true",
+        help="delete files in the folder that are not under the prefix (aws s3 sync --delete)",
     )
     download.add_argument("uri", help="s3://bucket/prefix/")
     download.add_argument("destination", type=Path, help="local folder")
@@ -334,7 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """The command's exit status; S3's errors propagate."""
     if args.command == "download":
-        download_prefix(args.uri, args.destination)
+        download_prefix(args.uri, args.destination, delete=args.delete)
     elif args.command == "get":
         get(args.uri, args.path)
     elif args.command == "upload":
@@ -368,6 +378,9 @@ def main(argv: list[str] | None = None) -> int:
             return S3_UNAVAILABLE
         logger.error("S3 refused %s %s: %s", args.command, args.uri, error)
         return S3_REFUSED
+    except OSError as error:  # the local side: a full disk, a folder it may not write
+        logger.error("%s %s failed here, not in S3: %s", args.command, args.uri, error)
+        return LOCAL_FAILURE
 
 
 if __name__ == "__main__":

@@ -132,8 +132,16 @@ class ToolkitServer:
     def _environment(self) -> dict[str, str]:
         temp = self.workdir / "tmp"
         logs = self.workdir / "logs"
+        # The shell's own settings of workers and threads would override ours (any
+        # SAGEMAKER_TS_* makes the toolkit ignore SAGEMAKER_MODEL_SERVER_WORKERS).
+        inherited = {
+            key: value
+            for key, value in os.environ.items()
+            if not key.startswith("SAGEMAKER_TS_")
+            and key not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
+        }
         return {
-            **os.environ,
+            **inherited,
             "SAGEMAKER_BASE_DIR": str(self.workdir / "opt_ml"),
             "SAGEMAKER_PROGRAM": "inference.py",
             "SAGEMAKER_BIND_TO_PORT": str(self.inference_port),
@@ -195,6 +203,7 @@ class ToolkitServer:
     def _wait_until_ready(self, timeout: float) -> None:
         """/ping answers before the model is loaded: wait until every worker is READY."""
         deadline = time.monotonic() + timeout
+        ready: list[dict] = []
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 # The toolkit exits 0 whatever TorchServe's status (it waits on a process it
@@ -215,7 +224,10 @@ class ToolkitServer:
                 pass
             time.sleep(0.5)
         self.stop()
-        raise ServingError(f"the model did not become ready in {timeout:.0f} s:\n{self.log_tail()}")
+        raise ServingError(
+            f"{len(ready)} of {self.server.workers} workers were ready after {timeout:.0f} s:\n"
+            f"{self.log_tail()}"
+        )
 
     def first_error(self) -> str:
         """The log line that says why TorchServe stopped (a port taken, a handler that failed
@@ -478,7 +490,7 @@ class LocalEndpoint:
 def model_server(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ModelServer:
     """The endpoint module's rule for this machine's CPUs, or the workers and threads asked
     for; more of them than CPUs is refused, as the module refuses it."""
-    cpus = os.cpu_count() or 1
+    cpus = len(os.sched_getaffinity(0))  # the CPUs this process may run on
     if args.workers is None and args.threads is None:
         return ModelServer.for_vcpus(cpus)
     server = ModelServer(1 if args.workers is None else args.workers, args.threads)

@@ -75,7 +75,7 @@ def command_line(command: str, bucket: str, tmp_path: Path) -> list[str]:
             str(tmp_path / "file"),
             f"s3://{bucket}/models/r/_SUCCESS",
         ],
-        "download": ["download", f"s3://{bucket}/data/", str(tmp_path / "data")],
+        "download": ["download", "--delete", f"s3://{bucket}/data/", str(tmp_path / "data")],
         "get": ["get", f"s3://{bucket}/data/valid/001.Affenpinscher/d.jpg", str(tmp_path / "d")],
         "exists": ["exists", f"s3://{bucket}/models/r/_SUCCESS"],
     }[command]
@@ -149,8 +149,12 @@ def test_the_mirror_deletes_what_s3_no_longer_holds(bucket, emulator, tmp_path, 
     s3.delete_object(Bucket=bucket, Key="data/train/001.Affenpinscher/b.jpg")
     s3.delete_object(Bucket=bucket, Key="data/train/999.Stray/c.jpg")
     (data / "train" / "001.Affenpinscher" / ".b.jpg.part").write_bytes(b"left by a crash")
+    # Without --delete, as aws s3 sync: nothing local goes.
+    assert download_prefix(f"s3://{bucket}/data/", data, client=s3) == Mirrored(0, 2, 0)
+    assert tree(data) == {**FILES, "train/001.Affenpinscher/.b.jpg.part": b"left by a crash"}
     with caplog.at_level(logging.INFO, logger="ml.s3_transfer"):
-        assert download_prefix(f"s3://{bucket}/data/", data, client=s3) == Mirrored(0, 2, 3)
+        mirrored = download_prefix(f"s3://{bucket}/data/", data, client=s3, delete=True)
+    assert mirrored == Mirrored(0, 2, 3)
     assert tree(data) == {k: v for k, v in FILES.items() if k.endswith(("a.jpg", "d.jpg"))}
     assert not (data / "train" / "999.Stray").exists()  # a class folder no more
     assert f"deleted {data / 'train/999.Stray/c.jpg'}: no longer in s3://{bucket}/data/" in (
@@ -192,11 +196,18 @@ def test_an_interrupted_mirror_resumes_where_it_stopped(bucket, emulator, s3_fau
 
 
 def test_the_mirror_deletes_nothing_when_s3_lists_nothing(bucket, emulator, tmp_path):
-    data = tmp_path / "data"
-    download_prefix(f"s3://{bucket}/data/", data, client=client("s3", emulator))
+    data, s3 = tmp_path / "data", client("s3", emulator)
+    download_prefix(f"s3://{bucket}/data/", data, client=s3)
     with pytest.raises(FileNotFoundError, match="no objects under"):
-        download_prefix(f"s3://{bucket}/dat/", data, client=client("s3", emulator))
+        download_prefix(f"s3://{bucket}/dat/", data, client=s3, delete=True)
     assert tree(data) == FILES
+
+
+def test_a_prefix_without_its_slash_is_still_a_folder(bucket, emulator, tmp_path):
+    s3 = client("s3", emulator)
+    s3.put_object(Bucket=bucket, Key="database/dump.sql", Body=b"not data/")
+    download_prefix(f"s3://{bucket}/data", tmp_path / "data", client=s3)
+    assert tree(tmp_path / "data") == FILES  # no base/dump.sql
 
 
 @pytest.mark.parametrize(

@@ -322,10 +322,9 @@ def test_train_register_approve_deploy_and_verify_through_the_cli(
     assert model["PrimaryContainer"]["ModelPackageName"] == package
     assert "ModelDataUrl" not in model["PrimaryContainer"]  # the package's own
     # ... with the model server's settings for ml.c5.large (2 vCPUs) beside it.
-    assert model["PrimaryContainer"]["Environment"] == {
-        "SAGEMAKER_MODEL_SERVER_WORKERS": "2",
-        "OMP_NUM_THREADS": "1",
-    }
+    environment = model["PrimaryContainer"]["Environment"]
+    assert environment["SAGEMAKER_MODEL_SERVER_WORKERS"] == "2"
+    assert environment["OMP_NUM_THREADS"] == "1"
     assert endpoint_stack.drift() == {}
 
 

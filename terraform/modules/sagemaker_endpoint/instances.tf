@@ -14,13 +14,13 @@ locals {
   instance_family = try(split(".", var.instance_type)[1], "")
   instance_size   = try(split(".", var.instance_type)[2], "")
 
-  graviton_families    = ["c6g", "c6gd", "c6gn", "c7g", "m6g", "m6gd", "m7g", "r6g", "r6gd", "r7g", "r8g", "x2g"]
-  gpu_families         = ["g4dn", "g5", "g6", "g6e", "gr6", "p2", "p3", "p4d", "p4de", "p5", "p5e"]
-  accelerator_families = ["inf1", "inf2", "trn1", "trn2"]
+  # Families by their name (EC2 naming conventions): Inferentia and Trainium (inf, trn), a "g"
+  # after the generation for Graviton (c7g, m6gd, r8g), g and p for NVIDIA GPUs (g4dn, p5);
+  # the rest are x86 CPUs.
   instance_kind = (
-    contains(local.graviton_families, local.instance_family) ? "graviton" :
-    contains(local.gpu_families, local.instance_family) ? "gpu" :
-    contains(local.accelerator_families, local.instance_family) ? "accelerator" : "x86"
+    can(regex("^(inf|trn)[0-9]", local.instance_family)) ? "accelerator" :
+    can(regex("^[a-z]+[0-9]+[a-z]*g[a-z]*$", local.instance_family)) ? "graviton" :
+    can(regex("^(g|gr|p)[0-9]", local.instance_family)) ? "gpu" : "x86"
   )
 
   # medium, large, xlarge, Nxlarge; anything else (metal) has no known count: null.
@@ -37,20 +37,21 @@ locals {
     "g6.12xlarge"   = 4, "g6.24xlarge" = 4, "g6.48xlarge" = 8, "g6e.12xlarge" = 4,
     "g6e.24xlarge"  = 4, "g6e.48xlarge" = 8, "p3.8xlarge" = 4, "p3.16xlarge" = 8,
     "p4d.24xlarge"  = 8, "p4de.24xlarge" = 8, "p5.48xlarge" = 8, "p5e.48xlarge" = 8,
+    "p2.8xlarge"    = 8, "p2.16xlarge" = 16,
   }
   instance_gpus = local.instance_kind == "gpu" ? lookup(local.multi_gpu, "${local.instance_family}.${local.instance_size}", 1) : 0
 
-  # What the image is built for, from its repository and tag.
+  # What the image is built for, from its repository and tag (the last part of the URI), as
+  # the AWS Deep Learning Containers name them.
+  image_name = element(split("/", local.image_uri), length(split("/", local.image_uri)) - 1)
   image_kind = (
-    can(regex("neuron", local.image_uri)) ? "accelerator" :
-    can(regex("-arm64|graviton", local.image_uri)) ? "graviton" :
-    can(regex("-gpu-", local.image_uri)) ? "gpu" : "x86"
+    can(regex("-arm64|graviton", local.image_name)) ? "graviton" :
+    can(regex("-gpu-|:[^:]*gpu", local.image_name)) ? "gpu" : "x86"
   )
   image_for_kind = {
-    x86         = "pytorch-inference:<version>-cpu-py3<minor> (inference_image_tag)"
-    graviton    = "pytorch-inference-arm64:<version>-cpu-py3<minor>-ubuntu22.04-sagemaker (inference_image_uri), with a model quantized for qnnpack or fp32"
-    gpu         = "pytorch-inference:<version>-gpu-py3<minor> (a -gpu- inference_image_tag)"
-    accelerator = "a Neuron image (pytorch-inference-neuronx) with a model compiled for it"
+    x86      = "pytorch-inference:<version>-cpu-py3<minor> (inference_image_tag)"
+    graviton = "pytorch-inference-arm64:<version>-cpu-py3<minor>-ubuntu22.04-sagemaker, with an fp32 model or one quantized for qnnpack (see the module's README)"
+    gpu      = "pytorch-inference:<version>-gpu-py3<minor> (a -gpu- inference_image_tag)"
   }
 
   rule_workers = local.instance_kind == "gpu" ? local.instance_gpus : local.size_vcpus

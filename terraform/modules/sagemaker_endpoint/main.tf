@@ -23,9 +23,11 @@ locals {
   # created under a new name before the old one goes (create_before_destroy).
   from_package = var.model_package_arn != null
   # The package carries its own image, model data and environment (mlops register writes them)
-  # and model data; CreateModel's Environment beside ModelPackageName adds the model server's
-  # settings for this instance type, as the SageMaker Python SDK's ModelPackage does.
-  model_source = local.from_package ? jsonencode([var.model_package_arn, local.server_environment, var.network_isolation]) : jsonencode([var.model_data_url, local.image_uri, local.environment, var.network_isolation])
+  # and model data; CreateModel's Environment beside ModelPackageName (as the SageMaker Python
+  # SDK's ModelPackage sends it) adds the model server's settings for this instance type. It
+  # restates the package's own variables too: whether SageMaker merges the two or takes the
+  # model's alone is not documented, and either way the container gets them all.
+  model_source = local.from_package ? jsonencode([var.model_package_arn, local.environment, var.network_isolation]) : jsonencode([var.model_data_url, local.image_uri, local.environment, var.network_isolation])
   model_hash   = substr(sha1(local.model_source), 0, 8)
   # What makes a new fleet: a new model, instance type or serverless sizing, or capture
   # settings. Each gets a new endpoint configuration, so an update never modifies a
@@ -161,7 +163,7 @@ resource "aws_sagemaker_model" "this" {
   primary_container {
     image              = local.from_package ? null : local.image_uri
     model_data_url     = local.from_package ? null : var.model_data_url
-    environment        = local.from_package ? local.server_environment : local.environment
+    environment        = local.environment
     model_package_name = var.model_package_arn
   }
 
@@ -179,16 +181,24 @@ resource "aws_sagemaker_model" "this" {
       error_message = "model_package_arn needs model_artifacts_s3_prefix: the prefix the package's model data lies under, which the endpoint's role may read."
     }
     precondition {
-      condition     = local.serverless || local.instance_kind == local.image_kind
-      error_message = "instance_type ${var.instance_type} is a ${local.instance_kind} instance, which ${local.image_uri} cannot serve on: use ${local.image_for_kind[local.instance_kind]}, or an instance type for that image."
+      condition     = local.serverless || local.instance_kind != "accelerator"
+      error_message = "instance_type ${var.instance_type} is an Inferentia or Trainium instance: serving there needs a Neuron image and a model compiled for NeuronCores (one worker per core), which this module does not build: use a CPU or GPU type."
+    }
+    precondition {
+      condition     = local.serverless || local.instance_kind == "accelerator" || local.instance_kind == local.image_kind
+      error_message = "instance_type ${var.instance_type} is a ${local.instance_kind} instance, which ${local.image_uri} cannot serve on: use ${lookup(local.image_for_kind, local.instance_kind, "")}, or an instance type for that image."
     }
     precondition {
       condition     = local.serverless || local.size_vcpus != null
       error_message = "instance_type ${var.instance_type}: its vCPUs are not known from its size (medium, large, xlarge or <N>xlarge), so the model server's workers cannot be chosen."
     }
     precondition {
-      condition     = local.serverless || local.server_workers * coalesce(local.server_threads, 1) <= coalesce(local.size_vcpus, 0)
+      condition     = local.serverless || local.size_vcpus == null || local.server_workers * coalesce(local.server_threads, 1) <= coalesce(local.size_vcpus, 0)
       error_message = "model_server: ${local.server_workers} workers x ${coalesce(local.server_threads, 1)} threads is more than the ${coalesce(local.size_vcpus, 0)} vCPUs of ${var.instance_type}; oversubscribed cores collapse throughput (bench/README.md): lower workers or threads_per_worker."
+    }
+    precondition {
+      condition     = !local.serverless || (var.model_server.workers == null && var.model_server.threads_per_worker == null)
+      error_message = "model_server has no effect on a serverless endpoint (it runs one worker, on vCPUs SageMaker sizes by memory): leave it unset."
     }
     precondition {
       condition     = !(local.serverless && var.network_isolation)

@@ -595,8 +595,8 @@ run "a_model_package_gets_the_workers_too" {
   }
 
   assert {
-    condition     = length(aws_sagemaker_model.this.primary_container[0].environment) == 2 && aws_sagemaker_model.this.primary_container[0].environment["SAGEMAKER_MODEL_SERVER_WORKERS"] == "2" && aws_sagemaker_model.this.primary_container[0].environment["OMP_NUM_THREADS"] == "1"
-    error_message = "a model from a package must carry the model server's settings"
+    condition     = aws_sagemaker_model.this.primary_container[0].environment["SAGEMAKER_MODEL_SERVER_WORKERS"] == "2" && aws_sagemaker_model.this.primary_container[0].environment["OMP_NUM_THREADS"] == "1" && aws_sagemaker_model.this.primary_container[0].environment["SAGEMAKER_PROGRAM"] == "inference.py"
+    error_message = "a model from a package must carry the model server's settings, and the package's own variables in case SageMaker takes the model's alone"
   }
 }
 
@@ -672,4 +672,43 @@ run "rejects_zero_workers" {
     model_server = { workers = 0 }
   }
   expect_failures = [var.model_server]
+}
+
+run "refuses_an_inferentia_type" {
+  command = plan
+  variables {
+    instance_type = "ml.inf2.xlarge"
+  }
+  expect_failures = [aws_sagemaker_model.this]
+}
+
+run "refuses_model_server_settings_on_serverless" {
+  command = plan
+  variables {
+    serverless        = { memory_size_in_mb = 3072, max_concurrency = 5 }
+    network_isolation = false
+    model_server      = { workers = 2 }
+  }
+  expect_failures = [aws_sagemaker_model.this]
+}
+
+run "a_graviton_type_with_the_arm64_image_runs_one_worker_per_vcpu" {
+  command = plan
+  variables {
+    instance_type       = "ml.c7g.2xlarge"
+    inference_image_uri = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference-arm64:2.6.0-cpu-py312-ubuntu22.04-sagemaker"
+  }
+
+  assert {
+    condition     = aws_sagemaker_model.this.primary_container[0].environment["SAGEMAKER_MODEL_SERVER_WORKERS"] == "8" && aws_sagemaker_model.this.primary_container[0].environment["OMP_NUM_THREADS"] == "1"
+    error_message = "ml.c7g.2xlarge (8 vCPUs) with the arm64 image must run 8 workers of 1 thread"
+  }
+}
+
+run "a_newer_graviton_family_is_known_by_its_name" {
+  command = plan
+  variables {
+    instance_type = "ml.m8g.xlarge"
+  }
+  expect_failures = [aws_sagemaker_model.this]
 }
