@@ -226,3 +226,13 @@ def test_upload_dir_names_what_is_wrong_with_the_folder(bucket, tmp_path, capsys
         s3_transfer.main(["upload-dir", str(make(tmp_path)), f"s3://{bucket}/up/"])
     assert exited.value.code == s3_transfer.USAGE
     assert said in capsys.readouterr().err
+
+
+def test_a_local_failure_is_its_own_exit_status(bucket, tmp_path, caplog):
+    """Not S3's fault, so neither 3 (retry) nor 5 (S3 refused): one line, exit 6."""
+    blocked = tmp_path / "a-file"
+    blocked.write_text("in the way")
+    with caplog.at_level(logging.ERROR, logger="ml.s3_transfer"):
+        status = s3_transfer.main(["download", f"s3://{bucket}/data/", str(blocked / "data")])
+    assert status == s3_transfer.LOCAL_FAILURE
+    assert f"download s3://{bucket}/data/ failed here, not in S3:" in caplog.text

@@ -287,6 +287,16 @@ def test_the_endpoint_runs_the_workers_and_threads_it_was_given(local_endpoint):
     assert [worker["status"] for worker in model["workers"]] == ["READY", "READY"]
 
 
+def test_the_shells_own_worker_settings_do_not_reach_the_toolkit(tmp_path, monkeypatch):
+    """SAGEMAKER_TS_* would make the toolkit ignore the workers; OMP_NUM_THREADS the threads."""
+    monkeypatch.setenv("SAGEMAKER_TS_BATCH_SIZE", "4")
+    monkeypatch.setenv("OMP_NUM_THREADS", "8")
+    environment = ToolkitServer(tmp_path / "model.tar.gz", tmp_path)._environment()
+    assert "SAGEMAKER_TS_BATCH_SIZE" not in environment
+    assert "OMP_NUM_THREADS" not in environment  # torch's own, as ModelServer() asks
+    assert environment["SAGEMAKER_MODEL_SERVER_WORKERS"] == "1"
+
+
 def test_the_rule_is_one_worker_per_cpu_of_one_thread():
     assert ModelServer.for_vcpus(4) == ModelServer(workers=4, threads=1)
     assert ModelServer().environment() == {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}
