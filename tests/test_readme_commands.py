@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.training import REPO_ROOT, python_env
+from tests.training import REPO_ROOT, python_env, run_module
 
 FENCE = re.compile(r"^```bash\n(.*?)^```", re.MULTILINE | re.DOTALL)
 RUN_MARK = re.compile(
@@ -101,15 +101,7 @@ def make_targets() -> set[str]:
 
 @functools.cache
 def help_text(module: str, subcommand: str | None) -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", module, *([subcommand] if subcommand else []), "--help"],
-        cwd=REPO_ROOT,
-        env=python_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_module(module, *([subcommand] if subcommand else []), "--help")
     assert result.returncode == 0, f"python -m {module} --help failed:\n{result.stderr[-2000:]}"
     return result.stdout
 

@@ -48,6 +48,19 @@ def python_env(**extra: str) -> dict[str, str]:
     return env
 
 
+def run_module(module: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``python -m module args`` from the repository root, its output captured, never raising."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=REPO_ROOT,
+        env=python_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
 def run_train(
     *args: str,
     env: dict[str, str] | None = None,

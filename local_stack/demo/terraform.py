@@ -158,6 +158,23 @@ class Terraform:
             )
         return result
 
+    def console(self, expression: str, *args: str, timeout: float = 120) -> str:
+        """What ``terraform console`` prints for ``expression`` (``args``: its options, such
+        as ``-var-file=``); a folder of variable declarations or templates needs no init."""
+        result = subprocess.run(
+            [self.binary, "console", *args],
+            input=f"{expression}\n",
+            cwd=self.workdir,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        if result.returncode != 0:
+            raise TerraformError(f"terraform console failed on {expression}:\n{result.stderr}")
+        return result.stdout
+
     def _run_streaming(self, command: list[str], timeout: float) -> subprocess.CompletedProcess:
         """``command``, its progress lines handed to ``self.progress`` as they are printed."""
         output, errors = [], []

@@ -19,7 +19,7 @@ from local_stack.demo.pipeline import STEPS
 from local_stack.serving.endpoint import running_torchserve
 from ml.errors import UserError
 from tests.images import sample_image
-from tests.training import REPO_ROOT, python_env
+from tests.training import REPO_ROOT, python_env, run_module
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.terraform]
 
@@ -128,15 +128,7 @@ def test_demo_runs_end_to_end_names_the_breed_and_keeps_the_page_up(tmp_path, te
 
 
 def run_demo(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "local_stack.demo", *args],
-        cwd=REPO_ROOT,
-        env=python_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_module("local_stack.demo", *args)
 
 
 def test_a_missing_dataset_stops_the_demo_before_it_starts_in_one_line(tmp_path):

@@ -20,7 +20,7 @@ from local_stack.serving.endpoint import (
 )
 from tests.client_requests import OK, client_requests
 from tests.images import b64, sample_image
-from tests.training import REPO_ROOT, python_env
+from tests.training import run_module
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -236,15 +236,7 @@ def test_a_file_that_is_no_model_archive_is_one_line(tmp_path):
     """make serve MODEL=<anything but a model.tar.gz>: what it is and how to build one."""
     fake = tmp_path / "model.tar.gz"
     fake.write_text("not an archive")
-    result = subprocess.run(
-        [sys.executable, "-m", "local_stack.serving.endpoint", str(fake), "--port", "0"],
-        cwd=REPO_ROOT,
-        env=python_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_module("local_stack.serving.endpoint", str(fake), "--port", "0")
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert f"error: {fake} is not a model.tar.gz (" in result.stderr
@@ -312,14 +304,6 @@ def test_the_rule_is_one_worker_per_cpu_of_one_thread():
 def test_make_serve_refuses_more_workers_than_cpus(tmp_path, flags, said):
     archive = tmp_path / "model.tar.gz"
     archive.write_bytes(b"checked after the settings")
-    result = subprocess.run(
-        [sys.executable, "-m", "local_stack.serving.endpoint", str(archive), *flags],
-        cwd=REPO_ROOT,
-        env=python_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    result = run_module("local_stack.serving.endpoint", str(archive), *flags)
     assert result.returncode == 2
     assert said in result.stderr

@@ -3,8 +3,6 @@
 import logging
 import shutil
 import struct
-import subprocess
-import sys
 import zlib
 from pathlib import Path
 
@@ -12,7 +10,7 @@ import pytest
 
 from ml import train
 from ml.data import DatasetError, scan_split
-from tests.training import REPO_ROOT, TINY_TRAIN_ARGS, python_env, split_args
+from tests.training import TINY_TRAIN_ARGS, run_module, split_args
 
 pytestmark = pytest.mark.unit
 
@@ -124,20 +122,8 @@ def test_class_mismatch_between_splits_is_named(dataset: Path, tmp_path: Path):
 @pytest.mark.integration
 def test_cli_exits_non_zero_with_the_message(tmp_path: Path):
     missing = tmp_path / "nowhere"
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ml.train",
-            *TINY_TRAIN_ARGS,
-            *split_args(missing, tmp_path / "model", tmp_path / "ckpt"),
-        ],
-        cwd=REPO_ROOT,
-        env=python_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    result = run_module(
+        "ml.train", *TINY_TRAIN_ARGS, *split_args(missing, tmp_path / "model", tmp_path / "ckpt")
     )
     output = result.stdout + result.stderr
     assert result.returncode == 2, output

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import logging
 import tarfile
 import uuid
 from dataclasses import dataclass
@@ -30,6 +31,16 @@ class JobsStack:
         return main(
             [command, "--terraform-outputs", str(self.outputs_file), "--prefix", self.prefix, *args]
         )
+
+
+def failure(stack: JobsStack, caplog, *args: str) -> str:
+    """The one error a command refused with (exit 2) logs."""
+    caplog.clear()
+    with caplog.at_level(logging.ERROR, logger="mlops"), pytest.raises(SystemExit) as exit_info:
+        stack.run(*args)
+    assert exit_info.value.code == 2
+    (message,) = caplog.messages
+    return message
 
 
 def output_archive(metrics: bytes) -> bytes:

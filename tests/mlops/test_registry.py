@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 from dataclasses import dataclass
 
 import pytest
 
 from local_stack.emulator import client
-from tests.mlops.conftest import INFERENCE_IMAGE, JobsStack, output_archive, write_outputs
+from tests.mlops.conftest import (
+    INFERENCE_IMAGE,
+    JobsStack,
+    failure,
+    output_archive,
+    write_outputs,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -48,15 +53,6 @@ def registry(jobs_stack: JobsStack, emulator, trained_model) -> Registry:
         Body=output_archive(metrics),
     )
     return Registry(jobs_stack, group, job)
-
-
-def failure(stack: JobsStack, caplog, *args: str) -> str:
-    caplog.clear()
-    with caplog.at_level(logging.ERROR, logger="mlops"), pytest.raises(SystemExit) as exit_info:
-        stack.run(*args)
-    assert exit_info.value.code == 2
-    (message,) = caplog.messages
-    return message
 
 
 def test_a_registered_version_waits_for_approval_with_what_a_reviewer_needs(

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
-import logging
 import random
-import subprocess
 import unicodedata
 from pathlib import Path
 
@@ -19,7 +17,7 @@ from hypothesis import strategies as st
 from local_stack.demo.terraform import Terraform
 from local_stack.emulator import client
 from mlops import JobsError, tfvars
-from tests.mlops.conftest import JobsStack
+from tests.mlops.conftest import JobsStack, failure
 
 pytestmark = [pytest.mark.integration, pytest.mark.terraform]
 
@@ -89,20 +87,11 @@ def read_back(workdir: Path, var_file: Path, names: list[str]) -> list[object]:
     (workdir / "variables.tf").write_text(
         "".join(f"variable {json.dumps(name)} {{}}\n" for name in names)
     )
-    terraform = Terraform(workdir)
     values = ", ".join(f"var.{name}" for name in names)
-    result = subprocess.run(
-        [terraform.binary, "console", f"-var-file={var_file.name}"],
-        input=f"base64encode(jsonencode([{values}]))\n",
-        cwd=workdir,
-        env=terraform.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
+    printed = Terraform(workdir).console(
+        f"base64encode(jsonencode([{values}]))", f"-var-file={var_file.name}"
     )
-    assert result.returncode == 0, result.stderr
-    return json.loads(base64.b64decode(json.loads(result.stdout)))
+    return json.loads(base64.b64decode(json.loads(printed)))
 
 
 EXISTING_HCL = (
@@ -234,11 +223,7 @@ BAD_JSON_TFVARS = {
 
 
 def refused(stack: JobsStack, caplog, *args: str) -> str:
-    caplog.clear()
-    with caplog.at_level(logging.ERROR, logger="mlops"), pytest.raises(SystemExit) as exit_info:
-        stack.run(*args)
-    assert exit_info.value.code == 2
-    (message,) = caplog.messages
+    message = failure(stack, caplog, *args)
     assert "\n" not in message
     return message
 

@@ -27,19 +27,7 @@ def render(module: str, template: str, variables: dict, scratch: Path) -> str:
     (a folder without configuration needs no init)."""
     shutil.copytree(MODULES / module / "templates", scratch / "templates")
     expression = f'templatefile("templates/{template}", {json.dumps(variables)})'
-    terraform = Terraform(scratch)
-    result = subprocess.run(
-        [terraform.binary, "console"],
-        input=f"jsonencode({expression})\n",
-        cwd=scratch,
-        env=terraform.env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr
-    return json.loads(json.loads(result.stdout))
+    return json.loads(json.loads(Terraform(scratch).console(f"jsonencode({expression})")))
 
 
 def heredoc(script: str, marker: str) -> str:
