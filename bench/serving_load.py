@@ -47,7 +47,7 @@ def train_model(root: Path, data: Path) -> Path:
             *(sys.executable, "-m", "ml.train", "--data-dir", str(data)),
             *("--arch", "resnet50", "--no-pretrained", "--freeze-backbone", "--no-augment"),
             *("--feature-cache", str(root / "cache"), "--image-size", "224", "--epochs", "5"),
-            *("--workers", "0", "--model-dir", str(model_dir)),
+            *("--workers", "0", "--no-package-int8", "--model-dir", str(model_dir)),
             *("--checkpoint-dir", str(root / "ckpt")),
         ],
         cwd=REPO_ROOT,

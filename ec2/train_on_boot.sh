@@ -5,7 +5,7 @@
 # bundle (code/code.tar.gz), with these variables (from /etc/dog-breeds/train.env):
 #   BUCKET, DATA_PREFIX, MODELS_PREFIX, RUN_ID   where data comes from and the model goes
 #   HYPERPARAMETERS                              extra ml/train.py flags, e.g. "--epochs 5"
-#   PACKAGE_INT8                                 true: add the int8 model for CPU endpoints
+#   PACKAGE_INT8                                 true (default): add the int8 model for CPU endpoints
 #   STOP_AFTER_TRAINING                          true: power off when done (the instance stops)
 #   WORK_DIR, PYTHON                             local working folder, the PyTorch interpreter
 #   INSTANCE_ID                                  who claims the run (the launcher reads it from
@@ -30,7 +30,7 @@ set -euo pipefail
 : "${BUCKET:?BUCKET is required}" "${DATA_PREFIX:?}" "${MODELS_PREFIX:?}" "${RUN_ID:?}"
 : "${WORK_DIR:?WORK_DIR is required}" "${PYTHON:=python3}" "${INSTANCE_ID:=$(hostname)}"
 HYPERPARAMETERS="${HYPERPARAMETERS:-}"
-PACKAGE_INT8="${PACKAGE_INT8:-false}"
+PACKAGE_INT8="${PACKAGE_INT8:-true}"
 STOP_AFTER_TRAINING="${STOP_AFTER_TRAINING:-false}"
 
 CODE_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -127,9 +127,10 @@ s3 download --delete "s3://$BUCKET/$DATA_PREFIX" "$WORK_DIR/data"
 
 log "training with: $HYPERPARAMETERS"
 # shellcheck disable=SC2086 # HYPERPARAMETERS is a list of flags
+# --no-package-int8: ml.package below adds the int8 model, as PACKAGE_INT8 says.
 "$PYTHON" -m ml.train --data-dir "$WORK_DIR/data" --model-dir "$RUN_DIR/model" \
   --checkpoint-dir "$RUN_DIR/checkpoints" --output-data-dir "$RUN_DIR/output" \
-  $HYPERPARAMETERS
+  --no-package-int8 $HYPERPARAMETERS
 
 package_flags=()
 if [[ "$PACKAGE_INT8" == "true" ]]; then

@@ -201,12 +201,15 @@ def classify(event) -> tuple[int, dict]:
         raise ApiError(
             502, "endpoint_unreachable", "the endpoint cannot be reached", str(error)
         ) from error
-    predictions = endpoint.predictions_of(answer["Body"].read(), request.top_k)
-    return 200, {
-        "predictions": predictions,
+    model = endpoint.answer_of(answer["Body"].read(), request.top_k)
+    body = {
+        "predictions": model.predictions,
         "endpoint": CONFIG.endpoint_name,
         "model_version": CONFIG.model_version or answer.get("InvokedProductionVariant", ""),
     }
+    if model.precision:
+        body["precision"] = model.precision
+    return 200, body
 
 
 def lambda_handler(event, context):

@@ -17,6 +17,7 @@ import torch
 from ml.files import atomic_write
 
 WEIGHTS_FILE = "model.pth"
+INT8_WEIGHTS_FILE = "model_int8.pth"  # the int8 copy, for x86 CPU endpoints (ml/quantize.py)
 CONFIG_FILE = "model_config.json"
 CLASS_NAMES_FILE = "class_names.json"
 METRICS_FILE = "metrics.json"
@@ -64,10 +65,16 @@ def plot_curves(history: list[dict], test_metrics: dict, path: Path) -> None:
     plt.close(figure)
 
 
-def write_metrics(folder: Path, history: list[dict], test_metrics: dict) -> None:
-    """metrics.json: every epoch's metrics and the test split's."""
+def write_metrics(
+    folder: Path, history: list[dict], test_metrics: dict, int8: dict | None = None
+) -> None:
+    """metrics.json: every epoch's metrics and the test split's, and when an int8 model was
+    asked for, its check against fp32 (``agreement``, ``holdout_images``, ``shipped``)."""
     Path(folder).mkdir(parents=True, exist_ok=True)
-    write_json(Path(folder) / METRICS_FILE, {"history": history, "test": test_metrics})
+    document = {"history": history, "test": test_metrics}
+    if int8 is not None:
+        document["int8"] = int8
+    write_json(Path(folder) / METRICS_FILE, document)
 
 
 def write_model_artifacts(
@@ -77,6 +84,7 @@ def write_model_artifacts(
     class_names: list[str],
     history: list[dict],
     test_metrics: dict,
+    int8: dict | None = None,
 ) -> None:
     model_dir = Path(model_dir)
     model_dir.mkdir(parents=True, exist_ok=True)
@@ -84,5 +92,5 @@ def write_model_artifacts(
     atomic_write(model_dir / WEIGHTS_FILE, lambda tmp: torch.save(state, tmp))
     write_json(model_dir / CONFIG_FILE, config)
     write_json(model_dir / CLASS_NAMES_FILE, class_names)
-    write_metrics(model_dir, history, test_metrics)
+    write_metrics(model_dir, history, test_metrics, int8)
     plot_curves(history, test_metrics, model_dir / CURVES_FILE)

@@ -35,7 +35,7 @@ from sagemaker_inference import content_types
 from sagemaker_inference.errors import GenericInferenceToolkitError
 
 from ml import images, payloads
-from ml.artifacts import CLASS_NAMES_FILE, CONFIG_FILE, WEIGHTS_FILE
+from ml.artifacts import CLASS_NAMES_FILE, CONFIG_FILE, INT8_WEIGHTS_FILE, WEIGHTS_FILE
 from ml.data import eval_transform, resize_size
 from ml.errors import InputError
 from ml.images import EncodedImage
@@ -143,20 +143,24 @@ def _answer_or_error(function, *args):
 
 
 def choose_precision(model_dir: Path, device: torch.device) -> str:
-    """int8 on a CPU when the archive carries it (several times faster there), fp32 on a GPU;
-    ``INFERENCE_PRECISION`` (``fp32`` or ``int8``) overrides the choice."""
-    from ml.quantize import INT8_WEIGHTS_FILE
+    """int8 on an x86 CPU when the archive carries it (several times faster there), fp32 on a
+    GPU and where torch has no x86 quantized engine (Graviton); ``INFERENCE_PRECISION``
+    (``fp32`` or ``int8``) overrides the choice."""
+    from ml.quantize import BACKEND
 
     has_int8 = (model_dir / INT8_WEIGHTS_FILE).is_file()
+    runs_int8 = device.type == "cpu" and BACKEND in torch.backends.quantized.supported_engines
     wanted = os.environ.get("INFERENCE_PRECISION", "auto").strip().lower()
-    if wanted == "fp32" or (wanted == "auto" and (device.type == "cuda" or not has_int8)):
+    if wanted == "fp32" or (wanted == "auto" and not (has_int8 and runs_int8)):
         return "fp32"
     if wanted not in ("int8", "auto"):
         raise ValueError(f"INFERENCE_PRECISION must be auto, fp32 or int8, got {wanted!r}")
     if not has_int8:
         raise ValueError(f"INFERENCE_PRECISION=int8 but {model_dir} has no {INT8_WEIGHTS_FILE}")
-    if device.type != "cpu":
-        raise ValueError("INFERENCE_PRECISION=int8 runs on the CPU only (the x86 backend)")
+    if not runs_int8:
+        raise ValueError(
+            f"INFERENCE_PRECISION=int8 runs on a CPU with torch's {BACKEND} quantized engine only"
+        )
     return "int8"
 
 
@@ -168,14 +172,15 @@ def model_fn(model_dir: str) -> LoadedModel:
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     precision = choose_precision(model_dir, device)
     if precision == "int8":
-        from ml.quantize import INT8_WEIGHTS_FILE, load_int8
+        from ml.quantize import load_int8
 
         state = torch.load(model_dir / INT8_WEIGHTS_FILE, map_location="cpu", weights_only=True)
         model = load_int8(config["arch"], len(class_names), config["image_size"], state)
     else:
-        model = build_model(config["arch"], len(class_names), pretrained=False)
         state = torch.load(model_dir / WEIGHTS_FILE, map_location="cpu", weights_only=True)
-        model.load_state_dict(state)
+        with torch.device("meta"):  # no random initialisation: every weight comes from the file
+            model = build_model(config["arch"], len(class_names), pretrained=False)
+        model.load_state_dict(state, assign=True)
         model = model.to(device, memory_format=torch.channels_last).eval()
     logger.info(
         "loaded %s (%s) with %d classes on %s", config["arch"], precision, len(class_names), device

@@ -8,7 +8,8 @@
 Layout (what the PyTorch inference container expects)::
 
     model.pth  model_config.json  class_names.json  metrics.json
-    model_int8.pth                # with --int8: the quantized model for CPU endpoints
+    model_int8.pth                # the quantized model for x86 CPU endpoints: the one ml.train
+                                  # wrote after its check, or made again with --int8
     code/inference.py             # model_fn / input_fn / predict_fn / output_fn
     code/ml/...                   # the whole ml package, which inference.py imports
 
@@ -25,7 +26,14 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from ml.artifacts import CLASS_NAMES_FILE, CONFIG_FILE, METRICS_FILE, MODEL_FILES, WEIGHTS_FILE
+from ml.artifacts import (
+    CLASS_NAMES_FILE,
+    CONFIG_FILE,
+    INT8_WEIGHTS_FILE,
+    METRICS_FILE,
+    MODEL_FILES,
+    WEIGHTS_FILE,
+)
 from ml.errors import USAGE_EXIT_STATUS, UserError
 from ml.files import atomic_write, package_files, write_tar_gz
 
@@ -43,8 +51,10 @@ def archive_members(model_dir: Path) -> dict[str, bytes]:
             f"{model_dir} lacks {', '.join(missing)}: is it a model dir written by ml.train?"
         )
     members = {name: (model_dir / name).read_bytes() for name in MODEL_FILES}
-    if (model_dir / METRICS_FILE).is_file():
-        members[METRICS_FILE] = (model_dir / METRICS_FILE).read_bytes()
+    # The int8 copy ml.train writes by default, after its check against fp32.
+    for optional in (INT8_WEIGHTS_FILE, METRICS_FILE):
+        if (model_dir / optional).is_file():
+            members[optional] = (model_dir / optional).read_bytes()
     members.update(inference_code_members())
     return members
 
@@ -103,7 +113,7 @@ def build_model_archive(model_dir: Path, output: Path, int8: Int8Options | None 
     """Write the archive; with ``int8``, the quantized model too. When it agrees too little
     with fp32: nothing is written (``QuantizationRefusedError``), or, int8 not ``required``,
     the archive without it and a warning saying why."""
-    from ml.quantize import INT8_WEIGHTS_FILE, QuantizationRefusedError
+    from ml.quantize import QuantizationRefusedError
 
     members = archive_members(model_dir)
     if int8 is not None:
@@ -112,6 +122,7 @@ def build_model_archive(model_dir: Path, output: Path, int8: Int8Options | None 
         except QuantizationRefusedError as error:
             if int8.required:
                 raise
+            members.pop(INT8_WEIGHTS_FILE, None)  # a copy training wrote would not be fp32 only
             logger.warning("int8 model left out, the archive holds fp32 only: %s", error)
     write_tar_gz(members, output)
     size = Path(output).stat().st_size

@@ -4,7 +4,7 @@ FX graph mode quantization with the x86 backend (torch.ao), per-channel weights,
 a sample of the validation split. Before the int8 model may ship, its top-1 answer is compared
 with the fp32 model's on held-out images; below the required agreement nothing is written.
 
-What ships is the quantized state dict (``model_int8.pth``, loadable with
+What ships is the quantized state dict (``ml.artifacts.INT8_WEIGHTS_FILE``, loadable with
 ``weights_only=True``). ``load_int8`` rebuilds the quantized graph from the architecture
 alone and loads that state into it, so the endpoint needs no calibration data.
 """
@@ -29,12 +29,15 @@ from ml.model import build_model
 
 logger = logging.getLogger(__name__)
 
-INT8_WEIGHTS_FILE = "model_int8.pth"
 BACKEND = "x86"
 
 
 class QuantizationRefusedError(UserError):
     """The int8 model agrees too little with the fp32 model to be served."""
+
+    def __init__(self, message: str, report: Report):
+        super().__init__(message)
+        self.report = report
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,15 @@ class Report:
             f"int8 agrees with fp32 on {self.agreement:.2%} of {self.holdout_images} held-out "
             f"images (calibrated on {self.calibration_images})"
         )
+
+    def summary(self, shipped: bool) -> dict:
+        """What metrics.json keeps of the check."""
+        return {
+            "agreement": round(self.agreement, 6),
+            "holdout_images": self.holdout_images,
+            "calibration_images": self.calibration_images,
+            "shipped": shipped,
+        }
 
 
 def _prepare(model: nn.Module, image_size: int) -> nn.Module:
@@ -115,7 +127,8 @@ def quantize_checked(
     if agreement < min_agreement:
         raise QuantizationRefusedError(
             f"{report}, below the required {min_agreement:.2%}: no int8 model is written "
-            "(serve fp32, calibrate on more images, or lower --min-agreement knowingly)"
+            "(serve fp32, calibrate on more images, or lower --min-agreement knowingly)",
+            report,
         )
     logger.info("%s", report)
     return report

@@ -31,7 +31,7 @@ from torch import nn
 from torch.utils.data import DistributedSampler
 
 from ml import distributed
-from ml.artifacts import write_metrics, write_model_artifacts
+from ml.artifacts import INT8_WEIGHTS_FILE, write_metrics, write_model_artifacts
 from ml.checkpoint import (
     check_same_run,
     find_resume_path,
@@ -295,7 +295,7 @@ def checkpoint_of(run: Run, optimizer, scheduler, history: list[dict]) -> dict:
 
 
 def write_outputs(run: Run, criterion, history: list[dict]) -> None:
-    """The test metrics, then (main process) the model artifacts, metrics.json, the int8
+    """The test metrics, then (main process) the model artifacts with metrics.json, the int8
     model and the inference code, as the options ask."""
     args = run.args
     test = evaluate(run.evaluated, criterion, run.loaders.test, run.device, run.ctx)
@@ -303,22 +303,28 @@ def write_outputs(run: Run, criterion, history: list[dict]) -> None:
     if not run.ctx.is_main_process:
         return
     logger.info("test metrics: %s", format_metrics(test_metrics))
+    int8, int8_state = check_int8(args, run.model) if args.package_int8 else (None, None)
+    # First, as an earlier run's int8 model in the same model dir would be served with this one.
+    (args.model_dir / INT8_WEIGHTS_FILE).unlink(missing_ok=True)
     config = {"arch": args.arch, "image_size": args.image_size, "num_classes": len(run.class_names)}
-    write_model_artifacts(args.model_dir, run.model, config, run.class_names, history, test_metrics)
+    write_model_artifacts(
+        args.model_dir, run.model, config, run.class_names, history, test_metrics, int8
+    )
     # SageMaker uploads this folder beside the model (output.tar.gz): what a reviewer of
     # the registered model reads its metrics from (python -m mlops register).
-    write_metrics(args.output_data_dir, history, test_metrics)
-    if args.package_int8:
-        write_int8_model(args, run.model)
+    write_metrics(args.output_data_dir, history, test_metrics, int8)
+    if int8_state is not None:
+        atomic_write(args.model_dir / INT8_WEIGHTS_FILE, lambda tmp: tmp.write_bytes(int8_state))
     if args.include_inference_code:
         write_inference_code(args.model_dir)
     logger.info("model artifacts written to %s", args.model_dir)
 
 
-def write_int8_model(args, model: nn.Module) -> None:
-    """The int8 model beside the fp32 one, when it agrees with it enough; otherwise a warning
-    and fp32 only (a finished training run is not thrown away for its int8 copy)."""
-    from ml.quantize import INT8_WEIGHTS_FILE, QuantizationRefusedError, quantize_checked
+def check_int8(args, model: nn.Module) -> tuple[dict, bytes | None]:
+    """The int8 check as metrics.json keeps it, and the int8 state when it agrees with fp32
+    enough; otherwise a warning and no state (a finished training run is not thrown away for
+    its int8 copy)."""
+    from ml.quantize import QuantizationRefusedError, quantize_checked
 
     try:
         report = quantize_checked(
@@ -330,8 +336,8 @@ def write_int8_model(args, model: nn.Module) -> None:
         )
     except QuantizationRefusedError as error:
         logger.warning("%s", error)
-        return
-    atomic_write(args.model_dir / INT8_WEIGHTS_FILE, lambda tmp: tmp.write_bytes(report.state))
+        return error.report.summary(shipped=False), None
+    return report.summary(shipped=True), report.state
 
 
 def configure_logging() -> None:

@@ -54,6 +54,7 @@ class Provenance:
     dataset: str
     code_uri: str
     code_sha256: str
+    precision: str  # int8 when the archive carries an int8 model (x86 CPUs serve it), else fp32
 
     def document(self) -> dict:
         return {
@@ -62,6 +63,7 @@ class Provenance:
             "dataset": self.dataset,
             "code_uri": self.code_uri,
             "code_sha256": self.code_sha256,
+            "precision": self.precision,
             "hyperparameters": self.hyperparameters,
             "metrics": self.metrics,
         }
@@ -74,6 +76,7 @@ class Provenance:
             "training_job": self.training_job,
             "dataset": self.dataset,
             "code_sha256": self.code_sha256,
+            "precision": self.precision,
             **{f"metric:{name}": f"{value:.6g}" for name, value in sorted(self.metrics.items())},
         }
         for name, value in sorted(self.hyperparameters.items()):
@@ -112,9 +115,9 @@ def parse_package_arn(arn: str, group: str) -> str:
     return arn
 
 
-def training_metrics(aws: Aws, job: dict) -> dict[str, float]:
-    """The final metrics ml/train.py wrote (test metrics, and the last epoch's): from the
-    job's output.tar.gz, which SageMaker uploads beside model.tar.gz."""
+def training_output(aws: Aws, job: dict) -> dict:
+    """The metrics.json ml/train.py wrote: from the job's output.tar.gz, which SageMaker
+    uploads beside model.tar.gz."""
     model_url = job["ModelArtifacts"]["S3ModelArtifacts"]
     output_url = model_url.rsplit("/", 1)[0] + "/output.tar.gz"
     bucket, key = specs.parse_s3_url(output_url, "training output")
@@ -128,13 +131,26 @@ def training_metrics(aws: Aws, job: dict) -> dict[str, float]:
         member = next((m for m in archive if m.name.lstrip("./") == METRICS_MEMBER), None)
         if member is None:
             raise JobsError(f"{output_url} holds no {METRICS_MEMBER}")
-        written = json.loads(archive.extractfile(member).read())
+        return json.loads(archive.extractfile(member).read())
+
+
+def final_metrics(written: dict) -> dict[str, float]:
+    """The test metrics and the last epoch's, and the int8 model's agreement with fp32 when
+    training checked one."""
     last_epoch = written["history"][-1] if written.get("history") else {}
     metrics = {f"final_{k}": v for k, v in last_epoch.items() if k != "epoch"}
     metrics.update(
         {k if k.startswith("test_") else f"test_{k}": v for k, v in written.get("test", {}).items()}
     )
+    if isinstance(written.get("int8"), dict) and "agreement" in written["int8"]:
+        metrics["int8_agreement"] = written["int8"]["agreement"]
     return {name: float(value) for name, value in metrics.items()}
+
+
+def archive_precision(written: dict) -> str:
+    """int8 when training shipped an int8 model in the archive (its check passed), else fp32."""
+    int8 = written.get("int8")
+    return "int8" if isinstance(int8, dict) and int8.get("shipped") is True else "fp32"
 
 
 def provenance_of(aws: Aws, job_name: str) -> Provenance:
@@ -160,15 +176,17 @@ def provenance_of(aws: Aws, job_name: str) -> Provenance:
     if "train" not in channels:
         raise JobsError(f"{job_name} trained on cached features, not images: train it on images")
     dataset = channels["train"]["DataSource"]["S3DataSource"]["S3Uri"]
+    written = training_output(aws, job)
     return Provenance(
         training_job=job_name,
         training_job_arn=job["TrainingJobArn"],
         model_data_url=job["ModelArtifacts"]["S3ModelArtifacts"],
         hyperparameters=hyperparameters,
-        metrics=training_metrics(aws, job),
+        metrics=final_metrics(written),
         dataset=dataset.rstrip("/").rsplit("/", 1)[0] + "/",
         code_uri=code_uri,
         code_sha256=hashlib.sha256(code["Body"].read()).hexdigest(),
+        precision=archive_precision(written),
     )
 
 
@@ -364,7 +382,8 @@ def version_rows(aws: Aws, group: str, live: str | None, limit: int) -> list[lis
             for key, value in sorted(metadata.items())
             if key.startswith("metric:")
         )
-        detail = f"{metadata.get('training_job', '?')}; {metrics or 'no metrics'}"
+        precision = metadata.get("precision", "precision not recorded")
+        detail = f"{metadata.get('training_job', '?')}; {precision}; {metrics or 'no metrics'}"
         if same_package(arn, live):
             detail = "LIVE; " + detail
         status = package.get("ModelApprovalStatus", "-")

@@ -53,6 +53,10 @@ S3_URL = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(.+)", re.DOTALL)
 # S3 user guide, "Naming Amazon S3 objects": ASCII 0-31 and 127 are characters to avoid.
 CONTROL_CHARACTER = re.compile(r"[\x00-\x1f\x7f]")
 GPU_INSTANCE = re.compile(r"^ml\.(p|g)\d")
+# Instance families that serve fp32 from an archive carrying an int8 model (ml/inference.py
+# chooses by device): NVIDIA GPUs, Graviton (torch on arm64 has no x86 quantized engine),
+# Inferentia and Trainium. Named as in the EC2 naming conventions, as the endpoint module does.
+NO_X86_INT8 = re.compile(r"^ml\.((p|g|gr)\d|(inf|trn)\d|[a-z]+\d+[a-z]*g[a-z]*\.)")
 
 
 def job_name(prefix: str, kind: str, now: datetime) -> str:

@@ -66,7 +66,31 @@ def training_row(job: dict) -> list[str]:
     return ["training", name, status, when(job["CreationTime"]), detail]
 
 
-def endpoint_row(sagemaker, name: str) -> list[str]:
+def serving_precision(aws: Aws, container: dict, instance_type: str | None) -> str | None:
+    """What a variant's model runs in, as ml/inference.py chooses: its INFERENCE_PRECISION,
+    else int8 when its model package's archive carries an int8 model and the instances are x86
+    CPUs (serverless is), else fp32; None for a model from an S3 URL (its archive unread)."""
+    forced = container.get("Environment", {}).get("INFERENCE_PRECISION", "auto")
+    if forced in ("fp32", "int8"):
+        return forced
+    if not container.get("ModelPackageName"):
+        return None
+    try:
+        package = aws.sagemaker.describe_model_package(
+            ModelPackageName=container["ModelPackageName"]
+        )
+    except ClientError as error:
+        if not_found(error):  # deleted since: the endpoint row says which package it was
+            return None
+        raise
+    archive = package.get("CustomerMetadataProperties", {}).get("precision")
+    if archive == "int8" and instance_type and specs.NO_X86_INT8.match(instance_type):
+        return "fp32"
+    return archive
+
+
+def endpoint_row(aws: Aws, name: str) -> list[str]:
+    sagemaker = aws.sagemaker
     try:
         endpoint = sagemaker.describe_endpoint(EndpointName=name)
     except ClientError as error:
@@ -74,10 +98,12 @@ def endpoint_row(sagemaker, name: str) -> list[str]:
             return ["endpoint", name, "NotFound", "-", "-"]
         raise
     config = sagemaker.describe_endpoint_config(EndpointConfigName=endpoint["EndpointConfigName"])
-    models = [
-        specs.served_model(sagemaker.describe_model(ModelName=v["ModelName"])["PrimaryContainer"])
-        for v in config["ProductionVariants"]
-    ]
+    models = []
+    for variant in config["ProductionVariants"]:
+        container = sagemaker.describe_model(ModelName=variant["ModelName"])["PrimaryContainer"]
+        precision = serving_precision(aws, container, variant.get("InstanceType"))
+        served = specs.served_model(container)
+        models.append(f"{served} ({precision})" if precision else str(served))
     instances = sum(v.get("CurrentInstanceCount", 0) for v in endpoint["ProductionVariants"])
     detail = f"{endpoint['EndpointConfigName']}; {instances} instance(s); {', '.join(models)}"
     return ["endpoint", name, endpoint["EndpointStatus"], when(endpoint["CreationTime"]), detail]
@@ -114,7 +140,7 @@ def overview(
     if group:
         rows += version_rows(aws, group, live_package(aws, endpoint), limit)
     if endpoint:
-        rows.append(endpoint_row(sagemaker, endpoint))
+        rows.append(endpoint_row(aws, endpoint))
     if not rows:
         return f"no jobs named {prefix}-* and no endpoint known"
     return format_table(["KIND", "NAME", "STATUS", "CREATED", "DETAIL"], rows)

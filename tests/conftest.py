@@ -112,22 +112,32 @@ def sample_dataset(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory, sample_dataset: Path) -> TrainedModel:
-    """One real training run (tiny settings) whose artifacts several tests inspect."""
+    """One real training run (tiny settings) whose artifacts several tests inspect, with the
+    int8 check that training runs by default."""
     from tests.training import TINY_TRAIN_ARGS, run_train, split_args
 
     root = tmp_path_factory.mktemp("trained")
     model_dir, checkpoint_dir = root / "model", root / "checkpoints"
-    result = run_train(*TINY_TRAIN_ARGS, *split_args(sample_dataset, model_dir, checkpoint_dir))
+    defaults = [arg for arg in TINY_TRAIN_ARGS if arg != "--no-package-int8"]
+    result = run_train(*defaults, *split_args(sample_dataset, model_dir, checkpoint_dir))
     return TrainedModel(model_dir, checkpoint_dir, result.stdout + result.stderr)
 
 
 @pytest.fixture(scope="session")
 def model_archive(tmp_path_factory, trained_model: TrainedModel) -> Path:
+    """The trained model's archive, fp32 only: the int8 copy training wrote is left out (the
+    int8 tests have int8_archive)."""
+    import shutil
+
+    from ml.artifacts import INT8_WEIGHTS_FILE
     from ml.package import build_model_archive
 
-    return build_model_archive(
-        trained_model.model_dir, tmp_path_factory.mktemp("archive") / "model.tar.gz"
+    root = tmp_path_factory.mktemp("archive")
+    fp32_dir = root / "model"
+    shutil.copytree(
+        trained_model.model_dir, fp32_dir, ignore=shutil.ignore_patterns(INT8_WEIGHTS_FILE)
     )
+    return build_model_archive(fp32_dir, root / "model.tar.gz")
 
 
 @pytest.fixture(scope="module")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+from dataclasses import dataclass
 
 from invoker.errors import ApiError
 from invoker.events import Request
@@ -20,16 +21,31 @@ def _not_a_number(token: str):
     raise ValueError(f"{token} is not a JSON number")
 
 
-def predictions_of(endpoint_answer: bytes, top_k: int) -> list[dict]:
-    """The endpoint's top breeds; an answer that is not strict JSON (NaN, Infinity) or lacks
-    them is the model's fault, a 502."""
+# What the model ran in (ml/inference.py says it in every answer).
+PRECISIONS = ("fp32", "int8")
+
+
+@dataclass(frozen=True)
+class ModelAnswer:
+    predictions: list[dict]
+    precision: str | None  # None: the model did not say (an archive older than the label)
+
+
+def answer_of(endpoint_answer: bytes, top_k: int) -> ModelAnswer:
+    """The endpoint's top breeds and the precision it ran in; an answer that is not strict JSON
+    (NaN, Infinity), lacks the breeds or names an unknown precision is the model's fault, a
+    502."""
     try:
-        predictions = json.loads(endpoint_answer, parse_constant=_not_a_number)["predictions"]
-        return [
+        answer = json.loads(endpoint_answer, parse_constant=_not_a_number)
+        predictions = [
             {"breed": p["breed"], "index": p["index"], "probability": p["probability"]}
-            for p in predictions[:top_k]
+            for p in answer["predictions"][:top_k]
         ]
-    except (ValueError, KeyError, TypeError) as error:
+        precision = answer.get("precision")
+        if precision is not None and precision not in PRECISIONS:
+            raise ValueError(f"unknown precision {precision!r}")
+        return ModelAnswer(predictions, precision)
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
         raise ApiError(
             502, "model_error", "the endpoint answered with an unexpected body"
         ) from error

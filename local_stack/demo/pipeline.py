@@ -270,7 +270,12 @@ def report(ctx: Context) -> None:
     logger.info("Top breeds for %s (true breed: %s):", ctx.image.name, true_breed)
     for prediction in ctx.answer["predictions"]:
         logger.info("  %-28s %6.2f%%", prediction["breed"], 100 * prediction["probability"])
-    logger.info("(endpoint %s, model %s)", ctx.answer["endpoint"], ctx.answer["model_version"])
+    logger.info(
+        "(endpoint %s, model %s, %s)",
+        ctx.answer["endpoint"],
+        ctx.answer["model_version"],
+        ctx.answer.get("precision", "precision not said"),
+    )
 
 
 def get_parser() -> argparse.ArgumentParser:

@@ -40,6 +40,7 @@ def test_handler_classifies_a_generated_image(handler, context, sample_dataset, 
     assert len(body["predictions"]) == 3
     assert body["endpoint"] == "dog-breeds"
     assert body["model_version"] == "AllTraffic"  # the invoked production variant
+    assert body["precision"] == "fp32"  # the shared archive carries no int8 model
 
 
 def test_model_rejection_reaches_the_caller_as_a_4xx(handler, context):

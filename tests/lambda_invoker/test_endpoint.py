@@ -8,7 +8,7 @@ import json
 import pytest
 
 from invoker.config import DEFAULT_MAX_IMAGE_BYTES, MAX_INVOKE_BODY_BYTES
-from invoker.endpoint import endpoint_body, endpoint_error, predictions_of
+from invoker.endpoint import ModelAnswer, answer_of, endpoint_body, endpoint_error
 from invoker.errors import ApiError
 from invoker.events import Request
 from tests.images import TINY_JPEG
@@ -34,19 +34,31 @@ def test_endpoint_body_carries_image_and_top_k():
     assert body == {"image": b64(JPEG), "top_k": 3}
 
 
-def test_predictions_are_trimmed_to_top_k():
+def test_predictions_are_trimmed_to_top_k_and_the_precision_kept():
     answer = json.dumps(
         {
             "predictions": [
                 {"breed": "Akita", "index": 3, "probability": 0.9},
                 {"breed": "Boxer", "index": 33, "probability": 0.1},
-            ]
+            ],
+            "precision": "int8",
         }
     )
-    assert predictions_of(answer.encode(), 1) == [
-        {"breed": "Akita", "index": 3, "probability": 0.9}
-    ]
-    assert api_error(lambda: predictions_of(b"[1,2]", 1)).status == 502
+    assert answer_of(answer.encode(), 1) == ModelAnswer(
+        [{"breed": "Akita", "index": 3, "probability": 0.9}], "int8"
+    )
+    assert api_error(lambda: answer_of(b"[1,2]", 1)).status == 502
+
+
+def test_an_answer_without_a_precision_has_none():
+    answer = json.dumps({"predictions": [{"breed": "Akita", "index": 3, "probability": 0.9}]})
+    assert answer_of(answer.encode(), 1).precision is None
+
+
+@pytest.mark.parametrize("precision", ["fp16", 8, ["int8"], ""])
+def test_an_unknown_precision_is_the_models_fault(precision):
+    answer = {"predictions": [], "precision": precision}
+    assert api_error(lambda: answer_of(json.dumps(answer).encode(), 1)).status == 502
 
 
 @pytest.mark.parametrize(

@@ -105,6 +105,10 @@ def test_demo_runs_end_to_end_names_the_breed_and_keeps_the_page_up(tmp_path, te
         assert status == 200, answer
         assert len(answer["predictions"]) == 5
         assert answer["model_version"] == "models/demo"
+        # int8 by default, unless it agreed too little with fp32 and the log said so.
+        left_out = any("int8 model left out" in line for line in seen)
+        precision = answer["precision"]
+        assert precision == ("fp32" if left_out else "int8"), seen[-40:]
         status, answer = classify(page_url, REPO_ROOT / "web" / "index.html")
         assert (status, answer["error"]["code"]) == (415, "unsupported_media_type")
     finally:
@@ -118,7 +122,8 @@ def test_demo_runs_end_to_end_names_the_breed_and_keeps_the_page_up(tmp_path, te
     assert "Top breeds for Alaskan_malamute_00000.jpg (true breed: Alaskan malamute):" in log
     top = log.split("(true breed: Alaskan malamute):")[1].splitlines()[1]
     assert "Alaskan malamute" in top
-    assert "(endpoint dog-breeds-demo, model models/demo)" in log  # a label, no account id
+    # A label, no account id; the precision as the page's answer said it.
+    assert f"(endpoint dog-breeds-demo, model models/demo, {precision})" in log
     assert "train_on_boot: run demo finished; model at" in log  # the boot script's own output
     assert "terraform destroy: done" in log
     assert running_torchserve() == [], "the demo left TorchServe running"

@@ -4,6 +4,7 @@ too little."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tarfile
@@ -12,12 +13,12 @@ import pytest
 import torch
 
 from ml import inference, package
-from ml.artifacts import write_model_artifacts
+from ml.artifacts import INT8_WEIGHTS_FILE, METRICS_FILE, WEIGHTS_FILE, write_model_artifacts
 from ml.model import build_model
 from ml.package import Int8Options, build_model_archive
-from ml.quantize import INT8_WEIGHTS_FILE, QuantizationRefusedError
+from ml.quantize import QuantizationRefusedError
 from tests.images import sample_image
-from tests.training import REPO_ROOT, python_env
+from tests.training import REPO_ROOT, TINY_TRAIN_ARGS, python_env, run_train, split_args
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -26,6 +27,32 @@ def test_the_archive_carries_both_models(int8_archive):
     with tarfile.open(int8_archive) as archive:
         names = set(archive.getnames())
     assert {"model.pth", INT8_WEIGHTS_FILE} <= names
+
+
+def test_training_checks_an_int8_model_by_default_and_the_archive_takes_it(trained_model, tmp_path):
+    """trained_model ran with ml.train's defaults: metrics.json says how int8 fared, and the
+    model dir holds the int8 model exactly when it shipped; ml.package keeps it."""
+    written = json.loads((trained_model.model_dir / METRICS_FILE).read_text())
+    check = written["int8"]
+    assert set(check) == {"agreement", "holdout_images", "calibration_images", "shipped"}
+    assert check["shipped"] == (check["agreement"] >= 0.99)
+    assert (trained_model.model_dir / INT8_WEIGHTS_FILE).is_file() == check["shipped"]
+    output = json.loads((trained_model.model_dir.parent / "output" / METRICS_FILE).read_text())
+    assert output["int8"] == check
+    archive = build_model_archive(trained_model.model_dir, tmp_path / "model.tar.gz")
+    with tarfile.open(archive) as opened:
+        assert (INT8_WEIGHTS_FILE in opened.getnames()) == check["shipped"]
+
+
+def test_a_model_dir_keeps_no_int8_model_of_an_earlier_run(sample_dataset, tmp_path):
+    model_dir = tmp_path / "model"
+    model_dir.mkdir()
+    (model_dir / INT8_WEIGHTS_FILE).write_bytes(b"an int8 model of another run")
+    args = [*TINY_TRAIN_ARGS, "--epochs", "1"]  # the last --epochs wins; no int8 this time
+    run_train(*args, *split_args(sample_dataset, model_dir, tmp_path / "checkpoints"))
+    assert (model_dir / WEIGHTS_FILE).is_file()
+    assert not (model_dir / INT8_WEIGHTS_FILE).exists()
+    assert "int8" not in json.loads((model_dir / METRICS_FILE).read_text())
 
 
 def test_the_int8_state_loads_weights_only(extracted):
@@ -54,10 +81,19 @@ def test_a_gpu_serves_fp32_even_with_int8_in_the_archive(extracted, monkeypatch)
     cuda = torch.device("cuda")
     assert inference.choose_precision(extracted, cuda) == "fp32"
     monkeypatch.setenv("INFERENCE_PRECISION", "int8")
-    with pytest.raises(ValueError, match="runs on the CPU only"):
+    with pytest.raises(ValueError, match="runs on a CPU with torch's x86 quantized engine"):
         inference.choose_precision(extracted, cuda)
     monkeypatch.setenv("INFERENCE_PRECISION", "fp16")
     with pytest.raises(ValueError, match="must be auto, fp32 or int8"):
+        inference.choose_precision(extracted, torch.device("cpu"))
+
+
+def test_a_cpu_without_the_x86_engine_serves_fp32(extracted, monkeypatch):
+    """Graviton: torch on arm64 has qnnpack, not the x86 engine the int8 model is built for."""
+    monkeypatch.setattr(type(torch.backends.quantized), "supported_engines", ["qnnpack", "none"])
+    assert inference.choose_precision(extracted, torch.device("cpu")) == "fp32"
+    monkeypatch.setenv("INFERENCE_PRECISION", "int8")
+    with pytest.raises(ValueError, match="x86 quantized engine"):
         inference.choose_precision(extracted, torch.device("cpu"))
 
 
@@ -86,7 +122,9 @@ def test_too_little_agreement_writes_no_archive(tied_model_dir, sample_dataset, 
 
 
 def test_int8_optional_ships_fp32_and_says_why(tied_model_dir, sample_dataset, tmp_path, caplog):
-    """What the boot script runs with int8 on: a finished model ships without its int8 copy."""
+    """What the boot script runs with int8 on: a finished model ships without its int8 copy,
+    and without one an earlier training run left in the model dir."""
+    (tied_model_dir / INT8_WEIGHTS_FILE).write_bytes(b"an int8 model of another run")
     package.main(
         [
             str(tied_model_dir),

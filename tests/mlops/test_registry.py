@@ -81,6 +81,10 @@ def test_a_registered_version_waits_for_approval_with_what_a_reviewer_needs(
     written = json.loads((trained_model.model_dir / "metrics.json").read_text())
     accuracy = written["test"]["test_accuracy"]
     assert float(metadata["metric:test_accuracy"]) == pytest.approx(accuracy, rel=1e-5)
+    # Training checks an int8 copy by default; the version says whether its archive has one.
+    assert metadata["precision"] == ("int8" if written["int8"]["shipped"] else "fp32")
+    agreement = written["int8"]["agreement"]
+    assert float(metadata["metric:int8_agreement"]) == pytest.approx(agreement, rel=1e-5)
 
     statistics = package["ModelMetrics"]["ModelQuality"]["Statistics"]
     assert statistics["ContentType"] == "application/json"
@@ -90,6 +94,7 @@ def test_a_registered_version_waits_for_approval_with_what_a_reviewer_needs(
     assert document["hyperparameters"]["arch"] == "resnet18"
     assert document["metrics"]["test_accuracy"] == pytest.approx(accuracy)
     assert document["code_sha256"] == code_sha256
+    assert document["precision"] == metadata["precision"]
 
 
 def test_only_an_approved_version_deploys(registry, emulator, caplog, tmp_path):
@@ -206,3 +211,54 @@ def test_what_cannot_be_registered_says_why(registry, emulator, caplog, setup, e
         )
     message = failure(stack, caplog, "register", "--from-job", job)
     assert expected in message
+
+
+def serving_endpoint(sagemaker, stack: JobsStack, name: str, container: dict, instance_type):
+    """An endpoint serving ``container``, as modules/sagemaker_endpoint creates one."""
+    sagemaker.create_model(
+        ModelName=f"{name}-model", ExecutionRoleArn=stack.role_arn, PrimaryContainer=container
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=f"{name}-config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": f"{name}-model",
+                "InitialInstanceCount": 1,
+                "InstanceType": instance_type,
+            }
+        ],
+    )
+    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
+
+
+def test_status_says_the_precision_each_endpoint_serves(registry, emulator, capsys):
+    """An int8 archive serves int8 on x86 CPUs and fp32 on a GPU or Inferentia type (the handler
+    chooses by device) or where INFERENCE_PRECISION says fp32; a model from a URL says none.
+    (The emulator refuses Graviton types: test_specs covers their names.)"""
+    stack = registry.stack
+    sagemaker, s3 = client("sagemaker", emulator), client("s3", emulator)
+    url = sagemaker.describe_training_job(TrainingJobName=registry.job)["ModelArtifacts"][
+        "S3ModelArtifacts"
+    ]
+    shipped = {"history": [], "test": {"test_accuracy": 0.9}, "int8": {"shipped": True}}
+    key = url.replace("model.tar.gz", "output.tar.gz").removeprefix(f"s3://{stack.bucket}/")
+    s3.put_object(Bucket=stack.bucket, Key=key, Body=output_archive(json.dumps(shipped).encode()))
+    arn = stack.run("register", "--from-job", registry.job)
+    stack.run("approve", arn)
+    package = {"ModelPackageName": arn}
+    forced = {**package, "Environment": {"INFERENCE_PRECISION": "fp32"}}
+    cases = {
+        "x86": (package, "ml.c5.xlarge", f"{arn} (int8)"),
+        "gpu": (package, "ml.g4dn.xlarge", f"{arn} (fp32)"),
+        "inferentia": (package, "ml.inf1.xlarge", f"{arn} (fp32)"),
+        "forced": (forced, "ml.m5.large", f"{arn} (fp32)"),
+        "url": ({"Image": INFERENCE_IMAGE, "ModelDataUrl": url}, "ml.m5.large", f"; {url}"),
+    }
+    for case, (container, instance_type, _) in cases.items():
+        serving_endpoint(sagemaker, stack, f"{stack.prefix}-{case}", container, instance_type)
+    for case, (_, _, expected) in cases.items():
+        capsys.readouterr()
+        table = stack.run("status", "--endpoint-name", f"{stack.prefix}-{case}")
+        (row,) = [line for line in table.splitlines() if line.startswith("endpoint")]
+        assert row.endswith(expected), (case, row)

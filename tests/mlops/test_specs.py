@@ -154,6 +154,29 @@ def test_cpu_images_are_not_sent_to_gpu_instances():
         specs.check_image_fits_instance(cpu.replace("-cpu-", "-gpu-"), "ml.c5.2xlarge")
 
 
+@pytest.mark.parametrize(
+    ("instance_type", "x86_int8"),
+    [
+        ("ml.m5.large", True),
+        ("ml.c5.xlarge", True),
+        ("ml.c5n.2xlarge", True),
+        ("ml.c6i.4xlarge", True),
+        ("ml.t2.medium", True),
+        ("ml.c7g.xlarge", False),  # Graviton: a "g" after the generation
+        ("ml.m6gd.large", False),
+        ("ml.r8g.2xlarge", False),
+        ("ml.g4dn.xlarge", False),  # NVIDIA
+        ("ml.g5.12xlarge", False),
+        ("ml.p4d.24xlarge", False),
+        ("ml.inf2.xlarge", False),  # Inferentia, Trainium
+        ("ml.trn1.2xlarge", False),
+    ],
+)
+def test_which_instance_types_serve_an_int8_archive_in_int8(instance_type, x86_int8):
+    """The families the endpoint module sorts by name (modules/sagemaker_endpoint/instances.tf)."""
+    assert (specs.NO_X86_INT8.match(instance_type) is None) == x86_int8
+
+
 def test_the_new_model_copies_the_current_one_but_for_its_data():
     current = {
         "ModelName": "dog-breeds-1a2b3c4d",

@@ -113,8 +113,8 @@ variable "stop_after_training" {
 
 variable "package_int8" {
   type        = bool
-  default     = false
-  description = "Add an int8 model to model.tar.gz for CPU endpoints (calibrated on data/valid, shipped only when it agrees with fp32 on 99% of data/test)."
+  default     = true
+  description = "Add an int8 model to model.tar.gz for x86 CPU endpoints (calibrated on data/valid, shipped only when it agrees with fp32 on 99% of data/test; GPU and Graviton endpoints serve fp32 from the same archive)."
 }
 
 variable "kms_key_arn" {

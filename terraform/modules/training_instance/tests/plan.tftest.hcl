@@ -63,9 +63,9 @@ run "user_data_names_bucket_prefixes_and_run" {
   }
 
   assert {
-    condition = alltrue([for line in ["BUCKET=dog-breeds-data", "DATA_PREFIX=data/", "CODE_PREFIX=code/", "MODELS_PREFIX=models/", "RUN_ID=run-42", "HYPERPARAMETERS=\"--arch resnet18 --epochs 2\"", "STOP_AFTER_TRAINING=true", "PACKAGE_INT8=false"] :
+    condition = alltrue([for line in ["BUCKET=dog-breeds-data", "DATA_PREFIX=data/", "CODE_PREFIX=code/", "MODELS_PREFIX=models/", "RUN_ID=run-42", "HYPERPARAMETERS=\"--arch resnet18 --epochs 2\"", "STOP_AFTER_TRAINING=true", "PACKAGE_INT8=true"] :
     strcontains(aws_instance.this.user_data, line)])
-    error_message = "the rendered user data must carry the bucket, prefixes, run id and hyperparameters"
+    error_message = "the rendered user data must carry the bucket, prefixes, run id, hyperparameters and int8 packaging (on by default)"
   }
 }
 
