@@ -35,12 +35,10 @@ from pathlib import Path
 
 import torch
 
-from bench.serving_load import closed_loop, train_model
-from local_stack.demo.sample_data import generate
+from bench.serving_load import closed_loop, model_and_images
 from local_stack.serving.endpoint import LocalEndpoint, ModelServer
 from ml import inference
 from ml.images import decode_rgb
-from ml.package import Int8Options, build_model_archive
 
 logger = logging.getLogger("bench.serving_batching")
 BATCHES = (1, 2, 4, 8)
@@ -157,13 +155,9 @@ def main(argv: list[str] | None = None) -> None:
     cpus = len(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        data = generate(root / "data", classes=5, per_class=20, eval_per_class=20, size=256, seed=0)
-        model_dir = train_model(root, data)
-        options = Int8Options(data / "valid", data / "test", min_agreement=0.99)
-        archive = build_model_archive(model_dir, root / "int8.tar.gz", options)
+        archive, args.images = model_and_images(root)
         with tarfile.open(archive) as opened:
             opened.extractall(root / "extracted", filter="data")
-        args.images = [path.read_bytes() for path in sorted((data / "test").rglob("*.jpg"))]
         ceiling_rows = ceiling(root / "extracted", args.images)
         rule = ModelServer.for_vcpus(cpus)
         load_rows = []

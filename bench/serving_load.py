@@ -57,6 +57,15 @@ def train_model(root: Path, data: Path) -> Path:
     return model_dir
 
 
+def model_and_images(root: Path) -> tuple[Path, list[bytes]]:
+    """The benchmark's archive (fp32 and int8) and the JPEGs the clients send."""
+    data = generate(root / "data", classes=5, per_class=20, eval_per_class=20, size=256, seed=0)
+    model_dir = train_model(root, data)
+    options = Int8Options(data / "valid", data / "test", min_agreement=0.99)
+    archive = build_model_archive(model_dir, root / "int8.tar.gz", options)
+    return archive, [path.read_bytes() for path in sorted((data / "test").rglob("*.jpg"))]
+
+
 def settings(cpus: int) -> list[tuple[str, ModelServer]]:
     deployable = [
         ModelServer(workers, threads)
@@ -178,12 +187,7 @@ def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     cpus = len(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        data = generate(root / "data", classes=5, per_class=20, eval_per_class=20, size=256, seed=0)
-        model_dir = train_model(root, data)
-        options = Int8Options(data / "valid", data / "test", min_agreement=0.99)
-        archive = build_model_archive(model_dir, root / "int8.tar.gz", options)
-        args.images = [path.read_bytes() for path in sorted((data / "test").rglob("*.jpg"))]
+        archive, args.images = model_and_images(Path(tmp))
         rows = []
         for precision in ("fp32", "int8"):
             for name, server in settings(cpus):

@@ -30,6 +30,25 @@ class Registry:
     job: str
 
 
+def serving_endpoint(sagemaker, stack: JobsStack, name: str, container: dict, instance_type):
+    """An endpoint serving ``container``, as modules/sagemaker_endpoint creates one."""
+    sagemaker.create_model(
+        ModelName=f"{name}-model", ExecutionRoleArn=stack.role_arn, PrimaryContainer=container
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=f"{name}-config",
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": f"{name}-model",
+                "InitialInstanceCount": 1,
+                "InstanceType": instance_type,
+            }
+        ],
+    )
+    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
+
+
 @pytest.fixture
 def registry(jobs_stack: JobsStack, emulator, trained_model) -> Registry:
     """A model package group, and a completed training job whose outputs are in S3."""
@@ -157,23 +176,7 @@ def test_the_live_version_cannot_be_rejected_and_status_marks_it(
     sagemaker = client("sagemaker", emulator)
     name = f"{stack.prefix}-endpoint"
     served = arn.replace(f"/{registry.group}/", f"/{registry.group.upper()}/")
-    sagemaker.create_model(
-        ModelName=f"{name}-model",
-        ExecutionRoleArn=stack.role_arn,
-        PrimaryContainer={"ModelPackageName": served},
-    )
-    sagemaker.create_endpoint_config(
-        EndpointConfigName=f"{name}-config",
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": f"{name}-model",
-                "InitialInstanceCount": 1,
-                "InstanceType": "ml.m5.large",
-            }
-        ],
-    )
-    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
+    serving_endpoint(sagemaker, stack, name, {"ModelPackageName": served}, "ml.m5.large")
     message = failure(stack, caplog, "reject", arn, "--endpoint-name", name)
     assert message.startswith(f"{arn} is the version the endpoint serves: deploy another")
 
@@ -211,25 +214,6 @@ def test_what_cannot_be_registered_says_why(registry, emulator, caplog, setup, e
         )
     message = failure(stack, caplog, "register", "--from-job", job)
     assert expected in message
-
-
-def serving_endpoint(sagemaker, stack: JobsStack, name: str, container: dict, instance_type):
-    """An endpoint serving ``container``, as modules/sagemaker_endpoint creates one."""
-    sagemaker.create_model(
-        ModelName=f"{name}-model", ExecutionRoleArn=stack.role_arn, PrimaryContainer=container
-    )
-    sagemaker.create_endpoint_config(
-        EndpointConfigName=f"{name}-config",
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": f"{name}-model",
-                "InitialInstanceCount": 1,
-                "InstanceType": instance_type,
-            }
-        ],
-    )
-    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=f"{name}-config")
 
 
 def test_status_says_the_precision_each_endpoint_serves(registry, emulator, capsys):
