@@ -10,9 +10,10 @@ runs) with the archive, ``INFERENCE_PRECISION`` choosing fp32 or int8; then, for
 count, that many clients each send one JPEG, wait for the answer and send the next, for
 ``--seconds`` after a warm-up. The settings: every workers x threads the endpoint module can
 deploy on this machine's CPUs (its rule, ``ModelServer.for_vcpus``, and the overrides its
-precondition allows), and two it no longer deploys for comparison: one worker with torch's
-own threads, and TorchServe's default (one worker per CPU) with torch's own threads, what the
-endpoint ran before it set either. One JSON line per setting and client count, then a summary.
+preconditions allow: workers x threads equal to the CPUs), and two it no longer deploys for
+comparison: one worker with torch's own threads, and TorchServe's default (one worker per
+CPU) with torch's own threads, what the endpoint ran before it set either. One JSON line per
+setting and client count, then a summary.
 """
 
 from __future__ import annotations
@@ -67,11 +68,8 @@ def model_and_images(root: Path) -> tuple[Path, list[bytes]]:
 
 
 def settings(cpus: int) -> list[tuple[str, ModelServer]]:
-    deployable = [
-        ModelServer(workers, threads)
-        for workers in range(1, cpus + 1)
-        for threads in range(1, cpus // workers + 1)
-    ]
+    splits = [workers for workers in range(1, cpus + 1) if cpus % workers == 0]
+    deployable = [ModelServer(workers, cpus // workers) for workers in splits]
     named = [("rule" if s == ModelServer.for_vcpus(cpus) else "override", s) for s in deployable]
     return [
         *named,

@@ -160,7 +160,7 @@ variable "endpoint_model_server" {
     threads_per_worker = optional(number)
   })
   default     = {}
-  description = "TorchServe workers and torch threads per worker on each endpoint instance; null: chosen for endpoint_instance_type (one worker per vCPU, one thread each). workers x threads_per_worker may not exceed its vCPUs."
+  description = "TorchServe workers and torch threads per worker on each endpoint instance; null: chosen for endpoint_instance_type (one worker per vCPU, one thread each). On a CPU type workers x threads_per_worker must be its vCPUs (on a GPU type at most)."
 
   validation {
     condition     = alltrue([for value in [var.endpoint_model_server.workers, var.endpoint_model_server.threads_per_worker] : value == null || try(value >= 1 && floor(value) == value, false)])

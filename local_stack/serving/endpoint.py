@@ -488,19 +488,29 @@ class LocalEndpoint:
 
 
 def model_server(parser: argparse.ArgumentParser, args: argparse.Namespace) -> ModelServer:
-    """The endpoint module's rule for this machine's CPUs, or the workers and threads asked
-    for; more of them than CPUs is refused, as the module refuses it."""
+    """The endpoint module's rule for this machine's CPUs, with the workers or threads asked
+    for in its place; as the module does for a CPU instance, workers x threads must be the
+    CPUs: more collapses throughput, fewer leaves cores idle."""
     cpus = len(os.sched_getaffinity(0))  # the CPUs this process may run on
-    if args.workers is None and args.threads is None:
-        return ModelServer.for_vcpus(cpus)
-    server = ModelServer(1 if args.workers is None else args.workers, args.threads)
+    rule = ModelServer.for_vcpus(cpus)
+    server = ModelServer(
+        rule.workers if args.workers is None else args.workers,
+        rule.threads if args.threads is None else args.threads,
+    )
     for name, value in (("--workers", server.workers), ("--threads", server.threads)):
-        if value is not None and value < 1:
+        if value < 1:
             parser.error(f"{name} must be 1 or more, got {value}")
-    if server.workers * (server.threads or 1) > cpus:
+    used = server.workers * server.threads
+    if used > cpus:
         parser.error(
-            f"{server.workers} workers x {server.threads or 1} threads is more than this "
+            f"{server.workers} workers x {server.threads} threads is more than this "
             f"machine's {cpus} CPUs: oversubscribed cores collapse throughput"
+        )
+    if used < cpus:
+        parser.error(
+            f"{server.workers} workers x {server.threads} threads leaves {cpus - used} of this "
+            f"machine's {cpus} CPUs idle, which serves fewer requests under load than one "
+            f"worker using them all: make --workers x --threads {cpus}"
         )
     return server
 
@@ -520,12 +530,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         help="TorchServe workers (default: one per CPU, with one thread each, as the endpoint "
-        "module chooses for an instance)",
+        "module chooses for an instance; workers x threads must be the CPUs)",
     )
     parser.add_argument(
         "--threads",
         type=int,
-        help="torch threads per worker (default: 1 with the default workers, else torch's own)",
+        help="torch threads per worker (default: 1)",
     )
     parser.add_argument(
         "--endpoint-name",

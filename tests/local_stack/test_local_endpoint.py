@@ -3,6 +3,7 @@ through boto3's sagemaker-runtime client exactly as the Lambda calls a real endp
 
 import json
 import logging
+import os
 import subprocess
 import sys
 
@@ -299,11 +300,25 @@ def test_the_rule_is_one_worker_per_cpu_of_one_thread():
     [
         (["--workers", "64", "--threads", "2"], "64 workers x 2 threads is more than this"),
         (["--workers", "0"], "--workers must be 1 or more, got 0"),
+        (["--threads", "64"], "x 64 threads is more than this machine's"),
     ],
 )
-def test_make_serve_refuses_more_workers_than_cpus(tmp_path, flags, said):
+def test_make_serve_refuses_settings_that_do_not_fit_the_cpus(tmp_path, flags, said):
     archive = tmp_path / "model.tar.gz"
     archive.write_bytes(b"checked after the settings")
     result = run_module("local_stack.serving.endpoint", str(archive), *flags)
     assert result.returncode == 2
     assert said in result.stderr
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="one CPU: 1 x 1 uses it all")
+def test_make_serve_refuses_a_setting_that_leaves_cpus_idle(tmp_path):
+    archive = tmp_path / "model.tar.gz"
+    archive.write_bytes(b"checked after the settings")
+    flags = ["--workers", "1", "--threads", "1"]
+    result = run_module("local_stack.serving.endpoint", str(archive), *flags)
+    assert result.returncode == 2
+    cpus = len(os.sched_getaffinity(0))
+    assert f"1 workers x 1 threads leaves {cpus - 1} of this machine's {cpus} CPUs idle" in (
+        result.stderr
+    )

@@ -197,6 +197,11 @@ resource "aws_sagemaker_model" "this" {
       error_message = "model_server: ${local.server_workers} workers x ${coalesce(local.server_threads, 1)} threads is more than the ${coalesce(local.size_vcpus, 0)} vCPUs of ${var.instance_type}; oversubscribed cores collapse throughput (bench/README.md): lower workers or threads_per_worker."
     }
     precondition {
+      # A GPU type's workers feed its GPUs: their CPU threads are not the measure there.
+      condition     = local.serverless || local.instance_kind == "gpu" || local.size_vcpus == null || local.server_workers * coalesce(local.server_threads, 1) >= coalesce(local.size_vcpus, 0)
+      error_message = "model_server: ${local.server_workers} workers x ${coalesce(local.server_threads, 1)} threads leaves ${coalesce(local.size_vcpus, 0) - local.server_workers * coalesce(local.server_threads, 1)} of the ${coalesce(local.size_vcpus, 0)} vCPUs of ${var.instance_type} idle, which serves fewer requests under load than one worker using them all (bench/README.md): make workers x threads_per_worker ${coalesce(local.size_vcpus, 0)}, e.g. { workers = 1, threads_per_worker = ${coalesce(local.size_vcpus, 0)} } where lone requests' latency matters most."
+    }
+    precondition {
       condition     = !local.serverless || (var.model_server.workers == null && var.model_server.threads_per_worker == null)
       error_message = "model_server has no effect on a serverless endpoint (it runs one worker, on vCPUs SageMaker sizes by memory): leave it unset."
     }

@@ -214,7 +214,7 @@ variable "model_server" {
     threads_per_worker = optional(number)
   })
   default     = {}
-  description = "TorchServe workers and torch threads per worker (SAGEMAKER_MODEL_SERVER_WORKERS, OMP_NUM_THREADS). null: chosen for instance_type (one worker per vCPU with one thread each; on a GPU type one worker per GPU). workers x threads_per_worker may not exceed the instance's vCPUs. A serverless endpoint runs one worker."
+  description = "TorchServe workers and torch threads per worker (SAGEMAKER_MODEL_SERVER_WORKERS, OMP_NUM_THREADS). null: chosen for instance_type (one worker per vCPU with one thread each; on a GPU type one worker per GPU). On a CPU type workers x threads_per_worker must be the instance's vCPUs (more collapses throughput, fewer leaves cores idle); on a GPU type it may not exceed them. A serverless endpoint runs one worker."
 
   validation {
     condition     = alltrue([for value in [var.model_server.workers, var.model_server.threads_per_worker] : value == null || try(value >= 1 && floor(value) == value, false)])

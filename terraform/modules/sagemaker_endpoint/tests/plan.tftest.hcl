@@ -621,6 +621,23 @@ run "refuses_more_workers_than_vcpus" {
   expect_failures = [aws_sagemaker_model.this]
 }
 
+run "refuses_idle_vcpus" {
+  command = plan
+  variables {
+    model_server = { workers = 1, threads_per_worker = 1 }
+  }
+  expect_failures = [aws_sagemaker_model.this]
+}
+
+run "refuses_fewer_workers_than_vcpus_on_the_rules_one_thread" {
+  command = plan
+  variables {
+    instance_type = "ml.c5.xlarge"
+    model_server  = { workers = 2 }
+  }
+  expect_failures = [aws_sagemaker_model.this]
+}
+
 run "refuses_a_graviton_type_with_the_x86_image" {
   command = plan
   variables {
