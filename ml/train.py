@@ -320,12 +320,18 @@ def write_outputs(run: Run, criterion, history: list[dict]) -> None:
     logger.info("model artifacts written to %s", args.model_dir)
 
 
-def check_int8(args, model: nn.Module) -> tuple[dict, bytes | None]:
+def check_int8(args, model: nn.Module) -> tuple[dict | None, bytes | None]:
     """The int8 check as metrics.json keeps it, and the int8 state when it agrees with fp32
     enough; otherwise a warning and no state (a finished training run is not thrown away for
-    its int8 copy)."""
+    its int8 copy). A run on cached features alone has no images to check it on: no check."""
     from ml.quantize import QuantizationRefusedError, quantize_checked
 
+    if not (args.valid_dir.is_dir() and args.test_dir.is_dir()):
+        logger.warning(
+            "no int8 model: it is calibrated and checked on the valid and test images, and this "
+            "run has none (cached features only); python -m ml.package --int8 adds one later"
+        )
+        return None, None
     try:
         report = quantize_checked(
             copy.deepcopy(model).float(),

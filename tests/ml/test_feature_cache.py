@@ -92,9 +92,16 @@ def test_a_cache_alone_serves_a_trial_without_images(sample_dataset, tmp_path):
     """What a tuning trial gets on SageMaker: the features channel, no images."""
     cache = tmp_path / "cache"
     train_head(sample_dataset, tmp_path / "first", "--feature-cache", str(cache))
-    trial = train_head(tmp_path / "no-images", tmp_path / "trial", "--feature-cache", str(cache))
+    # int8 on, as by default: it needs images, so the trial goes without and says why.
+    trial = train_head(
+        tmp_path / "no-images", tmp_path / "trial", "--feature-cache", str(cache), "--package-int8"
+    )
     assert "no images in" in trial.stdout
     assert "files the cache" in trial.stdout
+    assert "no int8 model: it is calibrated and checked on the valid and test images" in (
+        trial.stdout + trial.stderr
+    )
+    assert "int8" not in metrics(tmp_path / "trial" / "model")
     assert (
         metrics(tmp_path / "trial" / "model")["test"]
         == metrics(tmp_path / "first" / "model")["test"]
