@@ -54,6 +54,7 @@ def run_trial(number: int, values: dict, train_args: list[str], cache: Path, out
     flags = [f"--{name}={value}" for name, value in values.items()]
     args = train.parse_args(
         [
+            "--no-package-int8",  # trials are compared, not served (train_args may say otherwise)
             *train_args,
             "--freeze-backbone",
             "--no-augment",

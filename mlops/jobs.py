@@ -209,7 +209,7 @@ def tune(aws: Aws, stack: Stack, args, now: datetime) -> str:
     name = specs.job_name(args.prefix, "tune", now)
     resources = resources_from(args, head_only=args.features_job is not None)
     setting = job_setting(aws, stack, name, args)
-    static = static_hyperparameters(args)
+    static = {**specs.TRIAL_ONLY, **static_hyperparameters(args)}
     if args.features_job:
         features_uri, shaping = features_job(aws, args.features_job)
         changed = sorted(k for k in shaping if k in static and static[k] != shaping[k])
@@ -252,7 +252,8 @@ TUNE = Command("tune", "start a hyperparameter tuning job", tune, tune_options, 
 
 def best_trial(aws: Aws, tuning_job: str) -> tuple[dict, dict[str, object]]:
     """The tuning job's best training job (its summary) and the hyperparameters the final
-    model should train with: the trial's, without what training on cached features needed."""
+    model should train with: the trial's, without what only trials train with and what
+    training on cached features needed."""
     tuning = fetch(
         aws.sagemaker.describe_hyper_parameter_tuning_job,
         f"--from-tuning {tuning_job}: no such tuning job",
@@ -267,6 +268,8 @@ def best_trial(aws: Aws, tuning_job: str) -> tuple[dict, dict[str, object]]:
         )
     job = aws.sagemaker.describe_training_job(TrainingJobName=best["TrainingJobName"])
     hyperparameters = specs.decode_hyperparameters(job["HyperParameters"])
+    for name in specs.TRIAL_ONLY:  # the final model gets ml/train.py's own (an int8 copy)
+        hyperparameters.pop(name, None)
     channels = {channel["ChannelName"] for channel in job.get("InputDataConfig", [])}
     if specs.FEATURES_CHANNEL in channels:
         for name in specs.HEAD_ONLY:

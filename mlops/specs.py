@@ -43,6 +43,9 @@ JOB_OWNED_OPTIONS = frozenset(
 )
 # What head-only training on cached features needs: the backbone frozen, no augmentation.
 HEAD_ONLY = {"freeze-backbone": True, "augment": False}
+# What tuning trials train with and the final model does not: no int8 copy (ml/train.py's
+# default), as trials' models are compared, not served, and the check costs each trial.
+TRIAL_ONLY = {"package-int8": False}
 # Options of a features job that shape the features: its trials must train with the same.
 FEATURE_SHAPING_OPTIONS = ("arch", "image-size", "pretrained", "backbone-weights")
 # The longest names SageMaker accepts, by kind of resource.

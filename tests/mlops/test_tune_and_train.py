@@ -58,6 +58,7 @@ def test_tune_creates_the_search_the_script_and_its_metrics(jobs_stack, emulator
     assert json.loads(static["sagemaker_program"]) == "ml/train.py"
     assert json.loads(static["sagemaker_submit_directory"]) == code_uri
     assert json.loads(static["arch"]) == "resnet18"
+    assert json.loads(static["package-int8"]) is False  # trials are compared, not served
     assert definition["RoleArn"] == jobs_stack.role_arn
     assert [c["DataSource"]["S3DataSource"]["S3Uri"] for c in definition["InputDataConfig"]] == [
         f"s3://{jobs_stack.bucket}/data/{split}/" for split in ("train", "valid", "test")
@@ -132,6 +133,7 @@ def test_train_from_tuning_takes_the_best_trial(jobs_stack, emulator):
     assert hyperparameters["lr"] == pytest.approx(float(tuned["lr"]))
     assert hyperparameters["batch-size"] == int(tuned["batch-size"])
     assert hyperparameters["epochs"] == 12  # the override wins over the trial's value
+    assert "package-int8" not in hyperparameters  # the final model gets its int8 copy
     assert hyperparameters["sagemaker_program"] == "ml/train.py"
     assert hyperparameters["sagemaker_submit_directory"].endswith(f"/code/{name}/code.tar.gz")
     assert job["ResourceConfig"] == {
