@@ -44,19 +44,45 @@ SHARED_WORKERS = {
 }
 
 
+# The scopes that take minutes (make test's --durations), handed out first: xdist's own order
+# (most tests first) left a few-test, minutes-long file for the end, one worker idle meanwhile.
+LONGEST_FIRST = (
+    "torchserve",
+    "tests/ec2/test_train_on_boot.py",
+    "applied-stack",
+    "tests/terraform/test_static.py",
+    "tests/terraform/test_deployments.py",
+    "tests/terraform/test_examples.py",
+    "tests/test_readme_commands.py",
+)
+
+
+def scope_of(nodeid: str) -> str:
+    """The unit a worker runs whole: a SHARED_WORKERS group, else the test's file."""
+    path = nodeid.split("::", 1)[0]
+    return next((name for name, files in SHARED_WORKERS.items() if path in files), path)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """LONGEST_FIRST's scopes first, each test keeping its place within its scope."""
+    rank = {scope: index for index, scope in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(scope_of(item.nodeid), len(rank)))
+
+
 # optionalhook: the parity environments run some of these tests without pytest-xdist.
 @pytest.hookimpl(optionalhook=True)
 def pytest_xdist_make_scheduler(config, log):
     """pytest-xdist's scheduler, scoped by SHARED_WORKERS: a group's files go to one worker,
-    every other file's tests together to one worker. (xdist's own loadgroup cannot be used:
-    it tags test IDs through an attribute pytest 9 no longer reads, so it groups nothing.)"""
+    every other file's tests together to one worker, in collection order (LONGEST_FIRST).
+    (xdist's own loadgroup cannot be used: it tags test IDs through an attribute pytest 9 no
+    longer reads, so it groups nothing.)"""
     from xdist.scheduler import LoadScopeScheduling
 
     class SharedWorkerScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
-            path = nodeid.split("::", 1)[0]
-            return next((name for name, files in SHARED_WORKERS.items() if path in files), path)
+            return scope_of(nodeid)
 
+    config.option.loadscopereorder = False
     return SharedWorkerScheduling(config, log)
 
 
