@@ -140,15 +140,7 @@ class Terraform:
         command = [self.binary, *args]
         logger.info("terraform %s (in %s)", " ".join(args), self.workdir)
         if self.progress is None:
-            result = subprocess.run(
-                command,
-                cwd=self.workdir,
-                env=self.env,
-                capture_output=True,
-                text=True,
-                timeout=timeout,
-                check=False,
-            )
+            result = self._captured(command, timeout)
         else:
             result = self._run_streaming(command, timeout)
         if result.returncode != 0:
@@ -161,9 +153,18 @@ class Terraform:
     def console(self, expression: str, *args: str, timeout: float = 120) -> str:
         """What ``terraform console`` prints for ``expression`` (``args``: its options, such
         as ``-var-file=``); a folder of variable declarations or templates needs no init."""
-        result = subprocess.run(
-            [self.binary, "console", *args],
-            input=f"{expression}\n",
+        result = self._captured([self.binary, "console", *args], timeout, f"{expression}\n")
+        if result.returncode != 0:
+            raise TerraformError(f"terraform console failed on {expression}:\n{result.stderr}")
+        return result.stdout
+
+    def _captured(
+        self, command: list[str], timeout: float, stdin: str | None = None
+    ) -> subprocess.CompletedProcess:
+        """``command`` in the working folder with this run's environment, its output kept."""
+        return subprocess.run(
+            command,
+            input=stdin,
             cwd=self.workdir,
             env=self.env,
             capture_output=True,
@@ -171,9 +172,6 @@ class Terraform:
             timeout=timeout,
             check=False,
         )
-        if result.returncode != 0:
-            raise TerraformError(f"terraform console failed on {expression}:\n{result.stderr}")
-        return result.stdout
 
     def _run_streaming(self, command: list[str], timeout: float) -> subprocess.CompletedProcess:
         """``command``, its progress lines handed to ``self.progress`` as they are printed."""
