@@ -21,13 +21,13 @@ import io
 import json
 import logging
 import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
 import torch
 
+from bench.timing import median_seconds
 from ml.model import build_model
 from ml.quantize import BACKEND, _prepare
 
@@ -39,13 +39,8 @@ def forward_ms(model, example: torch.Tensor) -> dict[str, float]:
     for threads in (1, 2):
         torch.set_num_threads(threads)
         with torch.inference_mode():
-            model(example)  # warm-up
-            runs = []
-            for _ in range(10):
-                began = time.perf_counter()
-                model(example)
-                runs.append(time.perf_counter() - began)
-        times[f"ms_{threads}_thread"] = round(1000 * statistics.median(runs), 1)
+            seconds = median_seconds(lambda: model(example), 10)
+        times[f"ms_{threads}_thread"] = round(1000 * seconds, 1)
     return times
 
 

@@ -14,12 +14,11 @@ from __future__ import annotations
 import io
 import json
 import logging
-import statistics
-import time
 
 import numpy as np
 from PIL import Image
 
+from bench.timing import median_seconds
 from ml import images
 from ml.data import resize_size
 
@@ -38,13 +37,9 @@ def phone_photo(width: int, height: int) -> bytes:
 
 
 def median_ms(encoded: images.EncodedImage, shorter_side: int | None) -> tuple[float, tuple]:
-    images.decode_rgb(encoded, shorter_side)  # warm-up
-    times = []
-    for _ in range(5):
-        started = time.perf_counter()
-        decoded = images.decode_rgb(encoded, shorter_side)
-        times.append(time.perf_counter() - started)
-    return round(1000 * statistics.median(times), 1), decoded.size
+    size = images.decode_rgb(encoded, shorter_side).size  # also the warm-up
+    seconds = median_seconds(lambda: images.decode_rgb(encoded, shorter_side), 5, warm_ups=0)
+    return round(1000 * seconds, 1), size
 
 
 def main() -> None:

@@ -18,15 +18,14 @@ import io
 import json
 import logging
 import os
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from bench.serving_startup import model_dirs
+from bench.timing import median_seconds
 from ml import images, inference
 
 logger = logging.getLogger("bench.photo_handler")
@@ -56,13 +55,7 @@ def median_ms(loaded, body: bytes) -> float:
             decoded = inference.input_fn(body, "image/jpeg")
         inference.output_fn(inference.predict_fn(decoded, loaded), "application/json")
 
-    request()  # warm-up
-    times = []
-    for _ in range(7):
-        began = time.perf_counter()
-        request()
-        times.append(time.perf_counter() - began)
-    return round(1000 * statistics.median(times), 1)
+    return round(1000 * median_seconds(request, 7), 1)
 
 
 def main() -> None:

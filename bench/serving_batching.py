@@ -26,16 +26,15 @@ import argparse
 import json
 import logging
 import os
-import statistics
 import tarfile
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from bench.serving_load import closed_loop, model_and_images
+from bench.timing import median_seconds
 from local_stack.serving.endpoint import LocalEndpoint, ModelServer
 from ml import inference
 from ml.images import decode_rgb
@@ -66,15 +65,14 @@ class BatchingServer(ModelServer):
 def per_image_ms(loaded, images: list[bytes], batch: int, rounds: int = 6) -> float:
     """Median over ``rounds`` of (decode + preprocess + one forward pass of ``batch``)/batch."""
     encoded = [inference.input_fn(image, "image/jpeg").images[0] for image in images[:batch]]
-    times = []
-    for _ in range(rounds + 1):  # the first is a warm-up
-        began = time.perf_counter()
+
+    def request() -> None:
         pictures = [decode_rgb(image, loaded.shorter_side) for image in encoded]
         tensor = torch.stack([loaded.transform(picture) for picture in pictures])
         with torch.inference_mode():
             loaded.model(tensor.to(memory_format=torch.channels_last))
-        times.append((time.perf_counter() - began) / batch)
-    return round(1000 * statistics.median(times[1:]), 1)
+
+    return round(1000 * median_seconds(request, rounds) / batch, 1)
 
 
 def ceiling(model_dir: Path, images: list[bytes]) -> list[dict]:

@@ -30,6 +30,7 @@ import requests
 import torch
 from torch.utils.data import DataLoader, TensorDataset
 
+from bench.timing import median_seconds
 from local_stack.serving.endpoint import ModelServer, ToolkitServer
 from ml import inference
 from ml.artifacts import INT8_WEIGHTS_FILE, WEIGHTS_FILE, write_model_artifacts
@@ -90,12 +91,8 @@ def serve(archive: Path, workdir: Path, server: ModelServer) -> dict:
 
 
 def median_s(action, rounds: int) -> float:
-    times = []
-    for _ in range(rounds):
-        began = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - began)
-    return round(sorted(times)[len(times) // 2], 2)
+    """Each round a first load (a fresh interpreter, a model not loaded before): no warm-up."""
+    return round(median_seconds(action, rounds, warm_ups=0), 2)
 
 
 def in_process(dirs: dict[str, Path], rounds: int) -> dict:
