@@ -20,6 +20,8 @@ TRAIN_ARGS ?= --arch resnet18 --no-pretrained --no-freeze-backbone --image-size 
 # make emulator: its port (4566 unless given). make demo: its own emulator on this port (0: any
 # free one); unset, the demo reuses an emulator already answering on 4566, or starts one.
 EMULATOR_PORT ?=
+# make emulator: 1 runs the SageMaker jobs created on it (local mode), 0 only records them.
+LOCAL_MODE ?= 1
 # make tf-init: where the stack's state lives: s3 (the bucket terraform/backend.hcl names) or
 # local (this machine only, for a trial alone: an override file replaces the S3 backend).
 STATE ?= s3
@@ -170,8 +172,8 @@ serve: $(VENV_STAMP) ## Serve MODEL on the SageMaker PyTorch serving stack at 12
 ui: $(VENV_STAMP) ## The dog-photo page at 127.0.0.1:UI_PORT: MODEL through the Lambda handler, or API=deployed URL
 	$(PY) -m local_stack.serving.page $(if $(API),--api $(API),$(MODEL)) --port $(UI_PORT)
 
-emulator: $(VENV_STAMP) ## Run the embedded AWS emulator in the foreground on 127.0.0.1:4566 (EMULATOR_PORT=... another)
-	$(PY) -m local_stack.emulator $(if $(EMULATOR_PORT),--port $(EMULATOR_PORT))
+emulator: $(VENV_STAMP) ## Run the embedded AWS emulator in the foreground on 127.0.0.1:4566 (EMULATOR_PORT=... another; LOCAL_MODE=0 records SageMaker jobs without running them)
+	$(PY) -m local_stack.emulator $(if $(EMULATOR_PORT),--port $(EMULATOR_PORT)) $(if $(filter 0,$(LOCAL_MODE)),--no-local-mode)
 
 clean: ## Remove build outputs, caches and virtual environments
 	rm -rf $(BUILD) $(VENV) $(VENV_IAC) .venv-parity .pytest_cache .ruff_cache .hypothesis

@@ -63,9 +63,11 @@ def default_checkpoint_dir(args: argparse.Namespace) -> Path:
     """On SageMaker a folder per job: trials of a tuning job share one checkpoint S3 prefix,
     and the job's own folder keeps a trial from resuming another's while a spot restart (same
     job) finds its own. Elsewhere a folder per run configuration under build/checkpoints, so
-    a run never meets the checkpoint of a differently shaped one."""
+    a run never meets the checkpoint of a differently shaped one. (``SAGEMAKER_BASE_DIR`` is
+    the training toolkit's stand-in for /opt/ml, which the emulator's local mode sets.)"""
     if ON_SAGEMAKER:
-        return Path("/opt/ml/checkpoints", os.environ.get("TRAINING_JOB_NAME", ""))
+        base = os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml")
+        return Path(base, "checkpoints", os.environ.get("TRAINING_JOB_NAME", ""))
     data = hashlib.sha256(str(args.train_dir.resolve()).encode()).hexdigest()[:8]
     head = "head" if args.freeze_backbone else "full"
     return Path(
@@ -174,7 +176,8 @@ def add_feature_cache_options(parser: argparse.ArgumentParser) -> None:
         parser,
         "features-only",
         False,
-        "compute the --feature-cache and stop, without training (what a features job does)",
+        "compute the --feature-cache and stop, without training (what a features job does; "
+        "on SageMaker the cache defaults to /opt/ml/features)",
     )
     parser.add_argument(
         "--features-s3-uri",
@@ -244,6 +247,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             setattr(args, f"{split}_dir", args.data_dir / split)
     if args.checkpoint_dir is None:
         args.checkpoint_dir = default_checkpoint_dir(args)
+    if args.features_only and args.feature_cache is None and ON_SAGEMAKER:
+        # A features job computes its cache on the instance's disk before uploading it.
+        args.feature_cache = Path(os.environ.get("SAGEMAKER_BASE_DIR", "/opt/ml"), "features")
     check_args(parser, args)
     return args
 

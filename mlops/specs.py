@@ -20,8 +20,6 @@ from mlops import JobsError
 TRAINING_ENTRY_POINT = "ml/train.py"
 DATA_CHANNELS = ("train", "valid", "test")
 FEATURES_CHANNEL = "features"
-# Where a features job computes the cache inside its container before uploading it.
-FEATURES_LOCAL_PATH = "/opt/ml/features"
 CHECKPOINT_LOCAL_PATH = "/opt/ml/checkpoints"
 # Where register puts each version's metrics document (the bucket's registry/ prefix).
 REGISTRY_PREFIX = "registry/"
@@ -330,7 +328,6 @@ def features_job_hyperparameters(
         **shaping,
         **HEAD_ONLY,
         "features-only": True,
-        "feature-cache": FEATURES_LOCAL_PATH,
         "features-s3-uri": setting.features_uri_of(job),
     }
 

@@ -95,7 +95,8 @@ def emulator() -> Iterator[Emulator]:
     if os.environ.get("LOCALSTACK_ENDPOINT"):
         running = connect_or_start()
     else:
-        running = start_moto(port=free_port())
+        # Local mode off: a test that runs jobs turns it on (the local_mode fixture).
+        running = start_moto(port=free_port(), local_mode=False)
     try:
         with overlaid_environment(
             {**running.environment(), "LOCALSTACK_ENDPOINT": running.endpoint_url}
@@ -103,6 +104,24 @@ def emulator() -> Iterator[Emulator]:
             yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def local_mode(emulator):
+    """The emulator's local mode on for one test: the SageMaker jobs it creates run for real
+    (each instance a process of the training toolkit); off again after, every job ended."""
+    if emulator.local_mode is None:
+        pytest.skip("local mode runs in the embedded emulator only, not in an external one")
+    mode = emulator.local_mode
+    settings = {"toolkit": mode.toolkit, "trials_at_a_time": mode.trials_at_a_time}
+    mode.enabled = True
+    try:
+        yield mode
+    finally:
+        mode.enabled = False
+        mode.stop_all()
+        for name, value in settings.items():  # a test may change them
+            setattr(mode, name, value)
 
 
 @pytest.fixture(scope="session")

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
-
-from local_stack.ports import free_port
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The sagemaker-training toolkit's container entry point, as a training image runs it.
@@ -127,54 +123,35 @@ def write_sagemaker_layout(
     )
 
 
-# Two resolvable names for one machine, standing in for algo-1 and algo-2.
-TOOLKIT_HOSTS = ["127.0.0.1", "localhost"]
+TRAINING_JOB_ENDS = ("Completed", "Failed", "Stopped")
 
 
-def run_toolkit_job(
-    job: dict, dataset: Path, root: Path, train_executable: Path = TOOLKIT_TRAIN
-) -> dict[str, str]:
-    """A training job (DescribeTrainingJob's answer) run as SageMaker runs it on two
-    instances: the toolkit's ``train`` in two processes, each with its own /opt/ml under
-    ``root``, downloading the job's code bundle and training together. The log of each host;
-    AssertionError with the logs when either fails."""
-    port = str(free_port())
-    processes = {}
-    for host in TOOLKIT_HOSTS:
-        base = root / host
-        hyperparameters = dict(job["HyperParameters"])
-        # /opt/ml/checkpoints is not writable here; everything else is as the job says.
-        hyperparameters["checkpoint-dir"] = json.dumps(str(base / "checkpoints"))
-        # FullyReplicated channels: every instance gets the whole split.
-        channels = [channel["ChannelName"] for channel in job["InputDataConfig"]]
-        write_sagemaker_layout(base, hyperparameters, dataset, channels, host, TOOLKIT_HOSTS)
-        env = python_env(
-            SAGEMAKER_BASE_DIR=str(base),
-            TRAINING_JOB_NAME=job["TrainingJobName"],
-            MASTER_PORT=port,
-            OMP_NUM_THREADS="1",
+def wait_for_training_job(
+    sagemaker, name: str, statuses: tuple[str, ...] = TRAINING_JOB_ENDS, timeout: float = 300
+) -> dict:
+    """DescribeTrainingJob's answer once the job's status is one of ``statuses``."""
+    deadline = time.monotonic() + timeout
+    while (job := sagemaker.describe_training_job(TrainingJobName=name))[
+        "TrainingJobStatus"
+    ] not in statuses:
+        assert time.monotonic() < deadline, f"{name} still {job['TrainingJobStatus']}"
+        time.sleep(0.5)
+    return job
+
+
+def training_job_logs(emulator, name: str) -> dict[str, str]:
+    """Each instance's CloudWatch Logs stream of the job (algo-1, algo-2...) as text."""
+    from local_stack.emulator import client
+    from local_stack.emulator.training import LOG_GROUP
+
+    logs = client("logs", emulator)
+    streams = logs.describe_log_streams(logGroupName=LOG_GROUP, logStreamNamePrefix=f"{name}/")
+    return {
+        stream["logStreamName"].split("/")[1].rsplit("-", 1)[0]: "\n".join(
+            event["message"]
+            for event in logs.get_log_events(
+                logGroupName=LOG_GROUP, logStreamName=stream["logStreamName"]
+            )["events"]
         )
-        env.pop("PYTHONPATH")  # the code comes from the bundle the toolkit downloads
-        log = (root / f"{host}.log").open("w")
-        processes[host] = subprocess.Popen(
-            [str(train_executable)],
-            env=env,
-            cwd=base,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    deadline = time.monotonic() + 600
-    try:
-        codes = {
-            host: process.wait(timeout=max(deadline - time.monotonic(), 0))
-            for host, process in processes.items()
-        }
-    except subprocess.TimeoutExpired:
-        for process in processes.values():
-            with contextlib.suppress(ProcessLookupError):  # the toolkit and its script
-                os.killpg(process.pid, signal.SIGKILL)
-        codes = {host: process.wait() for host, process in processes.items()}  # -9: killed
-    logs = {host: (root / f"{host}.log").read_text() for host in TOOLKIT_HOSTS}
-    assert codes == dict.fromkeys(TOOLKIT_HOSTS, 0), "\n".join(v[-4000:] for v in logs.values())
-    return logs
+        for stream in streams["logStreams"]
+    }

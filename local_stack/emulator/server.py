@@ -26,8 +26,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from local_stack.emulator.local_mode import LocalMode, install, uninstall
 from local_stack.emulator.recorder import CallRecorder, RecordingApp
 from local_stack.emulator.shims import SHIM_NAMES, SHIMS, apply_moto_shims
+from local_stack.emulator.training import Endpoint
 from local_stack.ports import LOOPBACK, port_is_free
 
 logger = logging.getLogger(__name__)
@@ -50,6 +52,7 @@ class Emulator:
     region: str = DEFAULT_REGION
     server: object | None = None  # moto ThreadedMotoServer when we started it
     recorder: CallRecorder | None = None  # the signed requests it answered, when we started it
+    local_mode: LocalMode | None = None  # the jobs it runs for real, when we started it
     _probed: dict[str, bool] = field(default_factory=dict, repr=False)
 
     @property
@@ -95,11 +98,19 @@ class Emulator:
             )
 
     def reset(self) -> None:
-        """Forget every resource (moto only); a no-op against an external emulator."""
+        """Forget every resource and end every job it runs (moto only); a no-op against an
+        external emulator."""
+        if self.local_mode is not None:
+            self.local_mode.stop_all()
         if self.owned:
             _post_json(f"{self.endpoint_url}/moto-api/reset", {})
 
     def stop(self) -> None:
+        """Stop serving; every process its jobs started ends first."""
+        if self.local_mode is not None:
+            self.local_mode.shutdown()
+            uninstall(self.local_mode)
+            self.local_mode = None
         if self.server is not None:
             self.server.stop()
             self.server = None
@@ -128,10 +139,15 @@ def _answers_like_aws(endpoint_url: str) -> bool:
     return False
 
 
-def start_moto(host: str = DEFAULT_HOST, port: int | None = None) -> Emulator:
+def start_moto(
+    host: str = DEFAULT_HOST, port: int | None = None, local_mode: bool = True
+) -> Emulator:
     """Start moto server in this process, recording the signed requests it answers
     (``local_stack.emulator.recorder``): on ``port`` (0: one the OS picks; None: 4566 unless
-    taken, then a free one). A port that is taken is an EmulatorError at once."""
+    taken, then a free one). A port that is taken is an EmulatorError at once. With
+    ``local_mode`` the SageMaker jobs it is asked for run for real
+    (``local_stack.emulator.local_mode``); off, they are only recorded (it can be turned on
+    later through ``Emulator.local_mode.enabled``)."""
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
     from moto.server import ThreadedMotoServer
     from werkzeug.serving import make_server
@@ -165,6 +181,10 @@ def start_moto(host: str = DEFAULT_HOST, port: int | None = None) -> Emulator:
         raise taken from None
     bound = server.get_host_and_port()[1]
     emulator = Emulator(endpoint_url=f"http://{host}:{bound}", server=server, recorder=recorder)
+    emulator.local_mode = LocalMode(
+        Endpoint(emulator.endpoint_url, emulator.region, TEST_CREDENTIALS), enabled=local_mode
+    )
+    install(emulator.local_mode)
     _post_json(f"{emulator.endpoint_url}/moto-api/config", {"lambda": {"use_docker": False}})
     logger.info("moto server listening on %s", emulator.endpoint_url)
     return emulator

@@ -19,10 +19,11 @@
   - CreateTrainingJob replaces the caller's MetricDefinitions with a canned one and reports a
     canned ``train:progress`` metric; the shim keeps the definitions and reports no metrics.
   - CreateHyperParameterTuningJob runs no trials and describes a canned best job that does not
-    exist. The shim runs the search the way the service reports it: one completed training
-    job per allowed trial, hyperparameters drawn from the ranges (seeded by trial number),
-    objective values from ``TRIAL_OBJECTIVES``, and the best trial chosen by the objective's
-    direction. ListTrainingJobsForHyperParameterTuningJob, missing in moto, lists them.
+    exist. With local mode on, its trials run for real (``tuning``); off, the shim records
+    the search the way the service reports it: one completed training job per allowed trial,
+    the strategy's candidates, objective values from ``TRIAL_OBJECTIVES``, and the best trial
+    chosen by the objective's direction. ListTrainingJobsForHyperParameterTuningJob, missing
+    in moto, lists them.
   - UpdateEndpoint is missing; the shim moves the endpoint to the new configuration at once
     (real endpoints pass through ``Updating``), keeping instance counts when asked to, and
     refuses, as SageMaker does, to change the instance type of (or remove) a variant that is
@@ -51,10 +52,8 @@ reach into moto's internals, so they refuse any moto but the version they were w
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
-import random
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -263,90 +262,37 @@ def _shim_sagemaker_training_jobs() -> None:
     FakeTrainingJob.__init__ = init
 
 
-def _draw(parameter_range: dict, kind: str, rng: random.Random) -> str:
-    if kind == "CategoricalParameterRanges":
-        return rng.choice(parameter_range["Values"])
-    low, high = float(parameter_range["MinValue"]), float(parameter_range["MaxValue"])
-    if kind == "IntegerParameterRanges":
-        return str(rng.randint(int(low), int(high)))
-    if parameter_range.get("ScalingType") == "Logarithmic":
-        return f"{math.exp(rng.uniform(math.log(low), math.log(high))):.6g}"
-    return f"{rng.uniform(low, high):.6g}"
-
-
 def _run_trials(backend, tuning_job) -> None:
-    """Create the trial training jobs of ``tuning_job`` and record the best one."""
+    """Record the trial training jobs of ``tuning_job`` as completed at once, with objective
+    values from TRIAL_OBJECTIVES, and the best one (local mode runs them for real instead)."""
     from moto.core.utils import utcnow
 
+    from local_stack.emulator.tuning import (
+        best_of,
+        candidates,
+        counters,
+        create_trial_job,
+        record_outcome,
+        trial_summary,
+    )
+
     config = tuning_job.hyper_parameter_tuning_job_config
-    definition = tuning_job.training_job_definition
     objective = config["HyperParameterTuningJobObjective"]
-    trials = []
-    for number in range(1, config["ResourceLimits"]["MaxNumberOfTrainingJobs"] + 1):
-        rng = random.Random(number)
-        tuned = {
-            parameter_range["Name"]: _draw(parameter_range, kind, rng)
-            for kind, ranges in sorted(config.get("ParameterRanges", {}).items())
-            for parameter_range in ranges
-        }
-        suffix = hashlib.sha1(f"{tuning_job.arn}/{number}".encode()).hexdigest()[:8]
-        job = backend.create_training_job(
-            training_job_name=f"{tuning_job.hyper_parameter_tuning_job_name}-{number:03d}-{suffix}",
-            hyper_parameters={**definition.get("StaticHyperParameters", {}), **tuned},
-            algorithm_specification=definition["AlgorithmSpecification"],
-            role_arn=definition["RoleArn"],
-            input_data_config=definition.get("InputDataConfig"),
-            output_data_config=definition["OutputDataConfig"],
-            resource_config=definition["ResourceConfig"],
-            vpc_config=definition.get("VpcConfig"),
-            stopping_condition=definition["StoppingCondition"],
-            tags=[],
-            enable_network_isolation=definition.get("EnableNetworkIsolation", False),
-            enable_inter_container_traffic_encryption=definition.get(
-                "EnableInterContainerTrafficEncryption", False
-            ),
-            enable_managed_spot_training=definition.get("EnableManagedSpotTraining", False),
-            checkpoint_config=definition.get("CheckpointConfig"),
-            debug_hook_config=None,
-            debug_rule_configurations=None,
-            tensor_board_output_config=None,
-            experiment_config=None,
-        )
+    tuning_job.trials = []
+    for number, tuned in enumerate(candidates(config, tuning_job.arn), start=1):
+        job = create_trial_job(backend, tuning_job, number, tuned)
         value = TRIAL_OBJECTIVES[(number - 1) % len(TRIAL_OBJECTIVES)]
-        job.tuning_job_arn = tuning_job.arn
         job.final_metric_data_list = [
             {"MetricName": objective["MetricName"], "Value": value, "Timestamp": utcnow()}
         ]
-        trials.append(
-            {
-                "TrainingJobName": job.training_job_name,
-                "TrainingJobArn": job.arn,
-                "TuningJobName": tuning_job.hyper_parameter_tuning_job_name,
-                "CreationTime": job.creation_time,
-                "TrainingStartTime": job.training_start_time,
-                "TrainingEndTime": job.training_end_time,
-                "TrainingJobStatus": "Completed",
-                "TunedHyperParameters": tuned,
-                "FinalHyperParameterTuningJobObjectiveMetric": {
-                    "Type": objective["Type"],
-                    "MetricName": objective["MetricName"],
-                    "Value": value,
-                },
-                "ObjectiveStatus": "Succeeded",
-            }
-        )
-    pick = min if objective["Type"] == "Minimize" else max
-    best = pick(trials, key=lambda t: t["FinalHyperParameterTuningJobObjectiveMetric"]["Value"])
-    tuning_job.trials = trials
+        summary = trial_summary(tuning_job, job, tuned)
+        record_outcome(summary, job, objective)
+        tuning_job.trials.append(summary)
+    best = best_of(tuning_job.trials, objective)
     tuning_job.best_training_job = tuning_job.OverallBestTrainingJob = best
-    tuning_job.training_job_status_counters = {
-        "Completed": len(trials),
-        "InProgress": 0,
-        "RetryableError": 0,
-        "NonRetryableError": 0,
-        "Stopped": 0,
-    }
-    tuning_job.objective_status_counters = {"Succeeded": len(trials), "Pending": 0, "Failed": 0}
+    tuning_job.training_job_status_counters, tuning_job.objective_status_counters = counters(
+        tuning_job.trials
+    )
 
 
 def _shim_sagemaker_tuning_jobs() -> None:
@@ -357,12 +303,13 @@ def _shim_sagemaker_tuning_jobs() -> None:
     create = SageMakerResponse.create_hyper_parameter_tuning_job
 
     def create_hyper_parameter_tuning_job(self):
+        from local_stack.emulator.local_mode import tuning_job_created
+
         answer = create(self)
         backend = self.sagemaker_backend
-        _run_trials(
-            backend,
-            backend.hyper_parameter_tuning_jobs[self._get_param("HyperParameterTuningJobName")],
-        )
+        job = backend.hyper_parameter_tuning_jobs[self._get_param("HyperParameterTuningJobName")]
+        if not tuning_job_created(backend, job):  # local mode runs it for real
+            _run_trials(backend, job)
         return answer
 
     def list_training_jobs_for_hyper_parameter_tuning_job(self):
@@ -376,9 +323,9 @@ def _shim_sagemaker_tuning_jobs() -> None:
             "Name": lambda t: t["TrainingJobName"],
             "CreationTime": lambda t: t["CreationTime"],
             "Status": lambda t: t["TrainingJobStatus"],
-            "FinalObjectiveMetricValue": lambda t: t["FinalHyperParameterTuningJobObjectiveMetric"][
-                "Value"
-            ],
+            "FinalObjectiveMetricValue": lambda t: t.get(
+                "FinalHyperParameterTuningJobObjectiveMetric", {"Value": math.inf}
+            )["Value"],
         }
         trials.sort(key=keys[sort_by], reverse=self._get_param("SortOrder") == "Descending")
         return ActionResult({"TrainingJobSummaries": trials})

@@ -3,7 +3,9 @@ toolkit, and checkpoints that cross versions (written here and resumed there, an
 
 from __future__ import annotations
 
+import io
 import sys
+import tarfile
 import uuid
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,15 +14,16 @@ import pytest
 
 from local_stack.emulator import client
 from ml.artifacts import WEIGHTS_FILE
+from ml.s3_transfer import upload_dir
 from mlops import specs
 from mlops.bundle import build_code_bundle
 from tests.parity.conftest import parity_python
 from tests.training import (
     TINY_TRAIN_ARGS,
-    TOOLKIT_HOSTS,
-    run_toolkit_job,
     run_train,
     split_args,
+    training_job_logs,
+    wait_for_training_job,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
@@ -38,12 +41,14 @@ TINY = {
 
 
 def test_a_two_instance_job_trains_with_ddp_under_the_containers_toolkit(
-    emulator, sample_dataset, tmp_path
+    emulator, local_mode, sample_dataset, tmp_path
 ):
-    """The job request python -m mlops sends, run by the container's own `train`."""
+    """The job request python -m mlops sends, run by local mode with the container's own
+    `train` (and its PyTorch training toolkit) on both instances."""
     bucket = f"parity-{uuid.uuid4().hex[:8]}"
-    s3 = client("s3", emulator)
+    s3, sagemaker = client("s3", emulator), client("sagemaker", emulator)
     s3.create_bucket(Bucket=bucket)
+    upload_dir(sample_dataset, f"s3://{bucket}/data/", client=s3)
     build_code_bundle(tmp_path / "code.tar.gz")
     s3.upload_file(str(tmp_path / "code.tar.gz"), bucket, "code/parity/code.tar.gz")
     setting = specs.JobSetting(
@@ -55,14 +60,18 @@ def test_a_two_instance_job_trains_with_ddp_under_the_containers_toolkit(
         data_uri=f"s3://{bucket}/data/",
     )
     name = specs.job_name("parity", "train", datetime.now(UTC))
-    request = specs.training_job_request(
-        name, setting, TINY, specs.Resources(instance_count=len(TOOLKIT_HOSTS))
-    )
-    job = {**request, "TrainingJobName": name}
-    train = parity_python("training").with_name("train")
-    logs = run_toolkit_job(job, sample_dataset, tmp_path / "hosts", train)
-    assert "joined process group: rank 1 of 2 (gloo)" in logs["localhost"]
-    assert (tmp_path / "hosts" / "127.0.0.1" / "model" / WEIGHTS_FILE).is_file()
+    request = specs.training_job_request(name, setting, TINY, specs.Resources(instance_count=2))
+    local_mode.toolkit = parity_python("training").with_name("train")
+    sagemaker.create_training_job(**request)
+
+    job = wait_for_training_job(sagemaker, name)
+    logs = training_job_logs(emulator, name)
+    assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
+    assert "joined process group: rank 1 of 2 (gloo)" in logs["algo-2"]
+    assert str(local_mode.toolkit.parent) in logs["algo-1"]  # the container's Python ran it
+    model = s3.get_object(Bucket=bucket, Key=f"models/{name}/output/model.tar.gz")["Body"]
+    with tarfile.open(fileobj=io.BytesIO(model.read())) as archive:
+        assert WEIGHTS_FILE in archive.getnames()
 
 
 def train(python: Path, data: Path, root: Path, epochs: int) -> str:

@@ -1,0 +1,181 @@
+"""Local mode: the emulator runs the SageMaker jobs it is asked to create, instead of only
+recording them.
+
+With local mode on (the default for ``make emulator`` and the demo; the test session turns it
+on only where a test runs jobs), CreateTrainingJob starts the job for real
+(``local_stack.emulator.training``) and StopTrainingJob stops it; every client of the
+emulator (boto3, the AWS CLI, ``python -m mlops``, Terraform) sees the job's real statuses,
+log, metrics and artifacts. With it off, moto's answer stands: a job is Completed at once and
+writes nothing.
+
+The hooks are patches of moto's SageMaker responses, installed once per process (moto's
+backends are per process too); the ``LocalMode`` of the emulator that process started does
+the work.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import sys
+import tempfile
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from local_stack.emulator.training import STOP_GRACE_S, Endpoint, TrainingRun
+from local_stack.emulator.tuning import TuningRun
+
+logger = logging.getLogger(__name__)
+
+# The SageMaker training toolkit's container entry point, beside this interpreter.
+DEFAULT_TOOLKIT = Path(sys.executable).with_name("train")
+
+
+@dataclass
+class LocalMode:
+    """The jobs an emulator runs, and how.
+
+    enabled: whether jobs run at all (off: moto's instant, empty Completed).
+    toolkit: the training toolkit's ``train`` that each instance runs (another Python
+        environment's, e.g. a training image's versions, runs the job there).
+    stop_grace_s: seconds between SIGTERM and SIGKILL when a job is stopped.
+    trials_at_a_time: a tuning job's trials that run at once, at most (and at most its own
+        MaxParallelTrainingJobs): one by default, as a laptop trains one model well at a time.
+    """
+
+    endpoint: Endpoint
+    enabled: bool = True
+    toolkit: Path = DEFAULT_TOOLKIT
+    stop_grace_s: float = STOP_GRACE_S
+    trials_at_a_time: int = 1
+    work_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="local-mode-")))
+    _runs: dict[str, TrainingRun] = field(default_factory=dict, repr=False)
+    _tunings: dict[str, TuningRun] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def training_job_created(self, job) -> TrainingRun | None:
+        """Run ``job`` (a training job moto has just recorded) when local mode is on."""
+        return self._start_training(job) if self.enabled else None
+
+    def _start_training(self, job) -> TrainingRun:
+        run = TrainingRun(job, self.endpoint, self.work_dir, self.toolkit, self.stop_grace_s)
+        with self._lock:
+            self._runs[run.name] = run
+        logger.info("local mode: running training job %s", run.name)
+        run.begin()
+        return run
+
+    def tuning_job_created(self, backend, job) -> bool:
+        """Run the trials of ``job`` (a tuning job moto has just recorded) when local mode
+        is on; whether it does."""
+        if not self.enabled:
+            return False
+        run = TuningRun(backend, job, self._start_training, self.trials_at_a_time)
+        with self._lock:
+            self._tunings[run.name] = run
+        logger.info("local mode: running tuning job %s", run.name)
+        run.begin()
+        return True
+
+    def run_of(self, name: str) -> TrainingRun | None:
+        with self._lock:
+            return self._runs.get(name)
+
+    def tuning_run_of(self, name: str) -> TuningRun | None:
+        with self._lock:
+            return self._tunings.get(name)
+
+    def stop_all(self) -> None:
+        """Stop every tuning job, kill every training job still running, and wait for each
+        to record how it ended."""
+        with self._lock:
+            tunings, runs = list(self._tunings.values()), list(self._runs.values())
+            self._tunings.clear()
+            self._runs.clear()
+        for tuning in tunings:
+            tuning.stop()
+        for run in runs:
+            run.kill()
+        for job in [*runs, *tunings]:
+            job.wait(timeout=30)
+
+    def shutdown(self) -> None:
+        self.stop_all()
+        shutil.rmtree(self.work_dir, ignore_errors=True)
+
+
+# The local modes of the emulators this process started, the newest last: moto's backends
+# are one per process, so the newest emulator's runs the jobs until it stops.
+_installed: list[LocalMode] = []
+_patched = False
+
+
+def install(local_mode: LocalMode) -> None:
+    """Make ``local_mode`` the one moto's SageMaker answers go through in this process."""
+    global _patched
+    _installed.append(local_mode)
+    if not _patched:
+        _patch_moto()
+        _patched = True
+
+
+def uninstall(local_mode: LocalMode) -> None:
+    if local_mode in _installed:
+        _installed.remove(local_mode)
+
+
+def active() -> LocalMode | None:
+    return _installed[-1] if _installed else None
+
+
+def tuning_job_created(backend, job) -> bool:
+    """The tuning shim's question: does local mode run this tuning job's trials?"""
+    return (mode := active()) is not None and mode.tuning_job_created(backend, job)
+
+
+def _patch_moto() -> None:
+    from moto.core.responses import EmptyResult
+    from moto.sagemaker.exceptions import ResourceNotFound, ValidationError
+    from moto.sagemaker.responses import SageMakerResponse
+
+    create_training_job = SageMakerResponse.create_training_job
+
+    def create(self):
+        answer = create_training_job(self)
+        if (mode := active()) is not None:
+            name = self._get_param("TrainingJobName")
+            mode.training_job_created(self.sagemaker_backend.training_jobs[name])
+        return answer
+
+    def stop_training_job(self):
+        """API_StopTrainingJob: Stopping, then Stopped; a job that has ended is refused."""
+        name = self._get_param("TrainingJobName")
+        job = self.sagemaker_backend.training_jobs.get(name)
+        if job is None:
+            raise ResourceNotFound(message=f"Training job {name} does not exist")
+        run = mode.run_of(name) if (mode := active()) is not None else None
+        if run is None or not run.stop():
+            raise ValidationError(
+                message=f"The request was rejected because the training job is in status "
+                f"{job.training_job_status}."
+            )
+        return EmptyResult()
+
+    def stop_hyper_parameter_tuning_job(self):
+        """API_StopHyperParameterTuningJob: a tuning job that has ended is refused."""
+        name = self._get_param("HyperParameterTuningJobName")
+        job = self.sagemaker_backend.hyper_parameter_tuning_jobs.get(name)
+        if job is None:
+            raise ResourceNotFound(message=f"Amazon SageMaker can't find a tuning job named {name}")
+        run = mode.tuning_run_of(name) if (mode := active()) is not None else None
+        if run is None or not run.stop():
+            raise ValidationError(
+                message=f"The request was rejected because the tuning job is in status "
+                f"{job.hyper_parameter_tuning_job_status}."
+            )
+        return EmptyResult()
+
+    SageMakerResponse.create_training_job = create
+    SageMakerResponse.stop_training_job = stop_training_job
+    SageMakerResponse.stop_hyper_parameter_tuning_job = stop_hyper_parameter_tuning_job

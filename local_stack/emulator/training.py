@@ -1,0 +1,599 @@
+"""One SageMaker training job run for real by the emulator's local mode (``local_mode``).
+
+What SageMaker does for a job, done on this machine: each instance is a process of the
+SageMaker training toolkit's ``train`` (the entry point of SageMaker's framework training
+images) with an /opt/ml of its own (``SAGEMAKER_BASE_DIR``): the configuration files, the
+input channels downloaded from the emulator's S3, the checkpoints from the job's checkpoint
+URI. The toolkit downloads the job's code bundle and runs its entry point as in the container,
+under the framework module the image names (the PyTorch training toolkit for the PyTorch
+images); instances find each other on loopback addresses of their own (127.x.y.N). Each instance's
+output goes to its CloudWatch Logs stream, and the job's metric definitions are matched
+against it into FinalMetricDataList and CloudWatch metrics, as SageMaker does. At the end
+algo-1's /opt/ml/model and /opt/ml/output/data go to the output path as model.tar.gz and
+output.tar.gz, the checkpoints back to their URI, and the job ends Completed, Failed (the
+toolkit's failure file as the reason, as SageMaker reports it) or Stopped.
+
+Not run: the training image. The job runs in the Python environment of ``toolkit``'s ``train``
+(the emulator's own by default); the parity tier checks the image's versions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import queue
+import re
+import secrets
+import shutil
+import signal
+import subprocess
+import tarfile
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from local_stack.ports import port_is_free
+
+logger = logging.getLogger(__name__)
+
+LOG_GROUP = "/aws/sagemaker/TrainingJobs"
+METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
+# API_StopTrainingJob: SIGTERM, then 120 seconds to save the model before the job ends.
+STOP_GRACE_S = 120
+# API_DescribeTrainingJob: FailureReason is at most 1024 characters.
+FAILURE_REASON_LIMIT = 1024
+# How long the other instances may go on after one has failed (they wait on it otherwise).
+PEER_FAILURE_GRACE_S = 10
+# What aws/deep-learning-containers' PyTorch training Dockerfiles set, and the port its module
+# gives MASTER_PORT (sagemaker_pytorch_container/training.py).
+PYTORCH_TRAINING_MODULE = "sagemaker_pytorch_container.training:main"
+FRAMEWORK_MASTER_PORT = 7777
+LOG_BATCH_LINES = 100
+LOG_BATCH_SECONDS = 1.0
+
+
+@dataclass
+class Instance:
+    """One instance of the job: its SageMaker name, its loopback address and its /opt/ml."""
+
+    name: str
+    address: str
+    base: Path
+    log_stream: str
+    process: subprocess.Popen | None = None
+
+
+@dataclass
+class Outcome:
+    status: str  # Completed, Failed or Stopped
+    secondary: str  # the last secondary status: Completed, Failed, Stopped, MaxRuntimeExceeded
+    message: str
+    failure_reason: str | None = None
+
+
+@dataclass
+class Endpoint:
+    """Where the job's instances reach AWS: the emulator."""
+
+    url: str
+    region: str
+    credentials: dict[str, str] = field(default_factory=dict)
+
+    def client(self, service: str):
+        import boto3
+
+        return boto3.client(
+            service, endpoint_url=self.url, region_name=self.region, **self.boto_credentials()
+        )
+
+    def boto_credentials(self) -> dict[str, str]:
+        return {
+            "aws_access_key_id": self.credentials.get("AWS_ACCESS_KEY_ID", "test"),
+            "aws_secret_access_key": self.credentials.get("AWS_SECRET_ACCESS_KEY", "test"),
+        }
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "AWS_ENDPOINT_URL": self.url,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": self.credentials.get("AWS_ACCESS_KEY_ID", "test"),
+            "AWS_SECRET_ACCESS_KEY": self.credentials.get("AWS_SECRET_ACCESS_KEY", "test"),
+        }
+
+
+class JobInputError(Exception):
+    """The job cannot start as asked: SageMaker's ClientError, with its message."""
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    match = re.fullmatch(r"s3://([^/]+)/?(.*)", url)
+    if not match:
+        raise JobInputError(f"{url} is not an S3 URL")
+    return match[1], match[2]
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def loopback_addresses(count: int) -> list[str]:
+    """One loopback address per instance, in a 127.x.y.0/24 of the job's own: the framework
+    module binds the rendezvous to a fixed port (7777) on the first host, as on SageMaker, so
+    two jobs at once (or two emulators) must not share an address."""
+    while True:
+        network = f"127.{secrets.randbelow(254) + 1}.{secrets.randbelow(256)}"
+        if port_is_free(f"{network}.1", FRAMEWORK_MASTER_PORT):
+            return [f"{network}.{number}" for number in range(1, count + 1)]
+
+
+def framework_module(image: str) -> str | None:
+    """The framework module a SageMaker training image runs jobs under: the PyTorch images
+    set ``SAGEMAKER_TRAINING_MODULE`` to the PyTorch training toolkit's (its Dockerfile);
+    any other image runs the entry point with the training toolkit alone."""
+    repository = image.rsplit("/", 1)[-1].split(":", 1)[0]
+    return PYTORCH_TRAINING_MODULE if repository == "pytorch-training" else None
+
+
+def group_alive(pid: int) -> bool:
+    """Whether a process of the group ``pid`` leads is still running (a zombie waiting for its
+    reaper is not)."""
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return False
+    if not Path("/proc").is_dir():
+        return True
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:  # after "(comm) ": state, ppid, pgrp, ...
+            fields = (entry / "stat").read_text().rsplit(") ", 1)[1].split()
+        except (OSError, IndexError):
+            continue  # gone meanwhile
+        if fields[2] == str(pid) and fields[0] != "Z":
+            return True
+    return False
+
+
+class TrainingRun:
+    """A training job of moto's (``job``) run for real in a thread of its own."""
+
+    def __init__(self, job, endpoint: Endpoint, work_dir: Path, toolkit: Path, stop_grace_s: float):
+        self.job = job
+        self.name: str = job.training_job_name
+        self.endpoint = endpoint
+        self.work_dir = work_dir / self.name
+        self.toolkit = toolkit
+        self.stop_grace_s = stop_grace_s
+        self.done = threading.Event()
+        self._lock = threading.Lock()
+        self._stop_reason: str | None = None  # Stopped, or MaxRuntimeExceeded
+        self._stop_deadline = float("inf")
+        self._instances: list[Instance] = []
+        self._thread = threading.Thread(target=self._run, name=f"job-{self.name}", daemon=True)
+
+    # -- what the API asks -------------------------------------------------------------------
+
+    def begin(self) -> None:
+        """InProgress at once (in CreateTrainingJob's own request), then run."""
+        job = self.job
+        job.training_job_status = "InProgress"
+        job.secondary_status_transitions = []
+        job.final_metric_data_list = []
+        job.training_start_time = job.training_end_time = None
+        self._transition("Starting", "Preparing the instances for training")
+        self._thread.start()
+
+    def stop(self, reason: str = "Stopped") -> bool:
+        """SIGTERM to every instance, SIGKILL after the grace period; False when it already
+        ended."""
+        with self._lock:
+            if self.done.is_set() or self._stop_reason is not None:
+                return False
+            self._stop_reason = reason
+            self._stop_deadline = time.monotonic() + self.stop_grace_s
+            self.job.training_job_status = "Stopping"
+            self._transition("Stopping", "Stopping the training job")
+            self._signal(signal.SIGTERM)
+        return True
+
+    def kill(self) -> None:
+        """End every process now (the emulator stops)."""
+        with self._lock:
+            self._stop_reason = self._stop_reason or "Stopped"
+            self._stop_deadline = 0
+            self._signal(signal.SIGKILL)
+
+    def wait(self, timeout: float | None = None) -> bool:
+        return self.done.wait(timeout)
+
+    # -- the run -----------------------------------------------------------------------------
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        try:
+            outcome = self._train()
+        except JobInputError as error:
+            outcome = Outcome("Failed", "Failed", "Training job failed", f"ClientError: {error}")
+        except Exception as error:  # reported on the job, as SageMaker reports its own faults
+            logger.exception("local mode could not run training job %s", self.name)
+            outcome = Outcome(
+                "Failed", "Failed", "Training job failed", f"InternalServerError: {error}"
+            )
+        finally:
+            shutil.rmtree(self.work_dir, ignore_errors=True)
+        self._finish(outcome, time.monotonic() - started)
+
+    def _train(self) -> Outcome:
+        job = self.job
+        if not self.toolkit.is_file():
+            raise JobInputError(
+                f"local mode runs jobs with the SageMaker training toolkit's {self.toolkit}, "
+                "which is missing: pip install sagemaker-training"
+            )
+        self._instances = self._lay_out()
+        self._transition("Downloading", "Downloading input data")
+        s3 = self.endpoint.client("s3")
+        for index, instance in enumerate(self._instances):
+            self._download_channels(s3, instance, index)
+            if checkpoint_uri := (job.checkpoint_config or {}).get("S3Uri"):
+                download_prefix(s3, checkpoint_uri, self._checkpoint_dir(instance))
+        if self._stop_reason:
+            return self._stopped_outcome()
+
+        self._transition("Training", "Training image download completed. Training in progress.")
+        job.training_start_time = now()
+        pumps = self._start_instances()
+        codes = self._wait_for_instances()
+        for pump in pumps:
+            pump.join()
+
+        if not self._stop_reason:  # a stopped job uploads while Stopping
+            self._transition("Uploading", "Uploading generated training model")
+        primary = self._instances[0]
+        failed = next((code for code in codes if code != 0), 0) if not self._stop_reason else 0
+        if not failed:  # a stopped job keeps what it saved in its grace period
+            upload_tree(s3, primary.base / "model", self._output_url("model.tar.gz"))
+        upload_tree(s3, primary.base / "output" / "data", self._output_url("output.tar.gz"))
+        if checkpoint_uri := (job.checkpoint_config or {}).get("S3Uri"):
+            for instance in self._instances:
+                upload_prefix(s3, self._checkpoint_dir(instance), checkpoint_uri)
+        if self._stop_reason:
+            return self._stopped_outcome()
+        if failed:
+            return Outcome("Failed", "Failed", "Training job failed", self._failure_reason(codes))
+        return Outcome("Completed", "Completed", "Training job completed")
+
+    def _lay_out(self) -> list[Instance]:
+        """Each instance's /opt/ml as SageMaker writes it before starting the container."""
+        job = self.job
+        count = int(job.resource_config.get("InstanceCount", 1))
+        addresses = loopback_addresses(count)
+        created = int(time.time())
+        channels = {
+            channel["ChannelName"]: {
+                "TrainingInputMode": channel.get("InputMode")
+                or job.algorithm_specification.get("TrainingInputMode", "File"),
+                "S3DistributionType": s3_source(channel).get(
+                    "S3DataDistributionType", "FullyReplicated"
+                ),
+                "RecordWrapperType": channel.get("RecordWrapperType", "None"),
+            }
+            for channel in job.input_data_config or []
+        }
+        instances = []
+        for number, address in enumerate(addresses, start=1):
+            base = self.work_dir / f"algo-{number}"
+            config = base / "input" / "config"
+            config.mkdir(parents=True)
+            for folder in ("model", "output/data", "checkpoints"):
+                (base / folder).mkdir(parents=True, exist_ok=True)
+            write_json(config / "hyperparameters.json", job.hyper_parameters or {})
+            write_json(config / "inputdataconfig.json", channels)
+            write_json(
+                config / "resourceconfig.json",
+                {
+                    "current_host": address,
+                    "current_instance_type": job.resource_config.get("InstanceType"),
+                    "hosts": addresses,
+                    "network_interface_name": "lo",
+                },
+            )
+            instances.append(
+                Instance(f"algo-{number}", address, base, f"{self.name}/algo-{number}-{created}")
+            )
+        return instances
+
+    def _download_channels(self, s3, instance: Instance, index: int) -> None:
+        for channel in self.job.input_data_config or []:
+            source = s3_source(channel)
+            if source.get("S3DataType", "S3Prefix") != "S3Prefix":
+                raise JobInputError(
+                    f"channel {channel['ChannelName']}: local mode reads S3Prefix data sources "
+                    f"only, not {source['S3DataType']}"
+                )
+            keys = list_keys(s3, source["S3Uri"])
+            if not keys:
+                raise JobInputError(
+                    f'No S3 objects found under S3 URL "{source["S3Uri"]}" given in input data '
+                    f"source. Please ensure that the bucket exists in the selected region "
+                    f"({self.endpoint.region}), that objects exist under that S3 prefix, and "
+                    f"that the role {self.job.role_arn} has s3:ListBucket permissions"
+                )
+            if source.get("S3DataDistributionType") == "ShardedByS3Key":
+                keys = keys[index :: len(self._instances) or 1]
+            target = instance.base / "input" / "data" / channel["ChannelName"]
+            download_keys(s3, source["S3Uri"], keys, target)
+
+    def _checkpoint_dir(self, instance: Instance) -> Path:
+        local = (self.job.checkpoint_config or {}).get("LocalPath", "/opt/ml/checkpoints")
+        return instance.base / Path(local).relative_to("/opt/ml")
+
+    def _output_url(self, file: str) -> str:
+        path = self.job.output_data_config["S3OutputPath"].rstrip("/")
+        return f"{path}/{self.name}/output/{file}"
+
+    def _start_instances(self) -> list[threading.Thread]:
+        logs = self.endpoint.client("logs")
+        with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
+            logs.create_log_group(logGroupName=LOG_GROUP)
+        threads = max(1, (os.cpu_count() or 1) // len(self._instances))
+        framework = framework_module(self.job.algorithm_specification.get("TrainingImage", ""))
+        pumps = []
+        for instance in self._instances:
+            environment = {
+                key: value
+                for key, value in os.environ.items()
+                if key not in ("PYTHONPATH", "AWS_PROFILE", "AWS_SESSION_TOKEN")
+            }
+            environment.update(
+                self.endpoint.environment(),
+                SAGEMAKER_BASE_DIR=str(instance.base),
+                TRAINING_JOB_NAME=self.name,
+                TRAINING_JOB_ARN=self.job.arn,
+                OMP_NUM_THREADS=str(threads),
+                PYTHONUNBUFFERED="1",
+            )
+            if framework:
+                environment["SAGEMAKER_TRAINING_MODULE"] = framework
+            logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=instance.log_stream)
+            with self._lock:
+                if self._stop_reason:
+                    break
+                instance.process = subprocess.Popen(
+                    [str(self.toolkit)],
+                    cwd=instance.base,
+                    env=environment,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its own process group: stopped as one
+                )
+            pump = LogPump(self, instance, self.endpoint.client("logs"))
+            pump.start()
+            pumps.append(pump)
+        return pumps
+
+    def _wait_for_instances(self) -> list[int]:
+        """Every instance's exit code. One that fails ends the others (they would wait for it
+        forever); the job's MaxRuntimeInSeconds stops the job; a stop kills after its grace."""
+        max_runtime = (self.job.stopping_condition or {}).get("MaxRuntimeInSeconds", 86400)
+        deadline = time.monotonic() + int(max_runtime)
+        peer_failed_at = None
+        processes = [i.process for i in self._instances if i.process is not None]
+        while any(process.poll() is None for process in processes):
+            time.sleep(0.2)
+            moment = time.monotonic()
+            if moment > deadline:
+                self.stop("MaxRuntimeExceeded")
+            failed = any(process.poll() not in (None, 0) for process in processes)
+            if failed and peer_failed_at is None:
+                peer_failed_at = moment
+                with self._lock:
+                    self._signal(signal.SIGTERM)
+            late = peer_failed_at is not None and moment > peer_failed_at + PEER_FAILURE_GRACE_S
+            if late or moment > self._stop_deadline:
+                with self._lock:
+                    self._signal(signal.SIGKILL)
+        self._wait_for_descendants()
+        return [process.returncode for process in processes]
+
+    def _wait_for_descendants(self, patience_s: float = 5) -> None:
+        """What the entry point still does after the toolkit has gone (saving the model in a
+        stop's grace period) ends before the upload: SIGKILL at the stop's deadline, or after
+        ``patience_s``."""
+        deadline = self._stop_deadline if self._stop_reason else time.monotonic() + patience_s
+        while any(group_alive(pid) for pid in self.process_groups()):
+            if time.monotonic() > deadline:
+                with self._lock:
+                    self._signal(signal.SIGKILL)
+                return
+            time.sleep(0.1)
+
+    def process_groups(self) -> list[int]:
+        """The process group of each instance that started (its toolkit's pid)."""
+        return [i.process.pid for i in self._instances if i.process is not None]
+
+    def _signal(self, number: int) -> None:
+        for pid in self.process_groups():
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, number)
+
+    def _failure_reason(self, codes: list[int]) -> str:
+        """The first failed instance's failure file (the toolkit writes the error there), as
+        SageMaker reports it."""
+        for instance, code in zip(self._instances, codes, strict=True):
+            if code == 0:
+                continue
+            failure = instance.base / "output" / "failure"
+            detail = (
+                failure.read_text(errors="replace").strip()
+                if failure.is_file()
+                else f"{instance.name} exited with code {code} and wrote no failure file"
+            )
+            return f"AlgorithmError: {detail}"[:FAILURE_REASON_LIMIT]
+        return "AlgorithmError: an instance failed"
+
+    def _stopped_outcome(self) -> Outcome:
+        if self._stop_reason == "MaxRuntimeExceeded":
+            return Outcome(
+                "Stopped",
+                "MaxRuntimeExceeded",
+                "Training job stopped because it exceeded MaxRuntimeInSeconds",
+            )
+        return Outcome("Stopped", "Stopped", "Training job stopped")
+
+    # -- statuses ----------------------------------------------------------------------------
+
+    def _transition(self, status: str, message: str) -> None:
+        moment = now()
+        transitions = self.job.secondary_status_transitions
+        if transitions:
+            transitions[-1]["EndTime"] = moment
+        transitions.append({"Status": status, "StartTime": moment, "StatusMessage": message})
+        self.job.secondary_status = status
+        self.job.last_modified_time = moment
+
+    def _finish(self, outcome: Outcome, seconds: float) -> None:
+        job = self.job
+        with self._lock:
+            self._transition(outcome.secondary, outcome.message)
+            job.secondary_status_transitions[-1]["EndTime"] = job.last_modified_time
+            job.training_end_time = job.last_modified_time
+            job.training_time_in_seconds = job.billable_time_in_seconds = max(1, round(seconds))
+            if outcome.failure_reason:
+                job.failure_reason = outcome.failure_reason
+            job.training_job_status = outcome.status
+            self.done.set()
+        logger.info("training job %s: %s", self.name, outcome.status)
+
+    def record_metric(self, name: str, value: float, timestamp: datetime) -> None:
+        """The latest value of each metric definition, as FinalMetricDataList shows it."""
+        with self._lock:
+            latest = [m for m in self.job.final_metric_data_list if m["MetricName"] != name]
+            latest.append({"MetricName": name, "Value": value, "Timestamp": timestamp})
+            self.job.final_metric_data_list = latest
+
+
+class LogPump(threading.Thread):
+    """One instance's output: to its log stream in batches, its metrics matched line by line."""
+
+    def __init__(self, run: TrainingRun, instance: Instance, logs):
+        super().__init__(name=f"log-{run.name}-{instance.name}", daemon=True)
+        self.run_of = run
+        self.instance = instance
+        self.logs = logs
+        self.cloudwatch = run.endpoint.client("cloudwatch")
+        self.definitions = [
+            (definition["Name"], re.compile(definition["Regex"]))
+            for definition in run.job.algorithm_specification.get("MetricDefinitions") or []
+        ]
+
+    def run(self) -> None:
+        lines: queue.Queue[bytes | None] = queue.Queue()
+        reader = threading.Thread(target=self.read, args=(lines,), daemon=True)
+        reader.start()
+        events: list[dict] = []
+        metrics: list[dict] = []
+        while True:
+            try:  # a quiet second sends what has come so far
+                raw = lines.get(timeout=LOG_BATCH_SECONDS)
+            except queue.Empty:
+                raw = b""
+            if raw is None or raw == b"" or len(events) >= LOG_BATCH_LINES:
+                self.flush(events, metrics)
+                events, metrics = [], []
+            if raw is None:
+                return
+            if raw:
+                self.take(raw.decode("utf-8", errors="replace").rstrip("\n"), events, metrics)
+
+    def read(self, lines: queue.Queue) -> None:
+        for raw in self.instance.process.stdout:
+            lines.put(raw)
+        lines.put(None)
+
+    def take(self, line: str, events: list[dict], metrics: list[dict]) -> None:
+        stamp = now()
+        events.append({"timestamp": int(stamp.timestamp() * 1000), "message": line or " "})
+        for name, pattern in self.definitions:
+            if match := pattern.search(line):
+                value = float(match[1] if pattern.groups else match[0])
+                self.run_of.record_metric(name, value, stamp)
+                metrics.append({"MetricName": name, "Value": value, "Timestamp": stamp})
+
+    def flush(self, events: list[dict], metrics: list[dict]) -> None:
+        if events:
+            self.logs.put_log_events(
+                logGroupName=LOG_GROUP, logStreamName=self.instance.log_stream, logEvents=events
+            )
+        host = [{"Name": "Host", "Value": f"{self.run_of.name}/{self.instance.name}"}]
+        for start in range(0, len(metrics), 20):
+            self.cloudwatch.put_metric_data(
+                Namespace=METRICS_NAMESPACE,
+                MetricData=[{**m, "Dimensions": host} for m in metrics[start : start + 20]],
+            )
+
+
+# -- S3 --------------------------------------------------------------------------------------
+
+
+def s3_source(channel: dict) -> dict:
+    return channel.get("DataSource", {}).get("S3DataSource", {})
+
+
+def list_keys(s3, url: str) -> list[str]:
+    bucket, prefix = parse_s3_url(url)
+    paginator = s3.get_paginator("list_objects_v2")
+    try:
+        pages = list(paginator.paginate(Bucket=bucket, Prefix=prefix))
+    except s3.exceptions.NoSuchBucket:
+        return []
+    return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
+
+
+def download_keys(s3, url: str, keys: list[str], target: Path) -> None:
+    """Each key under ``target`` by its path after the prefix's last ``/``, as SageMaker lays
+    out an S3Prefix channel."""
+    bucket, prefix = parse_s3_url(url)
+    cut = prefix.rfind("/") + 1
+    for key in keys:
+        if key.endswith("/"):
+            continue  # a folder marker
+        path = target / key[cut:]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        s3.download_file(bucket, key, str(path))
+
+
+def download_prefix(s3, url: str, target: Path) -> None:
+    url = url.rstrip("/") + "/"
+    download_keys(s3, url, list_keys(s3, url), target)
+
+
+def upload_prefix(s3, folder: Path, url: str) -> None:
+    bucket, prefix = parse_s3_url(url.rstrip("/") + "/")
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            s3.upload_file(str(path), bucket, f"{prefix}{path.relative_to(folder).as_posix()}")
+
+
+def upload_tree(s3, folder: Path, url: str) -> None:
+    """``folder``'s files as a tar.gz at ``url``, members relative to it (as SageMaker packs
+    /opt/ml/model)."""
+    bucket, key = parse_s3_url(url)
+    with tempfile.TemporaryDirectory() as scratch:
+        archive = Path(scratch) / "archive.tar.gz"
+        with tarfile.open(archive, "w:gz") as tar:
+            for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
+                if path.is_file():
+                    tar.add(path, arcname=path.relative_to(folder).as_posix())
+        s3.upload_file(str(archive), bucket, key)
+
+
+def write_json(path: Path, value: object) -> None:
+    path.write_text(json.dumps(value))
