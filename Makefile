@@ -22,6 +22,8 @@ TRAIN_ARGS ?= --arch resnet18 --no-pretrained --no-freeze-backbone --image-size 
 EMULATOR_PORT ?=
 # make emulator: 1 runs the SageMaker jobs created on it (local mode), 0 only records them.
 LOCAL_MODE ?= 1
+# make local-stack / local-destroy: the stack's copy of terraform/ and its state.
+LOCAL_STACK_DIR ?= $(BUILD)/local-stack
 # make tf-init: where the stack's state lives: s3 (the bucket terraform/backend.hcl names) or
 # local (this machine only, for a trial alone: an override file replaces the S3 backend).
 STATE ?= s3
@@ -43,7 +45,7 @@ VENV_STAMP := $(VENV)/.requirements.stamp
 VENV_IAC_STAMP := $(VENV_IAC)/.requirements.stamp
 PY := $(VENV)/bin/python
 
-.PHONY: FORCE help setup parity-envs browser lint fmt test demo emulator serve ui sample-data train package package-lambda package-code tf-config tf-init deploy iam-policies clean
+.PHONY: FORCE help setup parity-envs browser lint fmt test demo emulator local-stack local-destroy serve ui sample-data train package package-lambda package-code tf-config tf-init deploy iam-policies clean
 
 help: ## Show this help (target names in colour on a terminal only)
 	@if [ -t 1 ]; then on='\033[36m'; off='\033[0m'; else on=; off=; fi; \
@@ -149,6 +151,12 @@ test: setup lint ## Set up, lint, and run every test
 # mirror; not the parity environments, the IaC scanner or the browser, which only the tests use.
 demo: $(VENV_STAMP) $(TF_CONFIG_DEP) ## The whole pipeline against the emulator (DATA=path/to/dogImages, BACKBONE_WEIGHTS=file, KEEP=1 serves the page, EMULATOR_PORT=0 its own emulator)
 	$(PY) -m local_stack.demo $(if $(filter command line environment,$(origin DATA)),--data $(DATA)) $(if $(BACKBONE_WEIGHTS),--backbone-weights $(BACKBONE_WEIGHTS)) $(if $(KEEP),--keep --ui-port $(UI_PORT)) $(if $(EMULATOR_PORT),--emulator-port $(EMULATOR_PORT))
+
+local-stack: $(VENV_STAMP) $(TF_CONFIG_DEP) ## Apply terraform/ to the running emulator (make emulator) with terraform/emulator.tfvars; workspace and state in build/local-stack
+	$(PY) -m local_stack.demo.stack apply --workspace $(LOCAL_STACK_DIR)
+
+local-destroy: $(VENV_STAMP) $(TF_CONFIG_DEP) ## Destroy the local stack: the model registry's versions first, then terraform destroy
+	$(PY) -m local_stack.demo.stack destroy --workspace $(LOCAL_STACK_DIR)
 
 sample-data: $(VENV_STAMP) ## Generate a small learnable dataset in DATA (default build/sample)
 	@test -d $(DATA) && echo "$(DATA) exists; keeping it" || $(PY) -m local_stack.demo.sample_data $(DATA) --classes 5 --per-class 20

@@ -44,7 +44,7 @@ ROLES = ("deployer", "planner", "operator")
 STACK_TAG = "Project"
 
 # Calls the emulator run cannot make, because a variable switches the feature off there
-# (local_stack.demo.terraform.emulator_variables) or moto lacks it, with why AWS needs them.
+# (terraform/emulator.tfvars) or moto lacks it, with why AWS needs them.
 NOT_RECORDED = {
     "deployer": [
         (

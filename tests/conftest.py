@@ -50,6 +50,7 @@ LONGEST_FIRST = (
     "torchserve",
     "tests/ec2/test_train_on_boot.py",
     "applied-stack",
+    "tests/local_stack/test_local_stack.py",
     "tests/terraform/test_static.py",
     "tests/terraform/test_deployments.py",
     "tests/terraform/test_examples.py",

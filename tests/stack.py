@@ -1,8 +1,7 @@
 """The root module applied to the emulator (the ``applied_stack`` session fixture), destroyed
 at the end; the teardown fails when anything is left behind.
 
-What is switched off for the emulator, and why, is
-``local_stack.demo.terraform.emulator_variables``.
+What is switched off for the emulator, and why, is terraform/emulator.tfvars.
 """
 
 from __future__ import annotations
@@ -22,7 +21,7 @@ from botocore.exceptions import ClientError
 
 from iam_policies import policies
 from iam_policies.calls import iam_calls
-from local_stack.demo.terraform import Terraform, emulator_variables, make_workspace
+from local_stack.demo.terraform import Terraform, make_workspace
 from local_stack.emulator import SHIM_NAMES, client, client_factory
 
 logger = logging.getLogger(__name__)
@@ -104,7 +103,7 @@ def apply_stack(root: Path, emulator) -> Iterator[dict]:
         Filters=[{"Name": "group-name", "Values": ["default"]}]
     )["SecurityGroups"][0]
     variables = {
-        **emulator_variables(emulator, name),
+        "name": name,
         "model_data_url": f"s3://{bucket}/models/run-1/model.tar.gz",
         "lambda_s3_input_prefix": "inference-input/",
         "alarm_email": "ops@example.com",
@@ -138,6 +137,7 @@ def apply_stack(root: Path, emulator) -> Iterator[dict]:
         "variables": variables,
         "name": name,
         "outputs": terraform.outputs(),
+        "ami_id": json.loads(terraform.console("var.ami_id")),  # terraform/emulator.tfvars
         "timings": timings,
         "apps": apps,
         "recording_names": names,
@@ -194,9 +194,13 @@ def check_recording(requests, names: policies.Names, apps: dict[str, str]) -> No
 
 
 def assert_nothing_left(terraform: Terraform, emulator, name: str) -> None:
-    """Nothing of the stack remains, as listed through boto3."""
+    """Nothing of the stack remains, in its state or as listed through boto3."""
     assert terraform.state_resources() == []
+    assert_no_resource_named(emulator, name)
 
+
+def assert_no_resource_named(emulator, name: str) -> None:
+    """No resource of the stack called ``name`` remains, as listed through boto3."""
     s3 = client("s3", emulator)
     assert not [b for b in s3.list_buckets()["Buckets"] if b["Name"].startswith(name)]
     iam = client("iam", emulator)

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -36,6 +37,27 @@ TINY_TRAIN_ARGS = (
     "--no-package-int8",
 )
 SAMPLE_CLASSES = 4
+# The same run as a training job's hyperparameters, one epoch (the jobs local mode runs).
+TINY_HYPERPARAMETERS = {
+    "arch": "resnet18",
+    "pretrained": False,
+    "freeze-backbone": False,
+    "image-size": 32,
+    "epochs": 1,
+    "batch-size": 8,
+    "workers": 0,
+    "seed": 7,
+    "package-int8": False,
+}
+
+
+def hyperparameter_flags(values: dict[str, object]) -> list[str]:
+    """``--hyperparameter NAME=VALUE`` for each, as ``python -m mlops`` takes them."""
+    return [
+        flag
+        for name, value in values.items()
+        for flag in ("--hyperparameter", f"{name}={json.dumps(value)}")
+    ]
 
 
 def python_env(**extra: str) -> dict[str, str]:
@@ -124,6 +146,31 @@ def write_sagemaker_layout(
 
 
 TRAINING_JOB_ENDS = ("Completed", "Failed", "Stopped")
+TRAINING_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.6.0-cpu-py312"
+
+
+def staged_job_setting(emulator, dataset: Path, scratch: Path):
+    """A new bucket holding ``dataset`` under data/ and this checkout's code bundle, and the
+    job setting ``python -m mlops`` would build for them (mlops.specs.JobSetting)."""
+    from local_stack.emulator import client
+    from ml.s3_transfer import upload_dir
+    from mlops import specs
+    from mlops.bundle import build_code_bundle
+
+    bucket = f"jobs-{uuid.uuid4().hex[:8]}"
+    s3 = client("s3", emulator)
+    s3.create_bucket(Bucket=bucket)
+    upload_dir(dataset, f"s3://{bucket}/data/", client=s3)
+    build_code_bundle(scratch / "code.tar.gz")
+    s3.upload_file(str(scratch / "code.tar.gz"), bucket, "code/staged/code.tar.gz")
+    return specs.JobSetting(
+        role_arn="arn:aws:iam::123456789012:role/staged-training",
+        image_uri=TRAINING_IMAGE,
+        region=emulator.region,
+        bucket=bucket,
+        code_uri=f"s3://{bucket}/code/staged/code.tar.gz",
+        data_uri=f"s3://{bucket}/data/",
+    )
 
 
 def wait_for_training_job(
@@ -139,10 +186,21 @@ def wait_for_training_job(
     return job
 
 
+def wait_for_tuning_job(sagemaker, name: str, timeout: float = 300) -> dict:
+    """DescribeHyperParameterTuningJob's answer once the tuning job has ended."""
+    deadline = time.monotonic() + timeout
+    while (
+        tuning := sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
+    )["HyperParameterTuningJobStatus"] in ("InProgress", "Stopping"):
+        assert time.monotonic() < deadline, tuning["TrainingJobStatusCounters"]
+        time.sleep(0.5)
+    return tuning
+
+
 def training_job_logs(emulator, name: str) -> dict[str, str]:
     """Each instance's CloudWatch Logs stream of the job (algo-1, algo-2...) as text."""
     from local_stack.emulator import client
-    from local_stack.emulator.training import LOG_GROUP
+    from local_stack.emulator.job_logs import LOG_GROUP
 
     logs = client("logs", emulator)
     streams = logs.describe_log_streams(logGroupName=LOG_GROUP, logStreamNamePrefix=f"{name}/")

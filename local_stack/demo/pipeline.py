@@ -30,7 +30,7 @@ from types import SimpleNamespace
 
 from local_stack.demo.boot import run_train_on_boot
 from local_stack.demo.sample_data import generate
-from local_stack.demo.terraform import REPO_ROOT, Terraform, emulator_variables, make_workspace
+from local_stack.demo.terraform import REPO_ROOT, Terraform, make_workspace
 from local_stack.emulator import (
     SHIM_NAMES,
     Emulator,
@@ -47,7 +47,8 @@ from ml.s3_transfer import upload_dir
 
 logger = logging.getLogger("demo")
 RUN_ID = "demo"
-STACK_NAME = "dog-breeds-demo"
+# Short enough for every name python -m mlops makes from it (--prefix dogs-demo).
+STACK_NAME = "dogs-demo"
 # A work dir holding this file was made by the demo, and the demo may empty it.
 WORK_DIR_MARK = ".local-stack-demo"
 # The boot script's lines carry their own timestamp; the demo's log adds one already.
@@ -130,10 +131,7 @@ def build_workspace(ctx: Context) -> None:
     # apply takes a minute or more (S3 lifecycle rules alone: the provider waits 55 s for them
     # to read back): each resource as it is done, instead of a minute of silence.
     ctx.terraform.progress = lambda line: logger.info("    %s", line)
-    ctx.variables = {
-        **emulator_variables(ctx.emulator, STACK_NAME),
-        "training_run_id": RUN_ID,
-    }
+    ctx.variables = {"name": STACK_NAME, "training_run_id": RUN_ID}
 
 
 def apply_storage_and_training(ctx: Context) -> None:

@@ -22,12 +22,15 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from local_stack.emulator import TEST_CREDENTIALS, Emulator, client
+from local_stack.emulator import TEST_CREDENTIALS, Emulator
 from local_stack.paths import REPO_ROOT
 
 logger = logging.getLogger(__name__)
 
 MODULES = sorted(p.name for p in (REPO_ROOT / "terraform" / "modules").iterdir() if p.is_dir())
+# The root module's variables on the emulator, each for a gap of the emulator's (checked in:
+# what a run on the emulator sets is there to read, not hidden in -var flags).
+EMULATOR_TFVARS = REPO_ROOT / "terraform" / "emulator.tfvars"
 
 # Every service the stack touches, by the provider's `endpoints` argument name.
 EMULATED_SERVICES = (
@@ -122,8 +125,9 @@ class Terraform:
         self.progress: Callable[[str], None] | None = None
 
     def use_emulator(self, emulator: Emulator, state: tuple[str, str] | None = None) -> None:
-        """Every provider call to the emulator; the state in the emulator's S3 bucket and key
-        ``state`` (through the root module's S3 backend), else in the workspace."""
+        """Every provider call to the emulator, with the root module's emulator variables
+        (terraform/emulator.tfvars); the state in the emulator's S3 bucket and key ``state``
+        (through the root module's S3 backend), else in the workspace."""
         override = emulator_provider_override(emulator)
         if state is None:
             override += LOCAL_STATE
@@ -132,6 +136,11 @@ class Terraform:
             config.write_text(emulator_backend_config(emulator, *state))
             self.init_args = [f"-backend-config={config.name}"]
         (self.workdir / "emulator_override.tf").write_text(override)
+        if (self.workdir / EMULATOR_TFVARS.name).is_file():
+            # A copy of the root module: its emulator variables, loaded by the file's name
+            # (a -var still wins over them).
+            tfvars = self.workdir / EMULATOR_TFVARS.name
+            shutil.copyfile(tfvars, self.workdir / "emulator.auto.tfvars")
         # The provider reads credentials from the environment too; never let real ones leak in.
         self.env.update(emulator.environment())
         self.env.pop("AWS_PROFILE", None)
@@ -268,17 +277,3 @@ def make_workspace(root: Path) -> Path:
     shutil.copytree(REPO_ROOT / "terraform", root / "terraform", ignore=ignore)
     build_artifacts(root / "build")
     return root / "terraform"
-
-
-def emulator_variables(emulator: Emulator, name: str) -> dict[str, object]:
-    """Root-module variables that only the emulator run sets, each for a gap of moto's:
-    provisioned concurrency (no PutProvisionedConcurrencyConfig; `terraform test` covers it at
-    plan level), the Deep Learning AMI (no such public SSM parameter: any image from
-    DescribeImages stands in) and an emptiable bucket, so teardown is complete."""
-    ami = client("ec2", emulator).describe_images(Owners=["amazon"])["Images"][0]["ImageId"]
-    return {
-        "name": name,
-        "ami_id": ami,
-        "lambda_provisioned_concurrency": 0,
-        "force_destroy_bucket": "true",
-    }

@@ -9,19 +9,25 @@ tuning, clients -> server), never this file.
 
 from local_stack.emulator.clients import client, client_factory
 from local_stack.emulator.server import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
     TEST_CREDENTIALS,
     Emulator,
     EmulatorError,
+    answers_like_aws,
     connect_or_start,
     start_moto,
 )
 from local_stack.emulator.shims import SHIM_NAMES
 
 __all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
     "SHIM_NAMES",
     "TEST_CREDENTIALS",
     "Emulator",
     "EmulatorError",
+    "answers_like_aws",
     "client",
     "client_factory",
     "connect_or_start",

@@ -86,6 +86,24 @@ def s3_tls_only_policy(clients: Clients) -> bool:
         s3.delete_bucket(Bucket=bucket)
 
 
+def s3_suspended_versioning_delete(clients: Clients) -> bool:
+    """A bucket whose versioning was suspended (terraform destroy removes the versioning
+    resource before emptying a force_destroy bucket) deletes the versions of a key that has
+    a delete marker: moto fails with a server error there, and the provider retries for ever."""
+    s3 = clients("s3")
+    bucket = _unique("bucket")
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    version = s3.put_object(Bucket=bucket, Key="probe", Body=b"probe")["VersionId"]
+    marker = s3.delete_object(Bucket=bucket, Key="probe")["VersionId"]
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Suspended"})
+    deleted = _answers(s3.delete_object, Bucket=bucket, Key="probe", VersionId=version)
+    if deleted:
+        s3.delete_object(Bucket=bucket, Key="probe", VersionId=marker)
+        s3.delete_bucket(Bucket=bucket)
+    return deleted
+
+
 def _create_model(sagemaker, isolated: bool = False) -> str:
     name = _unique("model")
     sagemaker.create_model(

@@ -127,7 +127,7 @@ def _post_json(url: str, payload: dict, timeout: float = 5.0) -> bytes:
         return response.read()
 
 
-def _answers_like_aws(endpoint_url: str) -> bool:
+def answers_like_aws(endpoint_url: str) -> bool:
     """True when something at the URL answers the LocalStack health route or moto's API."""
     for route in ("/_localstack/health", "/moto-api/config"):
         try:
@@ -194,7 +194,7 @@ def connect_or_start() -> Emulator:
     """Reuse a LocalStack-compatible endpoint that already answers, or start moto."""
     configured = os.environ.get("LOCALSTACK_ENDPOINT")
     candidate = (configured or f"http://{DEFAULT_HOST}:{DEFAULT_PORT}").rstrip("/")
-    if _answers_like_aws(candidate):
+    if answers_like_aws(candidate):
         logger.warning(
             "reusing the AWS emulator already answering at %s (this run did not start it: "
             "what it holds is shared; stop it to have a fresh one)",

@@ -9,6 +9,10 @@
 - S3 bucket policies are enforced without their conditions, so a TLS-only policy (Deny when
   aws:SecureTransport is false) denies every request. The emulator speaks plain HTTP on
   loopback where AWS would see HTTPS, so the shim leaves exactly those statements out.
+- S3 fails with a server error deleting a version of a key that has a delete marker once the
+  bucket's versioning is suspended (a delete marker lacks the ``dispose`` its key store calls);
+  terraform destroy suspends versioning before emptying a force_destroy bucket and retries the
+  deletes for ever. The shim gives delete markers the no-op a marker needs (it holds no data).
 - SageMaker:
   - CreateModel drops EnableNetworkIsolation (DescribeModel always says false); the shim keeps it.
     And DescribeModel reports an empty VpcConfig for a model created without one (AWS leaves it
@@ -181,6 +185,15 @@ def _shim_s3_tls_only_policies() -> None:
         )
 
     FakeBucket.get_permission = get_permission
+
+
+def _shim_s3_suspended_versioning_delete() -> None:
+    from moto.s3.models import FakeDeleteMarker
+
+    def dispose(self, garbage: bool = False) -> None:
+        """A delete marker holds no data: nothing to free."""
+
+    FakeDeleteMarker.dispose = dispose
 
 
 def _denies_insecure_transport(statement: dict) -> bool:
@@ -524,6 +537,11 @@ SHIMS = (
     Shim("scaling_tags", _shim_scaling_tags, probes.scaling_tags),
     Shim("ec2_monitoring", _shim_ec2_monitoring, probes.ec2_monitoring),
     Shim("s3_tls_only_policy", _shim_s3_tls_only_policies, probes.s3_tls_only_policy),
+    Shim(
+        "s3_suspended_versioning_delete",
+        _shim_s3_suspended_versioning_delete,
+        probes.s3_suspended_versioning_delete,
+    ),
     Shim(
         "sagemaker_model_description",
         _shim_sagemaker_model_description,

@@ -20,29 +20,33 @@ Not run: the training image. The job runs in the Python environment of ``toolkit
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
-import queue
-import re
 import secrets
 import shutil
 import signal
 import subprocess
-import tarfile
-import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from local_stack.emulator.job_files import (
+    JobInputError,
+    download_keys,
+    download_prefix,
+    list_keys,
+    s3_source,
+    upload_prefix,
+    upload_tree,
+    write_json,
+)
+from local_stack.emulator.job_logs import LOG_GROUP, LogPump, Stream
 from local_stack.ports import port_is_free
 
 logger = logging.getLogger(__name__)
 
-LOG_GROUP = "/aws/sagemaker/TrainingJobs"
-METRICS_NAMESPACE = "/aws/sagemaker/TrainingJobs"
 # API_StopTrainingJob: SIGTERM, then 120 seconds to save the model before the job ends.
 STOP_GRACE_S = 120
 # API_DescribeTrainingJob: FailureReason is at most 1024 characters.
@@ -53,8 +57,6 @@ PEER_FAILURE_GRACE_S = 10
 # gives MASTER_PORT (sagemaker_pytorch_container/training.py).
 PYTORCH_TRAINING_MODULE = "sagemaker_pytorch_container.training:main"
 FRAMEWORK_MASTER_PORT = 7777
-LOG_BATCH_LINES = 100
-LOG_BATCH_SECONDS = 1.0
 
 
 @dataclass
@@ -105,17 +107,6 @@ class Endpoint:
             "AWS_ACCESS_KEY_ID": self.credentials.get("AWS_ACCESS_KEY_ID", "test"),
             "AWS_SECRET_ACCESS_KEY": self.credentials.get("AWS_SECRET_ACCESS_KEY", "test"),
         }
-
-
-class JobInputError(Exception):
-    """The job cannot start as asked: SageMaker's ClientError, with its message."""
-
-
-def parse_s3_url(url: str) -> tuple[str, str]:
-    match = re.fullmatch(r"s3://([^/]+)/?(.*)", url)
-    if not match:
-        raise JobInputError(f"{url} is not an S3 URL")
-    return match[1], match[2]
 
 
 def now() -> datetime:
@@ -374,7 +365,14 @@ class TrainingRun:
                     stderr=subprocess.STDOUT,
                     start_new_session=True,  # its own process group: stopped as one
                 )
-            pump = LogPump(self, instance, self.endpoint.client("logs"))
+            stream = Stream(
+                instance.log_stream,
+                f"{self.name}/{instance.name}",
+                self.endpoint.client("logs"),
+                self.endpoint.client("cloudwatch"),
+            )
+            definitions = self.job.algorithm_specification.get("MetricDefinitions") or []
+            pump = LogPump(instance.process.stdout, stream, definitions, self.record_metric)
             pump.start()
             pumps.append(pump)
         return pumps
@@ -478,122 +476,3 @@ class TrainingRun:
             latest = [m for m in self.job.final_metric_data_list if m["MetricName"] != name]
             latest.append({"MetricName": name, "Value": value, "Timestamp": timestamp})
             self.job.final_metric_data_list = latest
-
-
-class LogPump(threading.Thread):
-    """One instance's output: to its log stream in batches, its metrics matched line by line."""
-
-    def __init__(self, run: TrainingRun, instance: Instance, logs):
-        super().__init__(name=f"log-{run.name}-{instance.name}", daemon=True)
-        self.run_of = run
-        self.instance = instance
-        self.logs = logs
-        self.cloudwatch = run.endpoint.client("cloudwatch")
-        self.definitions = [
-            (definition["Name"], re.compile(definition["Regex"]))
-            for definition in run.job.algorithm_specification.get("MetricDefinitions") or []
-        ]
-
-    def run(self) -> None:
-        lines: queue.Queue[bytes | None] = queue.Queue()
-        reader = threading.Thread(target=self.read, args=(lines,), daemon=True)
-        reader.start()
-        events: list[dict] = []
-        metrics: list[dict] = []
-        while True:
-            try:  # a quiet second sends what has come so far
-                raw = lines.get(timeout=LOG_BATCH_SECONDS)
-            except queue.Empty:
-                raw = b""
-            if raw is None or raw == b"" or len(events) >= LOG_BATCH_LINES:
-                self.flush(events, metrics)
-                events, metrics = [], []
-            if raw is None:
-                return
-            if raw:
-                self.take(raw.decode("utf-8", errors="replace").rstrip("\n"), events, metrics)
-
-    def read(self, lines: queue.Queue) -> None:
-        for raw in self.instance.process.stdout:
-            lines.put(raw)
-        lines.put(None)
-
-    def take(self, line: str, events: list[dict], metrics: list[dict]) -> None:
-        stamp = now()
-        events.append({"timestamp": int(stamp.timestamp() * 1000), "message": line or " "})
-        for name, pattern in self.definitions:
-            if match := pattern.search(line):
-                value = float(match[1] if pattern.groups else match[0])
-                self.run_of.record_metric(name, value, stamp)
-                metrics.append({"MetricName": name, "Value": value, "Timestamp": stamp})
-
-    def flush(self, events: list[dict], metrics: list[dict]) -> None:
-        if events:
-            self.logs.put_log_events(
-                logGroupName=LOG_GROUP, logStreamName=self.instance.log_stream, logEvents=events
-            )
-        host = [{"Name": "Host", "Value": f"{self.run_of.name}/{self.instance.name}"}]
-        for start in range(0, len(metrics), 20):
-            self.cloudwatch.put_metric_data(
-                Namespace=METRICS_NAMESPACE,
-                MetricData=[{**m, "Dimensions": host} for m in metrics[start : start + 20]],
-            )
-
-
-# -- S3 --------------------------------------------------------------------------------------
-
-
-def s3_source(channel: dict) -> dict:
-    return channel.get("DataSource", {}).get("S3DataSource", {})
-
-
-def list_keys(s3, url: str) -> list[str]:
-    bucket, prefix = parse_s3_url(url)
-    paginator = s3.get_paginator("list_objects_v2")
-    try:
-        pages = list(paginator.paginate(Bucket=bucket, Prefix=prefix))
-    except s3.exceptions.NoSuchBucket:
-        return []
-    return sorted(item["Key"] for page in pages for item in page.get("Contents", []))
-
-
-def download_keys(s3, url: str, keys: list[str], target: Path) -> None:
-    """Each key under ``target`` by its path after the prefix's last ``/``, as SageMaker lays
-    out an S3Prefix channel."""
-    bucket, prefix = parse_s3_url(url)
-    cut = prefix.rfind("/") + 1
-    for key in keys:
-        if key.endswith("/"):
-            continue  # a folder marker
-        path = target / key[cut:]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        s3.download_file(bucket, key, str(path))
-
-
-def download_prefix(s3, url: str, target: Path) -> None:
-    url = url.rstrip("/") + "/"
-    download_keys(s3, url, list_keys(s3, url), target)
-
-
-def upload_prefix(s3, folder: Path, url: str) -> None:
-    bucket, prefix = parse_s3_url(url.rstrip("/") + "/")
-    for path in sorted(folder.rglob("*")):
-        if path.is_file():
-            s3.upload_file(str(path), bucket, f"{prefix}{path.relative_to(folder).as_posix()}")
-
-
-def upload_tree(s3, folder: Path, url: str) -> None:
-    """``folder``'s files as a tar.gz at ``url``, members relative to it (as SageMaker packs
-    /opt/ml/model)."""
-    bucket, key = parse_s3_url(url)
-    with tempfile.TemporaryDirectory() as scratch:
-        archive = Path(scratch) / "archive.tar.gz"
-        with tarfile.open(archive, "w:gz") as tar:
-            for path in sorted(folder.rglob("*")) if folder.is_dir() else []:
-                if path.is_file():
-                    tar.add(path, arcname=path.relative_to(folder).as_posix())
-        s3.upload_file(str(archive), bucket, key)
-
-
-def write_json(path: Path, value: object) -> None:
-    path.write_text(json.dumps(value))

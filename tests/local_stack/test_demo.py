@@ -123,7 +123,7 @@ def test_demo_runs_end_to_end_names_the_breed_and_keeps_the_page_up(tmp_path, te
     top = log.split("(true breed: Alaskan malamute):")[1].splitlines()[1]
     assert "Alaskan malamute" in top
     # A label, no account id; the precision as the page's answer said it.
-    assert f"(endpoint dog-breeds-demo, model models/demo, {precision})" in log
+    assert f"(endpoint dogs-demo, model models/demo, {precision})" in log
     assert "train_on_boot: run demo finished; model at" in log  # the boot script's own output
     assert "terraform destroy: done" in log
     assert running_torchserve() == [], "the demo left TorchServe running"

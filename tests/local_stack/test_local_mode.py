@@ -18,29 +18,22 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local_stack.emulator import client, start_moto
+from local_stack.emulator.job_logs import METRICS_NAMESPACE
 from local_stack.emulator.local_mode import active
-from local_stack.emulator.training import METRICS_NAMESPACE, group_alive
+from local_stack.emulator.training import group_alive
 from ml import inference
-from ml.s3_transfer import upload_dir
 from mlops import specs
-from mlops.bundle import build_code_bundle
 from tests.toolkit import serve
-from tests.training import training_job_logs, wait_for_training_job
+from tests.training import (
+    TINY_HYPERPARAMETERS,
+    TRAINING_IMAGE,
+    staged_job_setting,
+    training_job_logs,
+    wait_for_training_job,
+    wait_for_tuning_job,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-TRAINING_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.6.0-cpu-py312"
-TINY = {
-    "arch": "resnet18",
-    "pretrained": False,
-    "freeze-backbone": False,
-    "image-size": 32,
-    "epochs": 1,
-    "batch-size": 8,
-    "workers": 0,
-    "seed": 7,
-    "package-int8": False,
-}
 
 
 @pytest.fixture
@@ -87,26 +80,19 @@ def script_job(emulator, bucket: str, source: str, max_runtime: int = 600, creat
 
 
 def test_a_job_created_with_boto3_trains_for_real_and_its_model_serves(
-    emulator, local_mode, bucket, sample_dataset, tmp_path
+    emulator, local_mode, sample_dataset, tmp_path
 ):
     s3, sagemaker = client("s3", emulator), client("sagemaker", emulator)
-    upload_dir(sample_dataset, f"s3://{bucket}/data/", client=s3)
-    build_code_bundle(tmp_path / "code.tar.gz")
-    s3.upload_file(str(tmp_path / "code.tar.gz"), bucket, "code/train/code.tar.gz")
-    setting = specs.JobSetting(
-        role_arn="arn:aws:iam::123456789012:role/local-mode-training",
-        image_uri=TRAINING_IMAGE,
-        region=emulator.region,
-        bucket=bucket,
-        code_uri=f"s3://{bucket}/code/train/code.tar.gz",
-        data_uri=f"s3://{bucket}/data/",
-    )
+    setting = staged_job_setting(emulator, sample_dataset, tmp_path)
+    bucket = setting.bucket
     name = specs.job_name("local", "train", datetime.now(UTC))
     # Spot: accepted, and its checkpoint configuration syncs the checkpoints to S3.
     resources = specs.Resources(
         instance_type="ml.m5.large", max_runtime_s=600, spot=True, max_wait_s=1200
     )
-    sagemaker.create_training_job(**specs.training_job_request(name, setting, TINY, resources))
+    sagemaker.create_training_job(
+        **specs.training_job_request(name, setting, TINY_HYPERPARAMETERS, resources)
+    )
     assert sagemaker.describe_training_job(TrainingJobName=name)["TrainingJobStatus"] in (
         "InProgress",
         "Completed",
@@ -289,12 +275,7 @@ def test_a_tuning_job_runs_its_trials_and_picks_the_one_its_objective_names(
     tuning_job(emulator, bucket, REPORTS_ITS_LOSS, ["0.5", "0.2", "fail"], name)
     assert local_mode.tuning_run_of(name).at_a_time == 1  # local mode's default, not the job's 2
 
-    deadline = time.monotonic() + 180
-    while (
-        tuning := sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
-    )["HyperParameterTuningJobStatus"] == "InProgress":
-        assert time.monotonic() < deadline, tuning["TrainingJobStatusCounters"]
-        time.sleep(0.5)
+    tuning = wait_for_tuning_job(sagemaker, name, timeout=180)
     assert tuning["HyperParameterTuningJobStatus"] == "Completed"
     assert tuning["TrainingJobStatusCounters"]["Completed"] == 2
     assert tuning["TrainingJobStatusCounters"]["NonRetryableError"] == 1

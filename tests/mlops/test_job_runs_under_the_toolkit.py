@@ -15,21 +15,14 @@ from local_stack.emulator import client
 from ml.artifacts import WEIGHTS_FILE
 from ml.package import archive_members
 from ml.s3_transfer import upload_dir
-from tests.training import training_job_logs, wait_for_training_job
+from tests.training import (
+    TINY_HYPERPARAMETERS,
+    hyperparameter_flags,
+    training_job_logs,
+    wait_for_training_job,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-TINY = (
-    "arch=resnet18",
-    "pretrained=false",
-    "freeze-backbone=false",
-    "image-size=32",
-    "epochs=1",
-    "batch-size=8",
-    "workers=0",
-    "seed=7",
-    "package-int8=false",
-)
 
 
 def test_two_instance_job_trains_with_ddp_under_the_toolkit(
@@ -39,7 +32,7 @@ def test_two_instance_job_trains_with_ddp_under_the_toolkit(
     for split in ("train", "valid", "test"):  # the stack's placeholders, for a real dataset
         s3.delete_object(Bucket=jobs_stack.bucket, Key=f"data/{split}/001.Affenpinscher/1.jpg")
     upload_dir(sample_dataset, f"s3://{jobs_stack.bucket}/data/", client=s3)
-    hyperparameters = [arg for value in TINY for arg in ("--hyperparameter", value)]
+    hyperparameters = hyperparameter_flags(TINY_HYPERPARAMETERS)
 
     name = jobs_stack.run("train", "--instance-count", "2", *hyperparameters)
     job = wait_for_training_job(sagemaker, name)

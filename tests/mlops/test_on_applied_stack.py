@@ -7,10 +7,12 @@ from __future__ import annotations
 import pytest
 
 from local_stack.emulator import client
+from ml.s3_transfer import upload_dir
+from mlops import specs
 from mlops.cli import main
 from tests.iam import inline_policy, policy_allows
-from tests.mlops.conftest import output_archive
 from tests.stack import recorded_calls, recording_mode, unrecorded
+from tests.training import wait_for_training_job, wait_for_tuning_job
 
 pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.slow]
 
@@ -60,53 +62,54 @@ def test_jobs_use_the_stack_and_its_roles_allow_them(applied_stack, emulator, ca
 
 
 def test_every_operator_command_runs_on_the_stack(
-    applied_stack, emulator, monkeypatch, trained_model, capsys
+    applied_stack, emulator, monkeypatch, capsys, local_mode, sample_dataset
 ):
-    """Each mlops command on the applied stack as an operator runs it: features, tune,
-    train, register, reject, approve, deploy, verify, status; each does what it says, and
-    every AWS call they make (named by the User-Agent's app, see tests/stack.py) is one the
-    operator policy, derived from the committed recording, allows."""
+    """Each mlops command on the applied stack as an operator runs it, the jobs run for real
+    by local mode (nothing faked): features, tune on them, train from the best trial,
+    register, reject, approve, deploy, verify, status; each does what it says, and every AWS
+    call they make (named by the User-Agent's app, see tests/stack.py) is one the operator
+    policy, derived from the committed recording, allows."""
     app = applied_stack["apps"]["operator"]
     monkeypatch.setenv("AWS_SDK_UA_APP_ID", app)
     monkeypatch.setenv("TF_APPEND_USER_AGENT", f"app/{app}")
     outputs, name = applied_stack["outputs"], applied_stack["name"]
     bucket = outputs["bucket_name"]
     s3, sagemaker = client("s3", emulator), client("sagemaker", emulator)
-    for split in ("train", "valid", "test"):
-        s3.put_object(Bucket=bucket, Key=f"data/{split}/001.Affenpinscher/1.jpg", Body=b"jpeg")
+    for item in s3.list_objects_v2(Bucket=bucket, Prefix="data/").get("Contents", []):
+        s3.delete_object(Bucket=bucket, Key=item["Key"])  # placeholders of the test above
+    upload_dir(sample_dataset, f"s3://{bucket}/data/", client=s3)
     stack_args = ["--terraform-dir", str(applied_stack["terraform"].workdir), "--prefix", name]
+    tiny = [arg for value in TINY for arg in ("--hyperparameter", value)]
     recorded_from = emulator.recorder.mark()
 
-    features = main(["features", *stack_args, "--hyperparameter", "arch=resnet18"])
-    features_job = sagemaker.describe_training_job(TrainingJobName=features)
+    features = main(["features", *stack_args, *tiny, "--hyperparameter", "pretrained=false"])
+    features_job = wait_for_training_job(sagemaker, features)
+    assert features_job["TrainingJobStatus"] == "Completed", features_job.get("FailureReason")
     assert features_job["RoleArn"] == outputs["sagemaker_training_role_arn"]
-    assert features_job["HyperParameters"]["features-only"] == "true"
-    for split in ("train", "valid", "test"):  # what the job would upload
-        s3.put_object(Bucket=bucket, Key=f"features/{features}/{split}.json", Body=b"{}")
+    assert s3.head_object(Bucket=bucket, Key=f"features/{features}/train.json")
     tuning = main(
         [
             "tune",
             *stack_args,
+            *tiny,
             "--features-job",
             features,
-            "--max-jobs",
-            "2",
-            "--max-parallel-jobs",
-            "1",
+            *("--max-jobs", "2", "--max-parallel-jobs", "1", "--strategy", "Random"),
+            *("--epochs-range", "1", "2", "--batch-sizes", "16"),
         ]
     )
+    tuned = wait_for_tuning_job(sagemaker, tuning)
+    assert tuned["HyperParameterTuningJobStatus"] == "Completed", tuned.get("FailureReason")
+    best = tuned["BestTrainingJob"]
     trials = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
         HyperParameterTuningJobName=tuning
     )["TrainingJobSummaries"]
-    assert len(trials) == 2
-    job = main(["train", *stack_args, "--hyperparameter", "arch=resnet18"])
-    model = sagemaker.describe_training_job(TrainingJobName=job)["ModelArtifacts"]
-    key = model["S3ModelArtifacts"].removeprefix(f"s3://{bucket}/")
-    s3.put_object(Bucket=bucket, Key=key, Body=b"model")
-    s3.put_object(
-        Bucket=bucket,
-        Key=key.replace("model.tar.gz", "output.tar.gz"),
-        Body=output_archive((trained_model.model_dir / "metrics.json").read_bytes()),
+    assert [t["TrainingJobStatus"] for t in trials] == ["Completed", "Completed"]
+    job = main(["train", *stack_args, "--from-tuning", tuning, *tiny])
+    trained = wait_for_training_job(sagemaker, job)
+    assert trained["TrainingJobStatus"] == "Completed", trained.get("FailureReason")
+    assert specs.decode_hyperparameters(trained["HyperParameters"])["lr"] == float(
+        best["TunedHyperParameters"]["lr"]
     )
     package = main(["register", *stack_args, "--from-job", job])
     refused = main(["register", *stack_args, "--from-job", job])
@@ -153,3 +156,7 @@ def test_every_operator_command_runs_on_the_stack(
 
 def approval(sagemaker, package: str) -> str:
     return sagemaker.describe_model_package(ModelPackageName=package)["ModelApprovalStatus"]
+
+
+# ml/train.py's smallest real run: ResNet18 from scratch at 32 px, one epoch at most.
+TINY = ("arch=resnet18", "image-size=32", "workers=0", "seed=7")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import sys
 import tarfile
-import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,30 +13,19 @@ import pytest
 
 from local_stack.emulator import client
 from ml.artifacts import WEIGHTS_FILE
-from ml.s3_transfer import upload_dir
 from mlops import specs
-from mlops.bundle import build_code_bundle
 from tests.parity.conftest import parity_python
 from tests.training import (
+    TINY_HYPERPARAMETERS,
     TINY_TRAIN_ARGS,
     run_train,
     split_args,
+    staged_job_setting,
     training_job_logs,
     wait_for_training_job,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-TINY = {
-    "arch": "resnet18",
-    "pretrained": False,
-    "freeze-backbone": False,
-    "image-size": 32,
-    "epochs": 1,
-    "batch-size": 8,
-    "workers": 0,
-    "seed": 7,
-}
 
 
 def test_a_two_instance_job_trains_with_ddp_under_the_containers_toolkit(
@@ -45,22 +33,12 @@ def test_a_two_instance_job_trains_with_ddp_under_the_containers_toolkit(
 ):
     """The job request python -m mlops sends, run by local mode with the container's own
     `train` (and its PyTorch training toolkit) on both instances."""
-    bucket = f"parity-{uuid.uuid4().hex[:8]}"
     s3, sagemaker = client("s3", emulator), client("sagemaker", emulator)
-    s3.create_bucket(Bucket=bucket)
-    upload_dir(sample_dataset, f"s3://{bucket}/data/", client=s3)
-    build_code_bundle(tmp_path / "code.tar.gz")
-    s3.upload_file(str(tmp_path / "code.tar.gz"), bucket, "code/parity/code.tar.gz")
-    setting = specs.JobSetting(
-        role_arn="arn:aws:iam::123456789012:role/parity-training",
-        image_uri="763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-training:2.6.0-cpu-py312",
-        region=emulator.region,
-        bucket=bucket,
-        code_uri=f"s3://{bucket}/code/parity/code.tar.gz",
-        data_uri=f"s3://{bucket}/data/",
-    )
+    setting = staged_job_setting(emulator, sample_dataset, tmp_path)
     name = specs.job_name("parity", "train", datetime.now(UTC))
-    request = specs.training_job_request(name, setting, TINY, specs.Resources(instance_count=2))
+    request = specs.training_job_request(
+        name, setting, TINY_HYPERPARAMETERS, specs.Resources(instance_count=2)
+    )
     local_mode.toolkit = parity_python("training").with_name("train")
     sagemaker.create_training_job(**request)
 
@@ -69,7 +47,7 @@ def test_a_two_instance_job_trains_with_ddp_under_the_containers_toolkit(
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     assert "joined process group: rank 1 of 2 (gloo)" in logs["algo-2"]
     assert str(local_mode.toolkit.parent) in logs["algo-1"]  # the container's Python ran it
-    model = s3.get_object(Bucket=bucket, Key=f"models/{name}/output/model.tar.gz")["Body"]
+    model = s3.get_object(Bucket=setting.bucket, Key=f"models/{name}/output/model.tar.gz")["Body"]
     with tarfile.open(fileobj=io.BytesIO(model.read())) as archive:
         assert WEIGHTS_FILE in archive.getnames()
 

@@ -179,7 +179,7 @@ def test_training_instance_requires_imdsv2_and_has_its_profile(applied_stack, em
     assert instance["IamInstanceProfile"]["Arn"].endswith(
         f"/{applied_stack['name']}-training-instance"
     )
-    assert instance["ImageId"] == applied_stack["variables"]["ami_id"]
+    assert instance["ImageId"] == applied_stack["ami_id"]
     assert instance["Monitoring"]["State"] == "enabled"
 
 

@@ -5,9 +5,9 @@ They run from one scratch copy of terraform/ (``make_workspace``, which also bui
 zip the serverless example reads at ../../../build/lambda.zip), applied and destroyed side by
 side: most of an apply is the provider waiting (the data bucket's lifecycle configuration
 alone takes about a minute on the emulator), which leaves the cores idle. What the emulator
-cannot do is switched off as ``local_stack.demo.terraform.emulator_variables`` documents for
-the root module: here only the invoker's provisioned concurrency (moto has no
-PutProvisionedConcurrencyConfig), which the serverless example defaults to 0 anyway.
+cannot do is switched off as terraform/emulator.tfvars does for the root module: here only
+the invoker's provisioned concurrency (moto has no PutProvisionedConcurrencyConfig), which the
+serverless example defaults to 0 anyway.
 """
 
 from __future__ import annotations
