@@ -28,7 +28,10 @@ def free_ports(count: int, host: str = LOOPBACK) -> list[int]:
 
 
 def port_is_free(host: str, port: int) -> bool:
+    """Whether a server could listen on ``host:port`` now: as servers do, the test binds with
+    SO_REUSEADDR, so the connections of a server just stopped (TIME_WAIT) do not count."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:

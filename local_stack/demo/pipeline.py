@@ -30,6 +30,7 @@ from types import SimpleNamespace
 
 from local_stack.demo.boot import run_train_on_boot
 from local_stack.demo.sample_data import generate
+from local_stack.demo.stack import cli_pointer
 from local_stack.demo.terraform import REPO_ROOT, Terraform, make_workspace
 from local_stack.emulator import (
     SHIM_NAMES,
@@ -390,6 +391,10 @@ def main(argv: list[str] | None = None) -> int:
                 ctx.endpoint_url,
             )
             logger.info("open %s and drop a dog photo on the page", page_url)
+            logger.info(
+                "the operator CLI works on the demo's stack too (another terminal):\n%s",
+                cli_pointer(ctx.emulator, ctx.terraform.workdir, STACK_NAME),
+            )
             with suppress(KeyboardInterrupt):
                 threading.Event().wait()
         succeeded = True

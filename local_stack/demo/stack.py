@@ -93,12 +93,19 @@ def apply(emulator: Emulator, workspace: Path = WORKSPACE) -> dict[str, object]:
 
 
 def banner(emulator: Emulator, root: Path, name: str) -> str:
-    exports = " ".join(f"{key}={value}" for key, value in emulator.environment().items())
     return (
         f"stack {name} applied to the emulator at {emulator.endpoint_url}; point the operator "
-        f"CLI at it:\n    export {exports}\n"
-        f"    .venv/bin/python -m mlops status --terraform-dir {root} --prefix {name}\n"
-        "remove it with: make local-destroy"
+        f"CLI at it:\n{cli_pointer(emulator, root, name)}\nremove it with: make local-destroy"
+    )
+
+
+def cli_pointer(emulator: Emulator, root: Path, name: str) -> str:
+    """The lines that point ``python -m mlops`` at a stack on the emulator: the exports, and a
+    first command with the stack's --terraform-dir and --prefix."""
+    exports = " ".join(f"{key}={value}" for key, value in emulator.environment().items())
+    return (
+        f"    export {exports}\n"
+        f"    .venv/bin/python -m mlops status --terraform-dir {root} --prefix {name}"
     )
 
 

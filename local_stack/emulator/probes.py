@@ -13,6 +13,7 @@ create uniquely named resources and delete what they can afterwards.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Callable
 
@@ -189,12 +190,14 @@ def sagemaker_training_metrics(clients: Clients) -> bool:
         TrainingJobName=name, AlgorithmSpecification=_algorithm(), **_job_definition()
     )
     job = sagemaker.describe_training_job(TrainingJobName=name)
+    _answers(sagemaker.stop_training_job, TrainingJobName=name)  # one local mode would run
     return job["AlgorithmSpecification"].get("MetricDefinitions") == METRIC_DEFINITIONS
 
 
 def sagemaker_tuning_trials(clients: Clients) -> bool:
     """A tuning job has trials: ListTrainingJobsForHyperParameterTuningJob lists them and
-    BestTrainingJob names one of them."""
+    BestTrainingJob names one of them once there is one (a tuning job that local mode runs
+    has its first trial at once, and is stopped here)."""
     sagemaker = clients("sagemaker")
     name = _unique("tune")[:32]
     sagemaker.create_hyper_parameter_tuning_job(
@@ -212,14 +215,23 @@ def sagemaker_tuning_trials(clients: Clients) -> bool:
         TrainingJobDefinition={"AlgorithmSpecification": _algorithm(), **_job_definition()},
     )
     try:
-        trials = sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
-            HyperParameterTuningJobName=name
-        )["TrainingJobSummaries"]
+        deadline = time.monotonic() + 5
+        while not (trials := _trials(sagemaker, name)) and time.monotonic() < deadline:
+            time.sleep(0.1)
     except (ClientError, BotoCoreError, ResponseParserError):
         return False
+    finally:
+        _answers(sagemaker.stop_hyper_parameter_tuning_job, HyperParameterTuningJobName=name)
     best = sagemaker.describe_hyper_parameter_tuning_job(HyperParameterTuningJobName=name)
     names = {trial["TrainingJobName"] for trial in trials}
-    return bool(trials) and best.get("BestTrainingJob", {}).get("TrainingJobName") in names
+    best_name = best.get("BestTrainingJob", {}).get("TrainingJobName")
+    return bool(trials) and (best_name is None or best_name in names)
+
+
+def _trials(sagemaker, name: str) -> list[dict]:
+    return sagemaker.list_training_jobs_for_hyper_parameter_tuning_job(
+        HyperParameterTuningJobName=name
+    )["TrainingJobSummaries"]
 
 
 def _endpoint_config(sagemaker, model: str, instance_type: str = "ml.m5.large") -> str:

@@ -6,7 +6,8 @@ images) with an /opt/ml of its own (``SAGEMAKER_BASE_DIR``): the configuration f
 input channels downloaded from the emulator's S3, the checkpoints from the job's checkpoint
 URI. The toolkit downloads the job's code bundle and runs its entry point as in the container,
 under the framework module the image names (the PyTorch training toolkit for the PyTorch
-images); instances find each other on loopback addresses of their own (127.x.y.N). Each instance's
+images); instances have loopback addresses of their own (127.0.0.N), and one job of several
+instances trains at a time on a machine (their rendezvous port is fixed). Each instance's
 output goes to its CloudWatch Logs stream, and the job's metric definitions are matched
 against it into FinalMetricDataList and CloudWatch metrics, as SageMaker does. At the end
 algo-1's /opt/ml/model and /opt/ml/output/data go to the output path as model.tar.gz and
@@ -20,14 +21,16 @@ Not run: the training image. The job runs in the Python environment of ``toolkit
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
-import secrets
 import shutil
 import signal
 import subprocess
+import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -43,7 +46,6 @@ from local_stack.emulator.job_files import (
     write_json,
 )
 from local_stack.emulator.job_logs import LOG_GROUP, LogPump, Stream
-from local_stack.ports import port_is_free
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +55,15 @@ STOP_GRACE_S = 120
 FAILURE_REASON_LIMIT = 1024
 # How long the other instances may go on after one has failed (they wait on it otherwise).
 PEER_FAILURE_GRACE_S = 10
-# What aws/deep-learning-containers' PyTorch training Dockerfiles set, and the port its module
-# gives MASTER_PORT (sagemaker_pytorch_container/training.py).
+# What aws/deep-learning-containers' PyTorch training Dockerfiles set (its module gives
+# MASTER_PORT a fixed 7777: sagemaker_pytorch_container/training.py).
 PYTORCH_TRAINING_MODULE = "sagemaker_pytorch_container.training:main"
-FRAMEWORK_MASTER_PORT = 7777
+# Held by the job of several instances that trains on this machine now (rendezvous_port).
+RENDEZVOUS_LOCK = Path(tempfile.gettempdir()) / "local-mode-rendezvous.lock"
+# What a job's processes take from this machine's environment: what running a process here
+# needs, nothing of the emulator's own (a RANK or MASTER_ADDR left by an earlier run in its
+# process would send an instance to the wrong group; an image starts from its own).
+HOST_VARIABLES = ("PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR", "TORCH_HOME")
 
 
 @dataclass
@@ -114,13 +121,36 @@ def now() -> datetime:
 
 
 def loopback_addresses(count: int) -> list[str]:
-    """One loopback address per instance, in a 127.x.y.0/24 of the job's own: the framework
-    module binds the rendezvous to a fixed port (7777) on the first host, as on SageMaker, so
-    two jobs at once (or two emulators) must not share an address."""
-    while True:
-        network = f"127.{secrets.randbelow(254) + 1}.{secrets.randbelow(256)}"
-        if port_is_free(f"{network}.1", FRAMEWORK_MASTER_PORT):
-            return [f"{network}.{number}" for number in range(1, count + 1)]
+    """One loopback address per instance (127.0.0.1, .2...), as each instance of a job has an
+    address of its own."""
+    return [f"127.0.0.{number}" for number in range(1, count + 1)]
+
+
+@contextlib.contextmanager
+def rendezvous_port(needed: bool, stopped: Callable[[], bool]) -> Iterator[None]:
+    """This machine's rendezvous port, held while a job of several instances trains: the
+    framework module fixes MASTER_PORT (7777, as on SageMaker, where each job has hosts of its
+    own) and PyTorch's store listens on every address, so a second such job at the same time
+    (from this emulator or another on this machine) would join the first one's group. It
+    waits for the port, polling ``stopped`` to give up on a stop."""
+    if not needed:
+        yield
+        return
+    with RENDEZVOUS_LOCK.open("a") as lock:
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if stopped():
+                    yield
+                    return
+                logger.info("waiting for another job of several instances on this machine")
+                time.sleep(1)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def framework_module(image: str) -> str | None:
@@ -240,8 +270,9 @@ class TrainingRun:
 
         self._transition("Training", "Training image download completed. Training in progress.")
         job.training_start_time = now()
-        pumps = self._start_instances()
-        codes = self._wait_for_instances()
+        with rendezvous_port(len(self._instances) > 1, lambda: self._stop_reason is not None):
+            pumps = self._start_instances()
+            codes = self._wait_for_instances()
         for pump in pumps:
             pump.join()
 
@@ -338,11 +369,7 @@ class TrainingRun:
         framework = framework_module(self.job.algorithm_specification.get("TrainingImage", ""))
         pumps = []
         for instance in self._instances:
-            environment = {
-                key: value
-                for key, value in os.environ.items()
-                if key not in ("PYTHONPATH", "AWS_PROFILE", "AWS_SESSION_TOKEN")
-            }
+            environment = {k: v for k, v in os.environ.items() if k in HOST_VARIABLES}
             environment.update(
                 self.endpoint.environment(),
                 SAGEMAKER_BASE_DIR=str(instance.base),

@@ -111,6 +111,7 @@ def test_demo_runs_end_to_end_names_the_breed_and_keeps_the_page_up(tmp_path, te
         assert precision == ("fp32" if left_out else "int8"), seen[-40:]
         status, answer = classify(page_url, REPO_ROOT / "web" / "index.html")
         assert (status, answer["error"]["code"]) == (415, "unsupported_media_type")
+        assert_the_operator_cli_works_as_the_banner_says("".join(seen))
     finally:
         demo.send_signal(signal.SIGTERM)
         demo.wait(timeout=300)
@@ -235,3 +236,20 @@ def test_data_without_reachable_imagenet_weights_stops_before_anything(tmp_path,
     cached.parent.mkdir(parents=True)
     cached.write_bytes(b"weights")
     pipeline.check_inputs(args)  # in the cache: nothing to download
+
+
+def assert_the_operator_cli_works_as_the_banner_says(log: str) -> None:
+    """The KEEP banner's exports and command, run as printed: the stack's endpoint listed."""
+    exports = re.search(r"^\s+export (.+)$", log, re.MULTILINE)[1].split()
+    command = re.search(r"^\s+\.venv/bin/python -m mlops (status .+)$", log, re.MULTILINE)[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "mlops", *command.split()],
+        cwd=REPO_ROOT,
+        env={**python_env(), **dict(item.split("=", 1) for item in exports)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert re.search(r"^endpoint\s+dogs-demo\s+InService", result.stdout, re.MULTILINE)

@@ -9,6 +9,7 @@ import uuid
 import pytest
 
 from local_stack.emulator import Emulator, EmulatorError, client, connect_or_start, start_moto
+from local_stack.ports import port_is_free
 from tests.local_stack.conftest import direct_clients
 from tests.training import REPO_ROOT, python_env
 
@@ -49,8 +50,6 @@ def test_environment_points_sdks_at_the_emulator(emulator: Emulator):
 
 def test_second_server_takes_a_free_port_and_stops_cleanly(emulator: Emulator):
     """With 4566 taken (by the session emulator or anything else) a new one moves aside."""
-    import socket
-
     second = start_moto()
     try:
         assert second.endpoint_url != emulator.endpoint_url
@@ -59,8 +58,7 @@ def test_second_server_takes_a_free_port_and_stops_cleanly(emulator: Emulator):
     finally:
         second.stop()
     host, port = second.endpoint_url.removeprefix("http://").split(":")
-    with socket.socket() as sock:
-        sock.bind((host, int(port)))  # the port is released after stop
+    assert port_is_free(host, int(port))  # released after stop: a server may listen there again
 
 
 def test_clients_come_from_a_localstack_session_bound_to_the_emulator(emulator: Emulator):
