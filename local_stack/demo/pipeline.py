@@ -390,11 +390,11 @@ def main(argv: list[str] | None = None) -> int:
                 ctx.emulator.endpoint_url,
                 ctx.endpoint_url,
             )
-            logger.info("open %s and drop a dog photo on the page", page_url)
             logger.info(
                 "the operator CLI works on the demo's stack too (another terminal):\n%s",
                 cli_pointer(ctx.emulator, ctx.terraform.workdir, STACK_NAME),
             )
+            logger.info("open %s and drop a dog photo on the page", page_url)
             with suppress(KeyboardInterrupt):
                 threading.Event().wait()
         succeeded = True

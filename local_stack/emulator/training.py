@@ -197,6 +197,7 @@ class TrainingRun:
         self._stop_reason: str | None = None  # Stopped, or MaxRuntimeExceeded
         self._stop_deadline = float("inf")
         self._instances: list[Instance] = []
+        self._first_failed = 0  # the instance whose failure ended the others
         self._thread = threading.Thread(target=self._run, name=f"job-{self.name}", daemon=True)
 
     # -- what the API asks -------------------------------------------------------------------
@@ -416,9 +417,10 @@ class TrainingRun:
             moment = time.monotonic()
             if moment > deadline:
                 self.stop("MaxRuntimeExceeded")
-            failed = any(process.poll() not in (None, 0) for process in processes)
+            failed = [i for i, process in enumerate(processes) if process.poll() not in (None, 0)]
             if failed and peer_failed_at is None:
                 peer_failed_at = moment
+                self._first_failed = failed[0]  # the others end because it did
                 with self._lock:
                     self._signal(signal.SIGTERM)
             late = peer_failed_at is not None and moment > peer_failed_at + PEER_FAILURE_GRACE_S
@@ -452,7 +454,9 @@ class TrainingRun:
     def _failure_reason(self, codes: list[int]) -> str:
         """The first failed instance's failure file (the toolkit writes the error there), as
         SageMaker reports it."""
-        for instance, code in zip(self._instances, codes, strict=True):
+        order = list(zip(self._instances, codes, strict=True))
+        first = self._first_failed
+        for instance, code in order[first : first + 1] + order:
             if code == 0:
                 continue
             failure = instance.base / "output" / "failure"

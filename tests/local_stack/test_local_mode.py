@@ -311,30 +311,3 @@ def test_a_second_emulator_that_stops_leaves_the_jobs_to_the_first(emulator):
     assert active() is second.local_mode
     second.stop()
     assert active() is emulator.local_mode
-
-
-# What ml/distributed.py does on SageMaker, alone: join the group the hosts make.
-JOINS_ITS_GROUP = """
-import json, os
-import torch.distributed as dist
-hosts, me = json.loads(os.environ["SM_HOSTS"]), os.environ["SM_CURRENT_HOST"]
-dist.init_process_group("gloo", rank=hosts.index(me), world_size=len(hosts))
-names = [None] * len(hosts)
-dist.all_gather_object(names, os.environ["TRAINING_JOB_NAME"])
-print("group=" + ",".join(names), flush=True)
-"""
-
-
-def test_two_jobs_of_two_instances_at_once_each_train_in_their_own_group(
-    emulator, local_mode, bucket
-):
-    """The PyTorch module fixes the rendezvous port and PyTorch's store listens on every
-    address: at the same time, the second job's instances would join the first job's group.
-    Local mode has one such job train at a time on a machine; both complete, each alone."""
-    sagemaker = client("sagemaker", emulator)
-    names = [script_job(emulator, bucket, JOINS_ITS_GROUP, instances=2) for _ in range(2)]
-    for name in names:
-        job = wait_for_training_job(sagemaker, name, timeout=180)
-        assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
-        log = "".join(training_job_logs(emulator, name)["algo-1"].split())  # the toolkit
-        assert f"group={name},{name}" in log  # breaks a line where its reads end
