@@ -11,9 +11,11 @@ import time
 import uuid
 from pathlib import Path
 
+from local_stack.emulator.local_mode import DEFAULT_TOOLKIT
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The sagemaker-training toolkit's container entry point, as a training image runs it.
-TOOLKIT_TRAIN = Path(sys.executable).with_name("train")
+TOOLKIT_TRAIN = DEFAULT_TOOLKIT
 
 # ResNet18 from scratch at 32 px: the smallest run that still learns the sample classes. No
 # int8 copy (on by default): the shared trained_model fixture makes one.

@@ -155,12 +155,7 @@ def _patch_moto() -> None:
         if job is None:
             raise ResourceNotFound(message=f"Training job {name} does not exist")
         run = mode.run_of(name) if (mode := active()) is not None else None
-        if run is None or not run.stop():
-            raise ValidationError(
-                message=f"The request was rejected because the training job is in status "
-                f"{job.training_job_status}."
-            )
-        return EmptyResult()
+        return stopped_or_refused(run, "training job", job.training_job_status)
 
     def stop_hyper_parameter_tuning_job(self):
         """API_StopHyperParameterTuningJob: a tuning job that has ended is refused."""
@@ -169,10 +164,14 @@ def _patch_moto() -> None:
         if job is None:
             raise ResourceNotFound(message=f"Amazon SageMaker can't find a tuning job named {name}")
         run = mode.tuning_run_of(name) if (mode := active()) is not None else None
+        return stopped_or_refused(run, "tuning job", job.hyper_parameter_tuning_job_status)
+
+    def stopped_or_refused(run, kind: str, status: str) -> EmptyResult:
+        """A run local mode stops, or SageMaker's refusal for a job that has ended (or that
+        local mode does not run)."""
         if run is None or not run.stop():
             raise ValidationError(
-                message=f"The request was rejected because the tuning job is in status "
-                f"{job.hyper_parameter_tuning_job_status}."
+                message=f"The request was rejected because the {kind} is in status {status}."
             )
         return EmptyResult()
 
