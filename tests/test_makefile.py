@@ -83,7 +83,7 @@ def test_the_demo_sets_up_only_what_it_runs(tmp_path):
     result = make("-n", "demo", f"VENV={tmp_path / 'venv'}", f"VENV_IAC={tmp_path / 'iac'}")
     assert result.returncode == 0, result.stderr
     planned = result.stdout
-    assert "pip install" in planned
+    assert "-m local_stack.lean_install" in planned
     install = next(line for line in planned.splitlines() if "-r requirements.txt" in line)
     assert "--quiet" not in install  # minutes of pip: each package said as it comes
     assert "-m local_stack.demo" in planned

@@ -22,6 +22,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from local_stack import lean_install
 from local_stack.paths import REPO_ROOT
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ def pins_of(environment: dict) -> str:
     wanted = {
         "python": environment["python"],
         "packages": sorted(environment["packages"] + environment.get("test_packages", [])),
+        "left_out": [*sorted(lean_install.LEFT_OUT), lean_install.CUDNN_KERNEL_LIBRARIES],
     }
     return hashlib.sha256(json.dumps(wanted, sort_keys=True).encode()).hexdigest()
 
@@ -99,18 +101,12 @@ def build(name: str, environment: dict) -> bool:
     subprocess.run([base, "-m", "venv", str(folder)], check=True)
     packages = environment["packages"] + environment.get("test_packages", [])
     logger.info("%s: installing %s on Python %s", name, " ".join(packages), environment["python"])
-    subprocess.run(
-        [
-            str(folder / "bin" / "python"),
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--disable-pip-version-check",
-            "--no-cache-dir",  # the wheels are several GB, and a rebuild happens only on new pins
-            *packages,
-        ],
-        check=True,
+    lean_install.install(
+        str(folder / "bin" / "python"),
+        packages,
+        # The wheels are several GB, and a rebuild happens only on new pins.
+        pip_options=["--quiet", "--no-cache-dir"],
+        cpu_only=True,
     )
     stamp.write_text(pins + "\n")  # last: a half-built environment is never taken as built
     size = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**30

@@ -1,0 +1,95 @@
+"""Install requirements into a virtual environment without what only a GPU runs.
+
+PyPI's torch wheels for Linux x86_64 are CUDA builds: pip brings triton, a compiler of GPU
+kernels (0.6-0.9 GB per environment; torch imports it only when it is there), and the CUDA
+libraries, which ``import torch`` loads even on a CPU. The project's environments run torch on
+CPUs, and the four of them took about 20 GB: this resolves the requirements as pip would, then
+installs exactly that set without triton. ``cpu_only`` also removes cuDNN's kernel libraries,
+which its loader (``libcudnn.so.9``, kept) opens only when a GPU runs a convolution: for the
+parity environments, which reproduce CPU runtimes for tests on CPUs, never for ``.venv``, where
+a data scientist may train on a GPU.
+
+    python -m local_stack.lean_install VENV_PYTHON REQUIREMENT ...   # -r FILE too
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+LEFT_OUT = frozenset({"triton"})
+CUDNN_KERNEL_LIBRARIES = "nvidia/cudnn/lib/libcudnn_*.so*"
+PIP = ["-m", "pip", "install", "--disable-pip-version-check"]
+
+
+def canonical(name: str) -> str:
+    """A distribution name as PEP 503 compares them."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def pins_to_install(report: dict) -> list[str]:
+    """``name==version`` of each distribution a ``pip install --report`` would install, less
+    those left out."""
+    return [
+        f"{item['metadata']['name']}=={item['metadata']['version']}"
+        for item in report["install"]
+        if canonical(item["metadata"]["name"]) not in LEFT_OUT
+    ]
+
+
+def resolve(python: str, requirements: list[str], pip_options: list[str]) -> list[str]:
+    with tempfile.TemporaryDirectory() as scratch:
+        report = Path(scratch) / "report.json"
+        dry_run = ["--quiet", "--dry-run", "--ignore-installed", "--report", str(report)]
+        subprocess.run([python, *PIP, *pip_options, *dry_run, *requirements], check=True)
+        return pins_to_install(json.loads(report.read_text()))
+
+
+def install(
+    python: str, requirements: list[str], *, pip_options: list[str], cpu_only: bool = False
+) -> None:
+    """``pip install REQUIREMENTS`` into the environment of ``python``, triton left out."""
+    pins = resolve(python, requirements, pip_options)
+    logger.info("installing %d distributions (left out: %s)", len(pins), ", ".join(LEFT_OUT))
+    subprocess.run([python, *PIP, *pip_options, "--no-deps", *pins], check=True)
+    if cpu_only:
+        remove_cudnn_kernels(site_packages(python))
+
+
+def site_packages(python: str) -> Path:
+    found = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return Path(found.stdout.strip())
+
+
+def remove_cudnn_kernels(site_packages: Path) -> int:
+    """Delete cuDNN's kernel libraries from an environment; the bytes freed."""
+    freed = 0
+    for library in site_packages.glob(CUDNN_KERNEL_LIBRARIES):
+        freed += library.stat().st_size
+        library.unlink()
+    if freed:
+        logger.info("removed cuDNN's GPU kernel libraries: %.1f GiB", freed / 2**30)
+    return freed
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    python, *requirements = sys.argv[1:] if argv is None else argv
+    install(python, requirements, pip_options=["--progress-bar", "off"])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
