@@ -1,13 +1,15 @@
-"""Install requirements into a virtual environment without what only a GPU runs.
+"""Install requirements into a virtual environment without what only a GPU runs, in little disk.
 
 PyPI's torch wheels for Linux x86_64 are CUDA builds: pip brings triton, a compiler of GPU
 kernels (0.6-0.9 GB per environment; torch imports it only when it is there), and the CUDA
 libraries, which ``import torch`` loads even on a CPU. The project's environments run torch on
-CPUs, and the four of them took about 20 GB: this resolves the requirements as pip would, then
-installs exactly that set without triton. ``cpu_only`` also removes cuDNN's kernel libraries,
-which its loader (``libcudnn.so.9``, kept) opens only when a GPU runs a convolution: for the
-parity environments, which reproduce CPU runtimes for tests on CPUs, never for ``.venv``, where
-a data scientist may train on a GPU.
+CPUs, and the four of them took about 20 GB, with as much again of wheels held while pip
+installs: this resolves the requirements as pip would (or takes a lock of that resolution),
+then installs exactly that set without triton, the torch and CUDA wheels one at a time so that
+only one of them waits on disk. ``cpu_only`` also removes cuDNN's kernel libraries, which its
+loader (``libcudnn.so.9``, kept) opens only when a GPU runs a convolution: for the parity
+environments, which reproduce CPU runtimes for tests on CPUs, never for ``.venv``, where a
+data scientist may train on a GPU.
 
     python -m local_stack.lean_install VENV_PYTHON REQUIREMENT ...   # -r FILE too
 """
@@ -34,6 +36,15 @@ def canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def name_of(pin: str) -> str:
+    return canonical(pin.split("==", 1)[0])
+
+
+def is_heavy(pin: str) -> bool:
+    """torch and the CUDA libraries: 0.1 to 1 GB each as wheels, about 3 GB together."""
+    return name_of(pin) == "torch" or name_of(pin).startswith("nvidia-")
+
+
 def pins_to_install(report: dict) -> list[str]:
     """``name==version`` of each distribution a ``pip install --report`` would install, less
     those left out."""
@@ -45,6 +56,8 @@ def pins_to_install(report: dict) -> list[str]:
 
 
 def resolve(python: str, requirements: list[str], pip_options: list[str]) -> list[str]:
+    """The pins pip would install for ``requirements`` into a new environment, less those left
+    out; nothing is installed."""
     with tempfile.TemporaryDirectory() as scratch:
         report = Path(scratch) / "report.json"
         dry_run = ["--quiet", "--dry-run", "--ignore-installed", "--report", str(report)]
@@ -52,13 +65,30 @@ def resolve(python: str, requirements: list[str], pip_options: list[str]) -> lis
         return pins_to_install(json.loads(report.read_text()))
 
 
+def batches(pins: list[str]) -> list[list[str]]:
+    """The pip calls that install ``pins``: the light ones together, then each heavy one."""
+    light = [pin for pin in pins if not is_heavy(pin)]
+    return [light] * bool(light) + [[pin] for pin in pins if is_heavy(pin)]
+
+
+def install_pins(python: str, pins: list[str], *, pip_options: list[str]) -> None:
+    """Exactly ``pins``, no dependencies of theirs, in ``batches``."""
+    calls = batches(pins)
+    logger.info(
+        "installing %d distributions in %d pip calls (left out: %s)",
+        len(pins),
+        len(calls),
+        ", ".join(sorted(LEFT_OUT)),
+    )
+    for batch in calls:
+        subprocess.run([python, *PIP, *pip_options, "--no-deps", *batch], check=True)
+
+
 def install(
     python: str, requirements: list[str], *, pip_options: list[str], cpu_only: bool = False
 ) -> None:
     """``pip install REQUIREMENTS`` into the environment of ``python``, triton left out."""
-    pins = resolve(python, requirements, pip_options)
-    logger.info("installing %d distributions (left out: %s)", len(pins), ", ".join(LEFT_OUT))
-    subprocess.run([python, *PIP, *pip_options, "--no-deps", *pins], check=True)
+    install_pins(python, resolve(python, requirements, pip_options), pip_options=pip_options)
     if cpu_only:
         remove_cudnn_kernels(site_packages(python))
 

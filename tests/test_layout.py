@@ -155,8 +155,8 @@ BOUNDARIES = {
         "lambda_function",  # the Lambda, imported as its runtime does
     },
     "local_stack.demo": {"local_stack", "ml", "mlops"},
-    "local_stack.parity": {"local_stack.paths"},
-    "local_stack": set(),  # ports, environment, paths: the standard library only
+    "local_stack.parity": {"local_stack.paths", "local_stack.lean_install"},
+    "local_stack": set(),  # ports, environment, paths, lean_install: the standard library only
     "iam_policies": {"local_stack.emulator.recorder"},
     "bench": {"ml", "mlops", "local_stack"},
     "scripts": {"ml.files", "mlops.bundle"},

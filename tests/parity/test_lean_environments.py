@@ -48,6 +48,16 @@ def test_the_install_set_is_pips_less_triton():
     ]
 
 
+def test_torch_and_the_cuda_wheels_install_one_at_a_time():
+    pins = ["torch==2.6.0", "sympy==1.13.1", "nvidia-cublas-cu12==12.4.5.8", "Jinja2==3.1.6"]
+    assert lean_install.batches(pins) == [
+        ["sympy==1.13.1", "Jinja2==3.1.6"],
+        ["torch==2.6.0"],
+        ["nvidia-cublas-cu12==12.4.5.8"],
+    ]
+    assert lean_install.batches(["torch==2.6.0"]) == [["torch==2.6.0"]]
+
+
 def test_cudnn_keeps_its_loader_and_loses_its_kernels(tmp_path: Path):
     lib = tmp_path / "nvidia" / "cudnn" / "lib"
     lib.mkdir(parents=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from local_stack import lean_install
 from local_stack.parity import runtimes as table
 from tests.parity.conftest import deployed_runtimes
 
@@ -25,6 +26,26 @@ def test_every_tag_maps_to_an_environment_with_its_sources():
     for name, environment in runtimes["environments"].items():
         assert environment["sources"], f"{name}: say where its versions come from"
         assert all("==" in pin for pin in environment["packages"]), f"{name}: pin every package"
+
+
+@pytest.mark.parametrize("name", sorted(table.runtimes()["environments"]))
+def test_each_environment_installs_from_a_current_lock_of_its_pins(name):
+    environment = table.runtimes()["environments"][name]
+    locked = table.locked_pins(name, environment)  # refused when written for other pins
+    wanted = environment["packages"] + environment.get("test_packages", [])
+    versions = {lean_install.name_of(pin): pin.split("==")[1] for pin in locked}
+    for pin in wanted:
+        requirement, version = pin.split("==")
+        assert versions.get(lean_install.name_of(requirement.split("[")[0])) == version, pin
+    assert not {lean_install.name_of(pin) for pin in locked} & lean_install.LEFT_OUT
+
+
+def test_a_lock_older_than_its_pins_says_how_to_write_it_again():
+    environment = table.runtimes()["environments"]["lambda-python3.12"]
+    changed = {**environment, "packages": [*environment["packages"], "six==1.16.0"]}
+    with pytest.raises(table.RuntimeEnvironmentError) as refused:
+        table.locked_pins("lambda-python3.12", changed)
+    assert "run python -m local_stack.parity lock lambda-python3.12" in str(refused.value)
 
 
 def test_an_environment_is_current_until_its_pins_change(tmp_path, monkeypatch):
