@@ -150,8 +150,8 @@ test: setup lint ## Set up, lint, and run every test
 
 # The demo sets up only what it runs: the project's environment and Terraform's provider
 # mirror; not the parity environments, the IaC scanner or the browser, which only the tests use.
-demo: $(VENV_STAMP) $(TF_CONFIG_DEP) ## The whole pipeline against the emulator (DATA=path/to/dogImages, BACKBONE_WEIGHTS=file, KEEP=1 serves the page, EMULATOR_PORT=0 its own emulator)
-	$(PY) -m local_stack.demo $(if $(filter command line environment,$(origin DATA)),--data $(DATA)) $(if $(BACKBONE_WEIGHTS),--backbone-weights $(BACKBONE_WEIGHTS)) $(if $(KEEP),--keep --ui-port $(UI_PORT)) $(if $(EMULATOR_PORT),--emulator-port $(EMULATOR_PORT))
+demo: $(VENV_STAMP) $(TF_CONFIG_DEP) ## The whole pipeline against the emulator (DATA=path/to/dogImages, BACKBONE_WEIGHTS=file, FLOW=sagemaker trains as a SageMaker job and deploys from the registry, KEEP=1 serves the page, EMULATOR_PORT=0 its own emulator)
+	$(PY) -m local_stack.demo $(if $(filter command line environment,$(origin DATA)),--data $(DATA)) $(if $(BACKBONE_WEIGHTS),--backbone-weights $(BACKBONE_WEIGHTS)) $(if $(FLOW),--flow $(FLOW)) $(if $(KEEP),--keep --ui-port $(UI_PORT)) $(if $(EMULATOR_PORT),--emulator-port $(EMULATOR_PORT))
 
 local-stack: $(VENV_STAMP) $(TF_CONFIG_DEP) ## Apply terraform/ to the running emulator (make emulator) with terraform/emulator.tfvars; workspace and state in build/local-stack
 	$(PY) -m local_stack.demo.stack apply --workspace $(LOCAL_STACK_DIR)

@@ -1,10 +1,13 @@
 """The whole pipeline on one machine, against the embedded AWS emulator (`make demo`).
 
-    python -m local_stack.demo [--data path/to/dogImages] [--keep] [--fast]
+    python -m local_stack.demo [--data path/to/dogImages] [--flow sagemaker] [--keep] [--fast]
 
-The demo is the list ``STEPS``: each step is a title and a function of the shared
+The demo is a list of steps (``steps_of``): each is a title and a function of the shared
 ``Context``; they run in order, each numbered and timed, and whatever a step starts it
-registers for teardown, which always runs, on success, failure or Ctrl-C.
+registers for teardown, which always runs, on success, failure or Ctrl-C. The model trains as
+the EC2 instance does at boot (``--flow boot``), or as the data scientist's flow does it
+(``--flow sagemaker``): a SageMaker training job, which the emulator runs in local mode, then
+the registry and the endpoint through the operator CLI (register, approve, deploy, verify).
 """
 
 from __future__ import annotations
@@ -29,6 +32,12 @@ from pathlib import Path
 from types import SimpleNamespace
 
 from local_stack.demo.boot import run_train_on_boot
+from local_stack.demo.jobs import (
+    follow_training_job,
+    hyperparameters_of,
+    operator,
+    stop_unless_ended,
+)
 from local_stack.demo.sample_data import generate
 from local_stack.demo.stack import cli_pointer
 from local_stack.demo.terraform import REPO_ROOT, Terraform, make_workspace
@@ -67,6 +76,9 @@ class Context:
     terraform: Terraform | None = None
     variables: dict = field(default_factory=dict)
     outputs: dict = field(default_factory=dict)
+    model_data_url: str = ""
+    training_job: str = ""
+    model_package: str = ""
     endpoint_url: str = ""
     image: Path | None = None
     answer: dict = field(default_factory=dict)
@@ -120,6 +132,8 @@ def start_emulator(ctx: Context) -> None:
     """Its own on --emulator-port when given (0: any free port), else one that already
     answers at LOCALSTACK_ENDPOINT or 4566 (said so in the log), else its own."""
     port = ctx.args.emulator_port
+    if port is None and ctx.args.flow == "sagemaker":
+        port = 0  # one that runs the jobs (local mode): an emulator already running may not
     ctx.emulator = connect_or_start() if port is None else start_moto(port=port)
     ctx.teardown.callback(ctx.emulator.stop)
     ctx.emulator.require(SHIM_NAMES, "the demo's terraform apply", client_factory(ctx.emulator))
@@ -168,9 +182,52 @@ def train_at_boot(ctx: Context) -> None:
 
 
 def apply_endpoint(ctx: Context) -> None:
-    ctx.variables["model_data_url"] = f"{ctx.outputs['training_model_s3_prefix']}model.tar.gz"
+    ctx.model_data_url = f"{ctx.outputs['training_model_s3_prefix']}model.tar.gz"
+    ctx.variables["model_data_url"] = ctx.model_data_url
     ctx.terraform.apply(ctx.variables)
     ctx.outputs = ctx.terraform.outputs()
+
+
+def operator_stack(ctx: Context) -> list[str]:
+    return ["--terraform-dir", str(ctx.terraform.workdir), "--prefix", STACK_NAME]
+
+
+def train_as_job(ctx: Context) -> None:
+    """python -m mlops train, then the job followed to its end: status changes, its log."""
+    flags = hyperparameters_of(
+        train_args(ctx.args.fast, ctx.args.data is not None, ctx.args.backbone_weights)
+    )
+    sagemaker = client("sagemaker", ctx.emulator)
+    ctx.training_job = operator("train", *operator_stack(ctx), *flags)
+    ctx.teardown.callback(stop_unless_ended, sagemaker, ctx.training_job)
+    description = follow_training_job(
+        sagemaker,
+        client("logs", ctx.emulator),
+        ctx.training_job,
+        on_line=lambda line: logger.info("    %s", LEADING_TIMESTAMP.sub("", line)),
+        timeout_s=6 * 3600 if ctx.args.data else 900,
+    )
+    ctx.model_data_url = description["ModelArtifacts"]["S3ModelArtifacts"]
+
+
+def register_and_approve(ctx: Context) -> None:
+    ctx.model_package = operator("register", *operator_stack(ctx), "--from-job", ctx.training_job)
+    ctx.teardown.callback(delete_package, ctx)  # Terraform deletes only an empty registry
+    operator("approve", *operator_stack(ctx), ctx.model_package)
+
+
+def deploy_package(ctx: Context) -> None:
+    """mlops deploy names the variable (and prints it); Terraform applies it, and mlops verify
+    checks that the endpoint serves it."""
+    operator("deploy", *operator_stack(ctx), "--model-package", ctx.model_package)
+    ctx.variables["model_package_arn"] = ctx.model_package
+    ctx.terraform.apply(ctx.variables)
+    ctx.outputs = ctx.terraform.outputs()
+    operator("verify", *operator_stack(ctx))
+
+
+def delete_package(ctx: Context) -> None:
+    client("sagemaker", ctx.emulator).delete_model_package(ModelPackageName=ctx.model_package)
 
 
 def serve_model(ctx: Context) -> None:
@@ -179,9 +236,8 @@ def serve_model(ctx: Context) -> None:
     )
 
     archive = ctx.work_dir / "model.tar.gz"
-    client("s3", ctx.emulator).download_file(
-        ctx.outputs["bucket_name"], f"models/{RUN_ID}/model.tar.gz", str(archive)
-    )
+    bucket, key = ctx.model_data_url.removeprefix("s3://").split("/", 1)
+    client("s3", ctx.emulator).download_file(bucket, key, str(archive))
     ctx.endpoint_url = ctx.teardown.enter_context(LocalEndpoint(archive, port=0)).url
 
 
@@ -229,7 +285,7 @@ class Step:
     run: Callable[[Context], None]
 
 
-STEPS = (
+FIRST_STEPS = (
     Step("dataset: check DATA, or generate sample data (5 real breed names)", prepare_dataset),
     Step("start the embedded AWS emulator", start_emulator),
     Step("build the code bundle and the Lambda zip", build_workspace),
@@ -237,11 +293,29 @@ STEPS = (
         "terraform apply: bucket, roles, code bundle, training instance", apply_storage_and_training
     ),
     Step("upload the dataset to s3://BUCKET/data/", upload_dataset),
-    Step("train as the EC2 instance does at boot (ec2/train_on_boot.sh)", train_at_boot),
-    Step("terraform apply: endpoint, Lambda, alarms for the trained model", apply_endpoint),
+)
+FLOWS = {
+    "boot": (
+        Step("train as the EC2 instance does at boot (ec2/train_on_boot.sh)", train_at_boot),
+        Step("terraform apply: endpoint, Lambda, alarms for the trained model", apply_endpoint),
+    ),
+    "sagemaker": (
+        Step("train as a SageMaker training job (python -m mlops train)", train_as_job),
+        Step(
+            "register the job's model and approve it (mlops register, approve)",
+            register_and_approve,
+        ),
+        Step("deploy the approved version: terraform apply, then mlops verify", deploy_package),
+    ),
+}
+LAST_STEPS = (
     Step("serve the model on the SageMaker PyTorch serving stack", serve_model),
     Step("call the Lambda handler with a test image", call_lambda),
 )
+
+
+def steps_of(flow: str) -> tuple[Step, ...]:
+    return FIRST_STEPS + FLOWS[flow] + LAST_STEPS
 
 
 def destroy(terraform: Terraform, variables: dict) -> None:
@@ -251,8 +325,9 @@ def destroy(terraform: Terraform, variables: dict) -> None:
 
 
 def run_steps(ctx: Context) -> None:
-    for number, step in enumerate(STEPS, start=1):
-        prefix = f"[{number}/{len(STEPS)}] {step.title}"
+    steps = steps_of(ctx.args.flow)
+    for number, step in enumerate(steps, start=1):
+        prefix = f"[{number}/{len(steps)}] {step.title}"
         logger.info("%s ...", prefix)
         started = time.perf_counter()
         try:
@@ -292,6 +367,14 @@ def get_parser() -> argparse.ArgumentParser:
         type=Path,
         default=None,
         help="with --data: a local ImageNet state dict for ResNet50, instead of downloading it",
+    )
+    parser.add_argument(
+        "--flow",
+        choices=sorted(FLOWS),
+        default="boot",
+        help="how the model trains and ships: boot (as the EC2 instance does at boot, then "
+        "terraform apply; default) or sagemaker (a SageMaker training job run by the emulator's "
+        "local mode, then mlops register, approve, deploy and verify)",
     )
     parser.add_argument(
         "--keep",

@@ -15,13 +15,23 @@ from pathlib import Path
 import pytest
 
 from local_stack.demo import pipeline
-from local_stack.demo.pipeline import STEPS
+from local_stack.demo.pipeline import steps_of
 from local_stack.serving.endpoint import running_torchserve
 from ml.errors import UserError
 from tests.images import sample_image
 from tests.training import REPO_ROOT, python_env, run_module
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.terraform]
+
+STEPS = steps_of("boot")  # make demo's
+
+
+def wait_for_torchserve_to_end() -> None:
+    """A server the previous test stopped may still be exiting (its JVM shuts down in seconds)."""
+    deadline = time.monotonic() + 30
+    while running_torchserve() and time.monotonic() < deadline:
+        time.sleep(1)
+    assert running_torchserve() == [], "another TorchServe is running; the demo needs its own"
 
 
 def wait_for_line(lines: queue.Queue, pattern: re.Pattern, seen: list[str]) -> re.Match:
@@ -66,11 +76,7 @@ def classify(page_url: str, image: Path) -> tuple[int, dict]:
 def test_demo_runs_end_to_end_names_the_breed_and_keeps_the_page_up(tmp_path, terraform_binary):
     """KEEP=1 with a free port: the whole pipeline, then the page answers through the deployed
     Lambda's handler until a stop request, and teardown still leaves nothing running."""
-    # A server the previous test stopped may still be exiting (its JVM shuts down in seconds).
-    deadline = time.monotonic() + 30
-    while running_torchserve() and time.monotonic() < deadline:
-        time.sleep(1)
-    assert running_torchserve() == [], "another TorchServe is running; the demo needs its own"
+    wait_for_torchserve_to_end()
     work_dir = tmp_path / "demo"
     demo = subprocess.Popen(
         [
@@ -131,6 +137,37 @@ def test_demo_runs_end_to_end_names_the_breed_and_keeps_the_page_up(tmp_path, te
     assert "reusing the AWS emulator" not in log
     assert re.search(r"moto server listening on http://127\.0\.0\.1:\d+", log)
     assert re.search(r"aws_s3_bucket\.\S+: Creation complete after", log)  # apply's progress
+
+
+def test_the_sagemaker_flow_trains_a_job_then_deploys_the_approved_version(
+    tmp_path, terraform_binary
+):
+    """FLOW=sagemaker: a SageMaker training job that the demo's own emulator runs in local mode
+    (its status changes and log shown as they come), then mlops register, approve, deploy with
+    terraform apply, and verify; the endpoint serves the registry's version, and teardown
+    empties the registry before Terraform deletes it."""
+    wait_for_torchserve_to_end()
+    work_dir = str(tmp_path / "demo")
+    result = run_module(
+        "local_stack.demo", "--fast", "--flow", "sagemaker", "--work-dir", work_dir, timeout=600
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-6000:]
+    steps = steps_of("sagemaker")
+    for number, step in enumerate(steps, start=1):
+        assert f"[{number}/{len(steps)}] {step.title}: done" in log
+    job = re.search(r"started training job (dogs-demo-train-\d{6}-\d{6})", log)[1]
+    assert f"{job}: InProgress (Training)" in log
+    assert re.search(r"\[algo-1-\d+\] .* INFO ml\.train: epoch 2/2 metrics", log)  # the job's log
+    assert f"{job}: Completed (Completed)" in log
+    assert "dogs-demo-models/1: PendingManualApproval -> Approved" in log
+    assert (
+        "serving arn:aws:sagemaker:us-east-1:123456789012:model-package/dogs-demo-models/1" in log
+    )
+    assert re.search(r"\(endpoint dogs-demo, model dogs-demo-models/1, (int8|fp32)\)", log)
+    assert "reusing the AWS emulator" not in log  # its own, which runs jobs, unasked
+    assert "terraform destroy: done" in log
+    assert running_torchserve() == [], "the demo left TorchServe running"
 
 
 def run_demo(*args: str) -> subprocess.CompletedProcess:
