@@ -5,8 +5,8 @@ kernels (0.6-0.9 GB per environment; torch imports it only when it is there), an
 libraries, which ``import torch`` loads even on a CPU. The project's environments run torch on
 CPUs, and the four of them took about 20 GB, with as much again of wheels held while pip
 installs: this resolves the requirements as pip would (or takes a lock of that resolution),
-then installs exactly that set without triton, the torch and CUDA wheels one at a time so that
-only one of them waits on disk. ``cpu_only`` also removes cuDNN's kernel libraries, which its
+then installs exactly that set without triton, the torch and CUDA wheels two at a time so that
+no more than two of them wait on disk. ``cpu_only`` also removes cuDNN's kernel libraries, which its
 loader (``libcudnn.so.9``, kept) opens only when a GPU runs a convolution: for the parity
 environments, which reproduce CPU runtimes for tests on CPUs, never for ``.venv``, where a
 data scientist may train on a GPU.
@@ -16,6 +16,7 @@ data scientist may train on a GPU.
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import logging
 import re
@@ -72,7 +73,8 @@ def batches(pins: list[str]) -> list[list[str]]:
 
 
 def install_pins(python: str, pins: list[str], *, pip_options: list[str]) -> None:
-    """Exactly ``pins``, no dependencies of theirs, in ``batches``."""
+    """Exactly ``pins``, no dependencies of theirs, in ``batches``: the light one first, then
+    the heavy ones two at a time (two wheels on disk at most, two downloads at once)."""
     calls = batches(pins)
     logger.info(
         "installing %d distributions in %d pip calls (left out: %s)",
@@ -80,8 +82,15 @@ def install_pins(python: str, pins: list[str], *, pip_options: list[str]) -> Non
         len(calls),
         ", ".join(sorted(LEFT_OUT)),
     )
-    for batch in calls:
+
+    def pip(batch: list[str]) -> None:
         subprocess.run([python, *PIP, *pip_options, "--no-deps", *batch], check=True)
+
+    light, heavy = (calls[0], calls[1:]) if calls and not is_heavy(calls[0][0]) else ([], calls)
+    if light:
+        pip(light)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        list(pool.map(pip, heavy))  # a failed call's error is raised here
 
 
 def install(

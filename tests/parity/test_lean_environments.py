@@ -48,7 +48,7 @@ def test_the_install_set_is_pips_less_triton():
     ]
 
 
-def test_torch_and_the_cuda_wheels_install_one_at_a_time():
+def test_torch_and_the_cuda_wheels_install_apart_from_the_rest():
     pins = ["torch==2.6.0", "sympy==1.13.1", "nvidia-cublas-cu12==12.4.5.8", "Jinja2==3.1.6"]
     assert lean_install.batches(pins) == [
         ["sympy==1.13.1", "Jinja2==3.1.6"],
