@@ -239,9 +239,10 @@ def assert_no_resource_named(emulator, name: str) -> None:
     assert not [t for t in topics if t["TopicArn"].rsplit(":", 1)[-1].startswith(name)]
     aliases = client("kms", emulator).list_aliases()["Aliases"]
     assert not [a for a in aliases if a["AliasName"].startswith(f"alias/{name}")]
-    assert not client("application-autoscaling", emulator).describe_scalable_targets(
+    targets = client("application-autoscaling", emulator).describe_scalable_targets(
         ServiceNamespace="sagemaker"
     )["ScalableTargets"]
+    assert not [t for t in targets if t["ResourceId"].startswith(f"endpoint/{name}")]
     ec2 = client("ec2", emulator)
     reservations = ec2.describe_instances(
         Filters=[{"Name": "tag:Name", "Values": [f"{name}-training"]}]
