@@ -110,7 +110,8 @@ def emulator() -> Iterator[Emulator]:
 @pytest.fixture
 def local_mode(emulator):
     """The emulator's local mode on for one test: the SageMaker jobs it creates run for real
-    (each instance a process of the training toolkit); off again after, every job ended."""
+    (each instance a process of the training toolkit), and so do the Lambda functions it
+    invokes; off again after, every job and invocation ended."""
     if emulator.local_mode is None:
         pytest.skip("local mode runs in the embedded emulator only, not in an external one")
     mode = emulator.local_mode

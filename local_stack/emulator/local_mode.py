@@ -16,13 +16,17 @@ the work.
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from local_stack.emulator import functions
 from local_stack.emulator.training import STOP_GRACE_S, Endpoint, TrainingRun
 from local_stack.emulator.tuning import TuningRun
 
@@ -52,6 +56,7 @@ class LocalMode:
     work_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="local-mode-")))
     _runs: dict[str, TrainingRun] = field(default_factory=dict, repr=False)
     _tunings: dict[str, TuningRun] = field(default_factory=dict, repr=False)
+    _function_processes: list[subprocess.Popen] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def training_job_created(self, job) -> TrainingRun | None:
@@ -78,6 +83,22 @@ class LocalMode:
         run.begin()
         return True
 
+    def invoke_function(self, fn, event: bytes, asynchronous: bool) -> functions.Invocation | None:
+        """Run the Lambda function ``fn`` on ``event``: its answer, or None at once when
+        ``asynchronous`` (InvocationType Event), the invocation going on in a thread."""
+        if asynchronous:
+            threading.Thread(target=self._invoke, args=(fn, event), daemon=True).start()
+            return None
+        return self._invoke(fn, event)
+
+    def _invoke(self, fn, event: bytes) -> functions.Invocation:
+        return functions.invoke(fn, event, self.endpoint, self.work_dir, self._function_started)
+
+    def _function_started(self, process: subprocess.Popen) -> None:
+        with self._lock:
+            self._function_processes[:] = [p for p in self._function_processes if p.poll() is None]
+            self._function_processes.append(process)
+
     def run_of(self, name: str) -> TrainingRun | None:
         with self._lock:
             return self._runs.get(name)
@@ -93,6 +114,10 @@ class LocalMode:
             tunings, runs = list(self._tunings.values()), list(self._runs.values())
             self._tunings.clear()
             self._runs.clear()
+            invocations, self._function_processes = self._function_processes, []
+        for process in invocations:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
         for tuning in tunings:
             tuning.stop()
         for run in runs:
@@ -175,6 +200,7 @@ def _patch_moto() -> None:
             )
         return EmptyResult()
 
+    functions.patch_moto(active)
     SageMakerResponse.create_training_job = create
     SageMakerResponse.stop_training_job = stop_training_job
     SageMakerResponse.stop_hyper_parameter_tuning_job = stop_hyper_parameter_tuning_job

@@ -105,6 +105,61 @@ def s3_suspended_versioning_delete(clients: Clients) -> bool:
     return deleted
 
 
+def lambda_invoke_qualifier(clients: Clients) -> bool:
+    """Invoke honours its Qualifier (API_Invoke: a version or alias; one that does not exist
+    is ResourceNotFoundException; moto reads it under another name and invokes $LATEST), and
+    refuses a payload that is not JSON with InvalidRequestContentException (moto: a server
+    error for one that is not UTF-8)."""
+    iam, lambda_ = clients("iam"), clients("lambda")
+    trust = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "lambda.amazonaws.com"},
+                "Action": "sts:AssumeRole",
+            }
+        ],
+    }
+    role = iam.create_role(RoleName=_unique("role"), AssumeRolePolicyDocument=json.dumps(trust))
+    name = _unique("function")
+    lambda_.create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role["Role"]["Arn"],
+        Handler="app.handler",
+        Code={"ZipFile": _EMPTY_ZIP},
+    )
+    try:
+        return _refused(
+            "ResourceNotFoundException",
+            lambda_.invoke,
+            FunctionName=name,
+            Qualifier="no-such-alias",
+            Payload=b"{}",
+        ) and _refused(
+            "InvalidRequestContentException", lambda_.invoke, FunctionName=name, Payload=b"\x80"
+        )
+    finally:
+        lambda_.delete_function(FunctionName=name)
+        iam.delete_role(RoleName=role["Role"]["RoleName"])
+
+
+def _refused(code: str, call, **params) -> bool:
+    """Whether the call is refused with the error ``code``."""
+    try:
+        call(**params)
+    except ClientError as error:
+        return error.response["Error"]["Code"] == code
+    except (BotoCoreError, ResponseParserError):
+        return False
+    return False
+
+
+# A zip archive with no members: enough for CreateFunction.
+_EMPTY_ZIP = b"PK\x05\x06" + b"\x00" * 18
+
+
 def _create_model(sagemaker, isolated: bool = False) -> str:
     name = _unique("model")
     sagemaker.create_model(

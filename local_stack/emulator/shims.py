@@ -13,6 +13,13 @@
   bucket's versioning is suspended (a delete marker lacks the ``dispose`` its key store calls);
   terraform destroy suspends versioning before emptying a force_destroy bucket and retries the
   deletes for ever. The shim gives delete markers the no-op a marker needs (it holds no data).
+- Lambda's Invoke reads the version or alias to run from a ``qualifier`` parameter where
+  clients send ``Qualifier``, so it runs $LATEST whatever is asked (an alias the stack deploys,
+  a version that does not exist); its Docker-free backend answers even for a function that
+  does not exist; and a payload that is not UTF-8 gets a server error, one that is not JSON
+  an echo. The shim passes the Qualifier on, looks the function up first, and takes the
+  payload as bytes: ResourceNotFoundException and InvalidRequestContentException (400), as
+  AWS answers (API_Invoke).
 - SageMaker:
   - CreateModel drops EnableNetworkIsolation (DescribeModel always says false); the shim keeps it.
     And DescribeModel reports an empty VpcConfig for a model created without one (AWS leaves it
@@ -194,6 +201,47 @@ def _shim_s3_suspended_versioning_delete() -> None:
         """A delete marker holds no data: nothing to free."""
 
     FakeDeleteMarker.dispose = dispose
+
+
+def _shim_lambda_invoke_qualifier() -> None:
+    from moto.awslambda.responses import LambdaResponse
+
+    invoke = LambdaResponse.invoke
+
+    def invoke_the_qualified_version(self):
+        qualifier = (self.querystring.get("Qualifier") or [None])[0]
+        if qualifier is None:
+            return invoke(self)
+        get_param = self._get_param
+        self._get_param = lambda name, if_none=None: (
+            qualifier if name == "qualifier" else get_param(name, if_none)
+        )
+        try:
+            return invoke(self)
+        finally:
+            del self._get_param  # one response object per request; be tidy anyway
+
+    LambdaResponse.invoke = invoke_the_qualified_version
+
+    setup = LambdaResponse.setup_class
+
+    def setup_with_the_payload_as_bytes(self, request, full_url, headers, use_raw_body=False):
+        raw = use_raw_body or "/invocations" in full_url
+        return setup(self, request, full_url, headers, use_raw_body=raw)
+
+    LambdaResponse.setup_class = setup_with_the_payload_as_bytes
+
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+
+    echo = LambdaSimpleBackend.invoke
+
+    from local_stack.emulator.functions import invocation_payload
+
+    def invoke_an_existing_version(self, function_name, qualifier, body, *args):
+        self.get_function(function_name, qualifier)  # ResourceNotFoundException otherwise
+        return echo(self, function_name, qualifier, invocation_payload(body).decode(), *args)
+
+    LambdaSimpleBackend.invoke = invoke_an_existing_version
 
 
 def _denies_insecure_transport(statement: dict) -> bool:
@@ -542,6 +590,7 @@ SHIMS = (
         _shim_s3_suspended_versioning_delete,
         probes.s3_suspended_versioning_delete,
     ),
+    Shim("lambda_invoke_qualifier", _shim_lambda_invoke_qualifier, probes.lambda_invoke_qualifier),
     Shim(
         "sagemaker_model_description",
         _shim_sagemaker_model_description,

@@ -170,6 +170,28 @@ def test_lambda_live_alias_concurrency_and_environment(applied_stack, emulator):
     assert retention == 365
 
 
+def test_the_deployed_lambda_runs_its_code_on_the_emulator(applied_stack, emulator, local_mode):
+    """Local mode runs the live alias's deployed zip: its own handler refuses a request that
+    carries no image, as it does on AWS (API Gateway's payload format 2.0, a 4xx of its own),
+    and the invocation is logged in the function's log group."""
+    event = {"version": "2.0", "headers": {"content-type": "application/json"}, "body": "{}"}
+    answer = client("lambda", emulator).invoke(
+        FunctionName=applied_stack["outputs"]["lambda_alias_arn"],
+        Payload=json.dumps(event).encode(),
+        LogType="Tail",
+    )
+    payload = json.loads(answer["Payload"].read())
+    assert "FunctionError" not in answer, payload
+    assert 400 <= payload["statusCode"] < 500, payload
+    assert json.loads(payload["body"])["error"]["code"], payload
+    log = base64.b64decode(answer["LogResult"]).decode()
+    version = client("lambda", emulator).get_alias(
+        FunctionName=applied_stack["outputs"]["lambda_function_name"], Name="live"
+    )["FunctionVersion"]
+    assert f" Version: {version}\n" in log
+    assert "request handled" in log
+
+
 def test_training_instance_requires_imdsv2_and_has_its_profile(applied_stack, emulator):
     instance = client("ec2", emulator).describe_instances(
         InstanceIds=[applied_stack["outputs"]["training_instance_id"]]
