@@ -111,17 +111,9 @@ def lambda_invoke_qualifier(clients: Clients) -> bool:
     refuses a payload that is not JSON with InvalidRequestContentException (moto: a server
     error for one that is not UTF-8)."""
     iam, lambda_ = clients("iam"), clients("lambda")
-    trust = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
-    role = iam.create_role(RoleName=_unique("role"), AssumeRolePolicyDocument=json.dumps(trust))
+    role = iam.create_role(
+        RoleName=_unique("role"), AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST_POLICY)
+    )
     name = _unique("function")
     lambda_.create_function(
         FunctionName=name,
@@ -156,6 +148,17 @@ def _refused(code: str, call, **params) -> bool:
     return False
 
 
+# A role Lambda may assume (the execution role a function needs).
+LAMBDA_TRUST_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {
+            "Effect": "Allow",
+            "Principal": {"Service": "lambda.amazonaws.com"},
+            "Action": "sts:AssumeRole",
+        }
+    ],
+}
 # A zip archive with no members: enough for CreateFunction.
 _EMPTY_ZIP = b"PK\x05\x06" + b"\x00" * 18
 

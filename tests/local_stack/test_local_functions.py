@@ -21,6 +21,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from local_stack.emulator import client
+from local_stack.emulator.probes import LAMBDA_TRUST_POLICY
 
 pytestmark = [pytest.mark.integration]
 
@@ -63,37 +64,37 @@ def zipped(source: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def role(emulator) -> str:
-    policy = {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Effect": "Allow",
-                "Principal": {"Service": "lambda.amazonaws.com"},
-                "Action": "sts:AssumeRole",
-            }
-        ],
-    }
     name = f"local-functions-{uuid.uuid4().hex[:8]}"
     created = client("iam", emulator).create_role(
-        RoleName=name, AssumeRolePolicyDocument=json.dumps(policy)
+        RoleName=name, AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST_POLICY)
     )
     return created["Role"]["Arn"]
 
 
-@pytest.fixture
-def function(emulator, role) -> str:
+def deploy(emulator, role: str, release: str, **settings) -> str:
+    """A new function of ``APP`` whose RELEASE is ``release``; its name."""
     name = f"fn-{uuid.uuid4().hex[:10]}"
     client("lambda", emulator).create_function(
         FunctionName=name,
         Runtime="python3.12",
         Role=role,
         Handler="app.handler",
-        Code={"ZipFile": zipped(APP + "RELEASE = 'first'\n")},
+        Code={"ZipFile": zipped(APP + f"RELEASE = {release!r}\n")},
+        **settings,
+    )
+    return name
+
+
+@pytest.fixture
+def function(emulator, role) -> str:
+    return deploy(
+        emulator,
+        role,
+        "first",
         Timeout=2,
         MemorySize=256,
         Environment={"Variables": {"GREETING": "woof"}},
     )
-    return name
 
 
 def invoke(emulator, name: str, event, **options) -> tuple[dict, object]:
@@ -213,15 +214,7 @@ def bootstraps() -> list[psutil.Process]:
 
 
 def test_stopping_local_mode_ends_the_invocations_it_runs(emulator, local_mode, role):
-    name = f"fn-{uuid.uuid4().hex[:10]}"
-    client("lambda", emulator).create_function(
-        FunctionName=name,
-        Runtime="python3.12",
-        Role=role,
-        Handler="app.handler",
-        Code={"ZipFile": zipped(APP + "RELEASE = 'slow'\n")},
-        Timeout=300,
-    )
+    name = deploy(emulator, role, "slow", Timeout=300)
     invoke(emulator, name, {"sleep": 300}, InvocationType="Event")
     deadline = time.monotonic() + 20
     while not bootstraps() and time.monotonic() < deadline:
