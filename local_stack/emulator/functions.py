@@ -23,6 +23,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -63,9 +64,10 @@ def task_root(fn, work_dir: Path) -> Path:
             archive.extractall(scratch)
         root.parent.mkdir(parents=True, exist_ok=True)
         try:
-            scratch.rename(root)  # whole or not at all; another invocation may have won
+            scratch.rename(root)  # whole or not at all
         except OSError:
-            if not root.is_dir():
+            shutil.rmtree(scratch, ignore_errors=True)
+            if not root.is_dir():  # else another invocation unpacked it first
                 raise
     return root
 
