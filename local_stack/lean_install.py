@@ -66,31 +66,30 @@ def resolve(python: str, requirements: list[str], pip_options: list[str]) -> lis
         return pins_to_install(json.loads(report.read_text()))
 
 
-def batches(pins: list[str]) -> list[list[str]]:
-    """The pip calls that install ``pins``: the light ones together, then each heavy one."""
-    light = [pin for pin in pins if not is_heavy(pin)]
-    return [light] * bool(light) + [[pin] for pin in pins if is_heavy(pin)]
+def light_and_heavy(pins: list[str]) -> tuple[list[str], list[str]]:
+    """``pins`` apart: the light ones, installed together, and the heavy ones, each alone."""
+    return [pin for pin in pins if not is_heavy(pin)], [pin for pin in pins if is_heavy(pin)]
 
 
 def install_pins(python: str, pins: list[str], *, pip_options: list[str]) -> None:
-    """Exactly ``pins``, no dependencies of theirs, in ``batches``: the light one first, then
-    the heavy ones two at a time (two wheels on disk at most, two downloads at once)."""
-    calls = batches(pins)
+    """Exactly ``pins``, no dependencies of theirs: the light ones in one pip call first, then
+    each heavy one in a call of its own, two at a time (two wheels on disk at most, two
+    downloads at once)."""
+    light, heavy = light_and_heavy(pins)
     logger.info(
         "installing %d distributions in %d pip calls (left out: %s)",
         len(pins),
-        len(calls),
+        bool(light) + len(heavy),
         ", ".join(sorted(LEFT_OUT)),
     )
 
     def pip(batch: list[str]) -> None:
         subprocess.run([python, *PIP, *pip_options, "--no-deps", *batch], check=True)
 
-    light, heavy = (calls[0], calls[1:]) if calls and not is_heavy(calls[0][0]) else ([], calls)
     if light:
         pip(light)
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-        list(pool.map(pip, heavy))  # a failed call's error is raised here
+        list(pool.map(pip, [[pin] for pin in heavy]))  # a failed call's error is raised here
 
 
 def install(

@@ -50,12 +50,11 @@ def test_the_install_set_is_pips_less_triton():
 
 def test_torch_and_the_cuda_wheels_install_apart_from_the_rest():
     pins = ["torch==2.6.0", "sympy==1.13.1", "nvidia-cublas-cu12==12.4.5.8", "Jinja2==3.1.6"]
-    assert lean_install.batches(pins) == [
+    assert lean_install.light_and_heavy(pins) == (
         ["sympy==1.13.1", "Jinja2==3.1.6"],
-        ["torch==2.6.0"],
-        ["nvidia-cublas-cu12==12.4.5.8"],
-    ]
-    assert lean_install.batches(["torch==2.6.0"]) == [["torch==2.6.0"]]
+        ["torch==2.6.0", "nvidia-cublas-cu12==12.4.5.8"],
+    )
+    assert lean_install.light_and_heavy(["torch==2.6.0"]) == ([], ["torch==2.6.0"])
 
 
 def test_cudnn_keeps_its_loader_and_loses_its_kernels(tmp_path: Path):
