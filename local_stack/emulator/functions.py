@@ -36,7 +36,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from local_stack.emulator.training import HOST_VARIABLES, Endpoint
+from local_stack.emulator.training import Endpoint, host_environment
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +86,7 @@ def function_environment(
     """The deployment's variables, then the runtime's (configuration-envvars.html), which a
     deployment cannot override."""
     return {
-        **{k: v for k, v in os.environ.items() if k in HOST_VARIABLES},
+        **host_environment(),
         **{k: str(v) for k, v in fn.environment_vars.items()},
         **endpoint.environment(),
         "AWS_LAMBDA_FUNCTION_NAME": fn.function_name,

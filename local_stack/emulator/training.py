@@ -66,6 +66,12 @@ RENDEZVOUS_LOCK = Path(tempfile.gettempdir()) / "local-mode-rendezvous.lock"
 HOST_VARIABLES = ("PATH", "HOME", "USER", "LANG", "LC_ALL", "TZ", "TMPDIR", "TORCH_HOME")
 
 
+def host_environment() -> dict[str, str]:
+    """``HOST_VARIABLES`` of this machine: what a process local mode starts (a job's instance,
+    a Lambda invocation) begins with."""
+    return {k: v for k, v in os.environ.items() if k in HOST_VARIABLES}
+
+
 @dataclass
 class Instance:
     """One instance of the job: its SageMaker name, its loopback address and its /opt/ml."""
@@ -370,7 +376,7 @@ class TrainingRun:
         framework = framework_module(self.job.algorithm_specification.get("TrainingImage", ""))
         pumps = []
         for instance in self._instances:
-            environment = {k: v for k, v in os.environ.items() if k in HOST_VARIABLES}
+            environment = host_environment()
             environment.update(
                 self.endpoint.environment(),
                 SAGEMAKER_BASE_DIR=str(instance.base),
