@@ -13,6 +13,7 @@ import json
 import time
 import uuid
 import zipfile
+from pathlib import Path
 
 import psutil
 import pytest
@@ -205,24 +206,28 @@ def test_an_event_invocation_answers_202_and_runs_after(emulator, local_mode, fu
     raise AssertionError("the Event invocation never logged")
 
 
-def bootstraps() -> list[psutil.Process]:
-    return [
-        process
-        for process in psutil.process_iter(["cmdline"])
-        if any("function_bootstrap.py" in part for part in process.info["cmdline"] or [])
-    ]
+def bootstraps(work_dir: Path) -> list[psutil.Process]:
+    """The invocations running under ``work_dir`` (this emulator's; another run's are not)."""
+    found = []
+    for process in psutil.process_iter(["cmdline", "cwd"]):
+        cmdline, cwd = process.info["cmdline"] or [], process.info["cwd"] or ""
+        if any("function_bootstrap.py" in part for part in cmdline) and cwd.startswith(
+            str(work_dir)
+        ):
+            found.append(process)
+    return found
 
 
 def test_stopping_local_mode_ends_the_invocations_it_runs(emulator, local_mode, role):
     name = deploy(emulator, role, "slow", Timeout=300)
     invoke(emulator, name, {"sleep": 300}, InvocationType="Event")
     deadline = time.monotonic() + 20
-    while not bootstraps() and time.monotonic() < deadline:
+    while not bootstraps(local_mode.work_dir) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert bootstraps(), "the Event invocation never started"
+    assert bootstraps(local_mode.work_dir), "the Event invocation never started"
     local_mode.stop_all()
     time.sleep(0.5)
-    assert bootstraps() == []
+    assert bootstraps(local_mode.work_dir) == []
 
 
 def test_with_local_mode_off_invoke_is_motos_echo(emulator, function):
