@@ -31,6 +31,7 @@ SHARED_WORKERS = {
         "tests/lambda_invoker/test_end_to_end.py",
         "tests/local_stack/test_demo.py",
         "tests/local_stack/test_local_endpoint.py",
+        "tests/local_stack/test_local_endpoints_on_the_emulator.py",
         "tests/web/test_page.py",
     },
     "applied-stack": {
@@ -117,11 +118,15 @@ def local_mode(emulator):
     mode = emulator.local_mode
     settings = {"toolkit": mode.toolkit, "trials_at_a_time": mode.trials_at_a_time}
     mode.enabled = True
+    # Endpoints on the toolkit's handler service: TorchServe runs once per host, and the tests
+    # of the "torchserve" group (SHARED_WORKERS) may be running one; those tests ask for it.
+    mode.endpoints.model_server = "handler-service"
     try:
         yield mode
     finally:
         mode.enabled = False
         mode.stop_all()
+        mode.endpoints.model_server = "torchserve"
         for name, value in settings.items():  # a test may change them
             setattr(mode, name, value)
 

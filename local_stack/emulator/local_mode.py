@@ -1,12 +1,14 @@
-"""Local mode: the emulator runs the SageMaker jobs it is asked to create, instead of only
-recording them.
+"""Local mode: the emulator runs the SageMaker jobs it is asked to create, the Lambda
+functions it is asked to invoke and the models its endpoints name, instead of only recording
+them.
 
 With local mode on (the default for ``make emulator`` and the demo; the test session turns it
 on only where a test runs jobs), CreateTrainingJob starts the job for real
 (``local_stack.emulator.training``) and StopTrainingJob stops it; every client of the
 emulator (boto3, the AWS CLI, ``python -m mlops``, Terraform) sees the job's real statuses,
 log, metrics and artifacts. With it off, moto's answer stands: a job is Completed at once and
-writes nothing.
+writes nothing. Lambda's Invoke runs the function's code (``functions``) and InvokeEndpoint
+is answered by the endpoint's model (``endpoints``).
 
 The hooks are patches of moto's SageMaker responses, installed once per process (moto's
 backends are per process too); the ``LocalMode`` of the emulator that process started does
@@ -26,7 +28,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from local_stack.emulator import functions
+from local_stack.emulator import endpoints, functions
 from local_stack.emulator.training import STOP_GRACE_S, Endpoint, TrainingRun
 from local_stack.emulator.tuning import TuningRun
 
@@ -46,6 +48,7 @@ class LocalMode:
     stop_grace_s: seconds between SIGTERM and SIGKILL when a job is stopped.
     trials_at_a_time: a tuning job's trials that run at once, at most (and at most its own
         MaxParallelTrainingJobs): one by default, as a laptop trains one model well at a time.
+    endpoints: the model servers InvokeEndpoint reaches (``endpoints.LocalEndpoints``).
     """
 
     endpoint: Endpoint
@@ -54,10 +57,14 @@ class LocalMode:
     stop_grace_s: float = STOP_GRACE_S
     trials_at_a_time: int = 1
     work_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="local-mode-")))
+    endpoints: endpoints.LocalEndpoints = field(init=False, repr=False)
     _runs: dict[str, TrainingRun] = field(default_factory=dict, repr=False)
     _tunings: dict[str, TuningRun] = field(default_factory=dict, repr=False)
     _function_processes: list[subprocess.Popen] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self.endpoints = endpoints.LocalEndpoints(self.endpoint, self.work_dir / "endpoints")
 
     def training_job_created(self, job) -> TrainingRun | None:
         """Run ``job`` (a training job moto has just recorded) when local mode is on."""
@@ -108,8 +115,8 @@ class LocalMode:
             return self._tunings.get(name)
 
     def stop_all(self) -> None:
-        """Stop every tuning job, kill every training job still running, and wait for each
-        to record how it ended."""
+        """Stop every tuning job, kill every training job and invocation still running, wait
+        for each job to record how it ended, and stop every model server."""
         with self._lock:
             tunings, runs = list(self._tunings.values()), list(self._runs.values())
             self._tunings.clear()
@@ -124,6 +131,7 @@ class LocalMode:
             run.kill()
         for job in [*runs, *tunings]:
             job.wait(timeout=30)
+        self.endpoints.stop_all()
 
     def shutdown(self) -> None:
         self.stop_all()
@@ -201,6 +209,7 @@ def _patch_moto() -> None:
         return EmptyResult()
 
     functions.patch_moto(active)
+    endpoints.patch_moto(active)
     SageMakerResponse.create_training_job = create
     SageMakerResponse.stop_training_job = stop_training_job
     SageMakerResponse.stop_hyper_parameter_tuning_job = stop_hyper_parameter_tuning_job

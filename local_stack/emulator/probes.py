@@ -341,6 +341,19 @@ def sagemaker_update_endpoint(clients: Clients) -> bool:
         sagemaker.delete_model(ModelName=model)
 
 
+def sagemaker_invoke_endpoint(clients: Clients) -> bool:
+    """InvokeEndpoint takes a body that is not UTF-8 (a JPEG's first bytes): an endpoint that
+    does not exist is a ValidationError whatever the body (moto: a server error, or canned
+    data)."""
+    return _refused(
+        "ValidationError",
+        clients("sagemaker-runtime").invoke_endpoint,
+        EndpointName=_unique("endpoint"),
+        Body=b"\xff\xd8\xff\xe0",
+        ContentType="image/jpeg",
+    )
+
+
 def sagemaker_empty_data_capture(clients: Clients) -> bool:
     """DescribeEndpointConfig has no DataCaptureConfig for a configuration without one."""
     sagemaker = clients("sagemaker")

@@ -50,6 +50,10 @@
     DeleteModelPackageGroup are missing, so `terraform destroy` of the group fails. The shim
     updates only the given fields, deletes versions, and deletes a group only when it holds
     none (AWS answers ConflictException otherwise).
+  - InvokeEndpoint (sagemaker-runtime) fails with a server error for a body that is not
+    UTF-8 (an image, as every client sends one), and answers canned data for an endpoint that
+    does not exist. The shim takes the body as bytes and refuses an unknown endpoint with
+    SageMaker's ValidationError; local mode (``endpoints``) answers with the endpoint's model.
   - ListTags/AddTags/DeleteTags fail on a notebook instance lifecycle configuration's ARN
     (moto's ARN lookup does not know that kind), and the provider retries for minutes; and
     CreateNotebookInstanceLifecycleConfig drops its Tags. The shim keeps them on the
@@ -242,6 +246,30 @@ def _shim_lambda_invoke_qualifier() -> None:
         return echo(self, function_name, qualifier, invocation_payload(body).decode(), *args)
 
     LambdaSimpleBackend.invoke = invoke_an_existing_version
+
+
+def _shim_sagemaker_invoke_endpoint() -> None:
+    from moto.sagemaker.models import sagemaker_backends
+    from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+
+    from local_stack.emulator.endpoints import unknown_endpoint
+
+    setup = SageMakerRuntimeResponse.setup_class
+
+    def setup_with_the_body_as_bytes(self, request, full_url, headers, use_raw_body=False):
+        return setup(self, request, full_url, headers, use_raw_body=True)
+
+    invoke = SageMakerRuntimeResponse.invoke_endpoint
+
+    def invoke_an_existing_endpoint(self):
+        backend = sagemaker_backends[self.current_account][self.region]
+        name = self.path.split("/")[2]
+        if name not in backend.endpoints:
+            return unknown_endpoint(name, self.current_account).answer()
+        return invoke(self)
+
+    SageMakerRuntimeResponse.setup_class = setup_with_the_body_as_bytes
+    SageMakerRuntimeResponse.invoke_endpoint = invoke_an_existing_endpoint
 
 
 def _denies_insecure_transport(statement: dict) -> bool:
@@ -630,6 +658,11 @@ SHIMS = (
         "sagemaker_model_registry",
         _shim_sagemaker_model_registry,
         probes.sagemaker_model_registry,
+    ),
+    Shim(
+        "sagemaker_invoke_endpoint",
+        _shim_sagemaker_invoke_endpoint,
+        probes.sagemaker_invoke_endpoint,
     ),
     Shim(
         "sagemaker_lifecycle_config_tags",

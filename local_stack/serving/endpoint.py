@@ -16,7 +16,9 @@ Bodies over InvokeEndpoint's limit (6 MB) are refused here, as SageMaker refuses
 they reach a container. The access log has no terminal colours and carries the reason of
 every error answer.
 
-The toolkit finds "its" TorchServe by scanning processes, so only one can run per host.
+The toolkit finds "its" TorchServe by scanning processes, so only one can run per host;
+``--in-process`` serves another model beside it through the toolkit's handler service, without
+TorchServe (``handler_service.py``).
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import tarfile
 import tempfile
 import threading
 import time
@@ -45,6 +46,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.serving import WSGIRequestHandler, make_server
 
 from local_stack.ports import free_ports
+from local_stack.serving.handler_service import Answer, HandlerServiceBackend, extract_model
 
 logger = logging.getLogger(__name__)
 
@@ -184,21 +186,10 @@ class ToolkitServer:
         self._wait_until_ready(timeout)
 
     def _extract(self, model_dir: Path) -> None:
-        """The archive as the container's model dir; anything but a model.tar.gz with its
-        handler is refused in one line."""
-        model_dir.mkdir(parents=True)
         try:
-            with tarfile.open(self.model_archive) as archive:
-                archive.extractall(model_dir, filter="data")
-        except (tarfile.TarError, OSError) as error:
-            raise ServingError(
-                f"{self.model_archive} is not a model.tar.gz ({error}): build one with "
-                "python -m ml.package MODEL_DIR model.tar.gz (make package)"
-            ) from None
-        if not (model_dir / "code" / "inference.py").is_file():
-            raise ServingError(
-                f"{self.model_archive} has no code/inference.py; build it with python -m ml.package"
-            )
+            extract_model(self.model_archive, model_dir)
+        except ValueError as error:
+            raise ServingError(str(error)) from None
 
     def _wait_until_ready(self, timeout: float) -> None:
         """/ping answers before the model is loaded: wait until every worker is READY."""
@@ -323,13 +314,14 @@ class AccessLog(WSGIRequestHandler):
         )
 
 
-def create_front(backend_url: str, endpoint_name: str | None = None) -> Flask:
-    """The front: the container's routes and InvokeEndpoint's, passed to the TorchServe at
-    ``backend_url``, and SageMaker's answers to what never reaches a container."""
+def create_front(backend, endpoint_name: str | None = None) -> Flask:
+    """The front: the container's routes and InvokeEndpoint's, passed to ``backend`` (a
+    ``TorchServeBackend`` or a ``HandlerServiceBackend``), and SageMaker's answers to what
+    never reaches a container."""
     app = Flask("local_stack.serving.endpoint")
     app.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     add_refusals(app)
-    add_routes(app, Backend(backend_url), endpoint_name)
+    add_routes(app, backend, endpoint_name)
     return app
 
 
@@ -373,39 +365,45 @@ def add_refusals(app: Flask) -> None:
         return answer
 
 
-class Backend:
+class TorchServeBackend:
     """The toolkit's TorchServe behind the front, reached over one HTTP session."""
 
     def __init__(self, url: str):
         self.url, self.session = url, requests.Session()
 
-    def ping(self) -> requests.Response:
-        return self.session.get(f"{self.url}/ping", timeout=5)
+    def ping(self) -> Answer:
+        return answer_of(self.session.get(f"{self.url}/ping", timeout=5))
 
-    def invoke(self) -> requests.Response:
-        """The current request's body and types, passed on; an error's reason noted for the
-        access log."""
-        headers = {
-            "Content-Type": request.content_type or "application/octet-stream",
-            "Accept": request.headers.get("Accept", "application/json"),
-        }
+    def invoke(self, body: bytes, content_type: str, accept: str) -> Answer:
+        headers = {"Content-Type": content_type, "Accept": accept}
         upstream = self.session.post(
-            f"{self.url}/invocations", data=request.get_data(), headers=headers, timeout=60
+            f"{self.url}/invocations", data=body, headers=headers, timeout=60
         )
-        if upstream.status_code >= 400:
-            request.environ[REASON_KEY] = error_reason(upstream.status_code, upstream.content)
-        return upstream
+        return answer_of(upstream)
 
 
-def passed_through(upstream: requests.Response) -> Response:
-    return Response(
-        upstream.content,
-        status=upstream.status_code,
-        content_type=upstream.headers.get("Content-Type"),
+def answer_of(upstream: requests.Response) -> Answer:
+    return Answer(upstream.status_code, upstream.content, upstream.headers.get("Content-Type", ""))
+
+
+def invoke(backend) -> Answer:
+    """The current request's body and types passed to ``backend``; an error's reason noted
+    for the access log."""
+    answer = backend.invoke(
+        request.get_data(),
+        request.content_type or "application/octet-stream",
+        request.headers.get("Accept", "application/json"),
     )
+    if answer.status_code >= 400:
+        request.environ[REASON_KEY] = error_reason(answer.status_code, answer.content)
+    return answer
 
 
-def add_routes(app: Flask, backend: Backend, endpoint_name: str | None) -> None:
+def passed_through(answer: Answer) -> Response:
+    return Response(answer.content, status=answer.status_code, content_type=answer.content_type)
+
+
+def add_routes(app: Flask, backend, endpoint_name: str | None) -> None:
     """The container contract (``/ping``, ``/invocations``) and the InvokeEndpoint route."""
 
     @app.get("/ping")
@@ -414,7 +412,7 @@ def add_routes(app: Flask, backend: Backend, endpoint_name: str | None) -> None:
 
     @app.post("/invocations")
     def invocations():
-        return passed_through(backend.invoke())
+        return passed_through(invoke(backend))
 
     @app.post("/endpoints/<name>/invocations")
     def invoke_endpoint(name: str):
@@ -425,19 +423,21 @@ def add_routes(app: Flask, backend: Backend, endpoint_name: str | None) -> None:
                 content_type="application/json",
                 headers={"x-amzn-ErrorType": "ValidationError"},
             )
-        upstream = backend.invoke()
-        if upstream.status_code >= 400:
-            return model_error(upstream.status_code, upstream.content, name)
+        answer = invoke(backend)
+        if answer.status_code >= 400:
+            return model_error(answer.status_code, answer.content, name)
         return Response(
-            upstream.content,
+            answer.content,
             status=200,
-            content_type=upstream.headers.get("Content-Type", "application/json"),
+            content_type=answer.content_type or "application/json",
             headers={"x-Amzn-Invoked-Production-Variant": "AllTraffic"},
         )
 
 
 class LocalEndpoint:
-    """The toolkit server plus the front, started and stopped together."""
+    """The model server plus the front, started and stopped together: the toolkit's TorchServe,
+    or with ``in_process`` the toolkit's handler service in this process (no Java, one request
+    at a time: for a model that answers while another TorchServe runs on this host)."""
 
     def __init__(
         self,
@@ -446,9 +446,11 @@ class LocalEndpoint:
         port: int = 8080,
         server: ModelServer = ModelServer(),
         endpoint_name: str | None = None,
+        in_process: bool = False,
     ):
         self.workdir = Path(tempfile.mkdtemp(prefix="local-endpoint-"))
-        self.toolkit = ToolkitServer(model_archive, self.workdir, server)
+        self.model_archive = Path(model_archive)
+        self.toolkit = None if in_process else ToolkitServer(model_archive, self.workdir, server)
         self.host, self.port, self.endpoint_name = host, port, endpoint_name
         self.http_server = None
         self.thread: threading.Thread | None = None
@@ -459,8 +461,8 @@ class LocalEndpoint:
 
     def start(self, timeout: float = 180) -> LocalEndpoint:
         try:
-            self.toolkit.start(timeout)
-            app = create_front(self.toolkit.inference_url, self.endpoint_name)
+            backend = self._start_backend(timeout)
+            app = create_front(backend, self.endpoint_name)
             self.http_server = make_server(
                 self.host, self.port, app, threaded=True, request_handler=AccessLog
             )
@@ -470,14 +472,27 @@ class LocalEndpoint:
             raise
         self.thread = threading.Thread(target=self.http_server.serve_forever, daemon=True)
         self.thread.start()
-        logger.info("serving on %s (TorchServe at %s)", self.url, self.toolkit.inference_url)
+        behind = "the handler service in-process" if self.toolkit is None else "TorchServe"
+        logger.info("serving on %s (%s)", self.url, behind)
         return self
+
+    def _start_backend(self, timeout: float):
+        if self.toolkit is not None:
+            self.toolkit.start(timeout)
+            return TorchServeBackend(self.toolkit.inference_url)
+        model_dir = self.workdir / "opt_ml" / "model"
+        try:
+            extract_model(self.model_archive, model_dir)
+        except ValueError as error:
+            raise ServingError(str(error)) from None
+        return HandlerServiceBackend(model_dir)
 
     def stop(self) -> None:
         if self.http_server is not None:
             self.http_server.shutdown()
             self.http_server = None
-        self.toolkit.stop()
+        if self.toolkit is not None:
+            self.toolkit.stop()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
     def __enter__(self) -> LocalEndpoint:
@@ -543,6 +558,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="answer InvokeEndpoint only for this name (default: any)",
     )
     parser.add_argument(
+        "--in-process",
+        action="store_true",
+        help="no TorchServe: answer through the serving toolkit's handler service in this "
+        "process, one request at a time (for a model that answers while a TorchServe runs on "
+        "this host: the toolkit allows one per host)",
+    )
+    parser.add_argument(
         "--startup-timeout",
         type=float,
         default=180,
@@ -565,7 +587,12 @@ def main(argv: list[str] | None = None) -> None:
             f"{args.model_archive} does not exist; build one with make sample-data train package"
         )
     endpoint = LocalEndpoint(
-        args.model_archive, args.host, args.port, model_server(parser, args), args.endpoint_name
+        args.model_archive,
+        args.host,
+        args.port,
+        model_server(parser, args),
+        args.endpoint_name,
+        args.in_process,
     )
     stop = threading.Event()
 

@@ -1,0 +1,161 @@
+"""Local mode serves endpoints: InvokeEndpoint on the emulator is answered by the model the
+endpoint's current configuration names, on the SageMaker serving toolkit (API_runtime_
+InvokeEndpoint: the model's answer, ModelError 424 with the model's status, ValidationError for
+an endpoint that does not exist; x-Amzn-Invoked-Production-Variant names the variant).
+
+Each test deploys with plain boto3, as any client would. In the "torchserve" group of
+SHARED_WORKERS: the first test serves on TorchServe, one per host.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import psutil
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from local_stack.emulator import client
+from local_stack.emulator.clients import CLIENT_CONFIG
+from local_stack.serving.endpoint import running_torchserve
+from tests.images import sample_image
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6.0-cpu-py312"
+ROLE = "arn:aws:iam::123456789012:role/endpoint"
+
+
+@pytest.fixture(scope="module")
+def models(emulator, model_archive, int8_archive) -> dict[str, str]:
+    """The trained model's fp32 and int8 archives in the emulator's S3."""
+    s3 = client("s3", emulator)
+    bucket = f"models-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    urls = {}
+    for precision, archive in (("fp32", model_archive), ("int8", int8_archive)):
+        s3.upload_file(str(archive), bucket, f"{precision}/model.tar.gz")
+        urls[precision] = f"s3://{bucket}/{precision}/model.tar.gz"
+    return urls
+
+
+def configuration(emulator, model_data_url: str) -> str:
+    """A model and an endpoint configuration serving ``model_data_url``; the configuration's
+    name."""
+    sagemaker = client("sagemaker", emulator)
+    name = f"dogs-{uuid.uuid4().hex[:8]}"
+    sagemaker.create_model(
+        ModelName=name,
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": model_data_url},
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": name,
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+    return name
+
+
+def deployed(emulator, model_data_url: str) -> str:
+    name = configuration(emulator, model_data_url)
+    client("sagemaker", emulator).create_endpoint(EndpointName=name, EndpointConfigName=name)
+    return name
+
+
+def runtime(emulator):
+    """sagemaker-runtime as the SDK makes it, with room for the model to load on first call."""
+    return client(
+        "sagemaker-runtime", emulator, config=CLIENT_CONFIG.merge(Config(read_timeout=240))
+    )
+
+
+def classify(emulator, endpoint: str, body: bytes, content_type: str = "image/jpeg") -> dict:
+    answer = runtime(emulator).invoke_endpoint(
+        EndpointName=endpoint, Body=body, ContentType=content_type, Accept="application/json"
+    )
+    assert answer["InvokedProductionVariant"] == "AllTraffic"
+    return json.loads(answer["Body"].read())
+
+
+def test_the_endpoint_answers_with_its_model_and_an_update_replaces_it(
+    emulator, local_mode, models, sample_dataset
+):
+    """TorchServe serves the configuration's model on the first call; after UpdateEndpoint the
+    next call is answered by the new configuration's model (its precision says which)."""
+    local_mode.endpoints.model_server = "torchserve"
+    endpoint = deployed(emulator, models["fp32"])
+    jpeg = sample_image(sample_dataset, "004.Akita").read_bytes()
+    first = classify(emulator, endpoint, jpeg)
+    assert first["predictions"][0]["breed"] == "Akita"
+    assert first["precision"] == "fp32"
+    (served,) = local_mode.endpoints.describe()
+    assert served["ModelServer"] == "torchserve"
+    assert running_torchserve()
+
+    updated = configuration(emulator, models["int8"])
+    client("sagemaker", emulator).update_endpoint(EndpointName=endpoint, EndpointConfigName=updated)
+    second = classify(emulator, endpoint, jpeg)
+    assert second["precision"] == "int8"
+    assert second["predictions"][0]["breed"] == "Akita"
+    (served,) = local_mode.endpoints.describe()
+    assert served["EndpointConfigName"] == updated
+
+    local_mode.stop_all()
+    assert local_mode.endpoints.describe() == []
+    assert (
+        psutil.wait_procs([psutil.Process(pid) for pid in running_torchserve()], timeout=30)[1]
+        == []
+    )
+
+
+def test_a_second_endpoint_answers_on_the_handler_service_beside_torchserve(
+    emulator, local_mode, models, sample_dataset
+):
+    """One TorchServe per host: the second endpoint that must answer meanwhile is served by the
+    toolkit's handler service, and says the same."""
+    local_mode.endpoints.model_server = "torchserve"
+    jpeg = sample_image(sample_dataset, "001.Affenpinscher").read_bytes()
+    first, second = deployed(emulator, models["fp32"]), deployed(emulator, models["fp32"])
+    answers = [classify(emulator, name, jpeg) for name in (first, second)]
+    assert answers[0] == answers[1]
+    assert answers[0]["predictions"][0]["breed"] == "Affenpinscher"
+    servers = {s["EndpointName"]: s["ModelServer"] for s in local_mode.endpoints.describe()}
+    assert servers == {first: "torchserve", second: "handler-service"}
+
+
+def test_what_the_model_refuses_comes_back_as_a_model_error(emulator, local_mode, models):
+    endpoint = deployed(emulator, models["fp32"])
+    with pytest.raises(ClientError) as refused:
+        classify(emulator, endpoint, b"not an image at all")
+    error = refused.value.response
+    assert error["Error"]["Code"] == "ModelError"
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 424
+    assert error["OriginalStatusCode"] == 415
+    assert "unsupported_media_type" in error["OriginalMessage"]
+
+
+def test_an_unknown_endpoint_is_a_validation_error(emulator, local_mode):
+    with pytest.raises(ClientError) as refused:
+        classify(emulator, "no-such-endpoint", b"{}", "application/json")
+    error = refused.value.response["Error"]
+    assert error["Code"] == "ValidationError"
+    assert "Endpoint no-such-endpoint of account" in error["Message"]
+
+
+def test_model_data_that_is_not_there_is_named(emulator, local_mode, models):
+    missing = models["fp32"].replace("fp32/", "nothing-here/")
+    endpoint = deployed(emulator, missing)
+    with pytest.raises(ClientError) as refused:
+        classify(emulator, endpoint, b"{}", "application/json")
+    error = refused.value.response["Error"]
+    assert error["Code"] == "ServiceUnavailable"
+    assert missing in error["Message"]
