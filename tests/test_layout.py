@@ -147,16 +147,18 @@ def test_model_archive_carries_all_of_ml_and_nothing_else_of_ours(trained_model,
 BOUNDARIES = {
     "ml": set(),
     "mlops": {"ml"},
-    "local_stack.emulator": {"local_stack.ports"},
+    "local_stack.emulator": {"local_stack.ports", "local_stack.http_api"},
     "local_stack.serving": {
         "local_stack.ports",
+        "local_stack.http_api",
         "local_stack.environment",
         "local_stack.paths",
         "lambda_function",  # the Lambda, imported as its runtime does
     },
     "local_stack.demo": {"local_stack", "ml", "mlops"},
     "local_stack.parity": {"local_stack.paths", "local_stack.lean_install"},
-    "local_stack": set(),  # ports, environment, paths, lean_install: the standard library only
+    # ports, environment, paths, lean_install, http_api: the standard library only
+    "local_stack": set(),
     "iam_policies": {"local_stack.emulator.recorder"},
     "bench": {"ml", "mlops", "local_stack"},
     "scripts": {"ml.files", "mlops.bundle"},

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from local_stack.emulator.http_apis import HttpApiRouter, HttpApis
 from local_stack.emulator.local_mode import LocalMode, install, uninstall
 from local_stack.emulator.recorder import CallRecorder, RecordingApp
 from local_stack.emulator.shims import SHIM_NAMES, SHIMS, apply_moto_shims
@@ -158,7 +159,9 @@ def start_moto(
         start() waits for ever."""
 
         def start(self) -> None:
-            app = RecordingApp(DomainDispatcherApplication(create_backend_app), recorder)
+            app = HttpApiRouter(
+                RecordingApp(DomainDispatcherApplication(create_backend_app), recorder), apis
+            )
             self._server = make_server(self._ip_address, self._port, app, True)
             self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
             self._thread.start()
@@ -174,6 +177,8 @@ def start_moto(
     if port and not port_is_free(host, port):
         raise taken
     recorder = CallRecorder()
+    modes: list[LocalMode] = []  # this emulator's, once it is made
+    apis = HttpApis(enabled=lambda: bool(modes) and modes[0].enabled)
     server = RecordingMotoServer(ip_address=host, port=port, verbose=False)
     try:
         server.start()
@@ -184,6 +189,7 @@ def start_moto(
     emulator.local_mode = LocalMode(
         Endpoint(emulator.endpoint_url, emulator.region, TEST_CREDENTIALS), enabled=local_mode
     )
+    modes.append(emulator.local_mode)
     install(emulator.local_mode)
     _post_json(f"{emulator.endpoint_url}/moto-api/config", {"lambda": {"use_docker": False}})
     logger.info("moto server listening on %s", emulator.endpoint_url)

@@ -15,13 +15,11 @@ page finds the API through a ``config.json`` served here.
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import logging
 import os
 import signal
 import threading
-import urllib.parse
 import uuid
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
@@ -30,6 +28,7 @@ from flask import Flask, Response, request, send_from_directory
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.serving import make_server
 
+from local_stack.http_api import MAX_HTTP_API_BYTES, http_api_event
 from local_stack.paths import REPO_ROOT
 from local_stack.serving.endpoint import AccessLog
 from local_stack.serving.lambda_runtime import import_handler
@@ -37,47 +36,6 @@ from local_stack.serving.lambda_runtime import import_handler
 logger = logging.getLogger(__name__)
 
 WEB_DIR = REPO_ROOT / "web"
-# API Gateway HTTP API payload limit (API Gateway developer guide, "Quotas for configuring
-# and running an HTTP API": 10 MB).
-MAX_HTTP_API_BYTES = 10 * 1024 * 1024
-# Bodies the HTTP API passes as text; anything else arrives base64-encoded.
-TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
-
-
-def http_api_event(
-    path: str, method: str, headers: list[tuple[str, str]], query: str, body: bytes
-) -> dict:
-    """The event an HTTP API with a Lambda proxy integration (payload 2.0) sends: header names
-    lower-cased, repeated headers and query parameters joined with commas, parameters
-    URL-decoded, a body that is not text base64-encoded."""
-    joined_headers: dict[str, str] = {}
-    for name, value in headers:
-        name = name.lower()
-        joined_headers[name] = (
-            f"{joined_headers[name]},{value}" if name in joined_headers else value
-        )
-    parameters: dict[str, str] = {}
-    for name, value in urllib.parse.parse_qsl(query, keep_blank_values=True):
-        parameters[name] = f"{parameters[name]},{value}" if name in parameters else value
-    as_text = joined_headers.get("content-type", "").startswith(TEXT_TYPES)
-    return {
-        "version": "2.0",
-        "routeKey": f"{method} {path}",
-        "rawPath": path,
-        "rawQueryString": query,
-        "headers": joined_headers,
-        "queryStringParameters": parameters or None,
-        "requestContext": {
-            "http": {"method": method, "path": path, "sourceIp": "127.0.0.1"},
-            "requestId": str(uuid.uuid4()),
-            "routeKey": f"{method} {path}",
-            "stage": "$default",
-        },
-        "body": body.decode("utf-8", errors="replace")
-        if as_text
-        else base64.b64encode(body).decode(),
-        "isBase64Encoded": not as_text,
-    }
 
 
 def create_app(handler: ModuleType | None, api_url: str = "/classify") -> Flask:

@@ -10,13 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from local_stack.serving.page import (
-    MAX_HTTP_API_BYTES,
-    WEB_DIR,
-    create_app,
-    http_api_event,
-    local_handler,
-)
+from local_stack.http_api import MAX_HTTP_API_BYTES, http_api_event
+from local_stack.serving.page import WEB_DIR, create_app, local_handler
 
 pytestmark = pytest.mark.unit
 
