@@ -87,6 +87,10 @@ ACTIONS = {
 }
 # Operations AWS authorizes without any permission (STS API Reference, GetCallerIdentity).
 UNAUTHORIZED = {("sts", "GetCallerIdentity")}
+# Operations a caller tries and does without when refused: the AWS provider looks its account
+# up with iam:GetUser (of the caller itself) first, then sts:GetCallerIdentity, which needs no
+# permission (aws-sdk-go-base, GetAwsAccountIDAndPartition). No policy needs to grant them.
+TRIED_FIRST = {("iam", "GetUser")}
 # Resource types an action needs beyond the reference's required ones: RunInstances always
 # creates the root volume (EC2 User Guide, "Example policies for working with the EC2 API").
 EXTRA_KINDS = {"ec2:RunInstances": ["volume"]}
@@ -424,6 +428,8 @@ class Translator:
     def _calls(self, request: RecordedRequest) -> list[IamCall]:
         op = operation(request)
         if (op.prefix, op.name) in UNAUTHORIZED:
+            return []
+        if (op.prefix, op.name) in TRIED_FIRST and not op.params.get("UserName"):
             return []
         action = f"{op.prefix}:{_action_name(op, request)}"
         entry = privilege(action)

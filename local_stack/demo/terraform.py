@@ -51,7 +51,9 @@ EMULATED_SERVICES = (
 
 
 def emulator_provider_override(emulator: Emulator) -> str:
-    """HCL for a provider override that sends every call to the emulator."""
+    """HCL for a provider override that sends every call to the emulator. The provider asks
+    the emulator for the account (STS GetCallerIdentity), as it asks AWS: ARNs it builds
+    itself (an HTTP API's execution ARN in a Lambda permission) then name it, as on AWS."""
     endpoints = "\n".join(
         f'    {service} = "{emulator.endpoint_url}"' for service in EMULATED_SERVICES
     )
@@ -61,7 +63,6 @@ provider "aws" {{
   access_key                  = "{TEST_CREDENTIALS["AWS_ACCESS_KEY_ID"]}"
   secret_key                  = "{TEST_CREDENTIALS["AWS_SECRET_ACCESS_KEY"]}"
   skip_credentials_validation = true
-  skip_requesting_account_id  = true
   skip_metadata_api_check     = true
   skip_region_validation      = true
   s3_use_path_style           = true
