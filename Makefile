@@ -18,7 +18,7 @@ PORT ?= 8080
 UI_PORT ?= 8000
 TRAIN_ARGS ?= --arch resnet18 --no-pretrained --no-freeze-backbone --image-size 64 --epochs 3 --workers 0
 # make emulator: its port (4566 unless given). make demo: its own emulator on this port (0: any
-# free one); unset, the demo reuses an emulator already answering on 4566, or starts one.
+# free one); unset, on 4566 unless that is taken, then on a free one.
 EMULATOR_PORT ?=
 # make emulator: 1 runs the SageMaker jobs created on it (local mode), 0 only records them.
 LOCAL_MODE ?= 1

@@ -98,6 +98,11 @@ output "classify_url" {
   value       = one(module.http_api[*].classify_url)
 }
 
+output "http_api_id" {
+  description = "ID of the HTTP API, or null without create_http_api. On the emulator, POST /classify answers at EMULATOR_URL/_aws/execute-api/ID/classify."
+  value       = one(module.http_api[*].api_id)
+}
+
 output "endpoint_config_name" {
   description = "The endpoint configuration Terraform applied (what python -m mlops verify expects the endpoint to be on), or null."
   value       = one(module.sagemaker_endpoint[*].endpoint_config_name)

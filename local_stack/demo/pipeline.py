@@ -8,6 +8,9 @@ registers for teardown, which always runs, on success, failure or Ctrl-C. The mo
 the EC2 instance does at boot (``--flow boot``), or as the data scientist's flow does it
 (``--flow sagemaker``): a SageMaker training job, which the emulator runs in local mode, then
 the registry and the endpoint through the operator CLI (register, approve, deploy, verify).
+Either way the last steps classify a photo as a client of the deployed stack does: the
+emulator serves the endpoint's model and runs the Lambda's code (local mode), through Lambda's
+Invoke and through the HTTP API's local address.
 """
 
 from __future__ import annotations
@@ -29,7 +32,8 @@ from collections.abc import Callable
 from contextlib import ExitStack, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
+
+from botocore.config import Config
 
 from local_stack.demo.boot import run_train_on_boot
 from local_stack.demo.jobs import (
@@ -41,15 +45,8 @@ from local_stack.demo.jobs import (
 from local_stack.demo.sample_data import generate
 from local_stack.demo.stack import cli_pointer
 from local_stack.demo.terraform import REPO_ROOT, Terraform, make_workspace
-from local_stack.emulator import (
-    SHIM_NAMES,
-    Emulator,
-    client,
-    client_factory,
-    connect_or_start,
-    start_moto,
-)
-from local_stack.serving.lambda_runtime import import_handler
+from local_stack.emulator import Emulator, client, local_address, start_moto
+from local_stack.ports import free_port
 from local_stack.serving.page import WebServer
 from ml.data import DatasetError, check_same_classes, scan_split
 from ml.errors import UserError
@@ -79,7 +76,6 @@ class Context:
     model_data_url: str = ""
     training_job: str = ""
     model_package: str = ""
-    endpoint_url: str = ""
     image: Path | None = None
     answer: dict = field(default_factory=dict)
 
@@ -129,14 +125,11 @@ def prepare_dataset(ctx: Context) -> None:
 
 
 def start_emulator(ctx: Context) -> None:
-    """Its own on --emulator-port when given (0: any free port), else one that already
-    answers at LOCALSTACK_ENDPOINT or 4566 (said so in the log), else its own."""
-    port = ctx.args.emulator_port
-    if port is None and ctx.args.flow == "sagemaker":
-        port = 0  # one that runs the jobs (local mode): an emulator already running may not
-    ctx.emulator = connect_or_start() if port is None else start_moto(port=port)
+    """Its own, in local mode (the jobs, the deployed Lambda, the endpoint's model and the HTTP
+    API run on it): on --emulator-port when given (0: any free port), else on 4566 unless
+    that is taken, then on a free port."""
+    ctx.emulator = start_moto(port=ctx.args.emulator_port)
     ctx.teardown.callback(ctx.emulator.stop)
-    ctx.emulator.require(SHIM_NAMES, "the demo's terraform apply", client_factory(ctx.emulator))
     os.environ.update(ctx.emulator.environment())
 
 
@@ -147,6 +140,10 @@ def build_workspace(ctx: Context) -> None:
     # to read back): each resource as it is done, instead of a minute of silence.
     ctx.terraform.progress = lambda line: logger.info("    %s", line)
     ctx.variables = {"name": STACK_NAME, "training_run_id": RUN_ID}
+    if ctx.args.keep:  # the page, served on this machine, calls the API from the browser
+        ctx.args.ui_port = ctx.args.ui_port or free_port()  # its origin is known before
+        origin = f"http://127.0.0.1:{ctx.args.ui_port}"
+        ctx.variables["http_api"] = {"cors_allow_origins": [origin]}
 
 
 def apply_storage_and_training(ctx: Context) -> None:
@@ -183,7 +180,7 @@ def train_at_boot(ctx: Context) -> None:
 
 def apply_endpoint(ctx: Context) -> None:
     ctx.model_data_url = f"{ctx.outputs['training_model_s3_prefix']}model.tar.gz"
-    ctx.variables["model_data_url"] = ctx.model_data_url
+    ctx.variables.update(model_data_url=ctx.model_data_url, create_http_api=True)
     ctx.terraform.apply(ctx.variables)
     ctx.outputs = ctx.terraform.outputs()
 
@@ -220,7 +217,7 @@ def deploy_package(ctx: Context) -> None:
     """mlops deploy names the variable (and prints it); Terraform applies it, and mlops verify
     checks that the endpoint serves it."""
     operator("deploy", *operator_stack(ctx), "--model-package", ctx.model_package)
-    ctx.variables["model_package_arn"] = ctx.model_package
+    ctx.variables.update(model_package_arn=ctx.model_package, create_http_api=True)
     ctx.terraform.apply(ctx.variables)
     ctx.outputs = ctx.terraform.outputs()
     operator("verify", *operator_stack(ctx))
@@ -230,47 +227,57 @@ def delete_package(ctx: Context) -> None:
     client("sagemaker", ctx.emulator).delete_model_package(ModelPackageName=ctx.model_package)
 
 
-def serve_model(ctx: Context) -> None:
-    from local_stack.serving.endpoint import (
-        LocalEndpoint,  # Flask and TorchServe: only when serving
+def a_test_image(ctx: Context) -> Path:
+    breed_folder = sorted(p for p in (ctx.data / "test").iterdir() if p.is_dir())[-1]
+    return sorted(breed_folder.iterdir())[0]
+
+
+def load_model(ctx: Context) -> None:
+    """The first InvokeEndpoint has the emulator serve the endpoint's model (local mode: the
+    SageMaker PyTorch serving stack, TorchServe) and waits until it is loaded; the Lambda's
+    own calls wait seconds, not minutes."""
+    ctx.image = a_test_image(ctx)
+    runtime = client("sagemaker-runtime", ctx.emulator, config=Config(read_timeout=300))
+    runtime.invoke_endpoint(
+        EndpointName=ctx.outputs["endpoint_name"],
+        Body=ctx.image.read_bytes(),
+        ContentType="image/jpeg",
+        Accept="application/json",
     )
-
-    archive = ctx.work_dir / "model.tar.gz"
-    bucket, key = ctx.model_data_url.removeprefix("s3://").split("/", 1)
-    client("s3", ctx.emulator).download_file(bucket, key, str(archive))
-    ctx.endpoint_url = ctx.teardown.enter_context(LocalEndpoint(archive, port=0)).url
-
-
-def lambda_environment(ctx: Context) -> dict[str, str]:
-    """The deployed function's environment, its sagemaker-runtime calls sent to the local
-    serving stack."""
-    configuration = client("lambda", ctx.emulator).get_function_configuration(
-        FunctionName=ctx.outputs["lambda_function_name"]
-    )
-    return {
-        **configuration["Environment"]["Variables"],
-        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": ctx.endpoint_url,
-        "LOG_LEVEL": "WARNING",  # the answer is printed below; no JSON log line too
-    }
 
 
 def call_lambda(ctx: Context) -> None:
-    """The handler in-process (moto never runs Lambda code), configured as deployed."""
-    breed_folder = sorted(p for p in (ctx.data / "test").iterdir() if p.is_dir())[-1]
-    ctx.image = sorted(breed_folder.iterdir())[0]
-    event = {"image": base64.b64encode(ctx.image.read_bytes()).decode(), "top_k": 3}
-    handler = import_handler(lambda_environment(ctx))
-    answer = handler.lambda_handler(event, SimpleNamespace(aws_request_id="demo"))
-    if answer["statusCode"] != 200:
-        raise RuntimeError(f"the Lambda answered {answer['statusCode']}: {answer['body']}")
-    ctx.answer = json.loads(answer["body"])
+    """The deployed Lambda's live alias, invoked on the emulator (local mode runs its code,
+    which calls the endpoint), then POST /classify at the HTTP API's local address: the same
+    answer both ways."""
+    image = ctx.image.read_bytes()
+    event = {"image": base64.b64encode(image).decode(), "top_k": 3}
+    invoked = client("lambda", ctx.emulator).invoke(
+        FunctionName=ctx.outputs["lambda_alias_arn"], Payload=json.dumps(event).encode()
+    )
+    payload = json.loads(invoked["Payload"].read())
+    if "FunctionError" in invoked or payload.get("statusCode") != 200:
+        raise RuntimeError(f"the Lambda answered {payload}")
+    ctx.answer = json.loads(payload["body"])
+    url = classify_url(ctx)
+    request = urllib.request.Request(
+        f"{url}?top_k=3", data=image, headers={"Content-Type": "image/jpeg"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=60) as answer:
+        through_api = json.loads(answer.read())
+    if through_api != ctx.answer:
+        raise RuntimeError(f"POST {url} answered {through_api}, the Lambda {ctx.answer}")
+    logger.info("POST %s answered the same", url)
+
+
+def classify_url(ctx: Context) -> str:
+    return f"{local_address(ctx.emulator.endpoint_url, ctx.outputs['http_api_id'])}/classify"
 
 
 def serve_page(ctx: Context) -> str:
-    """KEEP=1: the dog-photo page and POST /classify through the deployed Lambda's handler."""
-    handler = import_handler(lambda_environment(ctx))
+    """KEEP=1: the dog-photo page, calling POST /classify at the HTTP API's local address."""
     try:
-        web = WebServer(handler, port=ctx.args.ui_port)
+        web = WebServer(None, port=ctx.args.ui_port, api_url=classify_url(ctx))
     except OSError as error:
         raise UserError(
             f"the page cannot listen on port {ctx.args.ui_port} ({error.strerror}): "
@@ -297,7 +304,10 @@ FIRST_STEPS = (
 FLOWS = {
     "boot": (
         Step("train as the EC2 instance does at boot (ec2/train_on_boot.sh)", train_at_boot),
-        Step("terraform apply: endpoint, Lambda, alarms for the trained model", apply_endpoint),
+        Step(
+            "terraform apply: endpoint, Lambda, HTTP API, alarms for the trained model",
+            apply_endpoint,
+        ),
     ),
     "sagemaker": (
         Step("train as a SageMaker training job (python -m mlops train)", train_as_job),
@@ -309,8 +319,8 @@ FLOWS = {
     ),
 }
 LAST_STEPS = (
-    Step("serve the model on the SageMaker PyTorch serving stack", serve_model),
-    Step("call the Lambda handler with a test image", call_lambda),
+    Step("InvokeEndpoint: the emulator serves the endpoint's model (TorchServe)", load_model),
+    Step("classify a test image: the deployed Lambda, then the HTTP API's address", call_lambda),
 )
 
 
@@ -469,9 +479,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.keep:
             page_url = serve_page(ctx)
             logger.info(
-                "KEEP=1: emulator at %s, endpoint at %s; Ctrl-C to tear down",
+                "KEEP=1: emulator at %s, POST /classify at %s; Ctrl-C to tear down",
                 ctx.emulator.endpoint_url,
-                ctx.endpoint_url,
+                classify_url(ctx),
             )
             logger.info(
                 "the operator CLI works on the demo's stack too (another terminal):\n%s",

@@ -30,6 +30,7 @@ from local_stack.emulator import (
     answers_like_aws,
     client,
     client_factory,
+    local_address,
 )
 from local_stack.paths import REPO_ROOT
 
@@ -88,15 +89,29 @@ def apply(emulator: Emulator, workspace: Path = WORKSPACE) -> dict[str, object]:
     logger.info("terraform apply in %s (a minute or two) ...", terraform.workdir)
     terraform.apply()
     name = terraform.console("var.name").strip().strip('"')
-    logger.info("%s", banner(emulator, terraform.workdir, name))
-    return terraform.outputs()
+    outputs = terraform.outputs()
+    logger.info("%s", banner(emulator, terraform.workdir, name, outputs))
+    return outputs
 
 
-def banner(emulator: Emulator, root: Path, name: str) -> str:
-    return (
+def banner(emulator: Emulator, root: Path, name: str, outputs: dict) -> str:
+    lines = [
         f"stack {name} applied to the emulator at {emulator.endpoint_url}; point the operator "
-        f"CLI at it:\n{cli_pointer(emulator, root, name)}\nremove it with: make local-destroy"
-    )
+        f"CLI at it:",
+        cli_pointer(emulator, root, name),
+    ]
+    if outputs.get("lambda_alias_arn"):
+        lines.append(
+            f"the endpoint's model and the Lambda run here (local mode): invoke "
+            f"{outputs['lambda_alias_arn']} with boto3 (README.md, Local addresses)"
+        )
+    if outputs.get("http_api_id"):
+        url = f"{local_address(emulator.endpoint_url, outputs['http_api_id'])}/classify"
+        lines.append(
+            f"POST /classify: curl --data-binary @dog.jpg -H 'Content-Type: image/jpeg' {url}"
+        )
+    lines.append("remove it with: make local-destroy")
+    return "\n".join(lines)
 
 
 def cli_pointer(emulator: Emulator, root: Path, name: str) -> str:

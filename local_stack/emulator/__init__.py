@@ -1,6 +1,6 @@
 """The embedded AWS emulator: moto server, the shims and probes for its gaps, the recorder of
 the signed requests it answers, boto3 clients bound to it, and local mode (the SageMaker jobs
-it runs for real). See local_stack/README.md.
+it runs for real, the HTTP APIs it routes). See local_stack/README.md.
 
 The package's face is what the demo, the tests and the benchmarks use; its modules import
 one another by full name (server -> shims -> probes, server -> local_mode -> training and
@@ -8,6 +8,7 @@ tuning, clients -> server), never this file.
 """
 
 from local_stack.emulator.clients import client, client_factory
+from local_stack.emulator.http_apis import local_address
 from local_stack.emulator.server import (
     DEFAULT_HOST,
     DEFAULT_PORT,
@@ -31,5 +32,6 @@ __all__ = [
     "client",
     "client_factory",
     "connect_or_start",
+    "local_address",
     "start_moto",
 ]

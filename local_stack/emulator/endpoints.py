@@ -1,15 +1,17 @@
 """Local mode's endpoints: InvokeEndpoint answers with the model the endpoint's current
 configuration names, served on this machine.
 
-On the first call to a variant, its model's ``model.tar.gz`` (the model's ModelDataUrl, or its
-model package's) is downloaded from the emulator's S3 and served by ``python -m
-local_stack.serving.endpoint`` in a process of its own: the SageMaker PyTorch serving toolkit
-and TorchServe, with the model's container environment (its model server settings excepted:
-this machine's CPUs choose them) and the emulator's address. The call waits until the model is
-loaded. When UpdateEndpoint has changed the configuration since, the next call stops the old
-server and starts the new model's. The request goes to the server's InvokeEndpoint route as is
-(body, ContentType, Accept), and its answer comes back as SageMaker gives it: the model's
-answer, or ``ModelError`` (424) with the model's status and message.
+When an endpoint is created or updated while local mode is on (in the background, as SageMaker
+loads a model before the endpoint is InService), or else on the first call to a variant, its
+model's ``model.tar.gz`` (the model's ModelDataUrl, or its model package's) is downloaded from
+the emulator's S3 and served by ``python -m local_stack.serving.endpoint`` in a process of its
+own: the SageMaker PyTorch serving toolkit and TorchServe, with the model's container
+environment (its model server settings excepted: this machine's CPUs choose them) and the
+emulator's address. A call waits until the model is loaded. When UpdateEndpoint has changed the
+configuration, the old server stops and the new model's starts; DeleteEndpoint stops it. The
+request goes to the server's InvokeEndpoint route as is (body, ContentType, Accept), and its
+answer comes back as SageMaker gives it: the model's answer, or ``ModelError`` (424) with the
+model's status and message.
 
 The toolkit allows one TorchServe per host: one variant at a time is served on TorchServe, and
 any other that must answer meanwhile (a second endpoint, a second variant) on the toolkit's
@@ -93,15 +95,18 @@ class Variant:
     environment: dict[str, str] = field(hash=False, compare=False)
 
 
-@dataclass
+@dataclass(eq=False)
 class ModelServerProcess:
-    """``python -m local_stack.serving.endpoint`` serving one variant's model."""
+    """``python -m local_stack.serving.endpoint`` serving one variant's model; once stopped,
+    it never starts (a stop may come while another thread starts it)."""
 
     variant: Variant
     in_process: bool
     work_dir: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
+    stopped: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
     def url(self) -> str:
@@ -132,15 +137,18 @@ class ModelServerProcess:
             **endpoint.environment(),
             "PYTHONPATH": str(SOURCE_ROOT),
         }
-        with open(self.log_path, "wb") as log:
-            self.process = subprocess.Popen(
-                command,
-                cwd=self.work_dir,
-                env=environment,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its TorchServe stops with it
-            )
+        with self._lock:
+            if self.stopped:
+                raise InvokeEndpointError(503, "ServiceUnavailable", "local mode stopped serving")
+            with open(self.log_path, "wb") as log:
+                self.process = subprocess.Popen(
+                    command,
+                    cwd=self.work_dir,
+                    env=environment,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,  # its TorchServe stops with it
+                )
         self._wait_until_ready(timeout)
 
     def _wait_until_ready(self, timeout: float) -> None:
@@ -190,6 +198,8 @@ class ModelServerProcess:
             ) from None
 
     def stop(self) -> None:
+        with self._lock:
+            self.stopped = True
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)  # the front stops its TorchServe
             try:
@@ -259,6 +269,8 @@ class LocalEndpoints:
     startup_timeout_s: float = STARTUP_TIMEOUT_S
     _servers: dict[tuple[str, str], ModelServerProcess] = field(default_factory=dict)
     _starting: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
+    _torchserve: tuple[str, str] | None = None  # the variant TorchServe serves
+    _launching: set[ModelServerProcess] = field(default_factory=set)  # loading their model
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def invoke(
@@ -287,6 +299,32 @@ class LocalEndpoints:
         kept["status"] = str(status)
         return status, kept, answer
 
+    def endpoint_changed(self, backend, endpoint_name: str) -> None:
+        """CreateEndpoint or UpdateEndpoint: each variant's model loads now, in the
+        background, as SageMaker loads it before the endpoint is InService; a call that comes
+        meanwhile waits for it. A model that cannot load is said in the log, and the next call
+        tries again and answers why."""
+
+        def load() -> None:
+            endpoint = backend.endpoints.get(endpoint_name)
+            if endpoint is None:
+                return
+            config = backend.endpoint_configs[endpoint.endpoint_config_name]
+            for chosen in config.production_variants:
+                try:
+                    self._server_for(variant_of(backend, endpoint_name, chosen["VariantName"]))
+                except InvokeEndpointError as error:
+                    logger.warning("local mode: %s", error.message)
+
+        threading.Thread(target=load, daemon=True).start()
+
+    def endpoint_deleted(self, endpoint_name: str) -> None:
+        with self._lock:
+            gone = [key for key in self._servers if key[0] == endpoint_name]
+            servers = [(key, self._servers.pop(key)) for key in gone]
+        for key, server in servers:
+            self._stopped(key, server)
+
     def _server_for(self, variant: Variant) -> ModelServerProcess:
         key = (variant.endpoint_name, variant.name)
         with self._lock:
@@ -303,22 +341,25 @@ class LocalEndpoints:
                     variant.model_data_url,
                     variant.config_name,
                 )
-                self._forget(key).stop()
+                self._stopped(key, self._forget(key))
             server = self._start(variant)
             with self._lock:
                 self._servers[key] = server
             return server
 
     def _start(self, variant: Variant) -> ModelServerProcess:
-        with self._lock:
-            torchserve_taken = any(not s.in_process for s in self._servers.values())
-        in_process = self.model_server == "handler-service" or torchserve_taken
+        key = (variant.endpoint_name, variant.name)
+        with self._lock:  # TorchServe is one variant's at a time: taken before it starts
+            in_process = self.model_server == "handler-service" or self._torchserve not in (
+                None,
+                key,
+            )
+            if not in_process:
+                self._torchserve = key
         self.work_dir.mkdir(parents=True, exist_ok=True)
         server = ModelServerProcess(
             variant, in_process, Path(tempfile.mkdtemp(prefix="endpoint-", dir=self.work_dir))
         )
-        archive = server.work_dir / "model.tar.gz"
-        self._download(variant, archive)
         logger.info(
             "local mode: serving endpoint %s variant %s (%s) on %s",
             variant.endpoint_name,
@@ -326,12 +367,29 @@ class LocalEndpoints:
             variant.model_data_url,
             "the handler service" if in_process else "TorchServe",
         )
+        with self._lock:
+            self._launching.add(server)
         try:
+            archive = server.work_dir / "model.tar.gz"
+            self._download(variant, archive)
             server.start(archive, self.endpoint, self.startup_timeout_s)
         except BaseException:
-            server.stop()
+            self._stopped(key, server)
             raise
+        finally:
+            with self._lock:
+                stopped_meanwhile = server not in self._launching
+                self._launching.discard(server)
+        if stopped_meanwhile:  # stop_all came while it loaded
+            self._stopped(key, server)
+            raise InvokeEndpointError(503, "ServiceUnavailable", "local mode stopped serving")
         return server
+
+    def _stopped(self, key: tuple[str, str], server: ModelServerProcess) -> None:
+        server.stop()
+        with self._lock:
+            if not server.in_process and self._torchserve == key:
+                self._torchserve = None
 
     def _download(self, variant: Variant, archive: Path) -> None:
         from botocore.exceptions import ClientError
@@ -354,9 +412,13 @@ class LocalEndpoints:
             return self._servers.pop(key)
 
     def stop_all(self) -> None:
+        """Stop every model server, those still loading their model included."""
         with self._lock:
-            servers, self._servers = list(self._servers.values()), {}
-        for server in servers:
+            servers, self._servers = list(self._servers.items()), {}
+            launching, self._launching = list(self._launching), set()
+        for key, server in servers:
+            self._stopped(key, server)
+        for server in launching:
             server.stop()
 
     def describe(self) -> list[dict]:
@@ -375,10 +437,32 @@ class LocalEndpoints:
 
 
 def patch_moto(local_mode_of) -> None:
-    """sagemaker-runtime's InvokeEndpoint answers through ``LocalMode.invoke_endpoint`` while
-    the local mode ``local_mode_of`` gives is on (off: moto's static answer)."""
+    """While the local mode ``local_mode_of`` gives is on, sagemaker-runtime's InvokeEndpoint
+    answers through its ``endpoints`` (off: moto's static answer), and CreateEndpoint,
+    UpdateEndpoint and DeleteEndpoint load and stop the models."""
     from moto.sagemaker.models import sagemaker_backends
+    from moto.sagemaker.responses import SageMakerResponse
     from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+
+    def serving(response, then):
+        def answered(self):
+            answer = response(self)
+            if (mode := local_mode_of()) is not None and mode.enabled:
+                then(mode.endpoints, self.sagemaker_backend, self._get_param("EndpointName"))
+            return answer
+
+        return answered
+
+    SageMakerResponse.create_endpoint = serving(
+        SageMakerResponse.create_endpoint, LocalEndpoints.endpoint_changed
+    )
+    SageMakerResponse.update_endpoint = serving(
+        SageMakerResponse.update_endpoint, LocalEndpoints.endpoint_changed
+    )
+    SageMakerResponse.delete_endpoint = serving(
+        SageMakerResponse.delete_endpoint,
+        lambda endpoints, _backend, name: endpoints.endpoint_deleted(name),
+    )
 
     original = SageMakerRuntimeResponse.invoke_endpoint
 

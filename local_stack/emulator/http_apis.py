@@ -357,6 +357,12 @@ class HttpApis:
         return verify_jwt(token.strip(), authorizer.jwt_config or {}, scopes, self.issuers)
 
 
+def local_address(endpoint_url: str, api_id: str, stage: str = DEFAULT_STAGE) -> str:
+    """Where the emulator at ``endpoint_url`` answers for the HTTP API ``api_id``."""
+    base = f"{endpoint_url.rstrip('/')}{PREFIX}{api_id}"
+    return base if stage == DEFAULT_STAGE else f"{base}/{stage}"
+
+
 def find_api(backends, api_id: str):
     for account in backends:
         for backend in backends[account].values():
@@ -392,10 +398,10 @@ def invoke(integration, event: dict, execution_arn: str) -> HttpAnswer:
         policy = None
     if not source_arn_allows(policy, execution_arn):
         logger.warning(
-            "HTTP API: %s may not invoke %s (no resource policy statement for %s)",
-            "apigateway.amazonaws.com",
-            name,
+            "HTTP API: API Gateway may not invoke %s for %s (its resource policy: %s)",
+            name if qualifier is None else f"{name}:{qualifier}",
             execution_arn,
+            policy,
         )
         return internal_server_error()
     outcome: dict = {}

@@ -4,6 +4,7 @@ import json
 import queue
 import re
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -24,6 +25,9 @@ from tests.training import REPO_ROOT, python_env, run_module
 pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.terraform]
 
 STEPS = steps_of("boot")  # make demo's
+SAME_ANSWER = re.compile(
+    r"POST http://127\.0\.0\.1:\d+/_aws/execute-api/\w+/classify answered the same"
+)
 
 
 def wait_for_torchserve_to_end() -> None:
@@ -62,20 +66,26 @@ def follow(process: subprocess.Popen) -> queue.Queue:
     return lines
 
 
-def classify(page_url: str, image: Path) -> tuple[int, dict]:
+def classify(api_url: str, image: Path, origin: str) -> tuple[int, dict, str | None]:
+    """POST the image as the page does from the browser: its status, body and the CORS
+    origin it is allowed for."""
     request = urllib.request.Request(
-        f"{page_url}classify", data=image.read_bytes(), headers={"Content-Type": "image/jpeg"}
+        api_url,
+        data=image.read_bytes(),
+        headers={"Content-Type": "image/jpeg", "Origin": origin},
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as answer:
-            return answer.status, json.load(answer)
+            allowed = answer.headers.get("access-control-allow-origin")
+            return answer.status, json.load(answer), allowed
     except urllib.error.HTTPError as error:
-        return error.code, json.load(error)
+        return error.code, json.load(error), error.headers.get("access-control-allow-origin")
 
 
 def test_demo_runs_end_to_end_names_the_breed_and_keeps_the_page_up(tmp_path, terraform_binary):
-    """KEEP=1 with a free port: the whole pipeline, then the page answers through the deployed
-    Lambda's handler until a stop request, and teardown still leaves nothing running."""
+    """KEEP=1 with a free port: the whole pipeline, then the page's API (the HTTP API's local
+    address, the deployed Lambda behind it) answers until a stop request, and teardown still
+    leaves nothing running."""
     wait_for_torchserve_to_end()
     work_dir = tmp_path / "demo"
     demo = subprocess.Popen(
@@ -106,16 +116,20 @@ def test_demo_runs_end_to_end_names_the_breed_and_keeps_the_page_up(tmp_path, te
         )[1]
         with urllib.request.urlopen(page_url, timeout=30) as page:
             assert "Which dog is this?" in page.read().decode()
+        with urllib.request.urlopen(f"{page_url}config.json", timeout=30) as config:
+            api_url = json.load(config)["apiUrl"]  # the HTTP API's local address
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/_aws/execute-api/\w+/classify", api_url)
+        origin = page_url.rstrip("/")
         image = sample_image(work_dir / "data", "001.Affenpinscher")
-        status, answer = classify(page_url, image)
-        assert status == 200, answer
+        status, answer, allowed = classify(api_url, image, origin)
+        assert (status, allowed) == (200, origin), answer
         assert len(answer["predictions"]) == 5
         assert answer["model_version"] == "models/demo"
         # int8 by default, unless it agreed too little with fp32 and the log said so.
         left_out = any("int8 model left out" in line for line in seen)
         precision = answer["precision"]
         assert precision == ("fp32" if left_out else "int8"), seen[-40:]
-        status, answer = classify(page_url, REPO_ROOT / "web" / "index.html")
+        status, answer, _ = classify(api_url, REPO_ROOT / "web" / "index.html", origin)
         assert (status, answer["error"]["code"]) == (415, "unsupported_media_type")
         assert_the_operator_cli_works_as_the_banner_says("".join(seen))
     finally:
@@ -132,6 +146,7 @@ def test_demo_runs_end_to_end_names_the_breed_and_keeps_the_page_up(tmp_path, te
     # A label, no account id; the precision as the page's answer said it.
     assert f"(endpoint dogs-demo, model models/demo, {precision})" in log
     assert "train_on_boot: run demo finished; model at" in log  # the boot script's own output
+    assert re.search(SAME_ANSWER, log)  # the Lambda invoked, then the HTTP API's address
     assert "terraform destroy: done" in log
     assert running_torchserve() == [], "the demo left TorchServe running"
     assert "reusing the AWS emulator" not in log
@@ -165,6 +180,7 @@ def test_the_sagemaker_flow_trains_a_job_then_deploys_the_approved_version(
         "serving arn:aws:sagemaker:us-east-1:123456789012:model-package/dogs-demo-models/1" in log
     )
     assert re.search(r"\(endpoint dogs-demo, model dogs-demo-models/1, (int8|fp32)\)", log)
+    assert re.search(SAME_ANSWER, log)
     assert "reusing the AWS emulator" not in log  # its own, which runs jobs, unasked
     assert "terraform destroy: done" in log
     assert running_torchserve() == [], "the demo left TorchServe running"
@@ -195,29 +211,39 @@ def test_a_work_dir_the_demo_did_not_make_is_never_emptied(tmp_path):
     assert (work_dir / "notes.txt").read_text() == "keep me"
 
 
-def test_a_failure_midway_is_one_line_then_the_teardown(tmp_path, unpatched_moto):
-    """Step 2 meets an emulator without the shims the stack needs (LOCALSTACK_ENDPOINT at an
-    unpatched moto): the terminal gets the step that failed and why, in a line each, the
-    traceback goes to the log file, and the timing comes after the teardown."""
+def test_a_failure_midway_is_one_line_then_the_teardown(tmp_path):
+    """Step 2 meets a port another process holds (EMULATOR_PORT): the terminal gets the step
+    that failed and why, in a line each, the traceback goes to the log file, and the timing
+    comes after the teardown."""
     work_dir = tmp_path / "demo"
-    result = subprocess.run(
-        [sys.executable, "-m", "local_stack.demo", "--fast", "--work-dir", str(work_dir)],
-        cwd=REPO_ROOT,
-        env={
-            **{k: v for k, v in python_env().items() if k != "AWS_ENDPOINT_URL"},
-            "LOCALSTACK_ENDPOINT": unpatched_moto.endpoint_url,
-        },
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "local_stack.demo",
+                "--fast",
+                "--emulator-port",
+                str(port),
+                "--work-dir",
+                str(work_dir),
+            ],
+            cwd=REPO_ROOT,
+            env=python_env(),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
     terminal = result.stdout + result.stderr
     assert result.returncode == 1, terminal
     assert "Traceback" not in terminal
     assert f"[2/{len(STEPS)}] {STEPS[1].title} FAILED after" in terminal
     (reason,) = [line for line in terminal.splitlines() if "the demo failed:" in line]
-    assert f"the AWS emulator at {unpatched_moto.endpoint_url} lacks" in reason
+    assert f"port {port} on 127.0.0.1 is taken" in reason
     assert f"(the full traceback is in {work_dir / 'demo.log'})" in terminal
     assert "Traceback" in (work_dir / "demo.log").read_text()
     assert terminal.rstrip().splitlines()[-1].endswith("s, teardown included")

@@ -5,11 +5,19 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import subprocess
+import sys
 
 import pytest
+import requests
+from botocore.config import Config
 
 from local_stack.demo.terraform import var_flags
-from local_stack.emulator import client
+from local_stack.emulator import client, local_address
+from local_stack.http_api import http_api_event
+from tests.images import sample_image
+from tests.training import REPO_ROOT
 
 pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.slow]
 
@@ -190,6 +198,69 @@ def test_the_deployed_lambda_runs_its_code_on_the_emulator(applied_stack, emulat
     )["FunctionVersion"]
     assert f" Version: {version}\n" in log
     assert "request handled" in log
+
+
+def test_the_deployed_lambda_answers_a_photo_alike_through_invoke_and_the_http_api(
+    applied_stack, emulator, local_mode, model_archive, sample_dataset
+):
+    """Local mode end to end: the live alias's code, then the endpoint's model (its
+    configuration's model.tar.gz, served on the toolkit's handler service), through Lambda's
+    Invoke with an HTTP API event and through the API's local address: one answer."""
+    outputs = applied_stack["outputs"]
+    model_data_url = applied_stack["variables"]["model_data_url"]
+    bucket, key = model_data_url.removeprefix("s3://").split("/", 1)
+    s3 = client("s3", emulator)
+    s3.upload_file(str(model_archive), bucket, key)
+    try:
+        image = sample_image(sample_dataset, "004.Akita")
+        jpeg = image.read_bytes()
+        # The first call loads the model: longer than the function's 8 s endpoint timeout.
+        warm = client("sagemaker-runtime", emulator, config=Config(read_timeout=240))
+        warm.invoke_endpoint(
+            EndpointName=outputs["endpoint_name"], Body=jpeg, ContentType="image/jpeg"
+        )
+        event = http_api_event("/classify", "POST", [("Content-Type", "image/jpeg")], "", jpeg)
+        invoked = client("lambda", emulator).invoke(
+            FunctionName=outputs["lambda_alias_arn"], Payload=json.dumps(event).encode()
+        )
+        payload = json.loads(invoked["Payload"].read())
+        assert payload["statusCode"] == 200, payload
+        origin = applied_stack["variables"]["http_api"]["cors_allow_origins"][0]
+        through_api = requests.post(
+            f"{local_address(emulator.endpoint_url, outputs['http_api_id'])}/classify",
+            data=jpeg,
+            headers={"Content-Type": "image/jpeg", "Origin": origin},
+            timeout=60,
+        )
+        assert through_api.status_code == 200, through_api.text
+        assert through_api.json() == json.loads(payload["body"])
+        assert through_api.json()["predictions"][0]["breed"] == "Akita"
+        assert through_api.headers["access-control-allow-origin"] == origin
+        from_readme = readme_invoke(emulator, outputs["lambda_alias_arn"], image)
+        assert from_readme.pop("predictions") == through_api.json()["predictions"][:3]  # top_k 3
+        assert from_readme.items() <= through_api.json().items()
+    finally:
+        s3.delete_object(Bucket=bucket, Key=key)
+
+
+def readme_invoke(emulator, function: str, image) -> dict:
+    """The README's plain boto3 invoke (Local addresses), run as written, with the function
+    and the photo it names replaced by these: its answer."""
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme[readme.index("**Local addresses.**") :]
+    code = section[section.index(".venv/bin/python -c '") + len(".venv/bin/python -c '") :]
+    code = code[: code.index("' \\\n")]
+    environment = {**os.environ, **emulator.environment()}
+    result = subprocess.run(
+        [sys.executable, "-c", code, function, str(image)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
 
 
 def test_training_instance_requires_imdsv2_and_has_its_profile(applied_stack, emulator):
