@@ -61,7 +61,7 @@ def http_api_event(
         "rawQueryString": query,
         "headers": joined_headers,
         "requestContext": context,
-        "isBase64Encoded": not as_text,
+        "isBase64Encoded": bool(body) and not as_text,
     }
     optional = {
         "cookies": cookies,

@@ -117,6 +117,7 @@ def local_mode(emulator):
         pytest.skip("local mode runs in the embedded emulator only, not in an external one")
     mode = emulator.local_mode
     settings = {"toolkit": mode.toolkit, "trials_at_a_time": mode.trials_at_a_time}
+    model_server = mode.endpoints.model_server
     mode.enabled = True
     # Endpoints on the toolkit's handler service: TorchServe runs once per host, and the tests
     # of the "torchserve" group (SHARED_WORKERS) may be running one; those tests ask for it.
@@ -126,7 +127,7 @@ def local_mode(emulator):
     finally:
         mode.enabled = False
         mode.stop_all()
-        mode.endpoints.model_server = "torchserve"
+        mode.endpoints.model_server = model_server
         for name, value in settings.items():  # a test may change them
             setattr(mode, name, value)
 

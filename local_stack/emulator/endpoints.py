@@ -22,31 +22,20 @@ do, where another test's TorchServe may be running).
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import random
-import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from local_stack.emulator.training import Endpoint, host_environment
+from local_stack.emulator.model_servers import InvokeEndpointError, ModelServer, Variant
+from local_stack.emulator.training import Endpoint
 from local_stack.ports import free_port
 
 logger = logging.getLogger(__name__)
 
-# The repository root: the serving module runs from it.
-SOURCE_ROOT = Path(__file__).resolve().parents[2]
 MODEL_SERVERS = ("torchserve", "handler-service")
 # What the local server sets itself from this machine: the instance's settings do not apply.
 LOCAL_SETTINGS = frozenset(
@@ -59,23 +48,6 @@ LOCAL_SETTINGS = frozenset(
     }
 )
 STARTUP_TIMEOUT_S = 180.0
-INVOKE_TIMEOUT_S = 60.0  # InvokeEndpoint's own limit on the container's answer
-
-
-class InvokeEndpointError(Exception):
-    """An InvokeEndpoint error answer: its status, error code and message."""
-
-    def __init__(self, status: int, code: str, message: str):
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
-
-    def answer(self) -> tuple[int, dict[str, str], bytes]:
-        headers = {
-            "Content-Type": "application/json",
-            "x-amzn-ErrorType": self.code,
-            "status": str(self.status),  # moto's responses take their status from here
-        }
-        return self.status, headers, json.dumps({"message": self.message}).encode()
 
 
 def unknown_endpoint(name: str, account: str) -> InvokeEndpointError:
@@ -84,130 +56,15 @@ def unknown_endpoint(name: str, account: str) -> InvokeEndpointError:
     )
 
 
-@dataclass(frozen=True)
-class Variant:
-    """What serves one production variant: its endpoint, name and model."""
-
-    endpoint_name: str
-    name: str
-    config_name: str
-    model_data_url: str
-    environment: dict[str, str] = field(hash=False, compare=False)
-
-
-@dataclass(eq=False)
-class ModelServerProcess:
-    """``python -m local_stack.serving.endpoint`` serving one variant's model; once stopped,
-    it never starts (a stop may come while another thread starts it)."""
-
-    variant: Variant
-    in_process: bool
-    work_dir: Path
-    port: int = field(default_factory=free_port)
-    process: subprocess.Popen | None = None
-    stopped: bool = False
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def log_path(self) -> Path:
-        return self.work_dir / "model-server.log"
-
-    def start(self, archive: Path, endpoint: Endpoint, timeout: float) -> None:
-        command = [
-            sys.executable,
-            "-m",
-            "local_stack.serving.endpoint",
-            str(archive),
-            "--port",
-            str(self.port),
-            "--endpoint-name",
-            self.variant.endpoint_name,
-            "--startup-timeout",
-            str(timeout),
-        ]
-        if self.in_process:
-            command.append("--in-process")
-        environment = {
-            **host_environment(),
-            **self.variant.environment,
-            **endpoint.environment(),
-            "PYTHONPATH": str(SOURCE_ROOT),
-        }
-        with self._lock:
-            if self.stopped:
-                raise InvokeEndpointError(503, "ServiceUnavailable", "local mode stopped serving")
-            with open(self.log_path, "wb") as log:
-                self.process = subprocess.Popen(
-                    command,
-                    cwd=self.work_dir,
-                    env=environment,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,  # its TorchServe stops with it
-                )
-        self._wait_until_ready(timeout)
-
-    def _wait_until_ready(self, timeout: float) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise self._failed(f"it exited with status {self.process.returncode}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/ping", timeout=2) as answer:
-                    if answer.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.5)
-        self.stop()
-        raise self._failed(f"the model was not loaded after {timeout:.0f} s")
-
-    def _failed(self, why: str) -> InvokeEndpointError:
-        lines = (
-            self.log_path.read_text(errors="replace").splitlines() if self.log_path.exists() else []
-        )
-        last = next((line for line in reversed(lines) if "error" in line.lower()), "")
-        return InvokeEndpointError(
-            503,
-            "ServiceUnavailable",
-            f"the local model server of endpoint {self.variant.endpoint_name} (variant "
-            f"{self.variant.name}, {self.variant.model_data_url}) did not start: {why}"
-            + (f": {last.strip()[:300]}" if last else "")
-            + f"; its log is {self.log_path}",
-        )
-
-    def invoke(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
-        request = urllib.request.Request(
-            f"{self.url}/endpoints/{self.variant.endpoint_name}/invocations",
-            data=body,
-            headers=headers,
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=INVOKE_TIMEOUT_S) as answer:
-                return answer.status, dict(answer.headers), answer.read()
-        except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read()
-        except (urllib.error.URLError, OSError) as error:
-            raise InvokeEndpointError(
-                500, "InternalFailure", f"the local model server did not answer: {error}"
-            ) from None
-
-    def stop(self) -> None:
-        with self._lock:
-            self.stopped = True
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)  # the front stops its TorchServe
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        shutil.rmtree(self.work_dir, ignore_errors=True)
+def deleted_while_in_use(what: str) -> InvokeEndpointError:
+    """AWS lets a model or configuration go while an endpoint uses it, and keeps serving; the
+    emulator serves from them, and says so."""
+    return InvokeEndpointError(
+        500,
+        "InternalFailure",
+        f"{what} was deleted while the endpoint uses it: AWS keeps serving, the emulator serves "
+        "from it, so update the endpoint to a configuration that exists",
+    )
 
 
 def variant_of(backend, endpoint_name: str, target: str | None) -> Variant:
@@ -216,7 +73,9 @@ def variant_of(backend, endpoint_name: str, target: str | None) -> Variant:
     endpoint = backend.endpoints.get(endpoint_name)
     if endpoint is None:
         raise unknown_endpoint(endpoint_name, backend.account_id)
-    config = backend.endpoint_configs[endpoint.endpoint_config_name]
+    config = backend.endpoint_configs.get(endpoint.endpoint_config_name)
+    if config is None:
+        raise deleted_while_in_use(f"endpoint configuration {endpoint.endpoint_config_name}")
     variants = config.production_variants
     if target is not None:
         chosen = next((v for v in variants if v["VariantName"] == target), None)
@@ -228,7 +87,9 @@ def variant_of(backend, endpoint_name: str, target: str | None) -> Variant:
             )
     else:
         weights = [float(v.get("InitialVariantWeight", 1.0)) for v in variants]
-        chosen = random.choices(variants, weights=weights)[0]
+        chosen = random.choices(variants, weights=weights if any(weights) else None)[0]
+    if chosen["ModelName"] not in backend._models:
+        raise deleted_while_in_use(f"model {chosen['ModelName']}")
     url, environment = model_source(backend, chosen["ModelName"])
     return Variant(
         endpoint_name, chosen["VariantName"], endpoint.endpoint_config_name, url, environment
@@ -259,19 +120,29 @@ def model_source(backend, model_name: str) -> tuple[str, dict[str, str]]:
     return url, served
 
 
-@dataclass
 class LocalEndpoints:
-    """The model servers of the emulator's endpoints, one per variant that has answered."""
+    """The model servers of the emulator's endpoints, one per variant, each registered before
+    it loads: calls to a loading variant wait for it, a failed one says why at once (until the
+    endpoint is created or updated again), and a stop reaches loading servers too."""
 
-    endpoint: Endpoint
-    work_dir: Path
-    model_server: str = "torchserve"
-    startup_timeout_s: float = STARTUP_TIMEOUT_S
-    _servers: dict[tuple[str, str], ModelServerProcess] = field(default_factory=dict)
-    _starting: dict[tuple[str, str], threading.Lock] = field(default_factory=dict)
-    _torchserve: tuple[str, str] | None = None  # the variant TorchServe serves
-    _launching: set[ModelServerProcess] = field(default_factory=set)  # loading their model
-    _lock: threading.Lock = field(default_factory=threading.Lock)
+    def __init__(self, endpoint: Endpoint, work_dir: Path, startup_timeout_s=STARTUP_TIMEOUT_S):
+        self.endpoint, self.work_dir, self.startup_timeout_s = endpoint, work_dir, startup_timeout_s
+        self._model_server = "torchserve"
+        self._servers: dict[tuple[str, str], ModelServer] = {}
+        self._torchserve: ModelServer | None = None  # the one server TorchServe may run
+        self._lock = threading.Lock()
+
+    @property
+    def model_server(self) -> str:
+        """``torchserve`` (one variant at a time, the others on the handler service) or
+        ``handler-service`` (every variant)."""
+        return self._model_server
+
+    @model_server.setter
+    def model_server(self, value: str) -> None:
+        if value not in MODEL_SERVERS:
+            raise ValueError(f"model_server must be one of {MODEL_SERVERS}, not {value!r}")
+        self._model_server = value
 
     def invoke(
         self, backend, endpoint_name: str, body: bytes, headers: Mapping[str, str]
@@ -282,7 +153,7 @@ class LocalEndpoints:
             variant = variant_of(
                 backend, endpoint_name, headers.get("X-Amzn-SageMaker-Target-Variant")
             )
-            server = self._server_for(variant)
+            server = self.server_for(variant).wait(self.startup_timeout_s)
             forwarded = {
                 "Content-Type": headers.get("Content-Type") or "application/octet-stream",
                 "Accept": headers.get("Accept") or "application/json",
@@ -290,6 +161,11 @@ class LocalEndpoints:
             status, answer_headers, answer = server.invoke(body, forwarded)
         except InvokeEndpointError as failure:
             return failure.answer()
+        except Exception as error:  # the emulator's own failure: said, never a traceback
+            logger.exception("local mode: InvokeEndpoint of %s failed", endpoint_name)
+            return InvokeEndpointError(
+                500, "InternalFailure", f"the emulator failed: {error}"
+            ).answer()
         kept = {
             key: value
             for key, value in answer_headers.items()
@@ -301,105 +177,106 @@ class LocalEndpoints:
 
     def endpoint_changed(self, backend, endpoint_name: str) -> None:
         """CreateEndpoint or UpdateEndpoint: each variant's model loads now, in the
-        background, as SageMaker loads it before the endpoint is InService; a call that comes
-        meanwhile waits for it. A model that cannot load is said in the log, and the next call
-        tries again and answers why."""
-
-        def load() -> None:
-            endpoint = backend.endpoints.get(endpoint_name)
-            if endpoint is None:
-                return
-            config = backend.endpoint_configs[endpoint.endpoint_config_name]
-            for chosen in config.production_variants:
-                try:
-                    self._server_for(variant_of(backend, endpoint_name, chosen["VariantName"]))
-                except InvokeEndpointError as error:
-                    logger.warning("local mode: %s", error.message)
-
-        threading.Thread(target=load, daemon=True).start()
+        background, as SageMaker loads it before the endpoint is InService."""
+        endpoint = backend.endpoints.get(endpoint_name)
+        config = backend.endpoint_configs.get(getattr(endpoint, "endpoint_config_name", None))
+        if endpoint is None or config is None:
+            return
+        for chosen in config.production_variants:
+            try:
+                self.server_for(variant_of(backend, endpoint_name, chosen["VariantName"]), True)
+            except InvokeEndpointError as error:
+                logger.warning("local mode: %s", error.message)
 
     def endpoint_deleted(self, endpoint_name: str) -> None:
         with self._lock:
-            gone = [key for key in self._servers if key[0] == endpoint_name]
-            servers = [(key, self._servers.pop(key)) for key in gone]
-        for key, server in servers:
-            self._stopped(key, server)
+            keys = [key for key in self._servers if key[0] == endpoint_name]
+            servers = [self._servers.pop(key) for key in keys]
+        for server in servers:
+            self._stop(server)
 
-    def _server_for(self, variant: Variant) -> ModelServerProcess:
+    def server_for(self, variant: Variant, retry_failed: bool = False) -> ModelServer:
+        """The variant's server: the one already loading or loaded for this model, or a new
+        one, loading in the background (the server it replaces stopped first)."""
         key = (variant.endpoint_name, variant.name)
         with self._lock:
-            starting = self._starting.setdefault(key, threading.Lock())
-        with starting:  # one start per variant; other endpoints' calls go on meanwhile
-            with self._lock:
-                current = self._servers.get(key)
-            if current is not None and current.variant == variant:
+            current = self._servers.get(key)
+            reusable = current is not None and current.variant == variant
+            if reusable and not (retry_failed and current.failure is not None):
                 return current
-            if current is not None:
-                logger.info(
-                    "local mode: endpoint %s now serves %s (configuration %s)",
-                    variant.endpoint_name,
-                    variant.model_data_url,
-                    variant.config_name,
-                )
-                self._stopped(key, self._forget(key))
-            server = self._start(variant)
-            with self._lock:
-                self._servers[key] = server
-            return server
+            server = self._new_server(variant, replacing=current)
+            self._servers[key] = server
+        threading.Thread(target=self._load, args=(server, current), daemon=True).start()
+        return server
 
-    def _start(self, variant: Variant) -> ModelServerProcess:
-        key = (variant.endpoint_name, variant.name)
-        with self._lock:  # TorchServe is one variant's at a time: taken before it starts
-            in_process = self.model_server == "handler-service" or self._torchserve not in (
-                None,
-                key,
-            )
-            if not in_process:
-                self._torchserve = key
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        server = ModelServerProcess(
-            variant, in_process, Path(tempfile.mkdtemp(prefix="endpoint-", dir=self.work_dir))
+    def _new_server(self, variant: Variant, replacing: ModelServer | None) -> ModelServer:
+        """Called with the lock held: TorchServe is one server's at a time, taken here."""
+        in_process = self._model_server == "handler-service" or self._torchserve not in (
+            None,
+            replacing,
         )
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        work_dir = Path(tempfile.mkdtemp(prefix="endpoint-", dir=self.work_dir))
+        taken = {server.port for server in self._servers.values()}
+        port = free_port()
+        while port in taken:
+            port = free_port()
+        server = ModelServer(
+            variant, in_process, work_dir, self.work_dir / "logs" / f"{work_dir.name}.log", port
+        )
+        if not in_process:
+            self._torchserve = server
+        return server
+
+    def _load(self, server: ModelServer, replaced: ModelServer | None) -> None:
+        variant = server.variant
+        if replaced is not None:
+            logger.info(
+                "local mode: endpoint %s now serves %s (configuration %s)",
+                variant.endpoint_name,
+                variant.model_data_url,
+                variant.config_name,
+            )
+            self._stop(replaced)
         logger.info(
             "local mode: serving endpoint %s variant %s (%s) on %s",
             variant.endpoint_name,
             variant.name,
             variant.model_data_url,
-            "the handler service" if in_process else "TorchServe",
+            "the handler service" if server.in_process else "TorchServe",
         )
-        with self._lock:
-            self._launching.add(server)
         try:
             archive = server.work_dir / "model.tar.gz"
             self._download(variant, archive)
             server.start(archive, self.endpoint, self.startup_timeout_s)
-        except BaseException:
-            self._stopped(key, server)
-            raise
-        finally:
-            with self._lock:
-                stopped_meanwhile = server not in self._launching
-                self._launching.discard(server)
-        if stopped_meanwhile:  # stop_all came while it loaded
-            self._stopped(key, server)
-            raise InvokeEndpointError(503, "ServiceUnavailable", "local mode stopped serving")
-        return server
+        except InvokeEndpointError as error:
+            server.fail(error)
+        except Exception as error:
+            logger.exception("local mode: loading %s failed", variant.model_data_url)
+            server.fail(
+                InvokeEndpointError(500, "InternalFailure", f"the emulator failed: {error}")
+            )
+        if server.failure is not None:
+            self._release(server)
 
-    def _stopped(self, key: tuple[str, str], server: ModelServerProcess) -> None:
+    def _stop(self, server: ModelServer) -> None:
         server.stop()
+        self._release(server)
+
+    def _release(self, server: ModelServer) -> None:
         with self._lock:
-            if not server.in_process and self._torchserve == key:
+            if self._torchserve is server:
                 self._torchserve = None
 
     def _download(self, variant: Variant, archive: Path) -> None:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import BotoCoreError, ClientError
 
         parts = urlsplit(variant.model_data_url)
         try:
             self.endpoint.client("s3").download_file(
                 parts.netloc, parts.path.lstrip("/"), str(archive)
             )
-        except ClientError as error:
+        except (ClientError, BotoCoreError) as error:
             raise InvokeEndpointError(
                 503,
                 "ServiceUnavailable",
@@ -407,33 +284,28 @@ class LocalEndpoints:
                 f"be read: {error}",
             ) from None
 
-    def _forget(self, key: tuple[str, str]) -> ModelServerProcess:
-        with self._lock:
-            return self._servers.pop(key)
-
     def stop_all(self) -> None:
         """Stop every model server, those still loading their model included."""
         with self._lock:
-            servers, self._servers = list(self._servers.items()), {}
-            launching, self._launching = list(self._launching), set()
-        for key, server in servers:
-            self._stopped(key, server)
-        for server in launching:
-            server.stop()
+            servers, self._servers = list(self._servers.values()), {}
+        for server in servers:
+            self._stop(server)
 
     def describe(self) -> list[dict]:
-        """What is served now, for logs and tests."""
+        """What is served now (loaded, loading or failed), for logs and tests."""
         with self._lock:
-            return [
-                {
-                    "EndpointName": s.variant.endpoint_name,
-                    "VariantName": s.variant.name,
-                    "EndpointConfigName": s.variant.config_name,
-                    "ModelDataUrl": s.variant.model_data_url,
-                    "ModelServer": "handler-service" if s.in_process else "torchserve",
-                }
-                for s in self._servers.values()
-            ]
+            servers = list(self._servers.values())
+        return [
+            {
+                "EndpointName": s.variant.endpoint_name,
+                "VariantName": s.variant.name,
+                "EndpointConfigName": s.variant.config_name,
+                "ModelDataUrl": s.variant.model_data_url,
+                "ModelServer": "handler-service" if s.in_process else "torchserve",
+                "Status": "Failed" if s.failure else "InService" if s.ready.is_set() else "Loading",
+            }
+            for s in servers
+        ]
 
 
 def patch_moto(local_mode_of) -> None:

@@ -15,12 +15,15 @@ What API Gateway does, as its developer guide says it (HTTP APIs):
 - JWT authorizers (http-api-jwt-authorizer.html): the token from the identity source ("Bearer "
   stripped), its signature checked with the issuer's keys (``/.well-known/openid-configuration``
   -> ``jwks_uri``, RSA algorithms), ``iss``, ``aud`` (else ``client_id``), ``exp``, ``nbf``,
-  ``iat``, and the route's scopes; anything wrong: 401. The claims reach the function.
+  ``iat``: anything wrong is a 401; a token without one of the route's scopes a 403. The
+  claims reach the function.
 - the integration: the function's resource policy must let API Gateway invoke it from this
   route (``lambda:InvokeFunction`` for ``apigateway.amazonaws.com`` with a matching
   ``AWS:SourceArn``), else 500, as API Gateway answers; a function error is a 500, an
   integration that does not answer within its timeout a 503.
-What differs: the API's access log is not written; HTTPS is not served; no custom domains.
+- the integration's payload format: 2.0 only (a 1.0 integration answers 500, said in the log).
+What differs: the API's access log is not written; HTTPS is not served; no custom domains; a
+stage routes the API's routes as they are (no deployments).
 """
 
 from __future__ import annotations
@@ -84,18 +87,19 @@ class TokenBucket:
         return False
 
 
-def route_pattern(path: str) -> tuple[re.Pattern, int]:
-    """A route path as a regex, and its specificity (literal segments count most)."""
-    parts, literal = [], 0
+def route_pattern(path: str) -> tuple[re.Pattern, list[str], int]:
+    """A route path as a regex, its parameters' names (group ``pN`` is the Nth: a name need
+    not be a Python identifier) and its specificity (literal segments count most)."""
+    parts, names, literal = [], [], 0
     for segment in path.strip("/").split("/") if path.strip("/") else []:
-        if segment.startswith("{") and segment.endswith("+}"):
-            parts.append(f"(?P<{segment[1:-2]}>.+)")
-        elif segment.startswith("{") and segment.endswith("}"):
-            parts.append(f"(?P<{segment[1:-1]}>[^/]+)")
+        greedy = segment.startswith("{") and segment.endswith("+}")
+        if greedy or (segment.startswith("{") and segment.endswith("}")):
+            names.append(segment[1:-2] if greedy else segment[1:-1])
+            parts.append(f"(?P<p{len(names) - 1}>{'.+' if greedy else '[^/]+'})")
         else:
             parts.append(re.escape(segment))
             literal += 1
-    return re.compile("/" + "/".join(parts) + "/?"), literal
+    return re.compile("/" + "/".join(parts) + "/?"), names, literal
 
 
 def match_route(routes, method: str, path: str):
@@ -107,13 +111,13 @@ def match_route(routes, method: str, path: str):
         route_method, _, route_path = route.route_key.partition(" ")
         if route_method not in (method, "ANY"):
             continue
-        pattern, literal = route_pattern(route_path)
+        pattern, names, literal = route_pattern(route_path)
         found = pattern.fullmatch(path)
         if found is None:
             continue
         rank = (literal, route_method != "ANY", "+}" not in route_path)
         if best is None or rank > best[0]:
-            best = (rank, route, found.groupdict())
+            best = (rank, route, dict(zip(names, found.groups(), strict=True)))
     if best is not None:
         return best[1], best[2]
     default = next((r for r in routes if r.route_key == "$default"), None)
@@ -212,7 +216,8 @@ def verify_jwt(token: str, config: dict, scopes: list[str], issuers: Issuers) ->
     for name in ("nbf", "iat"):
         if isinstance(claims.get(name), int | float) and claims[name] > now + 1:
             raise unauthorized(f"the token's {name} is in the future")
-    granted = str(claims.get("scope", claims.get("scp", ""))).split()
+    granted = claims.get("scope", claims.get("scp", ""))
+    granted = [str(g) for g in granted] if isinstance(granted, list) else str(granted).split()
     if scopes and not set(scopes) & set(granted):
         raise ApiGatewayAnswer(message(403, "Forbidden"))
     return {
@@ -271,6 +276,9 @@ class HttpApis:
             return self._answer(method, path, query, headers, body, ip)
         except ApiGatewayAnswer as refused:
             return refused.answer
+        except Exception:  # the emulator's own failure: API Gateway's 500, the reason logged
+            logger.exception("HTTP API: %s %s failed in the emulator", method, path)
+            return internal_server_error()
 
     def _answer(self, method, path, query, headers, body, ip) -> HttpAnswer:
         from moto.apigatewayv2.models import apigatewayv2_backends
@@ -295,9 +303,7 @@ class HttpApis:
             return message(413, "Request Entity Too Large")
         self._throttle(api, stage, route.route_key)
         authorizer = self._authorize(api, route, headers)
-        integration = api.integrations.get((route.target or "").removeprefix("integrations/"))
-        if integration is None or integration.integration_type != "AWS_PROXY":
-            return internal_server_error()
+        integration = proxy_integration(api, route)
         context = Route(
             route.route_key,
             stage_name,
@@ -315,7 +321,7 @@ class HttpApis:
             event["rawPath"] = f"/{stage_name}{request_path}"
         execution_arn = (
             f"arn:aws:execute-api:{backend.region_name}:{backend.account_id}:{api.api_id}/"
-            f"{stage_name}/{method}{request_path}"
+            f"{stage_name}/{route_resource(route.route_key)}"
         )
         answer = invoke(integration, event, execution_arn)
         if cors:
@@ -361,6 +367,32 @@ def local_address(endpoint_url: str, api_id: str, stage: str = DEFAULT_STAGE) ->
     """Where the emulator at ``endpoint_url`` answers for the HTTP API ``api_id``."""
     base = f"{endpoint_url.rstrip('/')}{PREFIX}{api_id}"
     return base if stage == DEFAULT_STAGE else f"{base}/{stage}"
+
+
+def proxy_integration(api, route):
+    """The route's Lambda proxy integration on payload format 2.0, the one this emulator runs
+    (AWS_PROXY's default is 1.0); anything else is API Gateway's 500, the reason logged."""
+    integration = api.integrations.get((route.target or "").removeprefix("integrations/"))
+    if integration is None or integration.integration_type != "AWS_PROXY":
+        logger.warning("HTTP API %s: route %s has no Lambda proxy", api.api_id, route.route_key)
+        raise ApiGatewayAnswer(internal_server_error())
+    if integration.payload_format_version != "2.0":
+        logger.warning(
+            "HTTP API %s: route %s sends payload format %s; the emulator builds 2.0 only",
+            api.api_id,
+            route.route_key,
+            integration.payload_format_version or "1.0 (the default)",
+        )
+        raise ApiGatewayAnswer(internal_server_error())
+    return integration
+
+
+def route_resource(route_key: str) -> str:
+    """The route's part of its execution ARN: ``GET/dogs/{id}`` for ``GET /dogs/{id}``,
+    ``$default`` for the default route (API Gateway developer guide, http-api-access-control:
+    ``arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/ROUTE``)."""
+    method, _, path = route_key.partition(" ")
+    return route_key if not path else f"{'*' if method == 'ANY' else method}{path}"
 
 
 def find_api(backends, api_id: str):

@@ -21,6 +21,7 @@ from tests.slow_servers import DrippingServer, reader_threads_end
 
 pytestmark = pytest.mark.integration
 
+INFERENCE_IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6.0-cpu-py312"
 PREDICTIONS = [
     {"breed": "Akita", "index": 3, "probability": 0.91},
     {"breed": "Basenji", "index": 13, "probability": 0.05},
@@ -28,7 +29,38 @@ PREDICTIONS = [
 ]
 
 
+def existing_endpoint(emulator, name: str = "dog-breeds") -> None:
+    """The endpoint the handler calls, on the emulator: SageMaker answers an endpoint that
+    does not exist with ValidationError, and so does the emulator; with local mode off, moto's
+    queued answers stand in for its model."""
+    sagemaker = client("sagemaker", emulator)
+    if name in {e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]}:
+        return
+    unique = f"{name}-{uuid.uuid4().hex[:8]}"
+    sagemaker.create_model(
+        ModelName=unique,
+        ExecutionRoleArn="arn:aws:iam::123456789012:role/endpoint",
+        PrimaryContainer={
+            "Image": INFERENCE_IMAGE,
+            "ModelDataUrl": "s3://dog-breeds-data/models/run-1/model.tar.gz",
+        },
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=unique,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": unique,
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+    )
+    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=unique)
+
+
 def queue_endpoint_results(emulator, *bodies: dict) -> None:
+    existing_endpoint(emulator)
     payload = {
         "results": [
             {

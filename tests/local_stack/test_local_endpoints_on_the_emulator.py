@@ -9,7 +9,9 @@ SHARED_WORKERS: the first test serves on TorchServe, one per host.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import time
 import uuid
 
 import psutil
@@ -112,10 +114,22 @@ def test_the_endpoint_answers_with_its_model_and_an_update_replaces_it(
 
     client("sagemaker", emulator).delete_endpoint(EndpointName=endpoint)
     assert local_mode.endpoints.describe() == []
-    assert (
-        psutil.wait_procs([psutil.Process(pid) for pid in running_torchserve()], timeout=30)[1]
-        == []
-    )
+    assert no_model_server_left()
+
+
+def model_servers() -> list[psutil.Process]:
+    """The local model servers this process started (the emulator runs in it)."""
+    found = []
+    for child in psutil.Process().children(recursive=True):
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            if "local_stack.serving.endpoint" in child.cmdline():
+                found.append(child)
+    return found
+
+
+def no_model_server_left(timeout: float = 30) -> bool:
+    _, alive = psutil.wait_procs(model_servers(), timeout=timeout)
+    return alive == [] and not any(psutil.pid_exists(pid) for pid in running_torchserve())
 
 
 def test_a_second_endpoint_answers_on_the_handler_service_beside_torchserve(
@@ -127,7 +141,9 @@ def test_a_second_endpoint_answers_on_the_handler_service_beside_torchserve(
     jpeg = sample_image(sample_dataset, "001.Affenpinscher").read_bytes()
     first, second = deployed(emulator, models["fp32"]), deployed(emulator, models["fp32"])
     answers = [classify(emulator, name, jpeg) for name in (first, second)]
-    assert answers[0] == answers[1]
+    for one, other in zip(answers[0]["predictions"], answers[1]["predictions"], strict=True):
+        assert one["breed"] == other["breed"]
+        assert one["probability"] == pytest.approx(other["probability"], abs=1e-4)
     assert answers[0]["predictions"][0]["breed"] == "Affenpinscher"
     servers = {s["EndpointName"]: s["ModelServer"] for s in local_mode.endpoints.describe()}
     # Each began loading when it was created: whichever came first has TorchServe.
@@ -154,11 +170,41 @@ def test_an_unknown_endpoint_is_a_validation_error(emulator, local_mode):
     assert "Endpoint no-such-endpoint of account" in error["Message"]
 
 
-def test_model_data_that_is_not_there_is_named(emulator, local_mode, models):
-    missing = models["fp32"].replace("fp32/", "nothing-here/")
+def test_stopping_local_mode_while_a_model_loads_leaves_no_server(emulator, local_mode, models):
+    """DeleteEndpoint, then stopping local mode, each while a model is still loading (it
+    starts loading at CreateEndpoint): no model server outlives them."""
+    endpoint = deployed(emulator, models["fp32"])
+    client("sagemaker", emulator).delete_endpoint(EndpointName=endpoint)
+    assert local_mode.endpoints.describe() == []
+    deployed(emulator, models["fp32"])
+    time.sleep(0.5)  # its download or its start under way
+    local_mode.stop_all()
+    time.sleep(2)  # what a load thread might still start, it starts by now
+    assert local_mode.endpoints.describe() == []
+    assert no_model_server_left()
+
+
+def test_a_model_that_does_not_load_says_why_at_once_until_the_endpoint_changes(
+    emulator, local_mode, models
+):
+    """Model data that is not there: ServiceUnavailable naming it, remembered (a retry does not
+    load it again) until UpdateEndpoint, which loads the model anew."""
+    missing = models["fp32"].replace("fp32/", "still-missing/")
     endpoint = deployed(emulator, missing)
-    with pytest.raises(ClientError) as refused:
+    for _ in range(2):  # the second answer is the remembered failure: no second download
+        with pytest.raises(ClientError) as refused:
+            classify(emulator, endpoint, b"{}", "application/json")
+        assert refused.value.response["Error"]["Code"] == "ServiceUnavailable"
+        assert missing in refused.value.response["Error"]["Message"]
+    (failed,) = local_mode.endpoints.describe()
+    assert failed["Status"] == "Failed"
+    bucket, key = missing.removeprefix("s3://").split("/", 1)
+    source_bucket, source_key = models["fp32"].removeprefix("s3://").split("/", 1)
+    client("s3", emulator).copy_object(
+        Bucket=bucket, Key=key, CopySource={"Bucket": source_bucket, "Key": source_key}
+    )
+    updated = configuration(emulator, missing)
+    client("sagemaker", emulator).update_endpoint(EndpointName=endpoint, EndpointConfigName=updated)
+    with pytest.raises(ClientError) as refused:  # the model's own answer: JSON with no image
         classify(emulator, endpoint, b"{}", "application/json")
-    error = refused.value.response["Error"]
-    assert error["Code"] == "ServiceUnavailable"
-    assert missing in error["Message"]
+    assert refused.value.response["Error"]["Code"] == "ModelError"

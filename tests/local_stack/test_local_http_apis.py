@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
 
-from local_stack.emulator import client
+from local_stack.emulator import client, local_address
 from tests.local_stack.test_local_functions import zipped
 
 pytestmark = [pytest.mark.integration]
@@ -333,3 +333,81 @@ def test_hostile_requests_get_an_answer_never_a_traceback(
     assert answer.status_code in (201, 200, 204, 400, 401, 404, 413, 429, 500), answer.text
     if answer.status_code == 500:
         assert answer.json() == {"message": "Internal Server Error"}
+
+
+def test_the_most_specific_route_wins_and_named_stages_have_their_own_prefix(
+    emulator, local_mode, role
+):
+    """http-api-develop-routes.html: a literal path before a parameter, a parameter before a
+    greedy ``{proxy+}``, a method before ANY, and ``$default`` for what no route matches; a
+    stage other than ``$default`` answers under its name."""
+    apis = client("apigatewayv2", emulator)
+    function_arn = function(emulator, role)
+    api_id = apis.create_api(Name=f"routes-{uuid.uuid4().hex[:6]}", ProtocolType="HTTP")["ApiId"]
+    integration = apis.create_integration(
+        ApiId=api_id,
+        IntegrationType="AWS_PROXY",
+        IntegrationUri=function_arn,
+        PayloadFormatVersion="2.0",
+    )["IntegrationId"]
+    for key in ("GET /dogs/beagle", "GET /dogs/{dog-id}", "ANY /dogs/{proxy+}", "$default"):
+        apis.create_route(ApiId=api_id, RouteKey=key, Target=f"integrations/{integration}")
+    for stage in ("$default", "beta"):
+        apis.create_stage(ApiId=api_id, StageName=stage)
+    client("lambda", emulator).add_permission(
+        FunctionName=function_arn,
+        StatementId="api",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:{emulator.region}:123456789012:{api_id}/*",
+    )
+    base = local_address(emulator.endpoint_url, api_id)
+
+    def route_of(method: str, path: str, stage: str = "") -> tuple[str, dict]:
+        url = f"{base}/{stage}{path}" if stage else f"{base}{path}"
+        event = echoed(requests.request(method, url, timeout=30))["event"]
+        return event["routeKey"], event.get("pathParameters", {})
+
+    assert route_of("GET", "/dogs/beagle") == ("GET /dogs/beagle", {})
+    assert route_of("GET", "/dogs/akita") == ("GET /dogs/{dog-id}", {"dog-id": "akita"})
+    assert route_of("POST", "/dogs/akita") == ("ANY /dogs/{proxy+}", {"proxy": "akita"})
+    assert route_of("GET", "/dogs/a/b") == ("ANY /dogs/{proxy+}", {"proxy": "a/b"})
+    assert route_of("GET", "/cats") == ("$default", {})
+    answer = requests.get(f"{base}/beta/dogs/beagle", timeout=30)
+    context = echoed(answer)["event"]["requestContext"]
+    assert (context["stage"], context["routeKey"]) == ("beta", "GET /dogs/beagle")
+    assert echoed(answer)["event"]["rawPath"] == "/beta/dogs/beagle"
+
+
+def test_an_integration_on_payload_format_1_is_refused_not_fed_2(emulator, local_mode, role):
+    """AWS_PROXY integrations default to payload format 1.0: the emulator builds 2.0 events
+    only, and answers 500 rather than hand a 1.0 function a 2.0 event."""
+    apis = client("apigatewayv2", emulator)
+    function_arn = function(emulator, role)
+    api_id = apis.create_api(Name=f"v1-{uuid.uuid4().hex[:6]}", ProtocolType="HTTP")["ApiId"]
+    integration = apis.create_integration(
+        ApiId=api_id, IntegrationType="AWS_PROXY", IntegrationUri=function_arn
+    )["IntegrationId"]
+    apis.create_route(ApiId=api_id, RouteKey="GET /dogs", Target=f"integrations/{integration}")
+    apis.create_stage(ApiId=api_id, StageName="$default")
+    answer = requests.get(f"{local_address(emulator.endpoint_url, api_id)}/dogs", timeout=30)
+    assert (answer.status_code, answer.json()) == (500, {"message": "Internal Server Error"})
+
+
+def test_a_token_without_the_routes_scope_is_forbidden(emulator, local_mode, role, issuer):
+    api = http_api(emulator, role, issuer)
+    api_id = api.rsplit("/", 1)[1]
+    apis = client("apigatewayv2", emulator)
+    (route,) = [
+        r for r in apis.get_routes(ApiId=api_id)["Items"] if r["RouteKey"] == "POST /classify"
+    ]
+    apis.update_route(ApiId=api_id, RouteId=route["RouteId"], AuthorizationScopes=["dogs/write"])
+
+    def post(scope) -> int:
+        token = issuer.token(scope=scope) if isinstance(scope, str) else issuer.token(scp=scope)
+        headers = {"Authorization": f"Bearer {token}"}
+        return requests.post(f"{api}/classify", data=b"{}", headers=headers, timeout=30)
+
+    assert post("dogs/read").status_code == 403
+    assert post("dogs/read dogs/write").status_code == 201
+    assert post(["dogs/write"]).status_code == 201  # scp as a list (Okta's form)
