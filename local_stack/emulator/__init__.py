@@ -1,10 +1,12 @@
 """The embedded AWS emulator: moto server, the shims and probes for its gaps, the recorder of
-the signed requests it answers, boto3 clients bound to it, and local mode (the SageMaker jobs
-it runs for real, the HTTP APIs it routes). See local_stack/README.md.
+the signed requests it answers, boto3 clients bound to it, and local mode (the SageMaker jobs,
+Lambda functions and endpoints' models it runs for real, the HTTP APIs it routes). See
+local_stack/README.md.
 
 The package's face is what the demo, the tests and the benchmarks use; its modules import
-one another by full name (server -> shims -> probes, server -> local_mode -> training and
-tuning, clients -> server), never this file.
+one another by full name (server -> shims -> probes, server -> local_mode -> training, tuning,
+functions and endpoints -> model_servers, server -> http_apis, clients -> server), never this
+file.
 """
 
 from local_stack.emulator.clients import client, client_factory
