@@ -343,7 +343,7 @@ def patch_moto(local_mode_of) -> None:
         if mode is None or not mode.enabled:
             return original(self)
         name = self.path.split("/")[2]
-        body = self.body if isinstance(self.body, bytes) else (self.body or "").encode()
+        body = self.body or b""  # bytes: the sagemaker_invoke_endpoint shim reads it raw
         backend = sagemaker_backends[self.current_account][self.region]
         return mode.endpoints.invoke(backend, name, body, self.headers)
 

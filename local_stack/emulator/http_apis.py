@@ -272,6 +272,8 @@ class HttpApis:
     issuers: Issuers = field(default_factory=Issuers)
 
     def answer(self, method: str, path: str, query: str, headers, body: bytes, ip: str):
+        """The API's answer to one request; ``headers`` a case-insensitive mapping (werkzeug's
+        request headers)."""
         try:
             return self._answer(method, path, query, headers, body, ip)
         except ApiGatewayAnswer as refused:
@@ -291,9 +293,9 @@ class HttpApis:
         stage = api.stages.get(stage_name)
         if stage is None:
             return message(404, "Not Found")
-        origin = header(headers, "Origin")
+        origin = headers.get("Origin")
         cors = api.cors_configuration
-        if cors and method == "OPTIONS" and header(headers, "Access-Control-Request-Method"):
+        if cors and method == "OPTIONS" and headers.get("Access-Control-Request-Method"):
             return HttpAnswer(204, cors_headers(cors, origin, preflight=True), b"")
         matched = match_route(api.routes.values(), method, request_path)
         if matched is None:
@@ -355,7 +357,7 @@ class HttpApis:
         if authorizer is None:
             raise ApiGatewayAnswer(internal_server_error())
         source = (authorizer.identity_source or ["$request.header.Authorization"])[0]
-        token = header(headers, source.removeprefix("$request.header.")) or ""
+        token = headers.get(source.removeprefix("$request.header.")) or ""
         token = token[len("Bearer ") :] if token.lower().startswith("bearer ") else token
         if not token:
             raise unauthorized("the token is missing")
@@ -409,11 +411,6 @@ def stage_and_path(api, path: str) -> tuple[str, str]:
     if first and first != DEFAULT_STAGE and first in api.stages:
         return first, "/" + rest
     return DEFAULT_STAGE, path
-
-
-def header(headers, name: str) -> str | None:
-    lowered = name.lower()
-    return next((value for key, value in headers.items() if key.lower() == lowered), None)
 
 
 def invoke(integration, event: dict, execution_arn: str) -> HttpAnswer:

@@ -96,6 +96,15 @@ class ModelServer:
         return settings
 
 
+def extract_or_refuse(archive: Path, model_dir: Path) -> None:
+    """The archive as the container's model dir; anything but a model.tar.gz with its handler
+    is a ServingError in one line."""
+    try:
+        extract_model(archive, model_dir)
+    except ValueError as error:
+        raise ServingError(str(error)) from None
+
+
 def running_torchserve() -> list[int]:
     pids = []
     for process in psutil.process_iter(["cmdline"]):
@@ -166,7 +175,7 @@ class ToolkitServer:
         if shutil.which("java") is None:
             raise ServingError("java is not on PATH: TorchServe needs a Java 11+ runtime")
         model_dir = self.workdir / "opt_ml" / "model"
-        self._extract(model_dir)
+        extract_or_refuse(self.model_archive, model_dir)
         if pids := running_torchserve():
             raise ServingError(
                 f"TorchServe is already running (pid {pids[0]}); the SageMaker "
@@ -184,12 +193,6 @@ class ToolkitServer:
                 start_new_session=True,
             )
         self._wait_until_ready(timeout)
-
-    def _extract(self, model_dir: Path) -> None:
-        try:
-            extract_model(self.model_archive, model_dir)
-        except ValueError as error:
-            raise ServingError(str(error)) from None
 
     def _wait_until_ready(self, timeout: float) -> None:
         """/ping answers before the model is loaded: wait until every worker is READY."""
@@ -481,10 +484,7 @@ class LocalEndpoint:
             self.toolkit.start(timeout)
             return TorchServeBackend(self.toolkit.inference_url)
         model_dir = self.workdir / "opt_ml" / "model"
-        try:
-            extract_model(self.model_archive, model_dir)
-        except ValueError as error:
-            raise ServingError(str(error)) from None
+        extract_or_refuse(self.model_archive, model_dir)
         return HandlerServiceBackend(model_dir)
 
     def stop(self) -> None:

@@ -162,14 +162,19 @@ def http_api(emulator, role, issuer, *, permitted=True, throttling=None) -> str:
         stage["DefaultRouteSettings"] = throttling
     apis.create_stage(**stage)
     if permitted:
-        client("lambda", emulator).add_permission(
-            FunctionName=function_arn,
-            StatementId="api",
-            Action="lambda:InvokeFunction",
-            Principal="apigateway.amazonaws.com",
-            SourceArn=f"arn:aws:execute-api:{emulator.region}:123456789012:{api_id}/*/*",
-        )
-    return f"{emulator.endpoint_url}/_aws/execute-api/{api_id}"
+        permit(emulator, function_arn, f"{api_id}/*/*")
+    return local_address(emulator.endpoint_url, api_id)
+
+
+def permit(emulator, function_arn: str, routes: str) -> None:
+    """Let API Gateway invoke the function for ``routes`` (``API_ID/STAGE/ROUTE``, globs)."""
+    client("lambda", emulator).add_permission(
+        FunctionName=function_arn,
+        StatementId="api",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:{emulator.region}:123456789012:{routes}",
+    )
 
 
 @pytest.fixture(scope="module")
@@ -354,13 +359,7 @@ def test_the_most_specific_route_wins_and_named_stages_have_their_own_prefix(
         apis.create_route(ApiId=api_id, RouteKey=key, Target=f"integrations/{integration}")
     for stage in ("$default", "beta"):
         apis.create_stage(ApiId=api_id, StageName=stage)
-    client("lambda", emulator).add_permission(
-        FunctionName=function_arn,
-        StatementId="api",
-        Action="lambda:InvokeFunction",
-        Principal="apigateway.amazonaws.com",
-        SourceArn=f"arn:aws:execute-api:{emulator.region}:123456789012:{api_id}/*",
-    )
+    permit(emulator, function_arn, f"{api_id}/*")
     base = local_address(emulator.endpoint_url, api_id)
 
     def route_of(method: str, path: str, stage: str = "") -> tuple[str, dict]:
