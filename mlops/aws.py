@@ -57,6 +57,10 @@ class Aws:
     def cloudwatch(self):
         return self._session.client("cloudwatch", config=self._config)
 
+    @functools.cached_property
+    def logs(self):
+        return self._session.client("logs", config=self._config)
+
 
 def not_found(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") in NOT_FOUND_CODES

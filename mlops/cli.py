@@ -9,7 +9,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from mlops import JobsError, deploy, jobs, registry, status, verify
+from mlops import JobsError, deploy, jobs, registry, status, transform, verify
 from mlops.aws import Aws, resolve_region
 from mlops.stack import Stack
 
@@ -106,6 +106,7 @@ COMMANDS = (
     deploy.DEPLOY,
     verify.VERIFY,
     status.STATUS,
+    transform.TRANSFORM,
 )
 
 
@@ -134,6 +135,7 @@ def main(argv: list[str] | None = None) -> str:
     flags = {
         "bucket": args.bucket,
         "role_arn": getattr(args, "role_arn", None),
+        "transform_role_arn": getattr(args, "transform_role_arn", None),
         "image_uri": getattr(args, "image_uri", None),
         "endpoint_name": getattr(args, "endpoint_name", None),
         "model_package_group": getattr(args, "model_package_group", None),

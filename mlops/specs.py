@@ -47,7 +47,7 @@ TRIAL_ONLY = {"package-int8": False}
 # Options of a features job that shape the features: its trials must train with the same.
 FEATURE_SHAPING_OPTIONS = ("arch", "image-size", "pretrained", "backbone-weights")
 # The longest names SageMaker accepts, by kind of resource.
-NAME_LIMITS = {"tune": 32, "train": 63, "features": 63, "model": 63, "config": 63}
+NAME_LIMITS = {"tune": 32, "train": 63, "features": 63, "model": 63, "config": 63, "transform": 63}
 # Patterns are matched in full (fullmatch): "$" alone would take a trailing newline.
 NAME_PATTERN = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9])*")
 S3_URL = re.compile(r"s3://([a-z0-9][a-z0-9.-]{1,61}[a-z0-9])/(.+)", re.DOTALL)

@@ -19,6 +19,7 @@ from mlops.inputs import parse_json, read_text
 SOURCES = {
     "bucket": ("--bucket", "bucket_name"),
     "role_arn": ("--role-arn", "sagemaker_training_role_arn"),
+    "transform_role_arn": ("--transform-role-arn", "transform_role_arn"),
     "image_uri": ("--image-uri", "training_image_uri"),
     "endpoint_name": ("--endpoint-name", "endpoint_name"),
     "endpoint_config": ("--expect-config", "endpoint_config_name"),
@@ -140,7 +141,7 @@ class Stack:
             raise JobsError(f"{output} is unknown: pass {flag}, or set it in {source}{hint}")
         if not isinstance(value, str):
             raise JobsError(f"{output} in {source} is not a string: pass {flag}")
-        if setting == "role_arn" and not ROLE_ARN.fullmatch(value):
+        if setting.endswith("role_arn") and not ROLE_ARN.fullmatch(value):
             raise JobsError(f"{flag} {value!r} is not an IAM role ARN")
         if setting == "bucket" and not BUCKET_NAME.fullmatch(value):
             raise JobsError(

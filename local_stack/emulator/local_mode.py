@@ -7,8 +7,9 @@ on only where a test runs jobs), CreateTrainingJob starts the job for real
 (``local_stack.emulator.training``) and StopTrainingJob stops it; every client of the
 emulator (boto3, the AWS CLI, ``python -m mlops``, Terraform) sees the job's real statuses,
 log, metrics and artifacts. With it off, moto's answer stands: a job is Completed at once and
-writes nothing. Lambda's Invoke runs the function's code (``functions``) and InvokeEndpoint
-is answered by the endpoint's model (``endpoints``).
+writes nothing. Lambda's Invoke runs the function's code (``functions``), InvokeEndpoint
+is answered by the endpoint's model (``endpoints``) and CreateTransformJob runs the model
+over the input objects (``transforms``).
 
 The hooks are patches of moto's SageMaker responses, installed once per process (moto's
 backends are per process too); the ``LocalMode`` of the emulator that process started does
@@ -28,7 +29,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from local_stack.emulator import endpoints, functions
+from local_stack.emulator import endpoints, functions, transforms
 from local_stack.emulator.training import STOP_GRACE_S, Endpoint, TrainingRun
 from local_stack.emulator.tuning import TuningRun
 
@@ -60,6 +61,7 @@ class LocalMode:
     endpoints: endpoints.LocalEndpoints = field(init=False, repr=False)
     _runs: dict[str, TrainingRun] = field(default_factory=dict, repr=False)
     _tunings: dict[str, TuningRun] = field(default_factory=dict, repr=False)
+    _transforms: dict[str, transforms.TransformRun] = field(default_factory=dict, repr=False)
     _function_processes: list[subprocess.Popen] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -90,6 +92,18 @@ class LocalMode:
         run.begin()
         return True
 
+    def transform_job_created(self, backend, job) -> bool:
+        """Run ``job`` (a transform job moto has just recorded) when local mode is on; whether
+        it does."""
+        if not self.enabled:
+            return False
+        run = transforms.TransformRun(backend, job, self.endpoints, self.endpoint)
+        with self._lock:
+            self._transforms[run.name] = run
+        logger.info("local mode: running transform job %s", run.name)
+        run.begin()
+        return True
+
     def invoke_function(self, fn, event: bytes, asynchronous: bool) -> functions.Invocation | None:
         """Run the Lambda function ``fn`` on ``event``: its answer, or None at once when
         ``asynchronous`` (InvocationType Event), the invocation going on in a thread."""
@@ -115,12 +129,14 @@ class LocalMode:
             return self._tunings.get(name)
 
     def stop_all(self) -> None:
-        """Stop every tuning job, kill every training job and invocation still running, wait
-        for each job to record how it ended, and stop every model server."""
+        """Stop every tuning and transform job, kill every training job and invocation still
+        running, wait for each job to record how it ended, and stop every model server."""
         with self._lock:
             tunings, runs = list(self._tunings.values()), list(self._runs.values())
+            batch = list(self._transforms.values())
             self._tunings.clear()
             self._runs.clear()
+            self._transforms.clear()
             invocations, self._function_processes = self._function_processes, []
         for process in invocations:
             if process.poll() is None:
@@ -129,7 +145,10 @@ class LocalMode:
             tuning.stop()
         for run in runs:
             run.kill()
-        for job in [*runs, *tunings]:
+        for transform in batch:
+            transform.stop()
+        self.endpoints.stop_all()  # the transforms' servers too: their requests end
+        for job in [*runs, *tunings, *batch]:
             job.wait(timeout=30)
         self.endpoints.stop_all()
 
@@ -210,6 +229,7 @@ def _patch_moto() -> None:
 
     functions.patch_moto(active)
     endpoints.patch_moto(active)
+    transforms.patch_moto(active)
     SageMakerResponse.create_training_job = create
     SageMakerResponse.stop_training_job = stop_training_job
     SageMakerResponse.stop_hyper_parameter_tuning_job = stop_hyper_parameter_tuning_job

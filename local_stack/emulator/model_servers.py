@@ -173,9 +173,16 @@ class ModelServer:
             raise InvokeEndpointError(503, "ServiceUnavailable", "local mode stopped serving")
         return self
 
-    def invoke(self, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, str], bytes]:
+    def invoke(
+        self, body: bytes, headers: dict[str, str], container: bool = False
+    ) -> tuple[int, dict[str, str], bytes]:
+        """InvokeEndpoint's answer; ``container``: the container's own ``/invocations``
+        answer, as batch transform gets it (the model's status and body, unwrapped)."""
+        route = (
+            "/invocations" if container else f"/endpoints/{self.variant.endpoint_name}/invocations"
+        )
         request = urllib.request.Request(
-            f"{self.url}/endpoints/{self.variant.endpoint_name}/invocations",
+            f"{self.url}{route}",
             data=body,
             headers=headers,
             method="POST",
