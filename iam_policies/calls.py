@@ -31,6 +31,7 @@ SERVICES = {
     "apigateway": ("apigatewayv2", "apigateway"),
     "application-autoscaling": ("application-autoscaling", "application-autoscaling"),
     "ec2": ("ec2", "ec2"),
+    "events": ("events", "events"),
     "iam": ("iam", "iam"),
     "kms": ("kms", "kms"),
     "lambda": ("lambda", "lambda"),

@@ -89,6 +89,12 @@ class Names:
     account_id: str = ACCOUNT_ID
 
 
+# Log groups SageMaker creates for each kind of job (/aws/sagemaker/TrainingJobs,
+# /aws/sagemaker/TransformJobs), shared by every stack of the account: named exactly, and never
+# tagged by the stack, so no tag condition can scope them.
+SAGEMAKER_LOG_GROUP = re.compile(r"log-group:/aws/sagemaker/[A-Za-z]+Jobs$")
+
+
 def generalize(arn: str, names: Names) -> str:
     """An ARN as the policy names it: placeholders for this stack's names, account, region
     and state, and ``*`` for what differs between runs (after the stack's name: a job's
@@ -122,6 +128,8 @@ def generalize(arn: str, names: Names) -> str:
     if service == "s3":  # another exact bucket
         bucket, _, key = resource.partition("/")
         return f"{head}:{bucket}" + ("/*" if key else "")
+    if service == "logs" and SAGEMAKER_LOG_GROUP.fullmatch(resource):
+        return f"{head}:{resource}"
     if names.name in resource:
         return f"{head}:{resource[: resource.index(names.name)]}${{name}}*"
     if service == "apigateway":  # /apis, or /apis/ID/... and /tags/ARN: the ID as *
@@ -211,6 +219,8 @@ def tag_condition(action: str, resource: str) -> dict | None:
     if resource == "*" or "${name}" in resource or "_bucket}" in resource:
         return None
     if prefix == "apigateway" or ":${account_id}:" not in resource:
+        return None
+    if SAGEMAKER_LOG_GROUP.search(resource):
         return None
     service = definitions()[prefix]
     kind = kind_of(resource.replace("${partition}", PARTITION), service["resources"])

@@ -93,6 +93,18 @@ module "sagemaker_training_role" {
   tags                             = var.tags
 }
 
+# The role batch transform jobs' models run with (python -m mlops transform): photos in under
+# transform/in/, answers out under transform/out/.
+module "batch_transform" {
+  source = "./modules/batch_transform"
+
+  name          = var.name
+  bucket_name   = module.data_bucket.bucket_name
+  models_prefix = local.prefixes.models
+  kms_key_arn   = var.kms_key_arn
+  tags          = var.tags
+}
+
 module "notebook_instance" {
   source = "./modules/notebook_instance"
   count  = var.create_notebook_instance ? 1 : 0
@@ -195,6 +207,7 @@ module "monitoring" {
   variant_name          = module.sagemaker_endpoint[0].variant_name
   function_name         = module.lambda_invoker[0].function_name
   endpoint_mode         = var.endpoint_mode
+  transform_job_prefix  = "${var.name}-transform-"
   deployment_alarm_arns = module.sagemaker_endpoint[0].rollback_alarm_arns
   monthly_budget        = var.monthly_budget
   alarm_email           = var.alarm_email

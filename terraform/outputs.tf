@@ -147,3 +147,18 @@ output "dashboard_name" {
   description = "The CloudWatch dashboard of the endpoint and the Lambda, or null."
   value       = one(module.monitoring[*].dashboard_name)
 }
+
+output "transform_role_arn" {
+  description = "Role batch transform jobs' models run with (python -m mlops transform)."
+  value       = module.batch_transform.role_arn
+}
+
+output "transform_input_s3_uri" {
+  description = "Where batch transform jobs read their photos (python -m mlops transform --input)."
+  value       = module.batch_transform.input_s3_uri
+}
+
+output "transform_output_s3_uri" {
+  description = "Where batch transform jobs write their answers (python -m mlops transform --output)."
+  value       = module.batch_transform.output_s3_uri
+}

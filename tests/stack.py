@@ -224,6 +224,7 @@ def assert_no_resource_named(emulator, name: str) -> None:
         logGroupNamePrefix=f"/aws/lambda/{name}"
     )["logGroups"]
     assert not client("cloudwatch", emulator).describe_alarms(AlarmNamePrefix=name)["MetricAlarms"]
+    assert not client("events", emulator).list_rules(NamePrefix=name)["Rules"]
     groups = sagemaker.list_model_package_groups()["ModelPackageGroupSummaryList"]
     assert not [g for g in groups if g["ModelPackageGroupName"].startswith(name)]
     notebooks = sagemaker.list_notebook_instances()["NotebookInstances"]

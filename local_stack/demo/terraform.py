@@ -38,6 +38,7 @@ EMULATED_SERVICES = (
     "applicationautoscaling",
     "cloudwatch",
     "ec2",
+    "events",
     "iam",
     "kms",
     "lambda",

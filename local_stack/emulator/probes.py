@@ -447,3 +447,42 @@ def sagemaker_model_registry(clients: Clients) -> bool:
     finally:
         _answers(sagemaker.delete_model_package, ModelPackageName=arn)
         _answers(sagemaker.delete_model_package_group, ModelPackageGroupName=group)
+
+
+def _event(detail: dict) -> str:
+    return json.dumps(
+        {
+            "version": "0",
+            "id": str(uuid.uuid4()),
+            "detail-type": "SageMaker Transform Job State Change",
+            "source": "aws.sagemaker",
+            "account": "123456789012",
+            "time": "2026-01-01T00:00:00Z",
+            "region": "us-east-1",
+            "resources": [],
+            "detail": detail,
+        }
+    )
+
+
+def events_test_event_pattern(clients: Clients) -> bool:
+    """EventBridge's TestEventPattern answers whether an event matches a pattern (prefix
+    matching included), and refuses an event without its required fields."""
+    events = clients("events")
+    pattern = json.dumps({"detail": {"TransformJobName": [{"prefix": "probe-"}]}})
+    try:
+        matched = events.test_event_pattern(
+            EventPattern=pattern, Event=_event({"TransformJobName": "probe-1"})
+        ).get("Result")
+        other = events.test_event_pattern(
+            EventPattern=pattern, Event=_event({"TransformJobName": "other-1"})
+        ).get("Result")
+    except (ClientError, BotoCoreError, ResponseParserError):
+        return False
+    incomplete = _refused(
+        "InvalidEventPatternException",
+        events.test_event_pattern,
+        EventPattern=pattern,
+        Event=json.dumps({"detail": {}}),
+    )
+    return matched is True and other is False and incomplete

@@ -59,6 +59,10 @@
     CreateNotebookInstanceLifecycleConfig drops its Tags. The shim keeps them on the
     configuration.
 
+- EventBridge's TestEventPattern answers nothing; the shim answers with moto's own pattern
+  matcher (the one its rules use), and refuses an event without the fields AWS requires (id,
+  account, source, time, region, resources, detail-type).
+
 Every shim has a probe in ``probes`` that tells whether an emulator behaves as AWS
 does there; ``tests/local_stack/test_emulator_shims.py`` runs each against an unpatched moto,
 so the shim whose gap a moto upgrade closes fails its test and gets removed. The patches
@@ -272,6 +276,32 @@ def _shim_sagemaker_invoke_endpoint() -> None:
 
     SageMakerRuntimeResponse.setup_class = setup_with_the_body_as_bytes
     SageMakerRuntimeResponse.invoke_endpoint = invoke_an_existing_endpoint
+
+
+# The fields TestEventPattern requires of an event (EventBridge API reference,
+# TestEventPattern: "Event").
+EVENT_FIELDS = ("id", "account", "source", "time", "region", "resources", "detail-type")
+
+
+def _shim_events_test_event_pattern() -> None:
+    from moto.core.exceptions import JsonRESTError
+    from moto.events.models import EventPattern
+    from moto.events.responses import EventsHandler
+
+    def test_event_pattern(self):
+        try:
+            event = json.loads(self._get_param("Event") or "")
+        except json.JSONDecodeError:
+            event = None
+        if not isinstance(event, dict) or any(field not in event for field in EVENT_FIELDS):
+            raise JsonRESTError(
+                "InvalidEventPatternException",
+                f"Event must be a JSON object with the fields {', '.join(EVENT_FIELDS)}.",
+            )
+        pattern = EventPattern.load(self._get_param("EventPattern"))
+        return json.dumps({"Result": pattern.matches_event(event)}), self.response_headers
+
+    EventsHandler.test_event_pattern = test_event_pattern
 
 
 def _denies_insecure_transport(statement: dict) -> bool:
@@ -665,6 +695,11 @@ SHIMS = (
         "sagemaker_invoke_endpoint",
         _shim_sagemaker_invoke_endpoint,
         probes.sagemaker_invoke_endpoint,
+    ),
+    Shim(
+        "events_test_event_pattern",
+        _shim_events_test_event_pattern,
+        probes.events_test_event_pattern,
     ),
     Shim(
         "sagemaker_lifecycle_config_tags",

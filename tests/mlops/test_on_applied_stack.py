@@ -4,6 +4,8 @@ exactly the S3 paths and image the jobs use."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from local_stack.emulator import client
@@ -62,11 +64,12 @@ def test_jobs_use_the_stack_and_its_roles_allow_them(applied_stack, emulator, ca
 
 
 def test_every_operator_command_runs_on_the_stack(
-    applied_stack, emulator, monkeypatch, capsys, local_mode, sample_dataset
+    applied_stack, emulator, monkeypatch, capsys, caplog, local_mode, sample_dataset, tmp_path
 ):
     """Each mlops command on the applied stack as an operator runs it, the jobs run for real
     by local mode (nothing faked): features, tune on them, train from the best trial,
-    register, reject, approve, deploy, verify, status; each does what it says, and every AWS
+    register, reject, approve, transform, deploy, verify, status; each does what it says, and
+    every AWS
     call they make (named by the User-Agent's app, see tests/stack.py) is one the operator
     policy, derived from the committed recording, allows."""
     app = applied_stack["apps"]["operator"]
@@ -119,6 +122,7 @@ def test_every_operator_command_runs_on_the_stack(
         assert approval(sagemaker, refused) == "Rejected"
         main(["approve", *stack_args, package])
         assert approval(sagemaker, package) == "Approved"
+        check_transform(stack_args, package, s3, bucket, sample_dataset, tmp_path, caplog)
         capsys.readouterr()
         main(["deploy", *stack_args, "--model-package", package])
         assert capsys.readouterr().out == f'model_package_arn = "{package}"\n'
@@ -145,6 +149,7 @@ def test_every_operator_command_runs_on_the_stack(
         "register",
         "reject",
         "approve",
+        "transform",
         "deploy",
         "verify",
         "status",
@@ -152,6 +157,48 @@ def test_every_operator_command_runs_on_the_stack(
     }
     if recording_mode() is None:  # when recording, the stack's teardown writes them instead
         assert unrecorded(recorded) == [], "run `make iam-policies` and review the change"
+
+
+def check_transform(stack_args, package, s3, bucket, dataset, tmp_path, caplog) -> None:
+    """The acceptance run of batch transform: 20 photos under transform/in/, 3 of them bad (not
+    a photo, a cut-off JPEG, one over --max-payload); the job ends Failed, as SageMaker ends a
+    job with any failed object, and the results file has 20 lines, 17 answers and 3 errors,
+    the command exiting non-zero naming the 3."""
+    photos = sorted(dataset.glob("test/*/*.jpg"))[:17]
+    assert len(photos) == 17
+    good = [f"transform/in/acceptance/{photo.parent.name}/{photo.name}" for photo in photos]
+    for photo, key in zip(photos, good, strict=True):
+        s3.put_object(Bucket=bucket, Key=key, Body=photo.read_bytes())
+    bad = {
+        "transform/in/acceptance/notes.txt": b"not a photo",
+        "transform/in/acceptance/cut.jpg": photos[0].read_bytes()[:300],
+        "transform/in/acceptance/huge.jpg": photos[0].read_bytes() + bytes(2**20),
+    }
+    for key, body in bad.items():
+        s3.put_object(Bucket=bucket, Key=key, Body=body)
+    results = tmp_path / "transform.jsonl"
+    caplog.clear()
+    with pytest.raises(SystemExit) as ended:
+        main(
+            [
+                "transform",
+                *stack_args,
+                *("--model-package", package, "--results", str(results)),
+                *("--input", f"s3://{bucket}/transform/in/acceptance/"),
+                *("--output", f"s3://{bucket}/transform/out/acceptance/"),
+                *("--instance-type", "ml.m5.large", "--max-payload", "1", "--poll-seconds", "1"),
+            ]
+        )
+    assert ended.value.code == 1
+    lines = {line["key"]: line for line in map(json.loads, results.read_text().splitlines())}
+    assert sorted(lines) == sorted(good + list(bad))
+    assert {key for key, line in lines.items() if line["status"] == "answered"} == set(good)
+    assert all(lines[key]["model"] == package for key in good)
+    assert lines["transform/in/acceptance/huge.jpg"]["error"].startswith("ClientError: 413")
+    (failure,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("3 of 20")]
+    assert all(key in failure for key in bad)
+    outputs = s3.list_objects_v2(Bucket=bucket, Prefix="transform/out/acceptance/")["Contents"]
+    assert len(outputs) == 17
 
 
 def approval(sagemaker, package: str) -> str:

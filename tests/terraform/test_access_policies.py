@@ -253,12 +253,33 @@ NAMES = policies.Names(
             "arn:aws:ec2:us-east-1::image/ami-03cf127a",
             "arn:${partition}:ec2:${region}::image/*",
         ),
+        (  # the log group SageMaker creates for every transform job of the account
+            "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/TransformJobs",
+            "arn:${partition}:logs:${region}:${account_id}:log-group:/aws/sagemaker/TransformJobs",
+        ),
         ("*", "*"),
     ],
-    ids=["name-prefix", "role", "object", "lock-file", "assigned-id", "api", "aws-image", "any"],
+    ids=[
+        "name-prefix",
+        "role",
+        "object",
+        "lock-file",
+        "assigned-id",
+        "api",
+        "aws-image",
+        "sagemaker-log-group",
+        "any",
+    ],
 )
 def test_a_recorded_arn_keeps_the_stack_and_drops_what_differs_between_runs(arn, general):
     assert policies.generalize(arn, NAMES) == general
+
+
+def test_a_log_group_sagemaker_creates_is_not_scoped_by_the_stacks_tag():
+    """SageMaker creates /aws/sagemaker/TransformJobs untagged: a Project tag condition would
+    deny every read of it on AWS (the emulator evaluates no conditions)."""
+    group = "arn:${partition}:logs:${region}:${account_id}:log-group:/aws/sagemaker/TransformJobs"
+    assert policies.tag_condition("logs:DescribeLogStreams", group) is None
 
 
 def test_a_recording_that_grows_is_reported_call_by_call():

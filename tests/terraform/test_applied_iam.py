@@ -27,6 +27,11 @@ WILDCARD_RESOURCES = {
         "cloudwatch:PutMetricData",
     ): "no resource-level permissions; a cloudwatch:namespace condition narrows it",
     ("-training", "ecr:GetAuthorizationToken"): "ECR login has no resource-level permissions",
+    ("-transform", "ecr:GetAuthorizationToken"): "ECR login has no resource-level permissions",
+    (
+        "-transform",
+        "cloudwatch:PutMetricData",
+    ): "no resource-level permissions; a cloudwatch:namespace condition narrows it",
     (
         "-training",
         "cloudwatch:PutMetricData",
@@ -59,7 +64,7 @@ def policies(applied_stack, emulator) -> dict[str, dict]:
         if not role["RoleName"].startswith(applied_stack["name"]):
             continue
         found[role["RoleName"]] = inline_policy(emulator, role["RoleName"])
-    assert len(found) == 5
+    assert len(found) == 6
     return found
 
 
@@ -146,6 +151,40 @@ def test_endpoint_role_reads_models_and_writes_captures_only(policies, applied_s
     )
     assert not allowed(
         document, "ecr:BatchGetImage", "arn:aws:ecr:us-east-1:763104351884:repository/other"
+    )
+
+
+def test_transform_role_reads_only_transform_in_and_writes_only_transform_out(
+    policies, applied_stack
+):
+    """What a transform job's model role needs (SageMaker developer guide, "How to use
+    SageMaker AI execution roles": CreateModel's role serves batch transform), no more."""
+    document = role(policies, "-transform")
+    assert applied_stack["outputs"]["transform_role_arn"].endswith(
+        f"/{applied_stack['name']}-transform"
+    )
+    bucket_name = applied_stack["outputs"]["bucket_name"]
+    bucket = f"arn:aws:s3:::{bucket_name}"
+    photo = f"{bucket}/transform/in/batch-1/dog.jpg"
+    assert allowed(document, "s3:GetObject", photo)
+    assert allowed(document, "s3:GetObject", f"{bucket}/models/run-1/model.tar.gz")
+    assert allowed(document, "s3:PutObject", f"{bucket}/transform/out/batch-1/dog.jpg.out")
+    assert allowed(document, "s3:ListBucket", bucket, {"s3:prefix": "transform/in/batch-1/"})
+    for outside in ("data/train/x.jpg", "capture/x.jsonl", "transform/out/batch-1/dog.jpg.out"):
+        assert not allowed(document, "s3:GetObject", f"{bucket}/{outside}"), outside
+    for outside in ("transform/in/batch-1/dog.jpg", "models/run-1/model.tar.gz", "data/x.jpg"):
+        assert not allowed(document, "s3:PutObject", f"{bucket}/{outside}"), outside
+    assert not allowed(document, "s3:ListBucket", bucket, {"s3:prefix": "data/"})
+    assert not allowed(document, "s3:GetObject", "arn:aws:s3:::other-bucket/transform/in/x.jpg")
+    assert allowed(
+        document,
+        "logs:PutLogEvents",
+        "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/TransformJobs:log-stream:x",
+    )
+    assert not allowed(
+        document,
+        "logs:PutLogEvents",
+        "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/x:log-stream:x",
     )
 
 

@@ -287,11 +287,56 @@ def test_alarms_watch_the_endpoint_and_the_lambda(applied_stack, emulator):
         ("AWS/SageMaker", "ModelLatency"),
         ("AWS/Lambda", "Errors"),
         ("AWS/Lambda", "Throttles"),
+        ("AWS/Events", "TriggeredRules"),
     }
     every = client("cloudwatch", emulator).describe_alarms(AlarmNamePrefix=applied_stack["name"])
     assert sorted(a["AlarmName"] for a in every["MetricAlarms"]) == sorted(
         outputs["alarm_names"] + outputs["endpoint_rollback_alarm_names"]
     )
+
+
+def test_a_failed_transform_job_of_the_stack_matches_the_alarms_rule(applied_stack, emulator):
+    """The rule the transform-failures alarm counts matches the event SageMaker sends when one
+    of the stack's transform jobs ends Failed (SageMaker developer guide, "Events that Amazon
+    SageMaker AI sends to Amazon EventBridge": "SageMaker Transform Job State Change"), and no
+    other; EventBridge's own TestEventPattern decides."""
+    name = applied_stack["name"]
+    events = client("events", emulator)
+    (rule,) = events.list_rules(NamePrefix=f"{name}-transform-failed")["Rules"]
+    alarm = client("cloudwatch", emulator).describe_alarms(
+        AlarmNames=[f"{name}-transform-failures"]
+    )["MetricAlarms"][0]
+    assert alarm["Dimensions"] == [{"Name": "RuleName", "Value": rule["Name"]}]
+
+    def event(job: str, status: str) -> str:
+        return json.dumps(
+            {
+                "version": "0",
+                "id": "5b8ea9f3-4c2b-4d8a-9a41-6f2f7c1e0f11",
+                "detail-type": "SageMaker Transform Job State Change",
+                "source": "aws.sagemaker",
+                "account": "123456789012",
+                "time": "2026-12-07T08:00:00Z",
+                "region": "us-east-1",
+                "resources": [f"arn:aws:sagemaker:us-east-1:123456789012:transform-job/{job}"],
+                "detail": {
+                    "TransformJobName": job,
+                    "TransformJobStatus": status,
+                    "FailureReason": "ClientError: See job logs for more information",
+                },
+            }
+        )
+
+    def matches(job: str, status: str) -> bool:
+        answer = events.test_event_pattern(
+            EventPattern=rule["EventPattern"], Event=event(job, status)
+        )
+        return answer["Result"]
+
+    assert matches(f"{name}-transform-261207-080000", "Failed")
+    assert not matches(f"{name}-transform-261207-080000", "Completed")
+    assert not matches(f"{name}-transform-261207-080000", "InProgress")
+    assert not matches("another-stack-transform-261207-080000", "Failed")
 
 
 def test_the_endpoint_deploys_blue_green_and_rolls_back_on_its_alarms(applied_stack, emulator):
@@ -349,6 +394,7 @@ def test_the_dashboard_shows_the_endpoint_the_lambda_and_every_alarm(applied_sta
         "Instances, CPU and memory",
         "Lambda invocations, errors and throttles",
         "Lambda duration (ms)",
+        "Batch transform jobs that failed",
         "Alarms",
     }
     (alarm_widget,) = [w for w in body["widgets"] if w["type"] == "alarm"]

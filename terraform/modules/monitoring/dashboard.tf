@@ -23,7 +23,12 @@ locals {
       concat(["/aws/sagemaker/Endpoints", "MemoryUtilization"], local.endpoint, [{ yAxis = "right", stat = "Average" }]),
     ]
   }
-  widgets = [
+  transform_widgets = var.transform_job_prefix == null ? [] : [{
+    title   = "Batch transform jobs that failed"
+    metrics = [["AWS/Events", "TriggeredRules", "RuleName", "${var.name}-transform-failed"]]
+    stat    = "Sum"
+  }]
+  widgets = concat([
     {
       title = "Endpoint invocations and errors"
       metrics = [
@@ -61,7 +66,7 @@ locals {
       ]
       stat = "p50"
     },
-  ]
+  ], local.transform_widgets)
 }
 
 resource "aws_cloudwatch_dashboard" "this" {

@@ -23,7 +23,20 @@ locals {
       about      = "Serverless cold starts make callers wait: raise memory or max concurrency."
     }
   }
-  alarms = merge(var.endpoint_mode == "serverless" ? local.serverless_alarms : {}, {
+  transform_alarms = var.transform_job_prefix == null ? {} : {
+    transform-failures = {
+      namespace  = "AWS/Events"
+      metric     = "TriggeredRules"
+      statistic  = "Sum"
+      threshold  = 0
+      dimensions = { RuleName = "${var.name}-transform-failed" }
+      about      = "A batch transform job ended Failed: python -m mlops transform names the photos that failed, and the job's data log (/aws/sagemaker/TransformJobs) says why."
+      # One failed job is one datapoint: it alarms at once, not after M of N periods.
+      evaluation_periods  = 1
+      datapoints_to_alarm = 1
+    }
+  }
+  alarms = merge(var.endpoint_mode == "serverless" ? local.serverless_alarms : {}, local.transform_alarms, {
     endpoint-5xx = {
       namespace  = "AWS/SageMaker"
       metric     = "Invocation5XXErrors"
@@ -144,6 +157,28 @@ resource "aws_sns_topic_subscription" "email" {
   endpoint  = var.alarm_email
 }
 
+# Batch transform publishes no metric of its own for a failed job; SageMaker sends a "SageMaker
+# Transform Job State Change" event for each status (SageMaker developer guide, "Events that
+# Amazon SageMaker AI sends to Amazon EventBridge"). This rule matches this stack's jobs that
+# end Failed, and the alarm below watches how often it matches: TriggeredRules, "the number of
+# rules that have run and matched with any event" (EventBridge user guide, "Monitoring Amazon
+# EventBridge"). The alarm's notification is the action; the rule needs no target of its own.
+resource "aws_cloudwatch_event_rule" "transform_failed" {
+  count = var.transform_job_prefix == null ? 0 : 1
+
+  name        = "${var.name}-transform-failed"
+  description = "Batch transform jobs named ${var.transform_job_prefix}* that end Failed."
+  event_pattern = jsonencode({
+    source        = ["aws.sagemaker"]
+    "detail-type" = ["SageMaker Transform Job State Change"]
+    detail = {
+      TransformJobStatus = ["Failed"]
+      TransformJobName   = [{ prefix = var.transform_job_prefix }]
+    }
+  })
+  tags = var.tags
+}
+
 resource "aws_cloudwatch_metric_alarm" "this" {
   for_each = local.alarms
 
@@ -154,8 +189,8 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   statistic           = each.value.statistic
   dimensions          = each.value.dimensions
   period              = var.period_seconds
-  evaluation_periods  = var.evaluation_periods
-  datapoints_to_alarm = var.datapoints_to_alarm
+  evaluation_periods  = try(each.value.evaluation_periods, var.evaluation_periods)
+  datapoints_to_alarm = try(each.value.datapoints_to_alarm, var.datapoints_to_alarm)
   threshold           = each.value.threshold
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"

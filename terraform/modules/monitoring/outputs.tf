@@ -17,3 +17,8 @@ output "budget_name" {
   description = "Name of the monthly budget, or null."
   value       = one(aws_budgets_budget.monthly[*].name)
 }
+
+output "transform_failed_rule_name" {
+  description = "EventBridge rule matching this stack's batch transform jobs that end Failed, or null."
+  value       = one(aws_cloudwatch_event_rule.transform_failed[*].name)
+}

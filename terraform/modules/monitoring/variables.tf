@@ -35,6 +35,17 @@ variable "endpoint_mode" {
   }
 }
 
+variable "transform_job_prefix" {
+  type        = string
+  default     = null
+  description = "Start of the names of this stack's batch transform jobs (python -m mlops transform --prefix, then -transform-): a job of that name that ends Failed raises the transform-failures alarm. null: no transform alarm."
+
+  validation {
+    condition     = var.transform_job_prefix == null || can(regex("^[a-zA-Z0-9](-*[a-zA-Z0-9])*-?$", coalesce(var.transform_job_prefix, "x")))
+    error_message = "transform_job_prefix must be the start of a SageMaker job name: letters, digits and hyphens."
+  }
+}
+
 variable "deployment_alarm_arns" {
   type        = list(string)
   default     = []

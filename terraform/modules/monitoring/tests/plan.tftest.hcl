@@ -256,3 +256,52 @@ run "rejects_budget_without_good_emails" {
   }
   expect_failures = [var.monthly_budget]
 }
+
+run "a_failed_transform_job_of_this_stack_raises_an_alarm" {
+  # AWS rule: SageMaker sends "SageMaker Transform Job State Change" events with
+  # TransformJobStatus and TransformJobName in the detail (SageMaker developer guide, "Events
+  # that Amazon SageMaker AI sends to Amazon EventBridge"); TriggeredRules counts a rule's
+  # matches by RuleName (EventBridge user guide, "Monitoring Amazon EventBridge").
+  command = plan
+  variables {
+    transform_job_prefix = "dog-breeds-transform-"
+  }
+
+  assert {
+    condition = jsondecode(aws_cloudwatch_event_rule.transform_failed[0].event_pattern) == {
+      source        = ["aws.sagemaker"]
+      "detail-type" = ["SageMaker Transform Job State Change"]
+      detail        = { TransformJobStatus = ["Failed"], TransformJobName = [{ prefix = "dog-breeds-transform-" }] }
+    }
+    error_message = "the rule must match this stack's transform jobs that end Failed, and nothing else"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["transform-failures"].namespace == "AWS/Events" && aws_cloudwatch_metric_alarm.this["transform-failures"].metric_name == "TriggeredRules" && aws_cloudwatch_metric_alarm.this["transform-failures"].dimensions.RuleName == "dog-breeds-transform-failed" && aws_cloudwatch_metric_alarm.this["transform-failures"].threshold == 0
+    error_message = "the alarm fires on any match of the rule"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["transform-failures"].evaluation_periods == 1 && aws_cloudwatch_metric_alarm.this["transform-failures"].datapoints_to_alarm == 1
+    error_message = "one failed job is one datapoint: the alarm must fire on it, not wait for 2 of 5 periods"
+  }
+  assert {
+    condition     = contains([for widget in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : try(widget.properties.title, "")], "Batch transform jobs that failed")
+    error_message = "the dashboard charts failed transform jobs"
+  }
+}
+
+run "without_a_transform_prefix_no_transform_alarm" {
+  command = plan
+
+  assert {
+    condition     = length(aws_cloudwatch_event_rule.transform_failed) == 0 && !contains(keys(aws_cloudwatch_metric_alarm.this), "transform-failures")
+    error_message = "no prefix, no rule and no alarm"
+  }
+}
+
+run "reject_bad_transform_job_prefix" {
+  command = plan
+  variables {
+    transform_job_prefix = "dog breeds"
+  }
+  expect_failures = [var.transform_job_prefix]
+}
