@@ -19,6 +19,7 @@ import os
 import re
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -45,6 +46,7 @@ DATA_LOG_MARKER = "[sagemaker logs]: "
 # 4, Nxlarge 4N; terraform/modules/sagemaker_endpoint/instances.tf).
 INSTANCE_TYPE = re.compile(r"ml\.([a-z0-9-]+)\.(medium|large|xlarge|[0-9]+xlarge)")
 FAILED_NAMED = 10  # failed photos named in the error; all of them are in the results file
+FETCHES = 16  # answers read at once
 
 
 class TransformError(JobsError):
@@ -92,7 +94,7 @@ def prefix_of(url: str, flag: str, bucket: str, area: str) -> str:
 def output_key(input_prefix: str, key: str, output_prefix: str) -> str:
     """Where SageMaker writes the answer for ``key``: its path under the input prefix with
     ``.out`` appended, under the output prefix."""
-    return f"{output_prefix}{key[len(input_prefix) :]}.out"
+    return f"{output_prefix}{key[len(input_prefix) :].lstrip('/')}.out"
 
 
 def list_photos(aws: Aws, bucket: str, prefix: str, output_prefix: str) -> list[Photo]:
@@ -105,11 +107,13 @@ def list_photos(aws: Aws, bucket: str, prefix: str, output_prefix: str) -> list[
     ]
 
 
-def count_answers(aws: Aws, bucket: str, prefix: str) -> int:
+def answer_keys(aws: Aws, bucket: str, prefix: str):
+    """The ``.out`` objects under ``prefix``."""
     pages = aws.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
-    return sum(
-        1 for page in pages for item in page.get("Contents", []) if item["Key"].endswith(".out")
-    )
+    for page in pages:
+        yield from (
+            item["Key"] for item in page.get("Contents", []) if item["Key"].endswith(".out")
+        )
 
 
 def model_request(name: str, source: str, stack: Stack, aws: Aws, vcpus: int) -> dict:
@@ -261,7 +265,7 @@ def transform(aws: Aws, stack: Stack, args, now: datetime) -> str:
     finally:
         aws.sagemaker.delete_model(ModelName=name)
     results = args.results or Path(f"{name}.jsonl")
-    lines = joined_results(aws, name, bucket, photos, source)
+    lines = joined_results(aws, name, bucket, photos, prefixes[1], source)
     write_lines(results, lines)
     report(job, lines, results)
     return str(results)
@@ -280,21 +284,28 @@ def wait(aws: Aws, name: str, bucket: str, output_prefix: str, total: int, args)
                 f"{args.wait_timeout} s; it goes on (aws sagemaker describe-transform-job "
                 f"--transform-job-name {name})"
             )
-        answered = count_answers(aws, bucket, output_prefix)
+        answered = sum(1 for _ in answer_keys(aws, bucket, output_prefix))
         logger.info(
             "transform job %s: %s, %d/%d answered", name, job["TransformJobStatus"], answered, total
         )
         time.sleep(args.poll_seconds)
 
 
-def joined_results(aws: Aws, name: str, bucket: str, photos: list[Photo], model: str) -> list[dict]:
-    """One line per photo: its answer (the ``.out``), or its error from the job's data log."""
+def joined_results(
+    aws: Aws, name: str, bucket: str, photos: list[Photo], output_prefix: str, model: str
+) -> list[dict]:
+    """One line per photo: its answer (the ``.out``), or its error from the job's data log.
+    The answers are listed once and read FETCHES at a time (a transform may hold 100,000)."""
     errors = data_log_errors(aws, name, {f"{bucket}/{photo.key}" for photo in photos})
+    written = set(answer_keys(aws, bucket, output_prefix))
+    answered = [photo for photo in photos if photo.output_key in written]
+    with ThreadPoolExecutor(max_workers=FETCHES) as pool:
+        read = pool.map(lambda photo: answer_of(aws, bucket, photo.output_key), answered)
+        bodies = dict(zip(answered, read, strict=True))
     lines = []
     for photo in photos:
-        found = fetch_optional(aws, bucket, photo.output_key)
-        if found is not None:
-            lines.append({"key": photo.key, **answer_fields(found), "model": model})
+        if photo in bodies:
+            lines.append({"key": photo.key, **answer_fields(bodies[photo]), "model": model})
         else:
             error = errors.get(f"{bucket}/{photo.key}") or (
                 "no answer and no error in the job's log: the job ended before this photo"
@@ -303,15 +314,8 @@ def joined_results(aws: Aws, name: str, bucket: str, photos: list[Photo], model:
     return lines
 
 
-def fetch_optional(aws: Aws, bucket: str, key: str) -> bytes | None:
-    from botocore.exceptions import ClientError
-
-    try:
-        return aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as error:
-        if error.response["Error"]["Code"] in ("NoSuchKey", "404"):
-            return None
-        raise
+def answer_of(aws: Aws, bucket: str, key: str) -> bytes:
+    return aws.s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
 def answer_fields(body: bytes) -> dict:
