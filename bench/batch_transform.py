@@ -69,9 +69,10 @@ def transform_seconds(emulator, images: int) -> float:
         raise SystemExit(
             f"the transform ended {job['TransformJobStatus']}: {job.get('FailureReason')}"
         )
-    written = client("s3", emulator).list_objects_v2(Bucket=BUCKET, Prefix="transform/out/")
-    if written["KeyCount"] != images:
-        raise SystemExit(f"the transform wrote {written['KeyCount']} answers for {images} images")
+    pages = client("s3", emulator).get_paginator("list_objects_v2")
+    written = sum(p["KeyCount"] for p in pages.paginate(Bucket=BUCKET, Prefix="transform/out/"))
+    if written != images:
+        raise SystemExit(f"the transform wrote {written} answers for {images} images")
     return seconds
 
 

@@ -93,8 +93,23 @@ UNAUTHORIZED = {("sts", "GetCallerIdentity")}
 # permission (aws-sdk-go-base, GetAwsAccountIDAndPartition). No policy needs to grant them.
 TRIED_FIRST = {("iam", "GetUser")}
 # Resource types an action needs beyond the reference's required ones: RunInstances always
-# creates the root volume (EC2 User Guide, "Example policies for working with the EC2 API").
-EXTRA_KINDS = {"ec2:RunInstances": ["volume"]}
+# creates the root volume (EC2 User Guide, "Example policies for working with the EC2 API");
+# EventBridge's rule actions take a rule on the default bus or on a custom one, so the
+# reference marks neither required, and the stack's rules are on the default bus.
+EXTRA_KINDS = {
+    "ec2:RunInstances": ["volume"],
+    **{
+        f"events:{name}": ["rule-on-default-event-bus"]
+        for name in (
+            "PutRule",
+            "DeleteRule",
+            "DescribeRule",
+            "PutTargets",
+            "RemoveTargets",
+            "ListTargetsByRule",
+        )
+    },
+}
 # S3 operations that act on one object version when given a versionId.
 S3_VERSIONED = {"GetObject": "GetObjectVersion", "DeleteObject": "DeleteObjectVersion"}
 

@@ -91,7 +91,8 @@ class Names:
 
 # Log groups SageMaker creates for each kind of job (/aws/sagemaker/TrainingJobs,
 # /aws/sagemaker/TransformJobs), shared by every stack of the account: named exactly, and never
-# tagged by the stack, so no tag condition can scope them.
+# tagged by the stack, so no tag condition can scope them. Named with a trailing "*": IAM
+# matches some Logs actions against the group's ARN and others against ``ARN:*``.
 SAGEMAKER_LOG_GROUP = re.compile(r"log-group:/aws/sagemaker/[A-Za-z]+Jobs$")
 
 
@@ -129,7 +130,7 @@ def generalize(arn: str, names: Names) -> str:
         bucket, _, key = resource.partition("/")
         return f"{head}:{bucket}" + ("/*" if key else "")
     if service == "logs" and SAGEMAKER_LOG_GROUP.fullmatch(resource):
-        return f"{head}:{resource}"
+        return f"{head}:{resource}*"
     if names.name in resource:
         return f"{head}:{resource[: resource.index(names.name)]}${{name}}*"
     if service == "apigateway":  # /apis, or /apis/ID/... and /tags/ARN: the ID as *
@@ -220,7 +221,7 @@ def tag_condition(action: str, resource: str) -> dict | None:
         return None
     if prefix == "apigateway" or ":${account_id}:" not in resource:
         return None
-    if SAGEMAKER_LOG_GROUP.search(resource):
+    if SAGEMAKER_LOG_GROUP.search(resource.rstrip("*")):
         return None
     service = definitions()[prefix]
     kind = kind_of(resource.replace("${partition}", PARTITION), service["resources"])

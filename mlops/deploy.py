@@ -44,8 +44,8 @@ def check_model_data(aws: Aws, url: str, bucket: str) -> None:
         raise JobsError(f"--model-data {url}: expected a model.tar.gz")
     if object_bucket != bucket or not key.startswith("models/"):
         raise JobsError(
-            f"{url} is outside s3://{bucket}/models/, the only place the endpoint's role may "
-            "read models from: copy it there first"
+            f"{url} is outside s3://{bucket}/models/, the only place the endpoint's and the "
+            "transform roles may read models from: copy it there first"
         )
     fetch(aws.s3.head_object, f"{url} does not exist", Bucket=object_bucket, Key=key)
 

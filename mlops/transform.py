@@ -44,9 +44,9 @@ MAX_INSTANCES = 100
 DATA_LOG_MARKER = "[sagemaker logs]: "
 # ml.<family>.<size>: vCPUs from the size, as the endpoint module counts them (large 2, xlarge
 # 4, Nxlarge 4N; terraform/modules/sagemaker_endpoint/instances.tf).
-INSTANCE_TYPE = re.compile(r"ml\.([a-z0-9-]+)\.(medium|large|xlarge|[0-9]+xlarge)")
+INSTANCE_TYPE = re.compile(r"ml\.([a-z0-9-]+)\.(large|xlarge|[0-9]+xlarge)")
 FAILED_NAMED = 10  # failed photos named in the error; all of them are in the results file
-FETCHES = 16  # answers read at once
+FETCHES = 10  # answers read at once: botocore's connection pool
 
 
 class TransformError(JobsError):
@@ -70,6 +70,11 @@ def cpu_vcpus(instance_type: str) -> int:
         raise JobsError(
             f"--instance-type {instance_type!r}: expected ml.FAMILY.SIZE, e.g. ml.m5.xlarge"
         )
+    if re.fullmatch(r"t[0-9]+[a-z]*", match[1]):
+        raise JobsError(
+            f"--instance-type {instance_type}: burstable (ml.t*) instances do not run batch "
+            "transform jobs: use an ml.m5 or ml.c5 type"
+        )
     if specs.NO_X86_INT8.match(instance_type):
         raise JobsError(
             f"--instance-type {instance_type}: the transform serves with the x86 CPU inference "
@@ -77,7 +82,7 @@ def cpu_vcpus(instance_type: str) -> int:
             "x86 CPU type such as ml.m5.xlarge or ml.c5.xlarge"
         )
     size = match[2]
-    return 2 if size in ("medium", "large") else 4 * int(size.removesuffix("xlarge") or 1)
+    return 2 if size == "large" else 4 * int(size.removesuffix("xlarge") or 1)
 
 
 def prefix_of(url: str, flag: str, bucket: str, area: str) -> str:
@@ -212,8 +217,8 @@ def transform_options(parser: argparse.ArgumentParser) -> None:
 def check_options(args) -> int:
     """The instance's vCPUs, once every number is within SageMaker's limits."""
     vcpus = cpu_vcpus(args.instance_type)
-    if args.max_concurrent is None:
-        args.max_concurrent = vcpus
+    if args.max_concurrent is None:  # one per worker, within SageMaker's 100 MB at once
+        args.max_concurrent = max(1, min(vcpus, MAX_PAYLOAD_MB // max(args.max_payload, 1)))
     if not 1 <= args.instance_count <= MAX_INSTANCES:
         raise JobsError(f"--instance-count {args.instance_count}: 1 to {MAX_INSTANCES}")
     if not 1 <= args.max_payload <= MAX_PAYLOAD_MB:
@@ -248,6 +253,11 @@ def transform(aws: Aws, stack: Stack, args, now: datetime) -> str:
     photos = list_photos(aws, bucket, *prefixes)
     if not photos:
         raise JobsError(f"--input {args.input}: no objects there")
+    if any(True for _ in answer_keys(aws, bucket, prefixes[1])):
+        raise JobsError(
+            f"--output {args.output} already holds answers: an earlier job's would pass for "
+            "this one's; choose a new folder"
+        )
     oversized = [p.key for p in photos if p.size > args.max_payload * 2**20]
     if oversized:
         logger.warning(
@@ -260,10 +270,12 @@ def transform(aws: Aws, stack: Stack, args, now: datetime) -> str:
     aws.sagemaker.create_model(**model_request(name, source, stack, aws, vcpus))
     try:
         aws.sagemaker.create_transform_job(**job_request(name, name, bucket, prefixes, args))
-        logger.info("transform job %s: %d photos from %s", name, len(photos), args.input)
-        job = wait(aws, name, bucket, prefixes[1], len(photos), args)
-    finally:
+    except BaseException:
         aws.sagemaker.delete_model(ModelName=name)
+        raise
+    logger.info("transform job %s: %d photos from %s", name, len(photos), args.input)
+    job = wait(aws, name, bucket, prefixes[1], len(photos), args)
+    aws.sagemaker.delete_model(ModelName=name)  # once the job has ended: it serves from it
     results = args.results or Path(f"{name}.jsonl")
     lines = joined_results(aws, name, bucket, photos, prefixes[1], source)
     write_lines(results, lines)
@@ -282,7 +294,8 @@ def wait(aws: Aws, name: str, bucket: str, output_prefix: str, total: int, args)
             raise JobsError(
                 f"transform job {name} is still {job['TransformJobStatus']} after "
                 f"{args.wait_timeout} s; it goes on (aws sagemaker describe-transform-job "
-                f"--transform-job-name {name})"
+                f"--transform-job-name {name}), and so does its model {name}: delete it once "
+                "the job has ended"
             )
         answered = sum(1 for _ in answer_keys(aws, bucket, output_prefix))
         logger.info(
@@ -336,16 +349,22 @@ def answer_fields(body: bytes) -> dict:
 
 def data_log_errors(aws: Aws, job: str, names: set[str]) -> dict[str, str]:
     """``bucket/key`` -> the error SageMaker logged for it, from the job's data-log streams."""
+    from botocore.exceptions import ClientError
+
     streams = []
     pages = aws.logs.get_paginator("describe_log_streams").paginate(
         logGroupName=LOG_GROUP, logStreamNamePrefix=f"{job}/"
     )
-    for page in pages:
-        streams += [
-            s["logStreamName"]
-            for s in page["logStreams"]
-            if s["logStreamName"].endswith("/data-log")
-        ]
+    try:
+        for page in pages:
+            streams += [
+                s["logStreamName"]
+                for s in page["logStreams"]
+                if s["logStreamName"].endswith("/data-log")
+            ]
+    except ClientError as error:  # a job that failed before logging anything, in a new account
+        if error.response["Error"]["Code"] != "ResourceNotFoundException":
+            raise
     lines: dict[str, list[str]] = {}
     for stream in streams:
         for message in stream_messages(aws, stream):
@@ -430,7 +449,7 @@ def report(job: dict, lines: list[dict], results: Path) -> None:
         (len(lines) - len(failed)) / seconds,
         results,
     )
-    for line in failed:
+    for line in failed[:FAILED_NAMED]:
         logger.error("failed: %s: %s", line["key"], line["error"])
     if failed:
         named = ", ".join(line["key"] for line in failed[:FAILED_NAMED])
@@ -443,7 +462,7 @@ def report(job: dict, lines: list[dict], results: Path) -> None:
     if job["TransformJobStatus"] != "Completed":
         raise TransformError(
             f"transform job {job['TransformJobName']} is {job['TransformJobStatus']}: "
-            f"{job.get('FailureReason', 'no reason given')}"
+            f"{job.get('FailureReason') or 'no reason given'}"
         )
 
 

@@ -98,11 +98,12 @@ module "sagemaker_training_role" {
 module "batch_transform" {
   source = "./modules/batch_transform"
 
-  name          = var.name
-  bucket_name   = module.data_bucket.bucket_name
-  models_prefix = local.prefixes.models
-  kms_key_arn   = var.kms_key_arn
-  tags          = var.tags
+  name              = var.name
+  bucket_name       = module.data_bucket.bucket_name
+  models_prefix     = local.prefixes.models
+  image_registry_id = data.aws_sagemaker_prebuilt_ecr_image.pytorch_inference.registry_id
+  kms_key_arn       = var.kms_key_arn
+  tags              = var.tags
 }
 
 module "notebook_instance" {

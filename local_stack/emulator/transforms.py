@@ -184,8 +184,16 @@ class TransformRun:
 
     def _one(self, s3, server: ModelServer, item: InputObject) -> list[str]:
         """One object's request: its answer written, or its data-log lines."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
         if self._stopping.is_set():
             return []
+        try:
+            return self._request(s3, server, item)
+        except (ClientError, BotoCoreError) as error:  # the object gone, the output refused
+            return self._failed(item, 500, f"Unable to read or write S3: {error}")
+
+    def _request(self, s3, server: ModelServer, item: InputObject) -> list[str]:
         limit = self._max_payload_mb() * 1024 * 1024
         if item.size > limit:
             message = f"the object is {item.size} bytes, over MaxPayloadInMB={limit // 2**20}"

@@ -197,3 +197,24 @@ def test_a_batch_delete_is_authorized_on_the_objects():
     assert named(request("s3", "POST", "/dbt-data", query={"delete": [""]})) == [
         ("s3:DeleteObject", "arn:aws:s3:::dbt-data/*")
     ]
+
+
+def test_an_eventbridge_rule_action_is_authorized_on_the_rule():
+    """The reference lists a rule on the default bus and one on a custom bus for PutRule, and
+    requires neither: the stack's rules are on the default bus, and named so, not "*"."""
+    operations = {
+        **dict.fromkeys(("PutRule", "DescribeRule", "DeleteRule"), "Name"),
+        **dict.fromkeys(("PutTargets", "RemoveTargets", "ListTargetsByRule"), "Rule"),
+    }
+    for operation, parameter in operations.items():
+        calls = named(
+            request(
+                "events",
+                "POST",
+                "/",
+                headers={"x-amz-target": f"AWSEvents.{operation}"},
+                body=json.dumps({parameter: "dbt-transform-failed"}).encode(),
+            )
+        )
+        rule = "arn:aws:events:us-east-1:123456789012:rule/dbt-transform-failed"
+        assert calls == [(f"events:{operation}", rule)]

@@ -180,6 +180,26 @@ def test_mlops_transform_joins_every_photo_and_names_the_failures(
     assert not [m for m in models if m["ModelName"].startswith("dog-breeds-transform-")]
 
 
+def test_an_output_folder_that_holds_answers_is_refused(emulator, photos, caplog):
+    """An earlier job's answer would pass for this one's: the command refuses to start."""
+    bucket = photos["bucket"]
+    client("s3", emulator).put_object(
+        Bucket=bucket, Key="transform/out/used/dog 0.jpg.out", Body=b"{}"
+    )
+    with pytest.raises(SystemExit) as ended:
+        main(
+            [
+                "transform",
+                *("--bucket", bucket, "--region", emulator.region),
+                *("--model-data", photos["model"]),
+                *("--input", f"s3://{bucket}/transform/in/batch/"),
+                *("--output", f"s3://{bucket}/transform/out/used/"),
+            ]
+        )
+    assert ended.value.code == 2
+    assert "already holds answers" in caplog.records[-1].getMessage()
+
+
 @pytest.mark.parametrize(
     ("flag", "url"),
     [

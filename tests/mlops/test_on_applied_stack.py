@@ -69,9 +69,8 @@ def test_every_operator_command_runs_on_the_stack(
     """Each mlops command on the applied stack as an operator runs it, the jobs run for real
     by local mode (nothing faked): features, tune on them, train from the best trial,
     register, reject, approve, transform, deploy, verify, status; each does what it says, and
-    every AWS
-    call they make (named by the User-Agent's app, see tests/stack.py) is one the operator
-    policy, derived from the committed recording, allows."""
+    every AWS call they make (named by the User-Agent's app, see tests/stack.py) is one the
+    operator policy, derived from the committed recording, allows."""
     app = applied_stack["apps"]["operator"]
     monkeypatch.setenv("AWS_SDK_UA_APP_ID", app)
     monkeypatch.setenv("TF_APPEND_USER_AGENT", f"app/{app}")

@@ -21,7 +21,7 @@ NAMES = {"dogs/transform/in/a.jpg", "dogs/transform/in/odd: name.jpg"}
 
 @pytest.mark.parametrize(
     ("instance_type", "vcpus"),
-    [("ml.m5.large", 2), ("ml.m5.xlarge", 4), ("ml.c5.9xlarge", 36), ("ml.t2.medium", 2)],
+    [("ml.m5.large", 2), ("ml.m5.xlarge", 4), ("ml.c5.9xlarge", 36)],
 )
 def test_x86_cpu_types_give_their_vcpus(instance_type, vcpus):
     assert cli.cpu_vcpus(instance_type) == vcpus
@@ -33,6 +33,9 @@ def test_x86_cpu_types_give_their_vcpus(instance_type, vcpus):
         ("ml.g4dn.xlarge", "x86 CPU inference image"),
         ("ml.c7g.large", "x86 CPU inference image"),
         ("ml.inf2.xlarge", "x86 CPU inference image"),
+        ("ml.t2.medium", "expected ml.FAMILY.SIZE"),
+        ("ml.t3.large", "burstable"),
+        ("ml.trn1.2xlarge", "x86 CPU inference image"),
         ("ml.m5", "expected ml.FAMILY.SIZE"),
         ("m5.xlarge", "expected ml.FAMILY.SIZE"),
         ("ml.m5.metal", "expected ml.FAMILY.SIZE"),
@@ -59,6 +62,12 @@ def test_concurrency_defaults_to_the_instances_vcpus():
     args = options()
     assert cli.check_options(args) == 4
     assert args.max_concurrent == 4
+
+
+def test_default_concurrency_keeps_within_100_mb_at_once_on_a_large_instance():
+    args = options(instance_type="ml.c5.9xlarge")
+    assert cli.check_options(args) == 36
+    assert args.max_concurrent == 16  # 16 x 6 MB: CreateTransformJob's limit is 100 MB
 
 
 @pytest.mark.parametrize(

@@ -255,7 +255,7 @@ NAMES = policies.Names(
         ),
         (  # the log group SageMaker creates for every transform job of the account
             "arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/TransformJobs",
-            "arn:${partition}:logs:${region}:${account_id}:log-group:/aws/sagemaker/TransformJobs",
+            "arn:${partition}:logs:${region}:${account_id}:log-group:/aws/sagemaker/TransformJobs*",
         ),
         ("*", "*"),
     ],
@@ -278,7 +278,7 @@ def test_a_recorded_arn_keeps_the_stack_and_drops_what_differs_between_runs(arn,
 def test_a_log_group_sagemaker_creates_is_not_scoped_by_the_stacks_tag():
     """SageMaker creates /aws/sagemaker/TransformJobs untagged: a Project tag condition would
     deny every read of it on AWS (the emulator evaluates no conditions)."""
-    group = "arn:${partition}:logs:${region}:${account_id}:log-group:/aws/sagemaker/TransformJobs"
+    group = "arn:${partition}:logs:${region}:${account_id}:log-group:/aws/sagemaker/TransformJobs*"
     assert policies.tag_condition("logs:DescribeLogStreams", group) is None
 
 

@@ -299,7 +299,8 @@ def test_a_failed_transform_job_of_the_stack_matches_the_alarms_rule(applied_sta
     """The rule the transform-failures alarm counts matches the event SageMaker sends when one
     of the stack's transform jobs ends Failed (SageMaker developer guide, "Events that Amazon
     SageMaker AI sends to Amazon EventBridge": "SageMaker Transform Job State Change"), and no
-    other; EventBridge's own TestEventPattern decides."""
+    other, EventBridge's own TestEventPattern decides; it sends the job and its reason to the
+    alarm topic, whose policy lets this rule, and only it among EventBridge's, publish."""
     name = applied_stack["name"]
     events = client("events", emulator)
     (rule,) = events.list_rules(NamePrefix=f"{name}-transform-failed")["Rules"]
@@ -332,6 +333,18 @@ def test_a_failed_transform_job_of_the_stack_matches_the_alarms_rule(applied_sta
             EventPattern=rule["EventPattern"], Event=event(job, status)
         )
         return answer["Result"]
+
+    (target,) = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+    topic = applied_stack["outputs"]["alarm_topic_arn"]
+    assert target["Arn"] == topic
+    assert "<job> failed: <reason>" in target["InputTransformer"]["InputTemplate"]
+    policy = json.loads(
+        client("sns", emulator).get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"]
+    )
+    (publish,) = [
+        s for s in policy["Statement"] if s["Principal"] == {"Service": "events.amazonaws.com"}
+    ]
+    assert publish["Condition"]["ArnEquals"]["aws:SourceArn"] == rule["Arn"]
 
     assert matches(f"{name}-transform-261207-080000", "Failed")
     assert not matches(f"{name}-transform-261207-080000", "Completed")

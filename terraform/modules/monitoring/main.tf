@@ -9,6 +9,11 @@ locals {
   alarm_arn_prefix = "arn:${data.aws_partition.current.partition}:cloudwatch:${data.aws_region.current.name}:${local.account_id}:alarm:"
   alarm_arn_any    = "${local.alarm_arn_prefix}${var.name}-*"
   alarm_actions    = concat(local.create_topic ? [aws_sns_topic.alarms[0].arn] : [], var.alarm_action_arns)
+  # A failed transform job reaches the topic as its own event (job and reason), not as an
+  # alarm: the transform-failures alarm then notifies only the other actions.
+  transform_rule_name       = "${var.name}-transform-failed"
+  transform_rule_arn        = "arn:${data.aws_partition.current.partition}:events:${data.aws_region.current.name}:${local.account_id}:rule/${local.transform_rule_name}"
+  notify_transform_failures = var.transform_job_prefix != null && local.create_topic
   endpoint_dimensions = {
     EndpointName = var.endpoint_name
     VariantName  = var.variant_name
@@ -29,11 +34,12 @@ locals {
       metric     = "TriggeredRules"
       statistic  = "Sum"
       threshold  = 0
-      dimensions = { RuleName = "${var.name}-transform-failed" }
+      dimensions = { RuleName = local.transform_rule_name }
       about      = "A batch transform job ended Failed: python -m mlops transform names the photos that failed, and the job's data log (/aws/sagemaker/TransformJobs) says why."
       # One failed job is one datapoint: it alarms at once, not after M of N periods.
       evaluation_periods  = 1
       datapoints_to_alarm = 1
+      actions             = local.notify_transform_failures ? var.alarm_action_arns : local.alarm_actions
     }
   }
   alarms = merge(var.endpoint_mode == "serverless" ? local.serverless_alarms : {}, local.transform_alarms, {
@@ -116,12 +122,39 @@ data "aws_iam_policy_document" "alarm_key" {
       values   = [local.alarm_arn_any]
     }
   }
+
+  dynamic "statement" {
+    for_each = var.transform_job_prefix == null ? [] : [local.transform_rule_arn]
+
+    content {
+      sid       = "FailedTransformJobsPublish"
+      actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+      resources = ["*"] # in a key policy, "*" is this key
+
+      principals {
+        type        = "Service"
+        identifiers = ["events.amazonaws.com"]
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [local.account_id]
+      }
+
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:SourceArn"
+        values   = [statement.value]
+      }
+    }
+  }
 }
 
 resource "aws_kms_key" "alarms" {
   count = local.create_key ? 1 : 0
 
-  description         = "Encrypts the ${var.name} alarm topic; CloudWatch alarms may use it."
+  description         = "Encrypts the ${var.name} alarm topic; CloudWatch alarms and the failed-transform rule may use it."
   enable_key_rotation = true
   policy              = data.aws_iam_policy_document.alarm_key[0].json
   tags                = var.tags
@@ -149,6 +182,78 @@ resource "aws_sns_topic" "alarms" {
   tags              = var.tags
 }
 
+# Who may publish to the topic, once EventBridge does too (a topic policy replaces SNS's
+# default one): this stack's alarms and its failed-transform rule, each by its ARN (SNS
+# developer guide, "Amazon SNS security best practices": aws:SourceArn and aws:SourceAccount),
+# and the account, which administers it.
+data "aws_iam_policy_document" "alarm_topic" {
+  count = local.notify_transform_failures ? 1 : 0
+
+  statement {
+    sid       = "AccountAdministersTheTopic"
+    actions   = ["sns:GetTopicAttributes", "sns:SetTopicAttributes", "sns:AddPermission", "sns:RemovePermission", "sns:DeleteTopic", "sns:Subscribe", "sns:ListSubscriptionsByTopic", "sns:Publish"]
+    resources = [aws_sns_topic.alarms[0].arn]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${local.account_id}:root"]
+    }
+  }
+
+  statement {
+    sid       = "CloudWatchAlarmsPublish"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alarms[0].arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = [local.alarm_arn_any]
+    }
+  }
+
+  statement {
+    sid       = "FailedTransformJobsPublish"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alarms[0].arn]
+
+    principals {
+      type        = "Service"
+      identifiers = ["events.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+
+    condition {
+      test     = "ArnEquals"
+      variable = "aws:SourceArn"
+      values   = [local.transform_rule_arn]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "alarms" {
+  count = local.notify_transform_failures ? 1 : 0
+
+  arn    = aws_sns_topic.alarms[0].arn
+  policy = data.aws_iam_policy_document.alarm_topic[0].json
+}
+
 resource "aws_sns_topic_subscription" "email" {
   count = var.alarm_email != null ? 1 : 0
 
@@ -160,13 +265,13 @@ resource "aws_sns_topic_subscription" "email" {
 # Batch transform publishes no metric of its own for a failed job; SageMaker sends a "SageMaker
 # Transform Job State Change" event for each status (SageMaker developer guide, "Events that
 # Amazon SageMaker AI sends to Amazon EventBridge"). This rule matches this stack's jobs that
-# end Failed, and the alarm below watches how often it matches: TriggeredRules, "the number of
-# rules that have run and matched with any event" (EventBridge user guide, "Monitoring Amazon
-# EventBridge"). The alarm's notification is the action; the rule needs no target of its own.
+# end Failed and sends each to the alarm topic; the transform-failures alarm charts how often
+# it matches (TriggeredRules, EventBridge user guide, "Monitoring Amazon EventBridge": metrics
+# are best effort, the event's delivery is retried, so the event is the notification).
 resource "aws_cloudwatch_event_rule" "transform_failed" {
   count = var.transform_job_prefix == null ? 0 : 1
 
-  name        = "${var.name}-transform-failed"
+  name        = local.transform_rule_name
   description = "Batch transform jobs named ${var.transform_job_prefix}* that end Failed."
   event_pattern = jsonencode({
     source        = ["aws.sagemaker"]
@@ -177,6 +282,24 @@ resource "aws_cloudwatch_event_rule" "transform_failed" {
     }
   })
   tags = var.tags
+}
+
+resource "aws_cloudwatch_event_target" "transform_failed" {
+  count = local.notify_transform_failures ? 1 : 0
+
+  rule      = aws_cloudwatch_event_rule.transform_failed[0].name
+  target_id = "alarm-topic"
+  arn       = aws_sns_topic.alarms[0].arn
+
+  input_transformer {
+    input_paths = {
+      job    = "$.detail.TransformJobName"
+      reason = "$.detail.FailureReason"
+    }
+    input_template = "\"Batch transform job <job> failed: <reason>. python -m mlops transform names the photos that failed; the job's data log is in /aws/sagemaker/TransformJobs.\""
+  }
+
+  depends_on = [aws_sns_topic_policy.alarms]
 }
 
 resource "aws_cloudwatch_metric_alarm" "this" {
@@ -194,8 +317,8 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   threshold           = each.value.threshold
   comparison_operator = "GreaterThanThreshold"
   treat_missing_data  = "notBreaching"
-  alarm_actions       = local.alarm_actions
-  ok_actions          = local.alarm_actions
+  alarm_actions       = try(each.value.actions, local.alarm_actions)
+  ok_actions          = try(each.value.actions, local.alarm_actions)
   tags                = var.tags
 
   lifecycle {

@@ -185,7 +185,7 @@ variable "lambda_throttles_threshold" {
 variable "kms_key_arn" {
   type        = string
   default     = null
-  description = "Customer managed KMS key for the topic; its key policy must let cloudwatch.amazonaws.com use it (kms:Decrypt, kms:GenerateDataKey*). Null creates such a key. Never alias/aws/sns: CloudWatch alarms cannot publish to a topic under that AWS managed key."
+  description = "Customer managed KMS key for the topic; its key policy must let cloudwatch.amazonaws.com (and, with transform_job_prefix, events.amazonaws.com) use it (kms:Decrypt, kms:GenerateDataKey*). Null creates such a key. Never alias/aws/sns: CloudWatch alarms cannot publish to a topic under that AWS managed key."
 
   validation {
     condition     = var.kms_key_arn == null || !strcontains(coalesce(var.kms_key_arn, "-"), "alias/aws/")

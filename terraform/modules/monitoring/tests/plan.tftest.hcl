@@ -305,3 +305,37 @@ run "reject_bad_transform_job_prefix" {
   }
   expect_failures = [var.transform_job_prefix]
 }
+
+run "with_a_topic_a_failed_transform_job_is_published_to_it" {
+  # AWS rule: an EventBridge target on an SNS topic needs the topic's policy to let
+  # events.amazonaws.com publish, and a KMS-encrypted topic needs the key to let it encrypt
+  # (SNS developer guide, "Enable compatibility between event sources from AWS services and
+  # encrypted topics"); a topic policy replaces SNS's default, so CloudWatch's alarms are named
+  # in it too.
+  command = plan
+  variables {
+    transform_job_prefix = "dog-breeds-transform-"
+    alarm_email          = "ops@example.com"
+  }
+
+  assert {
+    condition     = aws_cloudwatch_event_target.transform_failed[0].rule == "dog-breeds-transform-failed" && aws_cloudwatch_event_target.transform_failed[0].arn == "arn:aws:sns:us-east-1:123456789012:dog-breeds-alarms"
+    error_message = "the rule sends each failed job to the alarm topic"
+  }
+  assert {
+    condition     = toset([for statement in data.aws_iam_policy_document.alarm_topic[0].statement : statement.sid]) == toset(["AccountAdministersTheTopic", "CloudWatchAlarmsPublish", "FailedTransformJobsPublish"])
+    error_message = "the topic policy lets the account, this stack's alarms and its failed-transform rule in, and no one else"
+  }
+  assert {
+    condition     = one([for statement in data.aws_iam_policy_document.alarm_topic[0].statement : [for c in statement.condition : c.values if c.variable == "aws:SourceArn"] if statement.sid == "FailedTransformJobsPublish"])[0] == tolist(["arn:aws:events:us-east-1:123456789012:rule/dog-breeds-transform-failed"])
+    error_message = "EventBridge may publish for this rule only"
+  }
+  assert {
+    condition     = contains([for statement in data.aws_iam_policy_document.alarm_key[0].statement : statement.sid], "FailedTransformJobsPublish")
+    error_message = "the topic's key must let EventBridge encrypt the rule's messages"
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.this["transform-failures"].alarm_actions) == 0 && length(aws_cloudwatch_metric_alarm.this["endpoint-5xx"].alarm_actions) == 1
+    error_message = "the topic gets the failed job's event, not the alarm too (one mail per failure)"
+  }
+}
