@@ -203,13 +203,7 @@ def package_request(
                 {
                     "Image": image_uri,
                     "ModelDataUrl": provenance.model_data_url,
-                    # As modules/sagemaker_endpoint sets them for a network-isolated model.
-                    "Environment": {
-                        "SAGEMAKER_PROGRAM": "inference.py",
-                        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
-                        "SAGEMAKER_REGION": region,
-                        "S3_INPUT_ENABLED": "false",
-                    },
+                    "Environment": specs.serving_environment(region),
                 }
             ],
             "SupportedContentTypes": CONTENT_TYPES,

@@ -383,6 +383,17 @@ def served_model(container: dict) -> str | None:
     return container.get("ModelPackageName") or container.get("ModelDataUrl")
 
 
+def serving_environment(region: str) -> dict[str, str]:
+    """The inference container's settings, as modules/sagemaker_endpoint sets them for a
+    network-isolated model: our handler, and no S3 reads (an isolated container has none)."""
+    return {
+        "SAGEMAKER_PROGRAM": "inference.py",
+        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
+        "SAGEMAKER_REGION": region,
+        "S3_INPUT_ENABLED": "false",
+    }
+
+
 def model_request(name: str, current_model: dict, source: str) -> dict:
     """A copy of the endpoint's current model that serves another model.tar.gz, or a model
     package (which brings its own image, model data and environment)."""

@@ -13,6 +13,7 @@ data log, and the command exits non-zero naming the photos that failed.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -125,10 +126,7 @@ def model_request(name: str, source: str, stack: Stack, aws: Aws, vcpus: int) ->
     """The transform's own model: one worker per vCPU, one thread each (the endpoint's rule for
     x86 CPUs), network-isolated, as the endpoint module declares its model."""
     environment = {
-        "SAGEMAKER_PROGRAM": "inference.py",
-        "SAGEMAKER_SUBMIT_DIRECTORY": "/opt/ml/model/code",
-        "SAGEMAKER_REGION": aws.region,
-        "S3_INPUT_ENABLED": "false",
+        **specs.serving_environment(aws.region),
         "SAGEMAKER_MODEL_SERVER_WORKERS": str(vcpus),
         "OMP_NUM_THREADS": "1",
     }
@@ -349,22 +347,18 @@ def answer_fields(body: bytes) -> dict:
 
 def data_log_errors(aws: Aws, job: str, names: set[str]) -> dict[str, str]:
     """``bucket/key`` -> the error SageMaker logged for it, from the job's data-log streams."""
-    from botocore.exceptions import ClientError
-
     streams = []
     pages = aws.logs.get_paginator("describe_log_streams").paginate(
         logGroupName=LOG_GROUP, logStreamNamePrefix=f"{job}/"
     )
-    try:
+    # No group: a job that failed before logging anything, in a new account.
+    with contextlib.suppress(aws.logs.exceptions.ResourceNotFoundException):
         for page in pages:
             streams += [
                 s["logStreamName"]
                 for s in page["logStreams"]
                 if s["logStreamName"].endswith("/data-log")
             ]
-    except ClientError as error:  # a job that failed before logging anything, in a new account
-        if error.response["Error"]["Code"] != "ResourceNotFoundException":
-            raise
     lines: dict[str, list[str]] = {}
     for stream in streams:
         for message in stream_messages(aws, stream):

@@ -21,6 +21,7 @@ and "Batch transform ... storing results"):
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -263,13 +264,8 @@ def server_log(server: ModelServer) -> list[str]:
 
 
 def ensure_log_streams(logs, job: str, instances: list[str]) -> None:
-    from botocore.exceptions import ClientError
-
-    try:
+    with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
         logs.create_log_group(logGroupName=LOG_GROUP)
-    except ClientError as error:
-        if error.response["Error"]["Code"] != "ResourceAlreadyExistsException":
-            raise
     for instance in instances:
         for stream in (f"{job}/{instance}", f"{job}/{instance}/data-log"):
             logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
