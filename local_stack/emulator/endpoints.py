@@ -56,6 +56,21 @@ def unknown_endpoint(name: str, account: str) -> InvokeEndpointError:
     )
 
 
+def refused_if_asynchronous(backend, endpoint_name: str) -> None:
+    """An endpoint configured for asynchronous inference takes InvokeEndpointAsync only
+    (developer guide, "Asynchronous inference": its AsyncInferenceConfig "implies that the
+    endpoint can only receive asynchronous invocations")."""
+    endpoint = backend.endpoints.get(endpoint_name)
+    config = backend.endpoint_configs.get(getattr(endpoint, "endpoint_config_name", None))
+    if getattr(config, "async_inference_config", None):
+        raise InvokeEndpointError(
+            400,
+            "ValidationError",
+            f"Endpoint {endpoint_name} is configured for asynchronous inference: call "
+            "InvokeEndpointAsync with the input's S3 location.",
+        )
+
+
 def deleted_while_in_use(what: str) -> InvokeEndpointError:
     """AWS lets a model or configuration go while an endpoint uses it, and keeps serving; the
     emulator serves from them, and says so."""
@@ -150,6 +165,7 @@ class LocalEndpoints:
         """InvokeEndpoint's answer for ``endpoint_name`` of ``backend`` (moto's SageMaker);
         ``headers`` looked up without regard to case, as HTTP's are."""
         try:
+            refused_if_asynchronous(backend, endpoint_name)
             variant = variant_of(
                 backend, endpoint_name, headers.get("X-Amzn-SageMaker-Target-Variant")
             )

@@ -8,8 +8,9 @@ on only where a test runs jobs), CreateTrainingJob starts the job for real
 emulator (boto3, the AWS CLI, ``python -m mlops``, Terraform) sees the job's real statuses,
 log, metrics and artifacts. With it off, moto's answer stands: a job is Completed at once and
 writes nothing. Lambda's Invoke runs the function's code (``functions``), InvokeEndpoint
-is answered by the endpoint's model (``endpoints``) and CreateTransformJob runs the model
-over the input objects (``transforms``).
+is answered by the endpoint's model (``endpoints``), InvokeEndpointAsync's queue is served by
+it (``async_inference``) and CreateTransformJob runs the model over the input objects
+(``transforms``).
 
 The hooks are patches of moto's SageMaker responses, installed once per process (moto's
 backends are per process too); the ``LocalMode`` of the emulator that process started does
@@ -29,7 +30,7 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from local_stack.emulator import endpoints, functions, transforms
+from local_stack.emulator import async_inference, endpoints, functions, transforms
 from local_stack.emulator.training import STOP_GRACE_S, Endpoint, TrainingRun
 from local_stack.emulator.tuning import TuningRun
 
@@ -59,6 +60,7 @@ class LocalMode:
     trials_at_a_time: int = 1
     work_dir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="local-mode-")))
     endpoints: endpoints.LocalEndpoints = field(init=False, repr=False)
+    async_queues: async_inference.AsyncQueues = field(init=False, repr=False)
     _runs: dict[str, TrainingRun] = field(default_factory=dict, repr=False)
     _tunings: dict[str, TuningRun] = field(default_factory=dict, repr=False)
     _transforms: dict[str, transforms.TransformRun] = field(default_factory=dict, repr=False)
@@ -67,6 +69,7 @@ class LocalMode:
 
     def __post_init__(self) -> None:
         self.endpoints = endpoints.LocalEndpoints(self.endpoint, self.work_dir / "endpoints")
+        self.async_queues = async_inference.AsyncQueues(self.endpoints, self.endpoint)
 
     def training_job_created(self, job) -> TrainingRun | None:
         """Run ``job`` (a training job moto has just recorded) when local mode is on."""
@@ -129,8 +132,9 @@ class LocalMode:
             return self._tunings.get(name)
 
     def stop_all(self) -> None:
-        """Stop every tuning and transform job, kill every training job and invocation still
-        running, wait for each job to record how it ended, and stop every model server."""
+        """Stop every tuning and transform job and asynchronous queue, kill every training job
+        and invocation still running, wait for each job to record how it ended, and stop every
+        model server."""
         with self._lock:
             tunings, runs = list(self._tunings.values()), list(self._runs.values())
             batch = list(self._transforms.values())
@@ -147,7 +151,9 @@ class LocalMode:
             run.kill()
         for transform in batch:
             transform.stop()
+        self.async_queues.stop()
         self.endpoints.stop_all()  # the transforms' servers too: their requests end
+        self.async_queues.wait()
         for job in [*runs, *tunings, *batch]:
             job.wait(timeout=30)
         self.endpoints.stop_all()
@@ -184,6 +190,13 @@ def active() -> LocalMode | None:
 def tuning_job_created(backend, job) -> bool:
     """The tuning shim's question: does local mode run this tuning job's trials?"""
     return (mode := active()) is not None and mode.tuning_job_created(backend, job)
+
+
+def async_request_received(backend, request: async_inference.AsyncRequest) -> None:
+    """The InvokeEndpointAsync shim's hand-over: local mode serves the request, or (off) it
+    stays queued, as on an endpoint without instances."""
+    if (mode := active()) is not None and mode.enabled:
+        mode.async_queues.submit(backend, request)
 
 
 def _patch_moto() -> None:

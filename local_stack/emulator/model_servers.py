@@ -174,10 +174,15 @@ class ModelServer:
         return self
 
     def invoke(
-        self, body: bytes, headers: dict[str, str], container: bool = False
+        self,
+        body: bytes,
+        headers: dict[str, str],
+        container: bool = False,
+        timeout: float = INVOKE_TIMEOUT_S,
     ) -> tuple[int, dict[str, str], bytes]:
         """InvokeEndpoint's answer; ``container``: the container's own ``/invocations``
-        answer, as batch transform gets it (the model's status and body, unwrapped)."""
+        answer, as batch transform and asynchronous inference get it (the model's status and
+        body, unwrapped); ``timeout``: the seconds the model has to answer."""
         route = (
             "/invocations" if container else f"/endpoints/{self.variant.endpoint_name}/invocations"
         )
@@ -188,7 +193,7 @@ class ModelServer:
             method="POST",
         )
         try:
-            with urllib.request.urlopen(request, timeout=INVOKE_TIMEOUT_S) as answer:
+            with urllib.request.urlopen(request, timeout=timeout) as answer:
                 return answer.status, dict(answer.headers), answer.read()
         except urllib.error.HTTPError as error:
             return error.code, dict(error.headers), error.read()

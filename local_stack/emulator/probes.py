@@ -354,6 +354,56 @@ def sagemaker_invoke_endpoint(clients: Clients) -> bool:
     )
 
 
+def sagemaker_invoke_endpoint_async(clients: Clients) -> bool:
+    """InvokeEndpointAsync answers where the endpoint's AsyncInferenceConfig puts the answer
+    (``<S3OutputPath>/<InferenceId>.out``), and refuses an endpoint that does not exist and a
+    real-time one (moto: a canned location in a bucket of its own, for any endpoint)."""
+    sagemaker, runtime = clients("sagemaker"), clients("sagemaker-runtime")
+    model = _create_model(sagemaker)
+    realtime = _endpoint_config(sagemaker, model)
+    queued = _unique("config")
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=queued,
+        ProductionVariants=[
+            {
+                "VariantName": "AllTraffic",
+                "ModelName": model,
+                "InstanceType": "ml.m5.large",
+                "InitialInstanceCount": 1,
+            }
+        ],
+        AsyncInferenceConfig={"OutputConfig": {"S3OutputPath": "s3://probe-answers/out/"}},
+    )
+    endpoints = {config: _unique("endpoint") for config in (realtime, queued)}
+    for config, endpoint in endpoints.items():
+        sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=config)
+    call = {"InputLocation": "s3://probe-answers/in/photo.jpg", "InferenceId": "probe-1"}
+    try:
+        answer = runtime.invoke_endpoint_async(EndpointName=endpoints[queued], **call)
+        return (
+            answer["OutputLocation"] == "s3://probe-answers/out/probe-1.out"
+            and _refused(
+                "ValidationError",
+                runtime.invoke_endpoint_async,
+                EndpointName=_unique("endpoint"),
+                **call,
+            )
+            and _refused(
+                "ValidationError",
+                runtime.invoke_endpoint_async,
+                EndpointName=endpoints[realtime],
+                **call,
+            )
+        )
+    except (ClientError, BotoCoreError, ResponseParserError, KeyError):
+        return False
+    finally:
+        for config, endpoint in endpoints.items():
+            sagemaker.delete_endpoint(EndpointName=endpoint)
+            sagemaker.delete_endpoint_config(EndpointConfigName=config)
+        sagemaker.delete_model(ModelName=model)
+
+
 def sagemaker_empty_data_capture(clients: Clients) -> bool:
     """DescribeEndpointConfig has no DataCaptureConfig for a configuration without one."""
     sagemaker = clients("sagemaker")

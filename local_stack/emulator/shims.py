@@ -35,6 +35,10 @@
     the strategy's candidates, objective values from ``TRIAL_OBJECTIVES``, and the best trial
     chosen by the objective's direction. ListTrainingJobsForHyperParameterTuningJob, missing
     in moto, lists them.
+  - InvokeEndpointAsync answers for any endpoint, at a canned location in a bucket of its own;
+    the shim checks the call and answers where the endpoint's AsyncInferenceConfig puts the
+    answer, and local mode serves the queue (``async_inference``). InvokeEndpoint on an
+    asynchronous endpoint is refused, as the guide says it takes asynchronous calls only.
   - UpdateEndpoint is missing; the shim moves the endpoint to the new configuration at once
     (real endpoints pass through ``Updating``), keeping instance counts when asked to, and
     refuses, as SageMaker does, to change the instance type of (or remove) a variant that is
@@ -256,7 +260,8 @@ def _shim_sagemaker_invoke_endpoint() -> None:
     from moto.sagemaker.models import sagemaker_backends
     from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
 
-    from local_stack.emulator.endpoints import unknown_endpoint
+    from local_stack.emulator.endpoints import refused_if_asynchronous, unknown_endpoint
+    from local_stack.emulator.model_servers import InvokeEndpointError
 
     setup = SageMakerRuntimeResponse.setup_class
 
@@ -270,12 +275,38 @@ def _shim_sagemaker_invoke_endpoint() -> None:
         name = self.path.split("/")[2]
         if name not in backend.endpoints:
             return unknown_endpoint(name, self.current_account).answer()
+        try:
+            refused_if_asynchronous(backend, name)
+        except InvokeEndpointError as error:
+            return error.answer()
         if isinstance(self.body, bytes):  # moto keys its canned answers by the body, as text
             self.body = self.body.decode("latin-1")
         return invoke(self)
 
     SageMakerRuntimeResponse.setup_class = setup_with_the_body_as_bytes
     SageMakerRuntimeResponse.invoke_endpoint = invoke_an_existing_endpoint
+
+
+def _shim_sagemaker_invoke_endpoint_async() -> None:
+    from moto.sagemaker.models import sagemaker_backends
+    from moto.sagemakerruntime.responses import SageMakerRuntimeResponse
+
+    from local_stack.emulator import async_inference
+    from local_stack.emulator.model_servers import InvokeEndpointError
+
+    def invoke_endpoint_async(self):
+        from local_stack.emulator.local_mode import async_request_received
+
+        backend = sagemaker_backends[self.current_account][self.region]
+        name = self.path.split("/")[2]
+        try:
+            request = async_inference.request_of(backend, name, self.headers, self.current_account)
+            async_request_received(backend, request)
+        except InvokeEndpointError as error:
+            return error.answer()
+        return async_inference.accepted(request)
+
+    SageMakerRuntimeResponse.invoke_endpoint_async = invoke_endpoint_async
 
 
 # The fields TestEventPattern requires of an event (EventBridge API reference,
@@ -695,6 +726,11 @@ SHIMS = (
         "sagemaker_invoke_endpoint",
         _shim_sagemaker_invoke_endpoint,
         probes.sagemaker_invoke_endpoint,
+    ),
+    Shim(
+        "sagemaker_invoke_endpoint_async",
+        _shim_sagemaker_invoke_endpoint_async,
+        probes.sagemaker_invoke_endpoint_async,
     ),
     Shim(
         "events_test_event_pattern",

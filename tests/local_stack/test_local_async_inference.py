@@ -1,0 +1,239 @@
+"""Asynchronous inference on the emulator (API_runtime_InvokeEndpointAsync; developer guide,
+"Asynchronous inference", "Check prediction results", "Monitor asynchronous endpoint"): the
+request is answered 202 with where its answer will land; local mode reads the input from S3,
+the model answers, the answer lands at ``<S3OutputPath>/<id>.out`` (a failure at
+``<S3FailurePath>/<id>-error.out``), the success or error topic is told (a subscribed queue
+receives SageMaker's ``InferenceResult`` message), and the backlog metrics are published.
+
+The endpoint is deployed with plain boto3, as any client would.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+import uuid
+from types import SimpleNamespace
+
+import pytest
+from botocore.exceptions import ClientError
+from hypothesis import given
+from hypothesis import strategies as st
+
+from local_stack.emulator import client
+from local_stack.emulator.async_inference import request_of
+from local_stack.emulator.model_servers import InvokeEndpointError
+from tests.images import sample_image
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6.0-cpu-py312"
+ROLE = "arn:aws:iam::123456789012:role/endpoint"
+
+
+def queue_for(emulator, *topics: str) -> str:
+    """An SQS queue subscribed to ``topics``; its URL."""
+    sqs, sns = client("sqs", emulator), client("sns", emulator)
+    url = sqs.create_queue(QueueName=f"async-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]
+    for topic in topics:
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn["QueueArn"])
+    return url
+
+
+def notifications(emulator, queue_url: str, count: int, timeout: float = 30) -> list[dict]:
+    sqs, found = client("sqs", emulator), []
+    deadline = time.monotonic() + timeout
+    while len(found) < count and time.monotonic() < deadline:
+        answer = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+        for message in answer.get("Messages", []):
+            found.append(json.loads(json.loads(message["Body"])["Message"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+    return found
+
+
+def object_at(emulator, location: str, timeout: float = 240) -> bytes:
+    """The object at ``location`` once it exists (the model loads on the first request)."""
+    bucket, key = location.removeprefix("s3://").split("/", 1)
+    s3, deadline = client("s3", emulator), time.monotonic() + timeout
+    while True:
+        try:
+            return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        except ClientError as error:
+            if error.response["Error"]["Code"] != "NoSuchKey" or time.monotonic() > deadline:
+                raise
+        time.sleep(0.5)
+
+
+@pytest.fixture(scope="module")
+def async_endpoint(emulator, model_archive) -> SimpleNamespace:
+    """The trained model on an asynchronous endpoint and on a real-time one, with topics."""
+    s3, sns, sagemaker = (client(s, emulator) for s in ("s3", "sns", "sagemaker"))
+    name = f"async-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=name)
+    s3.upload_file(str(model_archive), name, "models/model.tar.gz")
+    topics = {kind: sns.create_topic(Name=f"{name}-{kind}")["TopicArn"] for kind in ("ok", "error")}
+    sagemaker.create_model(
+        ModelName=name,
+        ExecutionRoleArn=ROLE,
+        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{name}/models/model.tar.gz"},
+    )
+    variant = {"VariantName": "AllTraffic", "ModelName": name, "InstanceType": "ml.m5.large"}
+    outputs = {
+        "S3OutputPath": f"s3://{name}/async/out/",
+        "S3FailurePath": f"s3://{name}/async/failed/",
+        "NotificationConfig": {"SuccessTopic": topics["ok"], "ErrorTopic": topics["error"]},
+    }
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[{**variant, "InitialInstanceCount": 1}],
+        AsyncInferenceConfig={
+            "ClientConfig": {"MaxConcurrentInvocationsPerInstance": 2},
+            "OutputConfig": outputs,
+        },
+    )
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=f"{name}-rt", ProductionVariants=[{**variant, "InitialInstanceCount": 1}]
+    )
+    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    return SimpleNamespace(name=name, bucket=name, topics=topics, realtime=f"{name}-rt")
+
+
+def submit(emulator, endpoint: str, bucket: str, body: bytes, content_type: str) -> dict:
+    key = f"async/in/{uuid.uuid4().hex}"
+    client("s3", emulator).put_object(Bucket=bucket, Key=key, Body=body)
+    return client("sagemaker-runtime", emulator).invoke_endpoint_async(
+        EndpointName=endpoint, InputLocation=f"s3://{bucket}/{key}", ContentType=content_type
+    )
+
+
+def test_a_request_is_answered_into_s3_and_its_topic_is_told(
+    emulator, local_mode, async_endpoint, sample_dataset
+):
+    sagemaker, runtime = client("sagemaker", emulator), client("sagemaker-runtime", emulator)
+    endpoint = async_endpoint.name
+    queue = queue_for(emulator, *async_endpoint.topics.values())
+    jpeg = sample_image(sample_dataset, "004.Akita").read_bytes()
+    request = json.dumps({"image": base64.b64encode(jpeg).decode(), "top_k": 3}).encode()
+
+    good = submit(emulator, endpoint, async_endpoint.bucket, request, "application/json")
+    bad = submit(emulator, endpoint, async_endpoint.bucket, b"not a photo", "application/x-image")
+
+    assert good["ResponseMetadata"]["HTTPStatusCode"] == 202
+    bucket_url = f"s3://{async_endpoint.bucket}"
+    assert good["OutputLocation"] == f"{bucket_url}/async/out/{good['InferenceId']}.out"
+    assert bad["FailureLocation"] == f"{bucket_url}/async/failed/{bad['InferenceId']}-error.out"
+    answer = json.loads(object_at(emulator, good["OutputLocation"]))
+    assert [p["breed"] for p in answer["predictions"]][:1] == ["Akita"]
+    assert len(answer["predictions"]) == 3
+    refusal = object_at(emulator, bad["FailureLocation"]).decode()
+    assert "unsupported_media_type" in refusal
+
+    messages = {m["inferenceId"]: m for m in notifications(emulator, queue, 2)}
+    success, failure = messages[good["InferenceId"]], messages[bad["InferenceId"]]
+    assert (success["eventSource"], success["eventName"]) == ("aws:sagemaker", "InferenceResult")
+    assert success["invocationStatus"] == "Completed"
+    assert success["responseParameters"]["outputLocation"] == good["OutputLocation"]
+    assert success["requestParameters"]["endpointName"] == endpoint
+    assert failure["invocationStatus"] == "Failed"
+    assert failure["failureReason"].startswith("ClientError: Received client error (415)")
+    assert failure["responseParameters"]["failureLocation"] == bad["FailureLocation"]
+
+    # The same model on a real-time endpoint answers the same.
+    sagemaker.create_endpoint(
+        EndpointName=async_endpoint.realtime, EndpointConfigName=async_endpoint.realtime
+    )
+    realtime = runtime.invoke_endpoint(
+        EndpointName=async_endpoint.realtime, Body=request, ContentType="application/json"
+    )
+    assert json.loads(realtime["Body"].read())["predictions"] == answer["predictions"]
+
+
+def test_the_backlog_and_outcomes_are_published_as_sagemaker_does(
+    emulator, local_mode, async_endpoint
+):
+    """Metrics of "Monitor asynchronous endpoint": the backlog by EndpointName, the outcomes by
+    EndpointName and VariantName."""
+    endpoint = async_endpoint.name
+    ids = [
+        submit(emulator, endpoint, async_endpoint.bucket, b"nope", "application/x-image")
+        for _ in range(3)
+    ]
+    for sent in ids:
+        object_at(emulator, sent["FailureLocation"])
+    cloudwatch = client("cloudwatch", emulator)
+
+    def statistic(metric: str, statistic: str, **dimensions) -> float:
+        answer = cloudwatch.get_metric_statistics(
+            Namespace="AWS/SageMaker",
+            MetricName=metric,
+            Dimensions=[
+                {"Name": k, "Value": v} for k, v in {"EndpointName": endpoint, **dimensions}.items()
+            ],
+            StartTime=time.time() - 600,
+            EndTime=time.time() + 60,
+            Period=60,
+            Statistics=[statistic],
+        )
+        return max((p[statistic] for p in answer["Datapoints"]), default=0.0)
+
+    assert statistic("ApproximateBacklogSize", "Maximum") >= 1
+    assert statistic("ApproximateBacklogSizePerInstance", "Maximum") >= 1
+    assert statistic("HasBacklogWithoutCapacity", "Maximum") == 0  # one instance, always
+    assert statistic("InvocationFailures", "Sum", VariantName="AllTraffic") >= 3
+
+
+def test_what_sagemaker_refuses_is_refused(emulator, local_mode, async_endpoint):
+    runtime = client("sagemaker-runtime", emulator)
+    location = f"s3://{async_endpoint.bucket}/async/in/none"
+    with pytest.raises(ClientError) as unknown:
+        runtime.invoke_endpoint_async(EndpointName="no-such-endpoint", InputLocation=location)
+    assert unknown.value.response["Error"]["Code"] == "ValidationError"
+    with pytest.raises(ClientError) as realtime:
+        runtime.invoke_endpoint_async(EndpointName=async_endpoint.realtime, InputLocation=location)
+    assert (
+        "not configured for asynchronous inference" in realtime.value.response["Error"]["Message"]
+    )
+    with pytest.raises(ClientError) as synchronous:
+        runtime.invoke_endpoint(
+            EndpointName=async_endpoint.name, Body=b"{}", ContentType="application/json"
+        )
+    assert "InvokeEndpointAsync" in synchronous.value.response["Error"]["Message"]
+
+
+class Backend(SimpleNamespace):
+    """moto's SageMaker backend as request_of reads it: one asynchronous endpoint, "queued"."""
+
+
+BACKEND = Backend(
+    endpoints={"queued": SimpleNamespace(endpoint_config_name="queued")},
+    endpoint_configs={
+        "queued": SimpleNamespace(
+            async_inference_config={"OutputConfig": {"S3OutputPath": "s3://b/out"}}
+        )
+    },
+)
+HEADER_NAMES = st.sampled_from(
+    [
+        "X-Amzn-SageMaker-InputLocation",
+        "X-Amzn-SageMaker-Inference-Id",
+        "X-Amzn-SageMaker-RequestTTLSeconds",
+        "X-Amzn-SageMaker-InvocationTimeoutSeconds",
+        "X-Amzn-SageMaker-Content-Type",
+    ]
+)
+
+
+@given(headers=st.dictionaries(HEADER_NAMES, st.text(max_size=80)))
+def test_any_headers_make_a_request_or_a_validation_error(headers):
+    try:
+        request = request_of(BACKEND, "queued", headers, "123456789012")
+    except InvokeEndpointError as error:
+        refusal = (error.status, error.code)
+    else:
+        refusal = None
+        assert request.output_location == f"s3://b/out/{request.inference_id}.out"
+        assert 60 <= request.ttl_s <= 21600
+        assert 1 <= request.timeout_s <= 3600
+    assert refusal in (None, (400, "ValidationError"))
