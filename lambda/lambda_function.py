@@ -2,6 +2,9 @@
 
 Configuration (environment): ``ENDPOINT_NAME`` (required), ``MODEL_VERSION`` (a label for
 answers), ``INPUT_BUCKET``/``INPUT_PREFIX`` (enable ``s3_uri`` input under that prefix),
+``ASYNC_BUCKET``/``ASYNC_INPUT_PREFIX``/``ASYNC_OUTPUT_PREFIX``/``ASYNC_FAILURE_PREFIX`` (an
+asynchronous endpoint: a request is queued and answered 202 with its id, and
+``GET /classify/{id}`` or ``{"inference_id": ...}`` says done, failed or pending),
 ``URL_ALLOWLIST`` (comma-separated https hosts; empty disables ``url`` input),
 ``CORS_ALLOW_ORIGIN`` (no CORS header when empty), ``MAX_IMAGE_BYTES``, and the time budget:
 ``FUNCTION_TIMEOUT_SECONDS``, ``INVOKE_TIMEOUT_SECONDS`` (per attempt) and
@@ -32,7 +35,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from invoker import endpoint, events, images, responses
+from invoker import asynchronous, endpoint, events, images, responses
 from invoker.config import (
     INPUT_CONNECT_TIMEOUT_SECONDS,
     INPUT_DEADLINE_SECONDS,
@@ -179,18 +182,10 @@ def image_bytes(request: events.Request) -> bytes:
     return request.image
 
 
-def classify(event) -> tuple[int, dict]:
-    if PROBLEMS:
-        raise ApiError(500, "misconfigured", "the function is misconfigured", "; ".join(PROBLEMS))
-    request = events.parse_request(event, CONFIG)
-    image = image_bytes(request)
+def call_endpoint(call, **parameters) -> dict:
+    """``call`` (InvokeEndpoint or InvokeEndpointAsync) with its errors as the caller's."""
     try:
-        answer = RUNTIME.invoke_endpoint(
-            EndpointName=CONFIG.endpoint_name,
-            ContentType="application/json",
-            Accept="application/json",
-            Body=endpoint.endpoint_body(request, image),
-        )
+        return call(EndpointName=CONFIG.endpoint_name, **parameters)
     except ClientError as error:
         raise endpoint.endpoint_error(error.response) from error
     except (ReadTimeoutError, ConnectTimeoutError) as error:
@@ -201,6 +196,87 @@ def classify(event) -> tuple[int, dict]:
         raise ApiError(
             502, "endpoint_unreachable", "the endpoint cannot be reached", str(error)
         ) from error
+
+
+def labels() -> dict:
+    return {"endpoint": CONFIG.endpoint_name, "model_version": CONFIG.model_version}
+
+
+def submit(request: events.Request, image: bytes) -> dict:
+    """Queue the request on the asynchronous endpoint: its JSON under the input prefix, then
+    InvokeEndpointAsync under a new id, which the caller polls with."""
+    inference_id = asynchronous.new_inference_id()
+    key = asynchronous.input_key(CONFIG.async_input_prefix, inference_id)
+    try:
+        s3_client().put_object(
+            Bucket=CONFIG.async_bucket,
+            Key=key,
+            Body=endpoint.endpoint_body(request, image),
+            ContentType="application/json",
+        )
+    except (ClientError, BotoCoreError) as error:
+        raise ApiError(
+            503, "unavailable", "the request could not be queued; retry shortly", str(error)
+        ) from error
+    call_endpoint(
+        RUNTIME.invoke_endpoint_async,
+        InputLocation=f"s3://{CONFIG.async_bucket}/{key}",
+        ContentType="application/json",
+        Accept="application/json",
+        InferenceId=inference_id,
+    )
+    return {**asynchronous.accepted(inference_id), **labels()}
+
+
+# An answer or a failure is a few KB; more is not one the endpoint wrote.
+MAX_ANSWER_BYTES = 1_000_000
+
+
+def stored(key: str, what: str) -> bytes | None:
+    """The object at ``key`` of the asynchronous bucket, or None when there is none."""
+    try:
+        answer = s3_client().get_object(Bucket=CONFIG.async_bucket, Key=key)
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        code = error.response.get("Error", {}).get("Code", "error")
+        raise ApiError(502, "answer_unavailable", f"cannot read the {what}: {code}") from None
+    except BotoCoreError as error:
+        raise ApiError(503, "answer_unavailable", f"cannot read the {what}", str(error)) from None
+    with answer["Body"] as body:
+        return body.read(MAX_ANSWER_BYTES)
+
+
+def status_of(inference_id: str) -> dict:
+    """What became of a queued request: done, failed, pending, or a 404."""
+    output = stored(asynchronous.output_key(CONFIG.async_output_prefix, inference_id), "answer")
+    if output is not None:
+        return {**asynchronous.done(inference_id, output), **labels()}
+    failure_key = asynchronous.failure_key(CONFIG.async_failure_prefix, inference_id)
+    if (failure := stored(failure_key, "failure")) is not None:
+        return {**asynchronous.failed(inference_id, failure), **labels()}
+    if stored(asynchronous.input_key(CONFIG.async_input_prefix, inference_id), "request") is None:
+        raise ApiError(
+            404, "not_found", "no request has this inference_id: it never had, or it expired"
+        )
+    return asynchronous.pending(inference_id)
+
+
+def classify(event) -> tuple[int, dict]:
+    if PROBLEMS:
+        raise ApiError(500, "misconfigured", "the function is misconfigured", "; ".join(PROBLEMS))
+    if CONFIG.asynchronous and (inference_id := asynchronous.inference_id_of(event)) is not None:
+        return 200, status_of(inference_id)
+    request = events.parse_request(event, CONFIG)
+    image = image_bytes(request)
+    if CONFIG.asynchronous:
+        return 202, submit(request, image)
+    answer = call_endpoint(
+        RUNTIME.invoke_endpoint,
+        ContentType="application/json",
+        Accept="application/json",
+        Body=endpoint.endpoint_body(request, image),
+    )
     model = endpoint.answer_of(answer["Body"].read(), request.top_k)
     body = {
         "predictions": model.predictions,
@@ -229,10 +305,10 @@ def lambda_handler(event, context):
         status, result = 500, responses.error_response(error, CONFIG)
         fields = {"status": status, "code": error.code, "reason": "unexpected failure"}
     else:
-        fields = {
-            "status": status,
-            "top_breed": body["predictions"][0]["breed"] if body["predictions"] else None,
-        }
+        predictions = body.get("predictions")
+        fields = {"status": status, "top_breed": predictions[0]["breed"] if predictions else None}
+        if "inference_id" in body:
+            fields["inference_id"] = body["inference_id"]
     fields["duration_ms"] = round(1000 * (time.perf_counter() - started), 1)
     level = logging.ERROR if status >= 500 else logging.INFO
     logger.log(level, "request handled", extra={"request_id": request_id, "fields": fields})

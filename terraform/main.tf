@@ -4,11 +4,14 @@ locals {
   # The runtimes the parity tests reproduce (tests/parity): only their image tags deploy.
   runtimes        = jsondecode(file("${path.module}/runtimes.json"))
   bucket_name     = coalesce(var.bucket_name, "${var.name}-${data.aws_caller_identity.current.account_id}")
-  prefixes        = { data = "data/", code = "code/", models = "models/", checkpoints = "checkpoints/", features = "features/", capture = "capture/", registry = "registry/" }
+  prefixes        = { data = "data/", code = "code/", models = "models/", checkpoints = "checkpoints/", features = "features/", capture = "capture/", async = "async/", registry = "registry/" }
   deploy_endpoint = var.model_data_url != null || var.model_package_arn != null
   serverless      = var.endpoint_mode == "serverless"
-  # Capture is on by default where SageMaker offers it (not on serverless endpoints).
-  data_capture = coalesce(var.endpoint_data_capture.enabled, !local.serverless) ? {
+  asynchronous    = var.endpoint_mode == "async"
+  # An asynchronous endpoint's requests, answers and failures, under the bucket's async/.
+  async_prefixes = { input = "${local.prefixes.async}in/", output = "${local.prefixes.async}out/", failure = "${local.prefixes.async}failed/" }
+  # Capture is on by default where SageMaker offers it (real-time endpoints).
+  data_capture = coalesce(var.endpoint_data_capture.enabled, var.endpoint_mode == "realtime") ? {
     destination_s3_uri  = "s3://${module.data_bucket.bucket_name}/${local.prefixes.capture}"
     sampling_percentage = var.endpoint_data_capture.sampling_percentage
   } : null
@@ -144,13 +147,20 @@ module "sagemaker_endpoint" {
   serverless                = local.serverless ? var.endpoint_serverless : null
   network_isolation         = !local.serverless # serverless endpoints cannot be isolated
   inference_image_tag       = var.inference_image_tag
-  autoscaling               = var.endpoint_autoscaling
-  deployment                = var.endpoint_deployment
-  rollback_alarms           = var.endpoint_rollback_alarms
-  data_capture              = local.data_capture
-  off_hours                 = var.endpoint_off_hours
-  kms_key_arn               = var.kms_key_arn
-  tags                      = var.tags
+  autoscaling               = merge(var.endpoint_autoscaling, { min_capacity = coalesce(var.endpoint_autoscaling.min_capacity, local.asynchronous ? 0 : 1) })
+  async_inference = local.asynchronous ? {
+    input_s3_uri                            = "s3://${module.data_bucket.bucket_name}/${local.async_prefixes.input}"
+    output_s3_uri                           = "s3://${module.data_bucket.bucket_name}/${local.async_prefixes.output}"
+    failure_s3_uri                          = "s3://${module.data_bucket.bucket_name}/${local.async_prefixes.failure}"
+    topics_kms_key_arn                      = module.monitoring[0].topic_kms_key_arn
+    max_concurrent_invocations_per_instance = var.endpoint_async.max_concurrent_invocations_per_instance
+  } : null
+  deployment      = var.endpoint_deployment
+  rollback_alarms = var.endpoint_rollback_alarms
+  data_capture    = local.data_capture
+  off_hours       = var.endpoint_off_hours
+  kms_key_arn     = var.kms_key_arn
+  tags            = var.tags
 }
 
 module "lambda_invoker" {
@@ -165,6 +175,7 @@ module "lambda_invoker" {
   input_s3          = var.lambda_s3_input_prefix == null ? null : { bucket = module.data_bucket.bucket_name, prefix = var.lambda_s3_input_prefix }
   url_allowlist     = var.lambda_url_allowlist
   cors_allow_origin = var.lambda_cors_allow_origin
+  async_inference   = local.asynchronous ? merge({ bucket = module.data_bucket.bucket_name }, { for role, prefix in local.async_prefixes : "${role}_prefix" => prefix }) : null
   # A serverless endpoint may start cold and takes 4 MB requests: one long attempt, smaller images.
   invoke_timeout          = local.serverless ? 19 : 8
   invoke_attempts         = local.serverless ? 1 : 2
@@ -195,6 +206,7 @@ module "http_api" {
   throttling         = var.http_api.throttling
   cors_allow_origins = var.http_api.cors_allow_origins
   authorization      = var.http_api.authorization
+  status_route       = local.asynchronous
   kms_key_arn        = var.kms_key_arn
   tags               = var.tags
 }
@@ -203,11 +215,13 @@ module "monitoring" {
   source = "./modules/monitoring"
   count  = local.deploy_endpoint ? 1 : 0
 
-  name                  = var.name
-  endpoint_name         = module.sagemaker_endpoint[0].endpoint_name
-  variant_name          = module.sagemaker_endpoint[0].variant_name
-  function_name         = module.lambda_invoker[0].function_name
-  endpoint_mode         = var.endpoint_mode
+  name          = var.name
+  endpoint_name = module.sagemaker_endpoint[0].endpoint_name
+  variant_name  = module.sagemaker_endpoint[0].variant_name
+  function_name = module.lambda_invoker[0].function_name
+  endpoint_mode = var.endpoint_mode
+  # An asynchronous endpoint's outcome topics are encrypted with the alarm topic's key.
+  create_sns_topic      = local.asynchronous
   transform_job_prefix  = "${var.name}-transform-"
   deployment_alarm_arns = module.sagemaker_endpoint[0].rollback_alarm_arns
   monthly_budget        = var.monthly_budget

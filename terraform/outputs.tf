@@ -129,7 +129,7 @@ output "inference_image_uri" {
 }
 
 output "endpoint_mode" {
-  description = "realtime or serverless, or null without an endpoint."
+  description = "realtime, serverless or async, or null without an endpoint."
   value       = one(module.sagemaker_endpoint[*].mode)
 }
 
@@ -161,4 +161,14 @@ output "transform_input_s3_uri" {
 output "transform_output_s3_uri" {
   description = "Where batch transform jobs write their answers (python -m mlops transform --output)."
   value       = module.batch_transform.output_s3_uri
+}
+
+output "http_api_status_url" {
+  description = "With endpoint_mode = async and create_http_api: the URL to GET a queued request's status from ({inference_id} from the 202 answer), or null."
+  value       = one(module.http_api[*].status_url)
+}
+
+output "endpoint_async_inference" {
+  description = "An asynchronous endpoint's request, answer and failure locations and its success and error topics (subscribe to be told), or null."
+  value       = one(module.sagemaker_endpoint[*].async_inference)
 }

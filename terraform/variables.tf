@@ -181,25 +181,34 @@ variable "inference_image_tag" {
 
 variable "endpoint_autoscaling" {
   type = object({
-    min_capacity             = optional(number, 1)
+    min_capacity             = optional(number)
     max_capacity             = optional(number, 3)
     invocations_per_instance = optional(number, 70)
+    backlog_per_instance     = optional(number, 5)
     scale_in_cooldown        = optional(number, 30)
     scale_out_cooldown       = optional(number, 30)
   })
   default     = {}
-  description = "Endpoint auto scaling: instance bounds, target invocations per instance per minute, cooldowns (s)."
+  description = "Endpoint auto scaling: instance bounds (min_capacity defaults to 1, and to 0 for endpoint_mode = async, which scales to zero when its queue is empty), the target invocations per instance per minute (realtime) or queued requests per instance (async), cooldowns (s)."
 }
 
 variable "endpoint_mode" {
   type        = string
   default     = "realtime"
-  description = "realtime: instances with auto scaling; serverless: SageMaker Serverless Inference (pay per request, cold starts). Switching replaces the endpoint."
+  description = "realtime: instances with auto scaling; serverless: SageMaker Serverless Inference (pay per request, cold starts); async: SageMaker Asynchronous Inference (requests queued through s3://BUCKET/async/, answered into S3, the Lambda answers 202 and GET /classify/{id} polls; instances scale to zero when idle). Switching replaces the endpoint."
 
   validation {
-    condition     = contains(["realtime", "serverless"], var.endpoint_mode)
-    error_message = "endpoint_mode must be realtime or serverless."
+    condition     = contains(["realtime", "serverless", "async"], var.endpoint_mode)
+    error_message = "endpoint_mode must be realtime, serverless or async."
   }
+}
+
+variable "endpoint_async" {
+  type = object({
+    max_concurrent_invocations_per_instance = optional(number)
+  })
+  default     = {}
+  description = "The asynchronous endpoint's requests per instance at a time (1-1000; null lets SageMaker choose) (endpoint_mode = async)."
 }
 
 variable "endpoint_serverless" {
@@ -247,7 +256,7 @@ variable "endpoint_data_capture" {
     expiration_days     = optional(number, 30)
   })
   default     = {}
-  description = "Capture of requests and responses to s3://BUCKET/capture/: enabled (default: on for realtime, off for serverless, which cannot capture), the share sampled, and the days captures are kept."
+  description = "Capture of requests and responses to s3://BUCKET/capture/: enabled (default: on for realtime; off for serverless, which cannot capture, and for async, whose requests and answers are kept under async/), the share sampled, and the days captures (and asynchronous requests and answers) are kept."
 
   validation {
     condition     = var.endpoint_data_capture.expiration_days >= 1 && floor(var.endpoint_data_capture.expiration_days) == var.endpoint_data_capture.expiration_days

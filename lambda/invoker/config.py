@@ -33,6 +33,15 @@ class Config:
     invoke_timeout_seconds: float = 8
     invoke_attempts: int = 2
     connect_timeout_seconds: float = 2
+    # An asynchronous endpoint: where requests go and answers land, in one bucket.
+    async_bucket: str = ""
+    async_input_prefix: str = ""
+    async_output_prefix: str = ""
+    async_failure_prefix: str = ""
+
+    @property
+    def asynchronous(self) -> bool:
+        return bool(self.async_bucket)
 
     @classmethod
     def from_env(cls, env) -> Config:
@@ -48,6 +57,10 @@ class Config:
             function_timeout_seconds=float(env.get("FUNCTION_TIMEOUT_SECONDS", 29)),
             invoke_timeout_seconds=float(env.get("INVOKE_TIMEOUT_SECONDS", 8)),
             invoke_attempts=int(env.get("INVOKE_ATTEMPTS", 2)),
+            async_bucket=env.get("ASYNC_BUCKET", ""),
+            async_input_prefix=env.get("ASYNC_INPUT_PREFIX", ""),
+            async_output_prefix=env.get("ASYNC_OUTPUT_PREFIX", ""),
+            async_failure_prefix=env.get("ASYNC_FAILURE_PREFIX", ""),
         )
 
     def problems(self) -> list[str]:
@@ -68,6 +81,12 @@ class Config:
                 f"{self.invoke_attempts} attempts x ({self.connect_timeout_seconds:g} s connect + "
                 f"{self.invoke_timeout_seconds:g} s read) + {SAFETY_MARGIN_SECONDS} s), more than "
                 f"the function timeout of {self.function_timeout_seconds:g} s"
+            )
+        prefixes = (self.async_input_prefix, self.async_output_prefix, self.async_failure_prefix)
+        if self.async_bucket and not all(prefix.endswith("/") for prefix in prefixes):
+            found.append(
+                "ASYNC_BUCKET needs ASYNC_INPUT_PREFIX, ASYNC_OUTPUT_PREFIX and "
+                "ASYNC_FAILURE_PREFIX, each ending with a slash"
             )
         if self.max_image_bytes > DEFAULT_MAX_IMAGE_BYTES:
             found.append(

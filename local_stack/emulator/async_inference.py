@@ -25,9 +25,9 @@ What SageMaker documents, and this does (API_runtime_InvokeEndpointAsync; develo
   HasBacklogWithoutCapacity each time the backlog changes, and InvocationsProcesssed (sic, as
   the guide spells it) or InvocationFailures (EndpointName, VariantName) for each request.
 
-With local mode off a request is accepted and stays queued, as on an endpoint with no
-instances. moto's own InvokeEndpointAsync answers for any endpoint and writes a canned answer
-to a bucket of its own.
+With local mode off a request is accepted and stays queued (in the backlog metrics too), as on
+an endpoint with no instances. moto's own InvokeEndpointAsync answers for any endpoint and
+writes a canned answer to a bucket of its own.
 """
 
 from __future__ import annotations
@@ -195,8 +195,9 @@ class AsyncQueues:
         self._pools: dict[str, ThreadPoolExecutor] = {}
         self._stopped = False
 
-    def submit(self, backend, request: AsyncRequest) -> None:
-        """Queue ``request``; it is answered in the background."""
+    def submit(self, backend, request: AsyncRequest, serve: bool = True) -> None:
+        """Queue ``request``; it is answered in the background, or (``serve`` False: local
+        mode is off) it stays queued, in the backlog metrics too."""
         name = request.endpoint_name
         concurrency = request.config.get("ClientConfig", {}).get(
             "MaxConcurrentInvocationsPerInstance", DEFAULT_CONCURRENCY
@@ -206,11 +207,12 @@ class AsyncQueues:
                 raise InvokeEndpointError(503, "ServiceUnavailable", "local mode stopped serving")
             self._backlog.setdefault(name, deque()).append(request)
             pool = self._pools.get(name)
-            if pool is None:
+            if pool is None and serve:
                 pool = ThreadPoolExecutor(int(concurrency), thread_name_prefix=f"async-{name}")
                 self._pools[name] = pool
         self._publish_backlog(backend, name)
-        pool.submit(self._serve, backend, request)
+        if serve:
+            pool.submit(self._serve, backend, request)
 
     def backlog(self, endpoint_name: str) -> list[AsyncRequest]:
         with self._lock:

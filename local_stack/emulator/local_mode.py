@@ -195,8 +195,8 @@ def tuning_job_created(backend, job) -> bool:
 def async_request_received(backend, request: async_inference.AsyncRequest) -> None:
     """The InvokeEndpointAsync shim's hand-over: local mode serves the request, or (off) it
     stays queued, as on an endpoint without instances."""
-    if (mode := active()) is not None and mode.enabled:
-        mode.async_queues.submit(backend, request)
+    if (mode := active()) is not None:
+        mode.async_queues.submit(backend, request, serve=mode.enabled)
 
 
 def _patch_moto() -> None:

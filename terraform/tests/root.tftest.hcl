@@ -104,6 +104,33 @@ run "serverless_turns_capture_off_and_gives_the_lambda_one_long_attempt" {
   }
 }
 
+run "async_queues_under_async_scales_from_zero_and_polls_through_the_api" {
+  command = plan
+
+  variables {
+    model_data_url  = "s3://dog-breeds-123456789012/models/run-1/model.tar.gz"
+    endpoint_mode   = "async"
+    create_http_api = true
+  }
+
+  assert {
+    condition     = module.sagemaker_endpoint[0].mode == "async" && module.sagemaker_endpoint[0].data_capture_s3_uri == null
+    error_message = "an asynchronous endpoint keeps its requests under async/, without capture"
+  }
+  assert {
+    condition     = module.sagemaker_endpoint[0].async_inference.output_s3_uri == "s3://dog-breeds-123456789012/async/out/" && module.sagemaker_endpoint[0].async_inference.failure_s3_uri == "s3://dog-breeds-123456789012/async/failed/"
+    error_message = "answers and failures land under async/out/ and async/failed/"
+  }
+  assert {
+    condition     = module.sagemaker_endpoint[0].async_inference.input_s3_uri == "s3://dog-breeds-123456789012/${module.lambda_invoker[0].async_inference.input_prefix}"
+    error_message = "the Lambda queues requests where the endpoint reads them"
+  }
+  assert {
+    condition     = module.http_api[0].status_url != null && module.sagemaker_endpoint[0].async_inference.input_s3_uri != null
+    error_message = "the API must route status requests"
+  }
+}
+
 run "rejects_bad_endpoint_mode" {
   command = plan
   variables {

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
+import sys
 import time
 import uuid
 from types import SimpleNamespace
@@ -24,7 +26,9 @@ from hypothesis import strategies as st
 from local_stack.emulator import client
 from local_stack.emulator.async_inference import request_of
 from local_stack.emulator.model_servers import InvokeEndpointError
+from local_stack.emulator.probes import LAMBDA_TRUST_POLICY
 from tests.images import sample_image
+from tests.training import REPO_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -68,7 +72,8 @@ def object_at(emulator, location: str, timeout: float = 240) -> bytes:
 
 @pytest.fixture(scope="module")
 def async_endpoint(emulator, model_archive) -> SimpleNamespace:
-    """The trained model on an asynchronous endpoint and on a real-time one, with topics."""
+    """The trained model on an asynchronous endpoint and on a real-time one, with topics
+    (created before any test turns local mode on: the models load on their first request)."""
     s3, sns, sagemaker = (client(s, emulator) for s in ("s3", "sns", "sagemaker"))
     name = f"async-{uuid.uuid4().hex[:8]}"
     s3.create_bucket(Bucket=name)
@@ -97,6 +102,7 @@ def async_endpoint(emulator, model_archive) -> SimpleNamespace:
         EndpointConfigName=f"{name}-rt", ProductionVariants=[{**variant, "InitialInstanceCount": 1}]
     )
     sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    sagemaker.create_endpoint(EndpointName=f"{name}-rt", EndpointConfigName=f"{name}-rt")
     return SimpleNamespace(name=name, bucket=name, topics=topics, realtime=f"{name}-rt")
 
 
@@ -111,7 +117,6 @@ def submit(emulator, endpoint: str, bucket: str, body: bytes, content_type: str)
 def test_a_request_is_answered_into_s3_and_its_topic_is_told(
     emulator, local_mode, async_endpoint, sample_dataset
 ):
-    sagemaker, runtime = client("sagemaker", emulator), client("sagemaker-runtime", emulator)
     endpoint = async_endpoint.name
     queue = queue_for(emulator, *async_endpoint.topics.values())
     jpeg = sample_image(sample_dataset, "004.Akita").read_bytes()
@@ -140,14 +145,91 @@ def test_a_request_is_answered_into_s3_and_its_topic_is_told(
     assert failure["failureReason"].startswith("ClientError: Received client error (415)")
     assert failure["responseParameters"]["failureLocation"] == bad["FailureLocation"]
 
-    # The same model on a real-time endpoint answers the same.
-    sagemaker.create_endpoint(
-        EndpointName=async_endpoint.realtime, EndpointConfigName=async_endpoint.realtime
+
+def invoker(emulator, endpoint: SimpleNamespace, tmp_path) -> str:
+    """The function (built as `make package-lambda` builds it) in front of the endpoint."""
+    package = tmp_path / "lambda.zip"
+    subprocess.run(
+        [sys.executable, "scripts/build_lambda_zip.py", "lambda", str(package)],
+        cwd=REPO_ROOT,
+        check=True,
     )
-    realtime = runtime.invoke_endpoint(
-        EndpointName=async_endpoint.realtime, Body=request, ContentType="application/json"
+    role = client("iam", emulator).create_role(
+        RoleName=f"{endpoint.name}-invoker",
+        AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST_POLICY),
     )
-    assert json.loads(realtime["Body"].read())["predictions"] == answer["predictions"]
+    name = f"{endpoint.name}-invoker"
+    client("lambda", emulator).create_function(
+        FunctionName=name,
+        Runtime="python3.12",
+        Role=role["Role"]["Arn"],
+        Handler="lambda_function.lambda_handler",
+        Code={"ZipFile": package.read_bytes()},
+        Timeout=29,
+        Environment={
+            "Variables": {
+                "ENDPOINT_NAME": endpoint.name,
+                "ASYNC_BUCKET": endpoint.bucket,
+                "ASYNC_INPUT_PREFIX": "async/in/",
+                "ASYNC_OUTPUT_PREFIX": "async/out/",
+                "ASYNC_FAILURE_PREFIX": "async/failed/",
+            }
+        },
+    )
+    return name
+
+
+def call(emulator, function: str, event: dict) -> tuple[int, dict]:
+    answer = client("lambda", emulator).invoke(FunctionName=function, Payload=json.dumps(event))
+    result = json.loads(answer["Payload"].read())
+    return result["statusCode"], json.loads(result["body"])
+
+
+def settled(emulator, function: str, inference_id: str, timeout: float = 240) -> dict:
+    """The status route's answer once it is no longer pending."""
+    deadline = time.monotonic() + timeout
+    while True:
+        code, found = call(emulator, function, {"inference_id": inference_id})
+        assert code == 200, found
+        if found["status"] != "pending" or time.monotonic() > deadline:
+            return found
+        time.sleep(1)
+
+
+def test_the_lambdas_status_route_gives_the_answer_or_the_reason(
+    emulator, local_mode, async_endpoint, sample_dataset, tmp_path
+):
+    """Through the function as the page uses it: 202 with an id, then done with the same
+    top-k as a real-time call of the model; a photo the model refuses, queued beside it, ends
+    failed with the model's reason."""
+    function = invoker(emulator, async_endpoint, tmp_path)
+    jpeg = sample_image(sample_dataset, "001.Affenpinscher").read_bytes()
+    image = base64.b64encode(jpeg).decode()
+    code, accepted = call(emulator, function, {"image": image, "top_k": 3})
+    assert code == 202
+    assert accepted["status"] == "pending"
+    refused_id = uuid.uuid4().hex
+    client("s3", emulator).put_object(
+        Bucket=async_endpoint.bucket, Key=f"async/in/{refused_id}.json", Body=b"not a photo"
+    )
+    client("sagemaker-runtime", emulator).invoke_endpoint_async(
+        EndpointName=async_endpoint.name,
+        InputLocation=f"s3://{async_endpoint.bucket}/async/in/{refused_id}.json",
+        ContentType="application/x-image",
+        InferenceId=refused_id,
+    )
+
+    done = settled(emulator, function, accepted["inference_id"])
+    assert done["status"] == "done", done
+    realtime = client("sagemaker-runtime", emulator).invoke_endpoint(
+        EndpointName=async_endpoint.realtime,
+        Body=json.dumps({"image": image, "top_k": 3}),
+        ContentType="application/json",
+    )
+    assert done["predictions"] == json.loads(realtime["Body"].read())["predictions"]
+    failed = settled(emulator, function, refused_id)
+    assert failed["status"] == "failed"
+    assert failed["error"]["code"] == "unsupported_media_type"
 
 
 def test_the_backlog_and_outcomes_are_published_as_sagemaker_does(

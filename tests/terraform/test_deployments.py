@@ -4,7 +4,8 @@ One endpoint (the module and its monitoring, `fixtures/endpoint`) lives through 
 this file, in order: a new model keeps the instance count auto scaling chose; an instance-type
 change deregisters auto scaling around the update (SageMaker refuses the update otherwise, and
 the emulator's UpdateEndpoint enforces that rule); a deployment SageMaker rolled back makes
-`python -m mlops verify` fail; the endpoint switches to serverless. AWS rules:
+`python -m mlops verify` fail; the endpoint switches to serverless, then to asynchronous. AWS
+rules:
 "Update endpoints that use auto scaling"
 (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html) and
 UpdateEndpoint's RetainAllVariantProperties, which the AWS provider never sends
@@ -18,6 +19,7 @@ import logging
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -354,3 +356,82 @@ def test_serverless_replaces_the_endpoint_without_auto_scaling(endpoint_stack, e
     assert result.returncode == 0, result.stderr
     assert "on serverless, 2048 MB" in result.stderr
     assert endpoint_stack.drift() == {}
+
+
+def test_async_replaces_the_endpoint_and_scales_on_its_backlog_from_zero(endpoint_stack, emulator):
+    """The endpoint turned asynchronous ("Autoscale an asynchronous endpoint"): answers and
+    failures under async/, topics under the alarm key, 0..3 instances, target tracking on the
+    backlog per instance, and the step policy behind the HasBacklogWithoutCapacity alarm. The
+    emulator evaluates no alarms: scaled to zero, a queued request's published datapoint is
+    checked against the alarm's own definition."""
+    name, bucket = endpoint_stack.name, f"{endpoint_stack.name}-data"
+    endpoint_stack.apply(model_data_url=endpoint_stack.model("run-2"), asynchronous=True)
+    sagemaker, cloudwatch = client("sagemaker", emulator), client("cloudwatch", emulator)
+    config = sagemaker.describe_endpoint_config(
+        EndpointConfigName=sagemaker.describe_endpoint(EndpointName=name)["EndpointConfigName"]
+    )
+    outputs = config["AsyncInferenceConfig"]["OutputConfig"]
+    assert outputs["S3OutputPath"] == f"s3://{bucket}/async/out/"
+    assert outputs["S3FailurePath"] == f"s3://{bucket}/async/failed/"
+    for topic in outputs["NotificationConfig"].values():
+        attributes = client("sns", emulator).get_topic_attributes(TopicArn=topic)["Attributes"]
+        assert attributes["KmsMasterKeyId"].startswith("arn:aws:kms:")
+    assert "DataCaptureConfig" not in config
+
+    scaling, resource = (
+        client("application-autoscaling", emulator),
+        f"endpoint/{name}/variant/AllTraffic",
+    )
+    (target,) = scaling.describe_scalable_targets(
+        ServiceNamespace="sagemaker", ResourceIds=[resource]
+    )["ScalableTargets"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (0, 3)
+    policies = {
+        p["PolicyType"]: p
+        for p in scaling.describe_scaling_policies(
+            ServiceNamespace="sagemaker", ResourceId=resource
+        )["ScalingPolicies"]
+    }
+    assert set(policies) == {"TargetTrackingScaling", "StepScaling"}
+    tracking = policies["TargetTrackingScaling"]["TargetTrackingScalingPolicyConfiguration"]
+    assert (
+        tracking["CustomizedMetricSpecification"]["MetricName"]
+        == "ApproximateBacklogSizePerInstance"
+    )
+    step = policies["StepScaling"]["StepScalingPolicyConfiguration"]
+    assert step["StepAdjustments"] == [{"MetricIntervalLowerBound": 0.0, "ScalingAdjustment": 1}]
+    (alarm,) = cloudwatch.describe_alarms(AlarmNames=[f"{name}-has-backlog-without-capacity"])[
+        "MetricAlarms"
+    ]
+    assert alarm["AlarmActions"] == [policies["StepScaling"]["PolicyARN"]]
+
+    # Scaled in to zero (what auto scaling calls when the queue is empty), a request arrives.
+    sagemaker.update_endpoint_weights_and_capacities(
+        EndpointName=name,
+        DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredInstanceCount": 0}],
+    )
+    client("s3", emulator).put_object(Bucket=bucket, Key="async/in/one.json", Body=b"{}")
+    client("sagemaker-runtime", emulator).invoke_endpoint_async(
+        EndpointName=name, InputLocation=f"s3://{bucket}/async/in/one.json"
+    )
+    latest = latest_datapoint(cloudwatch, alarm)
+    assert latest >= alarm["Threshold"]
+    assert alarm["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    # Held for EvaluationPeriods minutes, that is ALARM: the step policy adds one instance.
+    assert endpoint_stack.drift() == {}
+
+
+def latest_datapoint(cloudwatch, alarm: dict) -> float:
+    """The newest value of the alarm's metric, in the alarm's statistic and period."""
+    now = time.time()
+    found = cloudwatch.get_metric_statistics(
+        Namespace=alarm["Namespace"],
+        MetricName=alarm["MetricName"],
+        Dimensions=alarm["Dimensions"],
+        Statistics=[alarm["Statistic"]],
+        Period=alarm["Period"],
+        StartTime=now - 600,
+        EndTime=now + 60,
+    )["Datapoints"]
+    assert found, f"no {alarm['MetricName']} datapoint was published"
+    return max(found, key=lambda point: point["Timestamp"])[alarm["Statistic"]]

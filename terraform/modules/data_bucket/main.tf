@@ -72,6 +72,20 @@ resource "aws_s3_bucket_lifecycle_configuration" "this" {
     }
   }
 
+  # Asynchronous requests and their answers are photos and what was said of them, as captures.
+  rule {
+    id     = "expire-async-requests"
+    status = "Enabled"
+
+    filter {
+      prefix = var.prefixes.async
+    }
+
+    expiration {
+      days = var.capture_expiration_days
+    }
+  }
+
   rule {
     id     = "expire-noncurrent-versions"
     status = "Enabled"

@@ -33,6 +33,7 @@ variable "prefixes" {
     checkpoints = optional(string, "checkpoints/")
     features    = optional(string, "features/")
     capture     = optional(string, "capture/")
+    async       = optional(string, "async/")
     registry    = optional(string, "registry/")
   })
   default     = {}
@@ -58,7 +59,7 @@ variable "checkpoint_expiration_days" {
 variable "capture_expiration_days" {
   type        = number
   default     = 30
-  description = "Days after which the endpoint's captured requests and responses are deleted."
+  description = "Days after which the endpoint's captured requests and responses, and asynchronous requests and their answers (under the async prefix), are deleted."
 
   validation {
     condition     = var.capture_expiration_days >= 1 && floor(var.capture_expiration_days) == var.capture_expiration_days

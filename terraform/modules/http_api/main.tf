@@ -3,6 +3,9 @@ locals {
   jwt       = var.authorization.type == "jwt"
   # The invoke permission covers this route of this API only (any stage).
   route_arn = "${aws_apigatewayv2_api.this.execution_arn}/*/POST/classify"
+  # An asynchronous request's status: GET /classify/{id}, any id.
+  status_route_key = "GET /classify/{id}"
+  status_route_arn = "${aws_apigatewayv2_api.this.execution_arn}/*/GET/classify/*"
 }
 
 resource "aws_apigatewayv2_api" "this" {
@@ -16,7 +19,7 @@ resource "aws_apigatewayv2_api" "this" {
 
     content {
       allow_origins = var.cors_allow_origins
-      allow_methods = ["POST", "OPTIONS"]
+      allow_methods = var.status_route ? ["GET", "POST", "OPTIONS"] : ["POST", "OPTIONS"]
       allow_headers = ["content-type", "authorization"]
       max_age       = 3600
     }
@@ -50,6 +53,17 @@ resource "aws_apigatewayv2_route" "classify" {
   #checkov:skip=CKV_AWS_309:authorization is a choice (none for throttled demos, jwt otherwise); none is documented with its cost and protection.
   api_id             = aws_apigatewayv2_api.this.id
   route_key          = local.route_key
+  target             = "integrations/${aws_apigatewayv2_integration.lambda.id}"
+  authorization_type = local.jwt ? "JWT" : "NONE"
+  authorizer_id      = local.jwt ? aws_apigatewayv2_authorizer.jwt[0].id : null
+}
+
+resource "aws_apigatewayv2_route" "status" {
+  #checkov:skip=CKV_AWS_309:authorization is a choice (none for throttled demos, jwt otherwise), the same as POST /classify's.
+  count = var.status_route ? 1 : 0
+
+  api_id             = aws_apigatewayv2_api.this.id
+  route_key          = local.status_route_key
   target             = "integrations/${aws_apigatewayv2_integration.lambda.id}"
   authorization_type = local.jwt ? "JWT" : "NONE"
   authorizer_id      = local.jwt ? aws_apigatewayv2_authorizer.jwt[0].id : null
@@ -93,6 +107,17 @@ resource "aws_apigatewayv2_stage" "default" {
       errorMessage       = "$context.error.message"
     })
   }
+}
+
+resource "aws_lambda_permission" "status" {
+  count = var.status_route ? 1 : 0
+
+  statement_id  = "${var.name}-status"
+  action        = "lambda:InvokeFunction"
+  function_name = var.function_name
+  qualifier     = element(split(":", var.function_alias_arn), 7)
+  principal     = "apigateway.amazonaws.com"
+  source_arn    = local.status_route_arn
 }
 
 resource "aws_lambda_permission" "api" {

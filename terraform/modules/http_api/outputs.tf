@@ -17,3 +17,8 @@ output "access_log_group_name" {
   description = "Log group of the API's access logs."
   value       = aws_cloudwatch_log_group.access.name
 }
+
+output "status_url" {
+  description = "With status_route: the URL to GET an asynchronous request's status from, with {inference_id} to fill in; else null."
+  value       = var.status_route ? "${aws_apigatewayv2_stage.default.invoke_url}classify/{inference_id}" : null
+}

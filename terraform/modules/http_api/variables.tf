@@ -83,6 +83,12 @@ variable "authorization" {
   }
 }
 
+variable "status_route" {
+  type        = bool
+  default     = false
+  description = "Also route GET /classify/{id} to the function: the status of a request an asynchronous endpoint queued (the 202 answer's inference_id)."
+}
+
 variable "log_retention_days" {
   type        = number
   default     = 365

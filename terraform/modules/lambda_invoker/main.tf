@@ -4,6 +4,8 @@ data "aws_caller_identity" "current" {}
 locals {
   log_group_name = "/aws/lambda/${var.name}"
   input_enabled  = var.input_s3 != null
+  asynchronous   = var.async_inference != null
+  async_objects  = local.asynchronous ? "arn:${data.aws_partition.current.partition}:s3:::${var.async_inference.bucket}" : null
   # The longest a request can take (lambda/invoker/config.py, Config.problems): reading s3_uri
   # or url input (7 s), every endpoint attempt (2 s to connect + invoke_timeout), 1 s to answer.
   worst_case_seconds = 7 + var.invoke_attempts * (2 + var.invoke_timeout) + 1
@@ -45,8 +47,57 @@ resource "aws_iam_role" "this" {
 data "aws_iam_policy_document" "this" {
   statement {
     sid       = "InvokeTheEndpoint"
-    actions   = ["sagemaker:InvokeEndpoint"]
+    actions   = [local.asynchronous ? "sagemaker:InvokeEndpointAsync" : "sagemaker:InvokeEndpoint"]
     resources = [var.endpoint_arn]
+  }
+
+  dynamic "statement" {
+    for_each = local.asynchronous ? [var.async_inference] : []
+
+    content {
+      sid       = "QueueAsyncRequests"
+      actions   = ["s3:PutObject"]
+      resources = ["${local.async_objects}/${statement.value.input_prefix}*"]
+    }
+  }
+
+  # The status route reads the answer, the failure, or (neither yet) the request itself.
+  dynamic "statement" {
+    for_each = local.asynchronous ? [var.async_inference] : []
+
+    content {
+      sid       = "ReadAsyncOutcomes"
+      actions   = ["s3:GetObject"]
+      resources = [for prefix in [statement.value.input_prefix, statement.value.output_prefix, statement.value.failure_prefix] : "${local.async_objects}/${prefix}*"]
+    }
+  }
+
+  # Without s3:ListBucket a missing answer is a 403, not a 404 (S3 API reference, GetObject):
+  # "pending" could not be told from "denied".
+  dynamic "statement" {
+    for_each = local.asynchronous ? [var.async_inference] : []
+
+    content {
+      sid       = "ListAsyncOutcomes"
+      actions   = ["s3:ListBucket"]
+      resources = [local.async_objects]
+
+      condition {
+        test     = "StringLike"
+        variable = "s3:prefix"
+        values   = [for prefix in [statement.value.input_prefix, statement.value.output_prefix, statement.value.failure_prefix] : "${prefix}*"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.asynchronous && var.kms_key_arn != null ? [var.kms_key_arn] : []
+
+    content {
+      sid       = "UseBucketKeyForAsync"
+      actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+      resources = [statement.value]
+    }
   }
 
   statement {
@@ -131,6 +182,10 @@ resource "aws_lambda_function" "this" {
       INVOKE_TIMEOUT_SECONDS   = tostring(var.invoke_timeout)
       INVOKE_ATTEMPTS          = tostring(var.invoke_attempts)
       MAX_IMAGE_BYTES          = tostring(var.max_image_bytes)
+      ASYNC_BUCKET             = local.asynchronous ? var.async_inference.bucket : ""
+      ASYNC_INPUT_PREFIX       = local.asynchronous ? var.async_inference.input_prefix : ""
+      ASYNC_OUTPUT_PREFIX      = local.asynchronous ? var.async_inference.output_prefix : ""
+      ASYNC_FAILURE_PREFIX     = local.asynchronous ? var.async_inference.failure_prefix : ""
     }
   }
 

@@ -37,3 +37,8 @@ output "model_version" {
   description = "The label answers give for the model (MODEL_VERSION)."
   value       = var.model_version
 }
+
+output "async_inference" {
+  description = "Where the function queues requests for an asynchronous endpoint and reads their outcomes, or null."
+  value       = var.async_inference
+}

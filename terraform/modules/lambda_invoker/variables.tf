@@ -58,6 +58,27 @@ variable "input_s3" {
   }
 }
 
+variable "async_inference" {
+  type = object({
+    bucket         = string
+    input_prefix   = string
+    output_prefix  = string
+    failure_prefix = string
+  })
+  default     = null
+  description = "The endpoint is asynchronous: requests are put under input_prefix and queued (answered 202 with an inference id), and GET /classify/{id} reads the answer under output_prefix or the failure under failure_prefix, all in bucket. null: the endpoint answers in the request."
+
+  validation {
+    condition     = var.async_inference == null || alltrue([for prefix in try([var.async_inference.input_prefix, var.async_inference.output_prefix, var.async_inference.failure_prefix], [""]) : can(regex("^([a-z0-9_.-]+/)+$", prefix))])
+    error_message = "async_inference input_prefix, output_prefix and failure_prefix must be key prefixes such as async/in/, each ending with '/'."
+  }
+
+  validation {
+    condition     = var.async_inference == null || try(length(distinct([var.async_inference.input_prefix, var.async_inference.output_prefix, var.async_inference.failure_prefix])) == 3, false)
+    error_message = "async_inference input_prefix, output_prefix and failure_prefix must differ."
+  }
+}
+
 variable "url_allowlist" {
   type        = list(string)
   default     = []

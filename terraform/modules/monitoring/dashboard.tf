@@ -12,6 +12,21 @@ locals {
       concat(["AWS/SageMaker", "ServerlessConcurrentExecutionsUtilization"], local.endpoint, [{ yAxis = "right" }]),
     ]
   }
+  async_capacity = {
+    title = "Asynchronous queue: backlog, oldest request (s), failures"
+    metrics = [
+      ["AWS/SageMaker", "ApproximateBacklogSize", "EndpointName", var.endpoint_name],
+      ["AWS/SageMaker", "ApproximateBacklogSizePerInstance", "EndpointName", var.endpoint_name],
+      ["AWS/SageMaker", "HasBacklogWithoutCapacity", "EndpointName", var.endpoint_name],
+      ["AWS/SageMaker", "ApproximateAgeOfOldestRequest", "EndpointName", var.endpoint_name, { yAxis = "right" }],
+      concat(["AWS/SageMaker", "InvocationFailures"], local.endpoint, [{ stat = "Sum" }]),
+    ]
+  }
+  capacity = {
+    realtime   = local.realtime_capacity
+    serverless = local.serverless_capacity
+    async      = local.async_capacity
+  }
   realtime_capacity = {
     title = "Instances, CPU and memory"
     metrics = [
@@ -47,8 +62,8 @@ locals {
       ]
       stat = "p50"
     },
-    # Through JSON: the two modes' widgets have different shapes.
-    merge(jsondecode(var.endpoint_mode == "serverless" ? jsonencode(local.serverless_capacity) : jsonencode(local.realtime_capacity)), { stat = "Maximum" }),
+    # Through JSON: the modes' widgets have different shapes.
+    merge(jsondecode({ for mode, widget in local.capacity : mode => jsonencode(widget) }[var.endpoint_mode]), { stat = "Maximum" }),
     {
       title = "Lambda invocations, errors and throttles"
       metrics = [

@@ -28,6 +28,34 @@ locals {
       about      = "Serverless cold starts make callers wait: raise memory or max concurrency."
     }
   }
+  # "Monitor asynchronous endpoint": the backlog metrics by EndpointName, the outcomes by
+  # EndpointName and VariantName.
+  async_alarms = {
+    async-backlog = {
+      namespace  = "AWS/SageMaker"
+      metric     = "ApproximateBacklogSize"
+      statistic  = "Average"
+      threshold  = var.async_backlog_threshold
+      dimensions = { EndpointName = var.endpoint_name }
+      about      = "Asynchronous requests pile up faster than the endpoint answers them: raise autoscaling max_capacity or the instance type."
+    }
+    async-oldest-request = {
+      namespace  = "AWS/SageMaker"
+      metric     = "ApproximateAgeOfOldestRequest"
+      statistic  = "Maximum"
+      threshold  = var.async_oldest_request_seconds
+      dimensions = { EndpointName = var.endpoint_name }
+      about      = "An asynchronous request has waited long in the queue: its caller is still polling for the answer."
+    }
+    async-failures = {
+      namespace  = "AWS/SageMaker"
+      metric     = "InvocationFailures"
+      statistic  = "Sum"
+      threshold  = var.async_failures_threshold
+      dimensions = local.endpoint_dimensions
+      about      = "Asynchronous requests failed: each reason is in the failure path's <inference id>-error.out and the error topic's message."
+    }
+  }
   transform_alarms = var.transform_job_prefix == null ? {} : {
     transform-failures = {
       namespace  = "AWS/Events"
@@ -42,7 +70,7 @@ locals {
       actions             = local.notify_transform_failures ? var.alarm_action_arns : local.alarm_actions
     }
   }
-  alarms = merge(var.endpoint_mode == "serverless" ? local.serverless_alarms : {}, local.transform_alarms, {
+  alarms = merge(var.endpoint_mode == "serverless" ? local.serverless_alarms : {}, var.endpoint_mode == "async" ? local.async_alarms : {}, local.transform_alarms, {
     endpoint-5xx = {
       namespace  = "AWS/SageMaker"
       metric     = "Invocation5XXErrors"

@@ -22,3 +22,8 @@ output "transform_failed_rule_name" {
   description = "EventBridge rule matching this stack's batch transform jobs that end Failed, or null."
   value       = one(aws_cloudwatch_event_rule.transform_failed[*].name)
 }
+
+output "topic_kms_key_arn" {
+  description = "The customer managed key the alarm topic is encrypted with (created here or given), for other topics of the stack; null without a topic."
+  value       = local.create_topic ? (local.create_key ? aws_kms_key.alarms[0].arn : var.kms_key_arn) : null
+}

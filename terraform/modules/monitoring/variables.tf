@@ -27,11 +27,11 @@ variable "function_name" {
 variable "endpoint_mode" {
   type        = string
   default     = "realtime"
-  description = "realtime (instances: CPU, memory and instance count on the dashboard) or serverless (cold starts and concurrency instead, and an alarm on slow cold starts)."
+  description = "realtime (instances: CPU, memory and instance count on the dashboard), serverless (cold starts and concurrency instead, and an alarm on slow cold starts) or async (the queue: backlog, oldest request and failed requests, with alarms on each)."
 
   validation {
-    condition     = contains(["realtime", "serverless"], var.endpoint_mode)
-    error_message = "endpoint_mode must be realtime or serverless."
+    condition     = contains(["realtime", "serverless", "async"], var.endpoint_mode)
+    error_message = "endpoint_mode must be realtime, serverless or async."
   }
 }
 
@@ -138,6 +138,39 @@ variable "serverless_overhead_threshold_ms" {
   validation {
     condition     = var.serverless_overhead_threshold_ms > 0
     error_message = "serverless_overhead_threshold_ms must be positive."
+  }
+}
+
+variable "async_backlog_threshold" {
+  type        = number
+  default     = 100
+  description = "Asynchronous endpoints only: queued requests (ApproximateBacklogSize, average per minute) above which the alarm fires; auto scaling has reached max capacity and cannot keep up."
+
+  validation {
+    condition     = var.async_backlog_threshold > 0
+    error_message = "async_backlog_threshold must be positive."
+  }
+}
+
+variable "async_oldest_request_seconds" {
+  type        = number
+  default     = 900
+  description = "Asynchronous endpoints only: age (s) of the oldest queued request (ApproximateAgeOfOldestRequest) above which the alarm fires; callers polling for answers wait this long."
+
+  validation {
+    condition     = var.async_oldest_request_seconds > 0
+    error_message = "async_oldest_request_seconds must be positive."
+  }
+}
+
+variable "async_failures_threshold" {
+  type        = number
+  default     = 0
+  description = "Asynchronous endpoints only: failed requests per period (InvocationFailures) above which the alarm fires; 0 fires on any."
+
+  validation {
+    condition     = var.async_failures_threshold >= 0
+    error_message = "async_failures_threshold must be 0 or more."
   }
 }
 

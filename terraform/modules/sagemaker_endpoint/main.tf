@@ -8,8 +8,10 @@ data "aws_sagemaker_prebuilt_ecr_image" "pytorch_inference" {
 }
 
 locals {
-  serverless = var.serverless != null
-  image_uri  = coalesce(var.inference_image_uri, data.aws_sagemaker_prebuilt_ecr_image.pytorch_inference.registry_path)
+  serverless   = var.serverless != null
+  asynchronous = var.async_inference != null
+  serving_mode = local.serverless ? "serverless" : local.asynchronous ? "async" : "realtime"
+  image_uri    = coalesce(var.inference_image_uri, data.aws_sagemaker_prebuilt_ecr_image.pytorch_inference.registry_path)
   environment = merge({
     SAGEMAKER_PROGRAM          = "inference.py"
     SAGEMAKER_SUBMIT_DIRECTORY = "/opt/ml/model/code"
@@ -32,11 +34,12 @@ locals {
   # What makes a new fleet: a new model, instance type or serverless sizing, or capture
   # settings. Each gets a new endpoint configuration, so an update never modifies a
   # configuration an endpoint is using.
-  fleet_shape  = jsonencode([local.model_hash, local.serverless ? null : var.instance_type, var.serverless, var.data_capture, var.kms_key_arn])
+  fleet_shape  = jsonencode([local.model_hash, local.serverless ? null : var.instance_type, var.serverless, var.async_inference, var.data_capture, var.kms_key_arn])
   config_hash  = substr(sha1(local.fleet_shape), 0, 8)
   variant_name = "AllTraffic"
-  # The size a new fleet starts at: what auto scaling chose, kept within its range.
-  fleet_size = var.current_instance_count == null ? var.autoscaling.min_capacity : min(max(var.current_instance_count, var.autoscaling.min_capacity), var.autoscaling.max_capacity)
+  # The size a new fleet starts at: what auto scaling chose, kept within its range, and at
+  # least 1 (InitialInstanceCount; an asynchronous endpoint scales to 0 once created).
+  fleet_size = max(1, var.current_instance_count == null ? var.autoscaling.min_capacity : min(max(var.current_instance_count, var.autoscaling.min_capacity), var.autoscaling.max_capacity))
   # s3://bucket/key -> arn:aws:s3:::bucket/key; a prefix lets later models deploy with the same role.
   model_read_arn   = "arn:${data.aws_partition.current.partition}:s3:::${trimprefix(coalesce(var.model_artifacts_s3_prefix, var.model_data_url, "s3://nowhere"), "s3://")}${var.model_artifacts_s3_prefix == null ? "" : "*"}"
   capture_arn      = var.data_capture == null ? null : "arn:${data.aws_partition.current.partition}:s3:::${trimprefix(var.data_capture.destination_s3_uri, "s3://")}*"
@@ -114,6 +117,49 @@ data "aws_iam_policy_document" "execution" {
   }
 
   dynamic "statement" {
+    for_each = local.asynchronous ? [local.async_arns.input] : []
+
+    content {
+      sid       = "ReadAsyncRequests"
+      actions   = ["s3:GetObject"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.asynchronous ? [[local.async_arns.output, local.async_arns.failure]] : []
+
+    content {
+      sid = "WriteAsyncAnswers"
+      # Answers may be large: SageMaker uploads them in parts, and abandons a failed upload.
+      actions   = ["s3:PutObject", "s3:AbortMultipartUpload"]
+      resources = statement.value
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.asynchronous ? [[for topic in aws_sns_topic.async : topic.arn]] : []
+
+    content {
+      sid       = "NotifyAsyncOutcomes"
+      actions   = ["sns:Publish"]
+      resources = statement.value
+    }
+  }
+
+  dynamic "statement" {
+    for_each = local.asynchronous ? [var.async_inference.topics_kms_key_arn] : []
+
+    content {
+      sid = "UseTopicsKey"
+      # Publishing to a topic under a customer managed key takes both (SNS developer guide,
+      # "Configuring KMS permissions for AWS services").
+      actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
+      resources = [statement.value]
+    }
+  }
+
+  dynamic "statement" {
     for_each = var.data_capture == null ? [] : [local.capture_arn]
 
     content {
@@ -141,8 +187,9 @@ data "aws_iam_policy_document" "execution" {
 
     content {
       sid = "UseBucketKey"
-      # Decrypt reads the model; GenerateDataKey writes captures under the bucket's key.
-      actions   = var.data_capture == null ? ["kms:Decrypt"] : ["kms:Decrypt", "kms:GenerateDataKey"]
+      # Decrypt reads the model (and asynchronous requests); GenerateDataKey writes captures
+      # and asynchronous answers under the bucket's key.
+      actions   = var.data_capture == null && !local.asynchronous ? ["kms:Decrypt"] : ["kms:Decrypt", "kms:GenerateDataKey"]
       resources = [statement.value]
     }
   }
@@ -213,9 +260,10 @@ resource "aws_sagemaker_model" "this" {
 }
 
 # A change of serving mode replaces the endpoint: SageMaker cannot turn an instance-based
-# endpoint into a serverless one in place.
+# endpoint into a serverless one in place, nor remove an endpoint's AsyncInferenceConfig
+# ("The AsyncInferenceConfig parameter cannot be removed from this endpoint").
 resource "terraform_data" "serving_mode" {
-  input = local.serverless ? "serverless" : "realtime"
+  input = local.serving_mode
 }
 
 # The fleet's identity; a new one (new model, type, sizing or capture) gets a new
@@ -259,6 +307,31 @@ resource "aws_sagemaker_endpoint_configuration" "this" {
     }
   }
 
+  dynamic "async_inference_config" {
+    for_each = local.asynchronous ? [var.async_inference] : []
+
+    content {
+      dynamic "client_config" {
+        for_each = async_inference_config.value.max_concurrent_invocations_per_instance == null ? [] : [async_inference_config.value.max_concurrent_invocations_per_instance]
+
+        content {
+          max_concurrent_invocations_per_instance = client_config.value
+        }
+      }
+
+      output_config {
+        s3_output_path  = async_inference_config.value.output_s3_uri
+        s3_failure_path = async_inference_config.value.failure_s3_uri
+        kms_key_id      = var.kms_key_arn
+
+        notification_config {
+          success_topic = aws_sns_topic.async["success"].arn
+          error_topic   = aws_sns_topic.async["error"].arn
+        }
+      }
+    }
+  }
+
   dynamic "data_capture_config" {
     for_each = var.data_capture == null ? [] : [var.data_capture]
 
@@ -289,6 +362,16 @@ resource "aws_sagemaker_endpoint_configuration" "this" {
     precondition {
       condition     = !(local.serverless && var.data_capture != null)
       error_message = "data_capture is not available on serverless endpoints (SageMaker Serverless Inference, feature exclusions): set it to null."
+    }
+    precondition {
+      condition     = !(local.serverless && local.asynchronous)
+      error_message = "set serverless or async_inference, not both: an endpoint serves one way."
+    }
+    precondition {
+      # SageMaker documents data capture for real-time endpoints and batch transform ("Data
+      # capture"); an asynchronous endpoint keeps every request and answer in S3 already.
+      condition     = !(local.asynchronous && var.data_capture != null)
+      error_message = "data_capture is for real-time endpoints: an asynchronous endpoint's requests and answers are already kept under async_inference's input_s3_uri and output_s3_uri. Set data_capture to null."
     }
   }
 }
@@ -406,6 +489,15 @@ resource "aws_appautoscaling_target" "this" {
   tags               = var.tags
 
   lifecycle {
+    precondition {
+      condition     = var.autoscaling.min_capacity >= 1 || local.asynchronous
+      error_message = "autoscaling.min_capacity 0 is for asynchronous endpoints only (async_inference): a real-time endpoint with no instance cannot answer."
+    }
+    precondition {
+      condition     = !(local.asynchronous && var.off_hours != null)
+      error_message = "off_hours is for real-time endpoints: an asynchronous endpoint with min_capacity 0 already scales to zero when its queue is empty (and off_hours would hold it at one instance)."
+    }
+
     # SageMaker refuses to change the instance type of a variant registered for auto scaling
     # ("Update endpoints that use auto scaling"). Replacing the target on a type change
     # orders the apply: deregister, update the endpoint, register again.
@@ -417,8 +509,10 @@ resource "terraform_data" "instance_type" {
   input = local.serverless ? null : var.instance_type
 }
 
+# Real-time only: asynchronous endpoints do not publish InvocationsPerInstance ("Monitor
+# asynchronous endpoint"), and scale on their backlog instead (async.tf).
 resource "aws_appautoscaling_policy" "invocations" {
-  count = local.serverless ? 0 : 1
+  count = local.serving_mode == "realtime" ? 1 : 0
 
   name               = "${var.name}-invocations-per-instance"
   policy_type        = "TargetTrackingScaling"

@@ -34,7 +34,7 @@ output "image_uri" {
 }
 
 output "mode" {
-  description = "realtime (instances with auto scaling) or serverless."
+  description = "realtime (instances with auto scaling), serverless or async."
   value       = terraform_data.serving_mode.input # known at plan time, for count and for_each
 }
 
@@ -62,4 +62,15 @@ output "rollback_alarm_arns" {
   description = "ARNs of the rollback alarms (for a dashboard)."
   # From names, so that a dashboard listing them is known at plan time.
   value = [for key in keys(local.rollback_alarms) : "arn:${data.aws_partition.current.partition}:cloudwatch:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:alarm:${aws_cloudwatch_metric_alarm.rollback[key].alarm_name}"]
+}
+
+output "async_inference" {
+  description = "Where an asynchronous endpoint's requests go and its answers and failures land, and its outcome topics; null on other endpoints."
+  value = local.asynchronous ? {
+    input_s3_uri      = var.async_inference.input_s3_uri
+    output_s3_uri     = var.async_inference.output_s3_uri
+    failure_s3_uri    = var.async_inference.failure_s3_uri
+    success_topic_arn = aws_sns_topic.async["success"].arn
+    error_topic_arn   = aws_sns_topic.async["error"].arn
+  } : null
 }

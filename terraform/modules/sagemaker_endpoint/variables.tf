@@ -75,8 +75,8 @@ variable "current_instance_count" {
   description = "The instance count auto scaling has chosen (DescribeEndpoint's DesiredInstanceCount, which make deploy reads). A new endpoint configuration starts its fleet at this size, kept within min and max capacity, instead of min_capacity; changing it alone changes nothing. null: min_capacity."
 
   validation {
-    condition     = var.current_instance_count == null || try(var.current_instance_count >= 1 && floor(var.current_instance_count) == var.current_instance_count, false)
-    error_message = "current_instance_count must be a whole number of at least 1, or null."
+    condition     = var.current_instance_count == null || try(var.current_instance_count >= 0 && floor(var.current_instance_count) == var.current_instance_count, false)
+    error_message = "current_instance_count must be a whole number of 0 or more (an asynchronous endpoint may have scaled to zero), or null."
   }
 }
 
@@ -149,6 +149,41 @@ variable "rollback_alarms" {
   validation {
     condition     = var.rollback_alarms.errors_5xx_per_minute >= 1 && var.rollback_alarms.p99_latency_ms > 0 && var.rollback_alarms.model_faults >= 1
     error_message = "rollback_alarms thresholds must be positive (errors and faults at least 1)."
+  }
+}
+
+variable "async_inference" {
+  type = object({
+    input_s3_uri                            = string
+    output_s3_uri                           = string
+    failure_s3_uri                          = string
+    topics_kms_key_arn                      = string
+    max_concurrent_invocations_per_instance = optional(number)
+  })
+  default     = null
+  description = "Serve asynchronously (SageMaker Asynchronous Inference) instead of answering in the request: callers put their input under input_s3_uri and call InvokeEndpointAsync; answers land under output_s3_uri as <inference id>.out, failures under failure_s3_uri as <inference id>-error.out, and the success and error topics this module creates (encrypted with topics_kms_key_arn, a customer managed key) are told. max_concurrent_invocations_per_instance: 1-1000, null lets SageMaker choose. Auto scaling follows the backlog and can go to zero instances (autoscaling.min_capacity = 0). null: real-time (or serverless)."
+
+  validation {
+    condition     = var.async_inference == null || alltrue([for uri in try([var.async_inference.input_s3_uri, var.async_inference.output_s3_uri, var.async_inference.failure_s3_uri], [""]) : can(regex("^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/(.+/)?$", uri))])
+    error_message = "async_inference input_s3_uri, output_s3_uri and failure_s3_uri must be s3://bucket/prefix/ URLs ending with a slash."
+  }
+
+  validation {
+    condition = var.async_inference == null || try(
+      length(distinct([var.async_inference.input_s3_uri, var.async_inference.output_s3_uri, var.async_inference.failure_s3_uri])) == 3
+      && alltrue([for pair in setproduct([var.async_inference.input_s3_uri, var.async_inference.output_s3_uri, var.async_inference.failure_s3_uri], [var.async_inference.input_s3_uri, var.async_inference.output_s3_uri, var.async_inference.failure_s3_uri]) : pair[0] == pair[1] || !startswith(pair[0], pair[1])]),
+    false)
+    error_message = "async_inference input_s3_uri, output_s3_uri and failure_s3_uri must not overlap: answers written under the input prefix could be read back as requests, and the role's permissions per prefix would mix."
+  }
+
+  validation {
+    condition     = var.async_inference == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", try(var.async_inference.topics_kms_key_arn, "")))
+    error_message = "async_inference.topics_kms_key_arn must be the ARN of a customer managed KMS key (arn:aws:kms:<region>:<account>:key/<id>): SNS topics under the AWS managed alias/aws/sns key cannot be used by another service's role policy."
+  }
+
+  validation {
+    condition     = var.async_inference == null || try(var.async_inference.max_concurrent_invocations_per_instance == null, false) || try((var.async_inference.max_concurrent_invocations_per_instance >= 1 && var.async_inference.max_concurrent_invocations_per_instance <= 1000 && floor(var.async_inference.max_concurrent_invocations_per_instance) == var.async_inference.max_concurrent_invocations_per_instance), false)
+    error_message = "async_inference.max_concurrent_invocations_per_instance must be a whole number from 1 to 1000 (AsyncInferenceClientConfig), or null."
   }
 }
 
@@ -227,15 +262,21 @@ variable "autoscaling" {
     min_capacity             = optional(number, 1)
     max_capacity             = optional(number, 3)
     invocations_per_instance = optional(number, 70)
+    backlog_per_instance     = optional(number, 5)
     scale_in_cooldown        = optional(number, 30)
     scale_out_cooldown       = optional(number, 30)
   })
   default     = {}
-  description = "Target tracking on SageMakerVariantInvocationsPerInstance (invocations per instance per minute)."
+  description = "Instance bounds and cooldowns (s). Real-time: target tracking on SageMakerVariantInvocationsPerInstance (invocations per instance per minute). Asynchronous: target tracking on ApproximateBacklogSizePerInstance (queued requests per instance), min_capacity may be 0, and a step policy adds the first instance when requests wait with none."
 
   validation {
-    condition     = var.autoscaling.min_capacity >= 1 && var.autoscaling.min_capacity <= var.autoscaling.max_capacity
-    error_message = "autoscaling needs 1 <= min_capacity <= max_capacity."
+    condition     = var.autoscaling.min_capacity >= 0 && var.autoscaling.min_capacity <= var.autoscaling.max_capacity && var.autoscaling.max_capacity >= 1
+    error_message = "autoscaling needs 0 <= min_capacity <= max_capacity and max_capacity >= 1 (min_capacity 0 on asynchronous endpoints only)."
+  }
+
+  validation {
+    condition     = var.autoscaling.backlog_per_instance > 0
+    error_message = "autoscaling.backlog_per_instance must be positive."
   }
 
   validation {

@@ -20,8 +20,8 @@ run "defaults_are_hardened_and_kept_on_destroy" {
     error_message = "the bucket must be hardened (modules/bucket_hardening: private, versioned, SSE-S3, TLS only)"
   }
   assert {
-    condition     = [for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule.id] == ["expire-old-checkpoints", "expire-captured-requests", "expire-noncurrent-versions"]
-    error_message = "lifecycle must expire old checkpoints, captured requests and noncurrent versions"
+    condition     = [for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule.id] == ["expire-old-checkpoints", "expire-captured-requests", "expire-async-requests", "expire-noncurrent-versions"]
+    error_message = "lifecycle must expire old checkpoints, captured and asynchronous requests and noncurrent versions"
   }
 }
 
@@ -84,6 +84,18 @@ run "captures_expire_after_30_days" {
   assert {
     condition     = one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule.expiration[0].days if rule.id == "expire-captured-requests"]) == 30 && one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule.filter[0].prefix if rule.id == "expire-captured-requests"]) == "capture/"
     error_message = "captured requests under capture/ must expire after 30 days"
+  }
+}
+
+run "async_requests_and_answers_expire_with_captures" {
+  command = plan
+  variables {
+    capture_expiration_days = 7
+  }
+
+  assert {
+    condition     = one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule.expiration[0].days if rule.id == "expire-async-requests"]) == 7 && one([for rule in aws_s3_bucket_lifecycle_configuration.this.rule : rule.filter[0].prefix if rule.id == "expire-async-requests"]) == "async/"
+    error_message = "asynchronous requests and answers under async/ must expire as captures do"
   }
 }
 

@@ -155,3 +155,24 @@ run "rejects_bad_function_name" {
   }
   expect_failures = [var.function_name]
 }
+
+run "a_status_route_for_asynchronous_requests_when_asked_for" {
+  command = apply
+  variables {
+    status_route       = true
+    cors_allow_origins = ["https://dogs.example.com"]
+  }
+
+  assert {
+    condition     = aws_apigatewayv2_route.status[0].route_key == "GET /classify/{id}" && aws_apigatewayv2_route.status[0].target == aws_apigatewayv2_route.classify.target
+    error_message = "GET /classify/{id} must reach the same function"
+  }
+  assert {
+    condition     = aws_lambda_permission.status[0].source_arn == "arn:aws:execute-api:us-east-1:123456789012:a1b2c3d4e5/*/GET/classify/*" && aws_lambda_permission.status[0].qualifier == "live"
+    error_message = "the status route's permission must be scoped to GET /classify/* of this API"
+  }
+  assert {
+    condition     = contains(one(aws_apigatewayv2_api.this.cors_configuration).allow_methods, "GET")
+    error_message = "a browser polling the status needs GET in the CORS methods"
+  }
+}

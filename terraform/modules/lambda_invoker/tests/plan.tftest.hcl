@@ -268,3 +268,51 @@ run "rejects_images_over_the_invoke_limit" {
   }
   expect_failures = [var.max_image_bytes]
 }
+
+# In front of an asynchronous endpoint (API_runtime_InvokeEndpointAsync needs
+# sagemaker:InvokeEndpointAsync): the function queues under one prefix and reads answers under
+# two, and lists them so a missing answer is a 404 (S3 API reference, GetObject).
+run "async_queues_under_one_prefix_and_reads_outcomes_under_three" {
+  command = plan
+  variables {
+    async_inference = { bucket = "dog-breeds-data", input_prefix = "async/in/", output_prefix = "async/out/", failure_prefix = "async/failed/" }
+    kms_key_arn     = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+  }
+
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.this.statement : s.actions if s.sid == "InvokeTheEndpoint"]) == toset(["sagemaker:InvokeEndpointAsync"])
+    error_message = "the function must invoke the endpoint asynchronously, and only so"
+  }
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.this.statement : s.resources if s.sid == "QueueAsyncRequests"]) == toset(["arn:aws:s3:::dog-breeds-data/async/in/*"])
+    error_message = "the function may write requests under the input prefix only"
+  }
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.this.statement : s.resources if s.sid == "ReadAsyncOutcomes"]) == toset(["arn:aws:s3:::dog-breeds-data/async/in/*", "arn:aws:s3:::dog-breeds-data/async/out/*", "arn:aws:s3:::dog-breeds-data/async/failed/*"])
+    error_message = "the function may read requests, answers and failures only"
+  }
+  assert {
+    condition     = toset(flatten([for s in data.aws_iam_policy_document.this.statement : [for c in s.condition : tolist(c.values)] if s.sid == "ListAsyncOutcomes"])) == toset(["async/in/*", "async/out/*", "async/failed/*"])
+    error_message = "the function may list the three prefixes only"
+  }
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["ASYNC_BUCKET"] == "dog-breeds-data" && aws_lambda_function.this.environment[0].variables["ASYNC_FAILURE_PREFIX"] == "async/failed/"
+    error_message = "the function must be told where requests and outcomes are"
+  }
+}
+
+run "rejects_bad_async_prefix" {
+  command = plan
+  variables {
+    async_inference = { bucket = "dog-breeds-data", input_prefix = "async/in", output_prefix = "async/out/", failure_prefix = "async/failed/" }
+  }
+  expect_failures = [var.async_inference]
+}
+
+run "rejects_one_async_prefix_twice" {
+  command = plan
+  variables {
+    async_inference = { bucket = "dog-breeds-data", input_prefix = "async/", output_prefix = "async/", failure_prefix = "async/failed/" }
+  }
+  expect_failures = [var.async_inference]
+}

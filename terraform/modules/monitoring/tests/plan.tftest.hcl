@@ -233,6 +233,70 @@ run "rejects_bad_endpoint_mode" {
   expect_failures = [var.endpoint_mode]
 }
 
+# "Monitor asynchronous endpoint": the backlog metrics by EndpointName, InvocationFailures by
+# EndpointName and VariantName.
+run "async_charts_the_queue_and_alarms_on_backlog_age_and_failures" {
+  command = plan
+  variables {
+    endpoint_mode = "async"
+    alarm_email   = "oncall@example.com"
+  }
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["async-backlog"].metric_name == "ApproximateBacklogSize" && aws_cloudwatch_metric_alarm.this["async-backlog"].threshold == 100 && aws_cloudwatch_metric_alarm.this["async-backlog"].dimensions["EndpointName"] == "dog-breeds" && length(aws_cloudwatch_metric_alarm.this["async-backlog"].dimensions) == 1
+    error_message = "an asynchronous endpoint must alarm on a backlog over 100, by endpoint"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["async-oldest-request"].metric_name == "ApproximateAgeOfOldestRequest" && aws_cloudwatch_metric_alarm.this["async-oldest-request"].statistic == "Maximum" && aws_cloudwatch_metric_alarm.this["async-oldest-request"].threshold == 900
+    error_message = "an asynchronous endpoint must alarm on a request waiting over 15 minutes"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.this["async-failures"].metric_name == "InvocationFailures" && aws_cloudwatch_metric_alarm.this["async-failures"].threshold == 0 && aws_cloudwatch_metric_alarm.this["async-failures"].dimensions["VariantName"] == "AllTraffic"
+    error_message = "an asynchronous endpoint must alarm on any failed request, by variant"
+  }
+  assert {
+    condition     = strcontains(aws_cloudwatch_dashboard.this.dashboard_body, "ApproximateAgeOfOldestRequest") && !strcontains(aws_cloudwatch_dashboard.this.dashboard_body, "ModelSetupTime") && !contains(keys(aws_cloudwatch_metric_alarm.this), "endpoint-cold-starts")
+    error_message = "an asynchronous dashboard charts the queue"
+  }
+  assert {
+    condition     = output.topic_kms_key_arn == aws_kms_key.alarms[0].arn
+    error_message = "the alarm topic's key must be given out for the stack's other topics"
+  }
+}
+
+run "realtime_has_no_async_alarms" {
+  command = plan
+
+  assert {
+    condition     = length([for key in keys(aws_cloudwatch_metric_alarm.this) : key if startswith(key, "async-")]) == 0 && output.topic_kms_key_arn == null
+    error_message = "a real-time endpoint has no queue to alarm on, and no topic without an email"
+  }
+}
+
+run "rejects_zero_async_backlog_threshold" {
+  command = plan
+  variables {
+    async_backlog_threshold = 0
+  }
+  expect_failures = [var.async_backlog_threshold]
+}
+
+run "rejects_zero_async_oldest_request_seconds" {
+  command = plan
+  variables {
+    async_oldest_request_seconds = 0
+  }
+  expect_failures = [var.async_oldest_request_seconds]
+}
+
+run "rejects_negative_async_failures_threshold" {
+  command = plan
+  variables {
+    async_failures_threshold = -1
+  }
+  expect_failures = [var.async_failures_threshold]
+}
+
 run "rejects_zero_overhead_threshold" {
   command = plan
   variables {

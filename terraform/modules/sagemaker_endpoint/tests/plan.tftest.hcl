@@ -150,7 +150,7 @@ run "rejects_bad_image_tag" {
 run "rejects_bad_current_instance_count" {
   command = plan
   variables {
-    current_instance_count = 0
+    current_instance_count = 1.5
   }
   expect_failures = [var.current_instance_count]
 }
@@ -728,4 +728,217 @@ run "a_newer_graviton_family_is_known_by_its_name" {
     instance_type = "ml.m8g.xlarge"
   }
   expect_failures = [aws_sagemaker_model.this]
+}
+
+# Asynchronous inference: developer guide, "Asynchronous inference" (AsyncInferenceConfig),
+# "Autoscale an asynchronous endpoint" (MinCapacity 0, target tracking on
+# ApproximateBacklogSizePerInstance, a step policy on HasBacklogWithoutCapacity: Average,
+# 2 of 2 minutes, >= 1, missing data kept) and "Monitor asynchronous endpoint".
+run "async_queues_through_s3_and_scales_on_its_backlog_from_zero" {
+  command = plan
+  variables {
+    async_inference = {
+      input_s3_uri       = "s3://dog-breeds-data/async/in/"
+      output_s3_uri      = "s3://dog-breeds-data/async/out/"
+      failure_s3_uri     = "s3://dog-breeds-data/async/failed/"
+      topics_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    }
+    autoscaling = { min_capacity = 0 }
+    kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/bucket-key"
+  }
+
+  assert {
+    condition     = aws_sagemaker_endpoint_configuration.this.async_inference_config[0].output_config[0].s3_output_path == "s3://dog-breeds-data/async/out/" && aws_sagemaker_endpoint_configuration.this.async_inference_config[0].output_config[0].s3_failure_path == "s3://dog-breeds-data/async/failed/"
+    error_message = "answers and failures must land under their own prefixes"
+  }
+  assert {
+    condition     = aws_sagemaker_endpoint_configuration.this.async_inference_config[0].output_config[0].kms_key_id == var.kms_key_arn && length(aws_sagemaker_endpoint_configuration.this.async_inference_config[0].client_config) == 0
+    error_message = "answers must be written under the bucket's key, and SageMaker chooses the concurrency when none is given"
+  }
+  assert {
+    condition     = aws_sns_topic.async["success"].name == "dog-breeds-async-success" && aws_sns_topic.async["error"].name == "dog-breeds-async-error" && aws_sns_topic.async["error"].kms_master_key_id == var.async_inference.topics_kms_key_arn
+    error_message = "the outcome topics must exist under the given customer managed key"
+  }
+  assert {
+    condition     = aws_appautoscaling_target.this[0].min_capacity == 0 && aws_appautoscaling_target.this[0].max_capacity == 3 && terraform_data.fleet_size.input == 1
+    error_message = "the variant must scale between 0 and 3, starting at 1 (InitialInstanceCount is at least 1)"
+  }
+  assert {
+    condition     = length(aws_appautoscaling_policy.invocations) == 0
+    error_message = "asynchronous endpoints publish no InvocationsPerInstance: no invocations policy"
+  }
+  assert {
+    condition = alltrue([
+      aws_appautoscaling_policy.backlog[0].target_tracking_scaling_policy_configuration[0].customized_metric_specification[0].metric_name == "ApproximateBacklogSizePerInstance",
+      aws_appautoscaling_policy.backlog[0].target_tracking_scaling_policy_configuration[0].customized_metric_specification[0].namespace == "AWS/SageMaker",
+      aws_appautoscaling_policy.backlog[0].target_tracking_scaling_policy_configuration[0].customized_metric_specification[0].statistic == "Average",
+      one([for d in aws_appautoscaling_policy.backlog[0].target_tracking_scaling_policy_configuration[0].customized_metric_specification[0].dimensions : d.value if d.name == "EndpointName"]) == "dog-breeds",
+      aws_appautoscaling_policy.backlog[0].target_tracking_scaling_policy_configuration[0].target_value == 5,
+    ])
+    error_message = "target tracking must keep about 5 queued requests per instance, on the endpoint's backlog metric"
+  }
+  assert {
+    condition = alltrue([
+      aws_appautoscaling_policy.from_zero[0].policy_type == "StepScaling",
+      aws_appautoscaling_policy.from_zero[0].step_scaling_policy_configuration[0].adjustment_type == "ChangeInCapacity",
+      one(aws_appautoscaling_policy.from_zero[0].step_scaling_policy_configuration[0].step_adjustment).scaling_adjustment == 1,
+      one(aws_appautoscaling_policy.from_zero[0].step_scaling_policy_configuration[0].step_adjustment).metric_interval_lower_bound == "0",
+    ])
+    error_message = "the step policy must add one instance"
+  }
+  assert {
+    condition = alltrue([
+      aws_cloudwatch_metric_alarm.backlog_without_capacity[0].metric_name == "HasBacklogWithoutCapacity",
+      aws_cloudwatch_metric_alarm.backlog_without_capacity[0].dimensions["EndpointName"] == "dog-breeds",
+      length(aws_cloudwatch_metric_alarm.backlog_without_capacity[0].dimensions) == 1,
+      aws_cloudwatch_metric_alarm.backlog_without_capacity[0].statistic == "Average",
+      aws_cloudwatch_metric_alarm.backlog_without_capacity[0].threshold == 1,
+      aws_cloudwatch_metric_alarm.backlog_without_capacity[0].comparison_operator == "GreaterThanOrEqualToThreshold",
+      aws_cloudwatch_metric_alarm.backlog_without_capacity[0].evaluation_periods == 2,
+      aws_cloudwatch_metric_alarm.backlog_without_capacity[0].treat_missing_data == "missing",
+    ])
+    error_message = "the alarm must fire when requests wait with no instance, as the guide's pattern does"
+  }
+  assert {
+    condition     = one([for statement in data.aws_iam_policy_document.execution.statement : statement.resources if statement.sid == "ReadAsyncRequests"]) == toset(["arn:aws:s3:::dog-breeds-data/async/in/*"]) && one([for statement in data.aws_iam_policy_document.execution.statement : statement.resources if statement.sid == "WriteAsyncAnswers"]) == toset(["arn:aws:s3:::dog-breeds-data/async/out/*", "arn:aws:s3:::dog-breeds-data/async/failed/*"])
+    error_message = "the role may read requests under the input prefix and write answers under the output and failure prefixes only"
+  }
+  assert {
+    condition     = one([for statement in data.aws_iam_policy_document.execution.statement : statement.resources if statement.sid == "UseTopicsKey"]) == toset([var.async_inference.topics_kms_key_arn]) && contains([for statement in data.aws_iam_policy_document.execution.statement : statement.sid], "NotifyAsyncOutcomes")
+    error_message = "the role must publish to the topics, with their key"
+  }
+  assert {
+    condition     = terraform_data.serving_mode.input == "async" && output.async_inference.output_s3_uri == "s3://dog-breeds-data/async/out/"
+    error_message = "the serving mode must be recorded (a switch replaces the endpoint), and the paths given out"
+  }
+}
+
+run "async_concurrency_per_instance_is_passed_on" {
+  command = plan
+  variables {
+    async_inference = {
+      input_s3_uri                            = "s3://dog-breeds-data/async/in/"
+      output_s3_uri                           = "s3://dog-breeds-data/async/out/"
+      failure_s3_uri                          = "s3://dog-breeds-data/async/failed/"
+      topics_kms_key_arn                      = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+      max_concurrent_invocations_per_instance = 4
+    }
+  }
+
+  assert {
+    condition     = aws_sagemaker_endpoint_configuration.this.async_inference_config[0].client_config[0].max_concurrent_invocations_per_instance == 4
+    error_message = "MaxConcurrentInvocationsPerInstance must be the one given"
+  }
+}
+
+run "rejects_min_capacity_zero_on_realtime" {
+  command = plan
+  variables {
+    autoscaling = { min_capacity = 0 }
+  }
+  expect_failures = [aws_appautoscaling_target.this]
+}
+
+run "rejects_zero_backlog_target" {
+  command = plan
+  variables {
+    autoscaling = { backlog_per_instance = 0 }
+  }
+  expect_failures = [var.autoscaling]
+}
+
+run "rejects_bad_async_uri" {
+  command = plan
+  variables {
+    async_inference = {
+      input_s3_uri       = "s3://dog-breeds-data/async/in"
+      output_s3_uri      = "s3://dog-breeds-data/async/out/"
+      failure_s3_uri     = "s3://dog-breeds-data/async/failed/"
+      topics_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    }
+  }
+  expect_failures = [var.async_inference]
+}
+
+run "rejects_overlapping_async_prefixes" {
+  command = plan
+  variables {
+    async_inference = {
+      input_s3_uri       = "s3://dog-breeds-data/async/"
+      output_s3_uri      = "s3://dog-breeds-data/async/out/"
+      failure_s3_uri     = "s3://dog-breeds-data/async/failed/"
+      topics_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    }
+  }
+  expect_failures = [var.async_inference]
+}
+
+run "rejects_an_aws_managed_topics_key" {
+  command = plan
+  variables {
+    async_inference = {
+      input_s3_uri       = "s3://dog-breeds-data/async/in/"
+      output_s3_uri      = "s3://dog-breeds-data/async/out/"
+      failure_s3_uri     = "s3://dog-breeds-data/async/failed/"
+      topics_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:alias/aws/sns"
+    }
+  }
+  expect_failures = [var.async_inference]
+}
+
+run "rejects_async_concurrency_over_1000" {
+  command = plan
+  variables {
+    async_inference = {
+      input_s3_uri                            = "s3://dog-breeds-data/async/in/"
+      output_s3_uri                           = "s3://dog-breeds-data/async/out/"
+      failure_s3_uri                          = "s3://dog-breeds-data/async/failed/"
+      topics_kms_key_arn                      = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+      max_concurrent_invocations_per_instance = 1001
+    }
+  }
+  expect_failures = [var.async_inference]
+}
+
+run "refuses_capture_on_async" {
+  command = plan
+  variables {
+    async_inference = {
+      input_s3_uri       = "s3://dog-breeds-data/async/in/"
+      output_s3_uri      = "s3://dog-breeds-data/async/out/"
+      failure_s3_uri     = "s3://dog-breeds-data/async/failed/"
+      topics_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    }
+    data_capture = { destination_s3_uri = "s3://dog-breeds-data/capture/" }
+  }
+  expect_failures = [aws_sagemaker_endpoint_configuration.this]
+}
+
+run "refuses_async_and_serverless_at_once" {
+  command = plan
+  variables {
+    async_inference = {
+      input_s3_uri       = "s3://dog-breeds-data/async/in/"
+      output_s3_uri      = "s3://dog-breeds-data/async/out/"
+      failure_s3_uri     = "s3://dog-breeds-data/async/failed/"
+      topics_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    }
+    serverless        = {}
+    network_isolation = false
+  }
+  expect_failures = [aws_sagemaker_endpoint_configuration.this]
+}
+
+run "refuses_off_hours_on_async" {
+  command = plan
+  variables {
+    async_inference = {
+      input_s3_uri       = "s3://dog-breeds-data/async/in/"
+      output_s3_uri      = "s3://dog-breeds-data/async/out/"
+      failure_s3_uri     = "s3://dog-breeds-data/async/failed/"
+      topics_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    }
+    off_hours = { scale_down = "cron(0 19 ? * MON-FRI *)", scale_up = "cron(0 7 ? * MON-FRI *)" }
+  }
+  expect_failures = [aws_appautoscaling_target.this]
 }
