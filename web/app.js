@@ -4,11 +4,22 @@
 // {"apiUrl": "..."} in a config.json beside the page. Photos are shrunk in the browser (long
 // side at most MAX_SIDE px, JPEG) before upload, so a phone photo never meets a payload limit;
 // a file the browser cannot read as an image is sent as it is, and the API's answer shown.
+// An API in front of an asynchronous endpoint answers 202 with an inference_id: the page then
+// asks GET <api>/<inference_id> until the answer is done or failed.
 "use strict";
 
 const MAX_SIDE = 512;
 const JPEG_QUALITY = 0.9;
 const TOP_K = 5;
+// Polling an asynchronous request: every second for the first half minute, then every five
+// seconds, for at most twenty minutes (SageMaker gives a request 15 minutes by default, and
+// an endpoint scaled to zero takes minutes to start an instance).
+const POLL_FAST_MS = 1000;
+const POLL_SLOW_MS = 5000;
+const POLL_FAST_FOR_MS = 30000;
+const POLL_LIMIT_MS = 20 * 60 * 1000;
+// Answers worth asking again: throttled, or the API or the endpoint briefly unavailable.
+const RETRYABLE = new Set([429, 502, 503, 504]);
 
 const $ = (id) => document.getElementById(id);
 
@@ -58,6 +69,49 @@ function showStatus(text, isError = false) {
   const status = $("status");
   status.textContent = text;
   status.className = isError ? "status error" : "status";
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function jsonOf(answer) {
+  try {
+    return await answer.json();
+  } catch (error) {
+    return null;
+  }
+}
+
+function errorText(answer, payload) {
+  return payload && payload.error ? payload.error.message : `HTTP ${answer.status}`;
+}
+
+// The status of a queued request, asked until it is done or failed: its predictions, or an
+// Error whose message is the reason.
+async function awaitAnswer(api, inferenceId) {
+  const started = Date.now();
+  const url = `${api.replace(/\/+$/, "")}/${encodeURIComponent(inferenceId)}`;
+  for (;;) {
+    const waited = Date.now() - started;
+    if (waited > POLL_LIMIT_MS) {
+      throw new Error(`No answer after ${Math.round(waited / 60000)} minutes; try again later`);
+    }
+    await sleep(waited < POLL_FAST_FOR_MS ? POLL_FAST_MS : POLL_SLOW_MS);
+    const answer = await fetch(url, { cache: "no-store" });
+    const payload = await jsonOf(answer);
+    if (RETRYABLE.has(answer.status)) {
+      continue;
+    }
+    if (!answer.ok) {
+      throw new Error(errorText(answer, payload));
+    }
+    if (payload.status === "done") {
+      return payload.predictions;
+    }
+    if (payload.status === "failed") {
+      throw new Error(payload.error.message);
+    }
+    showStatus(`Queued; waiting for the answer (${Math.round((Date.now() - started) / 1000)} s)…`);
+  }
 }
 
 function showBreeds(predictions) {
@@ -112,19 +166,23 @@ async function classify(file, api) {
       headers: { "Content-Type": type },
       body: await body.arrayBuffer(),
     });
-    let payload = null;
-    try {
-      payload = await answer.json();
-    } catch (error) {
-      payload = null;
-    }
+    const payload = await jsonOf(answer);
     if (!answer.ok) {
-      const message = payload && payload.error ? payload.error.message : `HTTP ${answer.status}`;
-      showStatus(message, true);
+      showStatus(errorText(answer, payload), true);
       return;
     }
-    showBreeds(payload.predictions);
-    showStatus(`Top ${Math.min(TOP_K, payload.predictions.length)} breeds`);
+    let predictions = payload.predictions;
+    if (answer.status === 202) {
+      showStatus("Queued; waiting for the answer…");
+      try {
+        predictions = await awaitAnswer(api, payload.inference_id);
+      } catch (error) {
+        showStatus(error.message, true);
+        return;
+      }
+    }
+    showBreeds(predictions);
+    showStatus(`Top ${Math.min(TOP_K, predictions.length)} breeds`);
   } catch (error) {
     showStatus(`Could not reach the classifier at ${api}: ${error.message}`, true);
   } finally {

@@ -28,7 +28,7 @@ from flask import Flask, Response, request, send_from_directory
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.serving import make_server
 
-from local_stack.http_api import MAX_HTTP_API_BYTES, http_api_event
+from local_stack.http_api import MAX_HTTP_API_BYTES, Route, http_api_event
 from local_stack.paths import REPO_ROOT
 from local_stack.serving.endpoint import AccessLog
 from local_stack.serving.lambda_runtime import import_handler
@@ -69,17 +69,28 @@ def create_app(handler: ModuleType | None, api_url: str = "/classify") -> Flask:
     if handler is None:
         return app
 
-    @app.post("/classify")
-    def classify():
+    def through_the_function(method: str, route: Route) -> Response:
         event = http_api_event(
-            "/classify",
-            "POST",
+            request.path,
+            method,
             list(request.headers.items()),
             request.query_string.decode("latin-1"),
             request.get_data(),
+            route,
         )
         answer = handler.lambda_handler(event, SimpleNamespace(aws_request_id=str(uuid.uuid4())))
         return Response(answer["body"], status=answer["statusCode"], headers=answer["headers"])
+
+    @app.post("/classify")
+    def classify():
+        return through_the_function("POST", Route("POST /classify"))
+
+    # An asynchronous endpoint's status route, as the HTTP API module adds it.
+    @app.get("/classify/<inference_id>")
+    def status(inference_id: str):
+        return through_the_function(
+            "GET", Route("GET /classify/{id}", path_parameters={"id": inference_id})
+        )
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(_error):

@@ -44,12 +44,18 @@ def five_breeds(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def site(five_breeds, tmp_path_factory) -> Iterator[str]:
-    from local_stack.serving.endpoint import LocalEndpoint
-
+def five_breeds_archive(five_breeds, tmp_path_factory) -> Path:
+    """A tiny model of the five breeds, packaged as the endpoint serves it."""
     root = tmp_path_factory.mktemp("web-model")
     run_train(*TINY_TRAIN_ARGS, *split_args(five_breeds, root / "model", root / "checkpoints"))
-    archive = build_model_archive(root / "model", root / "model.tar.gz")
+    return build_model_archive(root / "model", root / "model.tar.gz")
+
+
+@pytest.fixture(scope="module")
+def site(five_breeds, five_breeds_archive) -> Iterator[str]:
+    from local_stack.serving.endpoint import LocalEndpoint
+
+    archive = five_breeds_archive
     with (
         LocalEndpoint(archive, port=0) as endpoint,
         WebServer(local_handler(endpoint.url)) as web,
