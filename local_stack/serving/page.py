@@ -8,8 +8,9 @@ on the real serving stack; with ``--api``, the page alone calls a deployed HTTP 
 
 ``/classify`` turns each request into the event an HTTP API (payload format 2.0) would send
 the function, runs ``lambda/lambda_function.py`` with it, and answers what the function
-answers; bodies over the HTTP API's 10 MB limit are refused as the HTTP API refuses them. The
-page finds the API through a ``config.json`` served here.
+answers; bodies over the HTTP API's 10 MB limit are refused as the HTTP API refuses them.
+``GET /classify/<id>`` does the same with the status route an asynchronous endpoint's HTTP API
+has. The page finds the API through a ``config.json`` served here.
 """
 
 from __future__ import annotations
