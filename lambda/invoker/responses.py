@@ -10,6 +10,8 @@ from invoker.errors import ApiError
 
 def response(status: int, body: dict, config: Config) -> dict:
     headers = {"Content-Type": "application/json"}
+    if status == 202 and "status_path" in body:  # where a queued request's answer will be
+        headers["Location"] = body["status_path"]
     if config.cors_allow_origin:
         headers["Access-Control-Allow-Origin"] = config.cors_allow_origin
         headers["Vary"] = "Origin"

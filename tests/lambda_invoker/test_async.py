@@ -90,6 +90,7 @@ def test_a_request_is_queued_and_its_status_follows_what_sagemaker_writes(
     inference_id = accepted["inference_id"]
     assert accepted["status"] == "pending"
     assert accepted["status_path"] == f"/classify/{inference_id}"
+    assert queued["headers"]["Location"] == accepted["status_path"]
     # What the endpoint reads: the JSON its input_fn takes, under the input prefix.
     sent = json.loads(
         s3.get_object(Bucket=bucket, Key=f"async/in/{inference_id}.json")["Body"].read()
