@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from invoker.asynchronous import checked_inference_id, failed, inference_id_of
 from invoker.errors import ApiError
 from local_stack.emulator import client
+from tests.async_endpoints import asynchronous_endpoint, function_settings
 from tests.images import TINY_JPEG
 
 pytestmark = pytest.mark.integration
 
-IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6.0-cpu-py312"
 PREDICTIONS = [
     {"breed": "Akita", "index": 3, "probability": 0.91},
     {"breed": "Basenji", "index": 13, "probability": 0.05},
@@ -31,40 +31,8 @@ PREDICTIONS = [
 @pytest.fixture
 def async_handler(emulator, load_handler):
     """The handler configured for an asynchronous endpoint of the emulator's, with its bucket."""
-    sagemaker, s3 = client("sagemaker", emulator), client("s3", emulator)
-    name = f"async-{uuid.uuid4().hex[:8]}"
-    s3.create_bucket(Bucket=name)
-    sagemaker.create_model(
-        ModelName=name,
-        ExecutionRoleArn="arn:aws:iam::123456789012:role/endpoint",
-        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{name}/models/model.tar.gz"},
-    )
-    sagemaker.create_endpoint_config(
-        EndpointConfigName=name,
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": name,
-                "InstanceType": "ml.m5.large",
-                "InitialInstanceCount": 1,
-            }
-        ],
-        AsyncInferenceConfig={
-            "OutputConfig": {
-                "S3OutputPath": f"s3://{name}/async/out/",
-                "S3FailurePath": f"s3://{name}/async/failed/",
-            }
-        },
-    )
-    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
-    handler = load_handler(
-        ENDPOINT_NAME=name,
-        ASYNC_BUCKET=name,
-        ASYNC_INPUT_PREFIX="async/in/",
-        ASYNC_OUTPUT_PREFIX="async/out/",
-        ASYNC_FAILURE_PREFIX="async/failed/",
-    )
-    return handler, name
+    name = asynchronous_endpoint(emulator, "async")
+    return load_handler(**function_settings(name)), name
 
 
 def status(handler, context, inference_id: str) -> tuple[int, dict]:

@@ -27,13 +27,11 @@ from local_stack.emulator import client
 from local_stack.emulator.async_inference import request_of
 from local_stack.emulator.model_servers import InvokeEndpointError
 from local_stack.emulator.probes import LAMBDA_TRUST_POLICY
+from tests.async_endpoints import asynchronous_endpoint, function_settings, realtime_twin
 from tests.images import sample_image
 from tests.training import REPO_ROOT
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
-
-IMAGE = "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6.0-cpu-py312"
-ROLE = "arn:aws:iam::123456789012:role/endpoint"
 
 
 def queue_for(emulator, *topics: str) -> str:
@@ -74,36 +72,21 @@ def object_at(emulator, location: str, timeout: float = 240) -> bytes:
 def async_endpoint(emulator, model_archive) -> SimpleNamespace:
     """The trained model on an asynchronous endpoint and on a real-time one, with topics
     (created before any test turns local mode on: the models load on their first request)."""
-    s3, sns, sagemaker = (client(s, emulator) for s in ("s3", "sns", "sagemaker"))
-    name = f"async-{uuid.uuid4().hex[:8]}"
-    s3.create_bucket(Bucket=name)
-    s3.upload_file(str(model_archive), name, "models/model.tar.gz")
-    topics = {kind: sns.create_topic(Name=f"{name}-{kind}")["TopicArn"] for kind in ("ok", "error")}
-    sagemaker.create_model(
-        ModelName=name,
-        ExecutionRoleArn=ROLE,
-        PrimaryContainer={"Image": IMAGE, "ModelDataUrl": f"s3://{name}/models/model.tar.gz"},
-    )
-    variant = {"VariantName": "AllTraffic", "ModelName": name, "InstanceType": "ml.m5.large"}
-    outputs = {
-        "S3OutputPath": f"s3://{name}/async/out/",
-        "S3FailurePath": f"s3://{name}/async/failed/",
-        "NotificationConfig": {"SuccessTopic": topics["ok"], "ErrorTopic": topics["error"]},
+    sns = client("sns", emulator)
+    tag = uuid.uuid4().hex[:8]
+    topics = {
+        kind: sns.create_topic(Name=f"async-{tag}-{kind}")["TopicArn"] for kind in ("ok", "error")
     }
-    sagemaker.create_endpoint_config(
-        EndpointConfigName=name,
-        ProductionVariants=[{**variant, "InitialInstanceCount": 1}],
-        AsyncInferenceConfig={
-            "ClientConfig": {"MaxConcurrentInvocationsPerInstance": 2},
-            "OutputConfig": outputs,
-        },
+    name = asynchronous_endpoint(
+        emulator,
+        "async",
+        model_archive,
+        ClientConfig={"MaxConcurrentInvocationsPerInstance": 2},
+        NotificationConfig={"SuccessTopic": topics["ok"], "ErrorTopic": topics["error"]},
     )
-    sagemaker.create_endpoint_config(
-        EndpointConfigName=f"{name}-rt", ProductionVariants=[{**variant, "InitialInstanceCount": 1}]
+    return SimpleNamespace(
+        name=name, bucket=name, topics=topics, realtime=realtime_twin(emulator, name)
     )
-    sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
-    sagemaker.create_endpoint(EndpointName=f"{name}-rt", EndpointConfigName=f"{name}-rt")
-    return SimpleNamespace(name=name, bucket=name, topics=topics, realtime=f"{name}-rt")
 
 
 def submit(emulator, endpoint: str, bucket: str, body: bytes, content_type: str) -> dict:
@@ -166,15 +149,7 @@ def invoker(emulator, endpoint: SimpleNamespace, tmp_path) -> str:
         Handler="lambda_function.lambda_handler",
         Code={"ZipFile": package.read_bytes()},
         Timeout=29,
-        Environment={
-            "Variables": {
-                "ENDPOINT_NAME": endpoint.name,
-                "ASYNC_BUCKET": endpoint.bucket,
-                "ASYNC_INPUT_PREFIX": "async/in/",
-                "ASYNC_OUTPUT_PREFIX": "async/out/",
-                "ASYNC_FAILURE_PREFIX": "async/failed/",
-            }
-        },
+        Environment={"Variables": function_settings(endpoint.name)},
     )
     return name
 
