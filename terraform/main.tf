@@ -11,9 +11,10 @@ locals {
   # An asynchronous endpoint's requests, answers and failures, under the bucket's async/.
   async_prefixes = { input = "${local.prefixes.async}in/", output = "${local.prefixes.async}out/", failure = "${local.prefixes.async}failed/" }
   # Capture is on by default where SageMaker offers it (real-time endpoints).
+  # A shadow run compares both variants' answers to every request: it captures them all.
   data_capture = coalesce(var.endpoint_data_capture.enabled, var.endpoint_mode == "realtime") ? {
     destination_s3_uri  = "s3://${module.data_bucket.bucket_name}/${local.prefixes.capture}"
-    sampling_percentage = var.endpoint_data_capture.sampling_percentage
+    sampling_percentage = var.endpoint_shadow_model_package_arn == null ? var.endpoint_data_capture.sampling_percentage : 100
   } : null
   code_bundle_key = "${local.prefixes.code}code.tar.gz"
   # What answers call the model: its key without bucket or file name (models/run-1), or the
@@ -158,6 +159,7 @@ module "sagemaker_endpoint" {
   deployment      = var.endpoint_deployment
   rollback_alarms = var.endpoint_rollback_alarms
   data_capture    = local.data_capture
+  shadow          = var.endpoint_shadow_model_package_arn == null ? null : merge(var.endpoint_shadow, { model_package_arn = var.endpoint_shadow_model_package_arn })
   off_hours       = var.endpoint_off_hours
   kms_key_arn     = var.kms_key_arn
   tags            = var.tags

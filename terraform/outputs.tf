@@ -172,3 +172,13 @@ output "endpoint_async_inference" {
   description = "An asynchronous endpoint's request, answer and failure locations and its success and error topics (subscribe to be told), or null."
   value       = one(module.sagemaker_endpoint[*].async_inference)
 }
+
+output "endpoint_shadow" {
+  description = "The shadow variant running beside the live model (its name, the candidate package and where both variants' captures are), or null."
+  value = try(module.sagemaker_endpoint[0].shadow_variant_name, null) == null ? null : {
+    variant_name       = module.sagemaker_endpoint[0].shadow_variant_name
+    model_package_arn  = module.sagemaker_endpoint[0].shadow_model
+    production_variant = module.sagemaker_endpoint[0].variant_name
+    capture_s3_uri     = module.sagemaker_endpoint[0].data_capture_s3_uri
+  }
+}

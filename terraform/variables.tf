@@ -249,6 +249,31 @@ variable "endpoint_rollback_alarms" {
   description = "Thresholds of the alarms that roll a running deployment back."
 }
 
+variable "endpoint_shadow_model_package_arn" {
+  type        = string
+  default     = null
+  description = "A candidate (an Approved registry version) answering a copy of live requests as the endpoint's shadow variant, its answers captured, never returned (python -m mlops shadow start writes it, stop and promote remove it). While it runs, data capture takes every request and both variants' answers. Real-time endpoints only. null: no shadow."
+
+  validation {
+    condition     = var.endpoint_shadow_model_package_arn == null || can(regex("^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/[a-z0-9-]+/[0-9]+$", coalesce(var.endpoint_shadow_model_package_arn, "-")))
+    error_message = "endpoint_shadow_model_package_arn must be a version of the model registry (arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)."
+  }
+
+  validation {
+    condition     = var.endpoint_shadow_model_package_arn == null || var.endpoint_data_capture.enabled != false
+    error_message = "endpoint_shadow_model_package_arn needs data capture (endpoint_data_capture.enabled is false): a shadow's answers are only seen in the captures."
+  }
+}
+
+variable "endpoint_shadow" {
+  type = object({
+    instance_count     = optional(number, 1)
+    traffic_percentage = optional(number, 100)
+  })
+  default     = {}
+  description = "The shadow variant's instances (of endpoint_instance_type) and the share of live requests copied to it, while endpoint_shadow_model_package_arn is set."
+}
+
 variable "endpoint_data_capture" {
   type = object({
     enabled             = optional(bool)

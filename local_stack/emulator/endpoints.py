@@ -30,6 +30,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from local_stack.emulator.captures import Exchange, TrafficCopies
 from local_stack.emulator.model_servers import InvokeEndpointError, ModelServer, Variant
 from local_stack.emulator.training import Endpoint
 from local_stack.ports import free_port
@@ -146,6 +147,7 @@ class LocalEndpoints:
         self._servers: dict[tuple[str, str], ModelServer] = {}
         self._torchserve: ModelServer | None = None  # the one server TorchServe may run
         self._lock = threading.Lock()
+        self.copies = TrafficCopies(self, endpoint, model_source)
 
     @property
     def model_server(self) -> str:
@@ -187,6 +189,11 @@ class LocalEndpoints:
             for key, value in answer_headers.items()
             if key.lower() in ("content-type", "x-amzn-errortype")
         }
+        if status == 200:
+            answer_type = next((v for k, v in kept.items() if k.lower() == "content-type"), "")
+            exchange = Exchange(body, forwarded["Content-Type"], answer, answer_type)
+            inference_id = headers.get("X-Amzn-SageMaker-Inference-Id")
+            self.copies.answered(backend, variant, exchange, inference_id)
         kept["x-Amzn-Invoked-Production-Variant"] = variant.name
         kept["status"] = str(status)
         return status, kept, answer

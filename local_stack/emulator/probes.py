@@ -404,6 +404,35 @@ def sagemaker_invoke_endpoint_async(clients: Clients) -> bool:
         sagemaker.delete_model(ModelName=model)
 
 
+def sagemaker_shadow_variants(clients: Clients) -> bool:
+    """An endpoint configuration keeps its shadow variant, and refuses a second one."""
+    sagemaker = clients("sagemaker")
+    model = _create_model(sagemaker)
+    name = _unique("config")
+    variant = {"ModelName": model, "InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+    shadow = {**variant, "VariantName": "Shadow", "InitialVariantWeight": 0.5}
+    try:
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=name,
+            ProductionVariants=[{**variant, "VariantName": "AllTraffic"}],
+            ShadowProductionVariants=[shadow],
+        )
+        described = sagemaker.describe_endpoint_config(EndpointConfigName=name)
+        kept = [v["VariantName"] for v in described.get("ShadowProductionVariants", [])]
+        return kept == ["Shadow"] and _refused(
+            "ValidationException",
+            sagemaker.create_endpoint_config,
+            EndpointConfigName=_unique("config"),
+            ProductionVariants=[{**variant, "VariantName": "AllTraffic"}],
+            ShadowProductionVariants=[shadow, {**shadow, "VariantName": "Other"}],
+        )
+    except (ClientError, BotoCoreError, ResponseParserError):
+        return False
+    finally:
+        _answers(sagemaker.delete_endpoint_config, EndpointConfigName=name)
+        sagemaker.delete_model(ModelName=model)
+
+
 def sagemaker_empty_data_capture(clients: Clients) -> bool:
     """DescribeEndpointConfig has no DataCaptureConfig for a configuration without one."""
     sagemaker = clients("sagemaker")

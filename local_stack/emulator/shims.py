@@ -39,6 +39,10 @@
     the shim checks the call and answers where the endpoint's AsyncInferenceConfig puts the
     answer, and local mode serves the queue (``async_inference``). InvokeEndpoint on an
     asynchronous endpoint is refused, as the guide says it takes asynchronous calls only.
+  - CreateEndpointConfig drops ShadowProductionVariants (a candidate model that receives a
+    copy of the traffic), so the provider plans to replace a configuration with one every time;
+    the shim keeps them, describes them, refuses more than one shadow or production variant
+    beside it ("Create a shadow test"), and DescribeEndpoint summarises them as AWS does.
   - UpdateEndpoint is missing; the shim moves the endpoint to the new configuration at once
     (real endpoints pass through ``Updating``), keeping instance counts when asked to, and
     refuses, as SageMaker does, to change the instance type of (or remove) a variant that is
@@ -307,6 +311,45 @@ def _shim_sagemaker_invoke_endpoint_async() -> None:
         return async_inference.accepted(request)
 
     SageMakerRuntimeResponse.invoke_endpoint_async = invoke_endpoint_async
+
+
+def _shim_sagemaker_shadow_variants() -> None:
+    from moto.sagemaker.exceptions import ValidationError
+    from moto.sagemaker.responses import SageMakerResponse
+
+    create_config = SageMakerResponse.create_endpoint_config
+
+    def create_endpoint_config(self):
+        shadows = self._get_param("ShadowProductionVariants") or []
+        if shadows and (len(shadows) > 1 or len(self._get_param("ProductionVariants")) != 1):
+            raise ValidationError(
+                message="An endpoint configuration with ShadowProductionVariants may have one "
+                "production variant and one shadow variant."
+            )
+        answer = create_config(self)
+        if shadows:
+            config = self.sagemaker_backend.endpoint_configs[self._get_param("EndpointConfigName")]
+            config.shadow_production_variants = shadows  # described as ShadowProductionVariants
+        return answer
+
+    def summarised(change):
+        def changed(self):
+            answer = change(self)
+            backend = self.sagemaker_backend
+            endpoint = backend.endpoints[self._get_param("EndpointName")]
+            config = backend.endpoint_configs.get(endpoint.endpoint_config_name)
+            shadows = getattr(config, "shadow_production_variants", None)
+            if shadows:
+                endpoint.shadow_production_variants = endpoint._process_production_variants(shadows)
+            elif hasattr(endpoint, "shadow_production_variants"):
+                del endpoint.shadow_production_variants
+            return answer
+
+        return changed
+
+    SageMakerResponse.create_endpoint_config = create_endpoint_config
+    SageMakerResponse.create_endpoint = summarised(SageMakerResponse.create_endpoint)
+    SageMakerResponse.update_endpoint = summarised(SageMakerResponse.update_endpoint)
 
 
 # The fields TestEventPattern requires of an event (EventBridge API reference,
@@ -731,6 +774,11 @@ SHIMS = (
         "sagemaker_invoke_endpoint_async",
         _shim_sagemaker_invoke_endpoint_async,
         probes.sagemaker_invoke_endpoint_async,
+    ),
+    Shim(
+        "sagemaker_shadow_variants",
+        _shim_sagemaker_shadow_variants,
+        probes.sagemaker_shadow_variants,
     ),
     Shim(
         "events_test_event_pattern",

@@ -131,6 +131,45 @@ run "async_queues_under_async_scales_from_zero_and_polls_through_the_api" {
   }
 }
 
+run "a_shadow_run_captures_every_request_of_both_variants" {
+  command = plan
+
+  variables {
+    model_package_arn                 = "arn:aws:sagemaker:us-east-1:123456789012:model-package/dog-breeds-models/3"
+    endpoint_shadow_model_package_arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/dog-breeds-models/4"
+  }
+
+  assert {
+    condition     = module.sagemaker_endpoint[0].shadow_variant_name == "Shadow" && module.sagemaker_endpoint[0].shadow_model == var.endpoint_shadow_model_package_arn
+    error_message = "the candidate must run as the shadow variant"
+  }
+  assert {
+    condition     = module.sagemaker_endpoint[0].data_capture_s3_uri == "s3://dog-breeds-123456789012/capture/" && module.sagemaker_endpoint[0].data_capture_percentage == 100 && output.endpoint_shadow.capture_s3_uri == "s3://dog-breeds-123456789012/capture/"
+    error_message = "every request and both variants' answers must be captured under capture/ (not the usual 20 %)"
+  }
+}
+
+run "a_shadow_without_capture_is_refused" {
+  command = plan
+
+  variables {
+    model_package_arn                 = "arn:aws:sagemaker:us-east-1:123456789012:model-package/dog-breeds-models/3"
+    endpoint_shadow_model_package_arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/dog-breeds-models/4"
+    endpoint_data_capture             = { enabled = false }
+  }
+  expect_failures = [var.endpoint_shadow_model_package_arn]
+}
+
+run "rejects_a_shadow_that_is_not_a_registry_version" {
+  command = plan
+
+  variables {
+    model_package_arn                 = "arn:aws:sagemaker:us-east-1:123456789012:model-package/dog-breeds-models/3"
+    endpoint_shadow_model_package_arn = "s3://dog-breeds-123456789012/models/run-2/model.tar.gz"
+  }
+  expect_failures = [var.endpoint_shadow_model_package_arn]
+}
+
 run "rejects_bad_endpoint_mode" {
   command = plan
   variables {

@@ -9,6 +9,7 @@ SHARED_WORKERS: the first test serves on TorchServe, one per host.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import time
@@ -208,3 +209,76 @@ def test_a_model_that_does_not_load_says_why_at_once_until_the_endpoint_changes(
     with pytest.raises(ClientError) as refused:  # the model's own answer: JSON with no image
         classify(emulator, endpoint, b"{}", "application/json")
     assert refused.value.response["Error"]["Code"] == "ModelError"
+
+
+def captured(emulator, bucket: str, prefix: str, count: int, timeout: float = 240) -> list[dict]:
+    """The capture records under ``prefix`` once there are ``count`` (written after the
+    answer, the shadow's once its model has loaded)."""
+    s3, deadline = client("s3", emulator), time.monotonic() + timeout
+    while True:
+        keys = [
+            item["Key"]
+            for item in s3.list_objects_v2(Bucket=bucket, Prefix=prefix).get("Contents", [])
+        ]
+        if len(keys) >= count or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    return [
+        json.loads(line)
+        for key in keys
+        for line in s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode().splitlines()
+    ]
+
+
+def test_capture_and_a_shadow_copy_are_written_as_sagemaker_writes_them(
+    emulator, local_mode, models, sample_dataset
+):
+    """Data capture at 100 % and a shadow variant at the production's weight ("Capture data
+    from real-time endpoint", "Create a shadow test"): the caller gets the production answer
+    (fp32) and its variant's name; both variants' records land under
+    <destination>/<endpoint>/<variant>/yyyy/mm/dd/hh/, JSON as text, with the caller's
+    inferenceId, the shadow's answer its own (int8)."""
+    sagemaker = client("sagemaker", emulator)
+    bucket = models["fp32"].split("/")[2]
+    names = {}
+    for precision in ("fp32", "int8"):
+        names[precision] = f"dogs-{precision}-{uuid.uuid4().hex[:6]}"
+        sagemaker.create_model(
+            ModelName=names[precision],
+            ExecutionRoleArn=ROLE,
+            PrimaryContainer={"Image": IMAGE, "ModelDataUrl": models[precision]},
+        )
+    variant = {"InstanceType": "ml.m5.large", "InitialInstanceCount": 1}
+    endpoint = f"shadowed-{uuid.uuid4().hex[:6]}"
+    sagemaker.create_endpoint_config(
+        EndpointConfigName=endpoint,
+        ProductionVariants=[{**variant, "VariantName": "AllTraffic", "ModelName": names["fp32"]}],
+        ShadowProductionVariants=[{**variant, "VariantName": "Shadow", "ModelName": names["int8"]}],
+        DataCaptureConfig={
+            "EnableCapture": True,
+            "InitialSamplingPercentage": 100,
+            "DestinationS3Uri": f"s3://{bucket}/capture/",
+            "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+            "CaptureContentTypeHeader": {"JsonContentTypes": ["application/json"]},
+        },
+    )
+    sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=endpoint)
+    photo = sample_image(sample_dataset, "004.Akita").read_bytes()
+    request = json.dumps({"image": base64.b64encode(photo).decode(), "top_k": 2})
+    answer = runtime(emulator).invoke_endpoint(
+        EndpointName=endpoint, Body=request, ContentType="application/json", InferenceId="req-1"
+    )
+    assert answer["InvokedProductionVariant"] == "AllTraffic"
+    assert json.loads(answer["Body"].read())["precision"] == "fp32"
+
+    records = {
+        name: captured(emulator, bucket, f"capture/{endpoint}/{name}/", 1)
+        for name in ("AllTraffic", "Shadow")
+    }
+    for name, precision in (("AllTraffic", "fp32"), ("Shadow", "int8")):
+        (entry,) = records[name]
+        assert entry["eventMetadata"]["inferenceId"] == "req-1"
+        sent, said = entry["captureData"]["endpointInput"], entry["captureData"]["endpointOutput"]
+        assert (sent["mode"], sent["encoding"], sent["data"]) == ("INPUT", "JSON", request)
+        assert (said["mode"], said["encoding"]) == ("OUTPUT", "JSON")
+        assert json.loads(said["data"])["precision"] == precision

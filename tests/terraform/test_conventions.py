@@ -99,6 +99,7 @@ MUST_VALIDATE = {
         "rollback_alarms",
         "data_capture",
         "async_inference",
+        "shadow",
         "off_hours",
         "log_retention_days",
     },
@@ -132,7 +133,13 @@ MUST_VALIDATE = {
     },
     "model_registry": {"name", "description"},
     "sagemaker_training_role": {"name", "image_registry_id", "add_pending_versions_policy_json"},
-    "terraform": {"name", "region", "endpoint_mode", "endpoint_data_capture"},
+    "terraform": {
+        "name",
+        "region",
+        "endpoint_mode",
+        "endpoint_data_capture",
+        "endpoint_shadow_model_package_arn",
+    },
     # The examples validate nothing themselves: each input reaches a module (or the provider)
     # that validates it, so each rule has one place.
     **{example.name: set() for example in EXAMPLES},

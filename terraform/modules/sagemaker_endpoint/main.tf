@@ -34,9 +34,12 @@ locals {
   # What makes a new fleet: a new model, instance type or serverless sizing, or capture
   # settings. Each gets a new endpoint configuration, so an update never modifies a
   # configuration an endpoint is using.
-  fleet_shape  = jsonencode([local.model_hash, local.serverless ? null : var.instance_type, var.serverless, var.async_inference, var.data_capture, var.kms_key_arn])
-  config_hash  = substr(sha1(local.fleet_shape), 0, 8)
-  variant_name = "AllTraffic"
+  fleet_shape = jsonencode([local.model_hash, local.serverless ? null : var.instance_type, var.serverless, var.async_inference, var.shadow, var.data_capture, var.kms_key_arn])
+  # The shadow's model: its package, with the model server's settings for the same type.
+  shadow_hash         = var.shadow == null ? null : substr(sha1(jsonencode([var.shadow.model_package_arn, local.environment, var.network_isolation])), 0, 8)
+  config_hash         = substr(sha1(local.fleet_shape), 0, 8)
+  variant_name        = "AllTraffic"
+  shadow_variant_name = "Shadow"
   # The size a new fleet starts at: what auto scaling chose, kept within its range, and at
   # least 1 (InitialInstanceCount; an asynchronous endpoint scales to 0 once created).
   fleet_size = max(1, var.current_instance_count == null ? var.autoscaling.min_capacity : min(max(var.current_instance_count, var.autoscaling.min_capacity), var.autoscaling.max_capacity))
@@ -259,6 +262,33 @@ resource "aws_sagemaker_model" "this" {
   }
 }
 
+# The candidate of a shadow test ("Create a shadow test"): served beside the production model
+# on instances of its own, answering copies of requests; SageMaker returns only production's.
+resource "aws_sagemaker_model" "shadow" {
+  #checkov:skip=CKV_AWS_370:Isolated as the production model is (network_isolation).
+  count = var.shadow == null ? 0 : 1
+
+  name                     = "${var.name}-shadow-${local.shadow_hash}"
+  execution_role_arn       = aws_iam_role.execution.arn
+  enable_network_isolation = var.network_isolation
+
+  primary_container {
+    environment        = local.environment
+    model_package_name = var.shadow.model_package_arn
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    create_before_destroy = true
+
+    precondition {
+      condition     = var.model_artifacts_s3_prefix != null
+      error_message = "shadow needs model_artifacts_s3_prefix: the prefix the candidate's model data lies under, which the endpoint's role may read."
+    }
+  }
+}
+
 # A change of serving mode replaces the endpoint: SageMaker cannot turn an instance-based
 # endpoint into a serverless one in place, nor remove an endpoint's AsyncInferenceConfig
 # ("The AsyncInferenceConfig parameter cannot be removed from this endpoint").
@@ -304,6 +334,19 @@ resource "aws_sagemaker_endpoint_configuration" "this" {
         memory_size_in_mb = serverless_config.value.memory_size_in_mb
         max_concurrency   = serverless_config.value.max_concurrency
       }
+    }
+  }
+
+  dynamic "shadow_production_variants" {
+    for_each = var.shadow == null ? [] : [var.shadow]
+
+    content {
+      variant_name           = local.shadow_variant_name
+      model_name             = aws_sagemaker_model.shadow[0].name
+      initial_instance_count = shadow_production_variants.value.instance_count
+      instance_type          = var.instance_type
+      # Against the production variant's 1: the share of requests copied to the shadow.
+      initial_variant_weight = shadow_production_variants.value.traffic_percentage / 100
     }
   }
 
@@ -366,6 +409,11 @@ resource "aws_sagemaker_endpoint_configuration" "this" {
     precondition {
       condition     = !(local.serverless && local.asynchronous)
       error_message = "set serverless or async_inference, not both: an endpoint serves one way."
+    }
+    precondition {
+      # "Shadow tests", Exclusions: serverless and asynchronous inference endpoints.
+      condition     = var.shadow == null || local.serving_mode == "realtime"
+      error_message = "shadow is for real-time endpoints: SageMaker excludes serverless and asynchronous endpoints from shadow testing (Shadow tests, Exclusions)."
     }
     precondition {
       # SageMaker documents data capture for real-time endpoints and batch transform ("Data
@@ -470,6 +518,12 @@ resource "aws_sagemaker_endpoint" "this" {
     precondition {
       condition     = local.serverless || var.deployment.policy != "rolling" || (var.deployment.step_instances * 2 <= var.autoscaling.min_capacity && var.deployment.step_instances * 20 >= var.autoscaling.max_capacity)
       error_message = "a rolling batch must be 5% to 50% of the fleet (RollingUpdatePolicy MaximumBatchSize) at every size between min_capacity and max_capacity, so rolling updates need at least 2 instances."
+    }
+    precondition {
+      # Deployment guardrails, Exclusions: rolling deployments exclude multi-variant endpoints;
+      # whether a shadow variant makes one is not documented, so it is not risked.
+      condition     = var.shadow == null || var.deployment.policy != "rolling"
+      error_message = "a shadow variant deploys blue_green: rolling deployments exclude endpoints with more than one variant (deployment guardrails, Exclusions)."
     }
     precondition {
       condition     = var.deployment.max_execution_seconds > local.deployment_seconds

@@ -74,3 +74,18 @@ output "async_inference" {
     error_topic_arn   = aws_sns_topic.async["error"].arn
   } : null
 }
+
+output "shadow_variant_name" {
+  description = "Name of the shadow variant (its captures are under <capture prefix><endpoint>/<this>/), or null without one."
+  value       = var.shadow == null ? null : local.shadow_variant_name
+}
+
+output "shadow_model" {
+  description = "The model package the shadow variant serves, or null."
+  value       = try(var.shadow.model_package_arn, null)
+}
+
+output "data_capture_percentage" {
+  description = "The share of requests captured (0-100), or null without capture."
+  value       = try(var.data_capture.sampling_percentage, null)
+}

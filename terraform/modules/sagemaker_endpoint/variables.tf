@@ -187,6 +187,31 @@ variable "async_inference" {
   }
 }
 
+variable "shadow" {
+  type = object({
+    model_package_arn  = string
+    instance_count     = optional(number, 1)
+    traffic_percentage = optional(number, 100)
+  })
+  default     = null
+  description = "A candidate, an Approved version of the model registry, answering a copy of traffic_percentage % of the live requests as the shadow variant \"Shadow\" on instance_count instances of instance_type: its answers are captured (with data_capture) and never returned to callers (python -m mlops shadow start sets it). Real-time endpoints only. null: no shadow."
+
+  validation {
+    condition     = var.shadow == null || can(regex("^arn:aws[a-z-]*:sagemaker:[a-z0-9-]+:[0-9]{12}:model-package/[A-Za-z0-9-]+/[0-9]+$", try(var.shadow.model_package_arn, "")))
+    error_message = "shadow.model_package_arn must be a versioned model package ARN (arn:aws:sagemaker:<region>:<account>:model-package/<group>/<version>)."
+  }
+
+  validation {
+    condition     = var.shadow == null || try(var.shadow.instance_count >= 1 && floor(var.shadow.instance_count) == var.shadow.instance_count, false)
+    error_message = "shadow.instance_count must be a whole number of at least 1."
+  }
+
+  validation {
+    condition     = var.shadow == null || try(var.shadow.traffic_percentage >= 1 && var.shadow.traffic_percentage <= 100 && floor(var.shadow.traffic_percentage) == var.shadow.traffic_percentage, false)
+    error_message = "shadow.traffic_percentage must be a whole number from 1 to 100."
+  }
+}
+
 variable "data_capture" {
   type = object({
     destination_s3_uri  = string

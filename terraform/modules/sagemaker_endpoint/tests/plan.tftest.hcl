@@ -942,3 +942,116 @@ run "refuses_off_hours_on_async" {
   }
   expect_failures = [aws_appautoscaling_target.this]
 }
+
+# Shadow variants: "Create a shadow test" (one production and one shadow variant; the shadow's
+# answers are captured, never returned), "Shadow tests", Exclusions (serverless and
+# asynchronous endpoints), deployment guardrails' Exclusions (rolling: multi-variant endpoints).
+run "a_shadow_candidate_answers_a_copy_of_the_traffic" {
+  command = plan
+  variables {
+    model_artifacts_s3_prefix = "s3://dog-breeds-data/models/"
+    shadow                    = { model_package_arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/dog-breeds-models/4" }
+  }
+
+  assert {
+    condition     = aws_sagemaker_endpoint_configuration.this.shadow_production_variants[0].variant_name == "Shadow" && aws_sagemaker_endpoint_configuration.this.shadow_production_variants[0].initial_variant_weight == 1 && aws_sagemaker_endpoint_configuration.this.shadow_production_variants[0].instance_type == "ml.m5.large" && aws_sagemaker_endpoint_configuration.this.shadow_production_variants[0].initial_instance_count == 1
+    error_message = "the shadow variant must get a copy of every request, on one instance of the production's type"
+  }
+  assert {
+    condition     = aws_sagemaker_model.shadow[0].primary_container[0].model_package_name == var.shadow.model_package_arn && aws_sagemaker_model.shadow[0].primary_container[0].environment["SAGEMAKER_MODEL_SERVER_WORKERS"] == "2" && startswith(aws_sagemaker_model.shadow[0].name, "dog-breeds-shadow-")
+    error_message = "the shadow must serve the candidate package with the model server's settings for the type"
+  }
+  assert {
+    condition     = output.shadow_variant_name == "Shadow" && output.shadow_model == var.shadow.model_package_arn
+    error_message = "the shadow variant's name and model must be given out (mlops shadow report reads them)"
+  }
+}
+
+run "a_shadow_may_take_a_share_of_the_traffic" {
+  command = plan
+  variables {
+    model_artifacts_s3_prefix = "s3://dog-breeds-data/models/"
+    shadow                    = { model_package_arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/dog-breeds-models/4", traffic_percentage = 25 }
+  }
+
+  assert {
+    condition     = aws_sagemaker_endpoint_configuration.this.shadow_production_variants[0].initial_variant_weight == 0.25
+    error_message = "25 % of the traffic is the weight 0.25 against the production's 1"
+  }
+  assert {
+    condition     = aws_sagemaker_endpoint_configuration.this.name != run.a_shadow_candidate_answers_a_copy_of_the_traffic.endpoint_config_name
+    error_message = "a changed shadow must be a new endpoint configuration"
+  }
+}
+
+run "rejects_a_shadow_that_is_not_a_package_version" {
+  command = plan
+  variables {
+    model_artifacts_s3_prefix = "s3://dog-breeds-data/models/"
+    shadow                    = { model_package_arn = "s3://dog-breeds-data/models/run-2/model.tar.gz" }
+  }
+  expect_failures = [var.shadow]
+}
+
+run "rejects_a_shadow_on_zero_instances" {
+  command = plan
+  variables {
+    model_artifacts_s3_prefix = "s3://dog-breeds-data/models/"
+    shadow                    = { model_package_arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/dog-breeds-models/4", instance_count = 0 }
+  }
+  expect_failures = [var.shadow]
+}
+
+run "rejects_a_shadow_share_over_100_percent" {
+  command = plan
+  variables {
+    model_artifacts_s3_prefix = "s3://dog-breeds-data/models/"
+    shadow                    = { model_package_arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/dog-breeds-models/4", traffic_percentage = 150 }
+  }
+  expect_failures = [var.shadow]
+}
+
+run "refuses_a_shadow_on_serverless" {
+  command = plan
+  variables {
+    model_artifacts_s3_prefix = "s3://dog-breeds-data/models/"
+    serverless                = {}
+    network_isolation         = false
+    shadow                    = { model_package_arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/dog-breeds-models/4" }
+  }
+  expect_failures = [aws_sagemaker_endpoint_configuration.this]
+}
+
+run "refuses_a_shadow_on_async" {
+  command = plan
+  variables {
+    model_artifacts_s3_prefix = "s3://dog-breeds-data/models/"
+    async_inference = {
+      input_s3_uri       = "s3://dog-breeds-data/async/in/"
+      output_s3_uri      = "s3://dog-breeds-data/async/out/"
+      failure_s3_uri     = "s3://dog-breeds-data/async/failed/"
+      topics_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+    }
+    shadow = { model_package_arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/dog-breeds-models/4" }
+  }
+  expect_failures = [aws_sagemaker_endpoint_configuration.this]
+}
+
+run "refuses_a_rolling_deployment_with_a_shadow" {
+  command = plan
+  variables {
+    model_artifacts_s3_prefix = "s3://dog-breeds-data/models/"
+    autoscaling               = { min_capacity = 2, max_capacity = 3 }
+    deployment                = { policy = "rolling" }
+    shadow                    = { model_package_arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/dog-breeds-models/4" }
+  }
+  expect_failures = [aws_sagemaker_endpoint.this]
+}
+
+run "refuses_a_shadow_without_the_models_prefix" {
+  command = plan
+  variables {
+    shadow = { model_package_arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/dog-breeds-models/4" }
+  }
+  expect_failures = [aws_sagemaker_model.shadow]
+}
