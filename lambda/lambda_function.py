@@ -24,6 +24,7 @@ import os
 import time
 import urllib.error
 import urllib.request
+import uuid
 
 import boto3
 from botocore.config import Config as BotoConfig
@@ -262,7 +263,7 @@ def status_of(inference_id: str) -> dict:
     return asynchronous.pending(inference_id)
 
 
-def classify(event) -> tuple[int, dict]:
+def classify(event, request_id: str | None = None) -> tuple[int, dict]:
     if PROBLEMS:
         raise ApiError(500, "misconfigured", "the function is misconfigured", "; ".join(PROBLEMS))
     if CONFIG.asynchronous and (inference_id := asynchronous.inference_id_of(event)) is not None:
@@ -276,6 +277,9 @@ def classify(event) -> tuple[int, dict]:
         ContentType="application/json",
         Accept="application/json",
         Body=endpoint.endpoint_body(request, image),
+        # The endpoint's captures carry it (eventMetadata.inferenceId): a shadow variant's
+        # answer pairs with the live one's, and both with this function's log line.
+        InferenceId=request_id or uuid.uuid4().hex,
     )
     model = endpoint.answer_of(answer["Body"].read(), request.top_k)
     body = {
@@ -292,7 +296,7 @@ def lambda_handler(event, context):
     request_id = getattr(context, "aws_request_id", None)
     started = time.perf_counter()
     try:
-        status, body = classify(event)
+        status, body = classify(event, request_id)
         result = responses.response(status, body, CONFIG)
     except ApiError as error:
         status, result = error.status, responses.error_response(error, CONFIG)

@@ -8,6 +8,7 @@
     python -m mlops status [--tuning-job NAME] [--desired-instance-count]
     python -m mlops transform (--model-package ARN | --model-data S3_URL | --from-job NAME)
         --input s3://BUCKET/transform/in/... --output s3://BUCKET/transform/out/...
+    python -m mlops shadow (start --model-package ARN | report | promote | stop) [--tfvars FILE]
 
 Bucket, roles and image come from ``terraform output -json`` (or flags); every job runs
 ``ml/train.py`` from a code bundle uploaded next to its data. Modules:
@@ -15,8 +16,9 @@ Bucket, roles and image come from ``terraform output -json`` (or flags); every j
 - ``specs``: names and request bodies, pure functions of the options;
 - ``stack``: what the Terraform stack provides, and the checks on it;
 - ``bundle``: the training code bundle;
-- ``jobs``, ``registry``, ``deploy``, ``verify``, ``status``, ``transform``: the commands,
-  each declared (``command.Command``: name, help, options) next to the function that runs it;
+- ``jobs``, ``registry``, ``deploy``, ``verify``, ``status``, ``transform``, ``shadow``: the
+  commands, each declared (``command.Command``: name, help, options) next to the function
+  that runs it;
 - ``cli``: the command line built from them.
 """
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from mlops import JobsError, deploy, jobs, registry, status, transform, verify
+from mlops import JobsError, deploy, jobs, registry, shadow, status, transform, verify
 from mlops.aws import Aws, resolve_region
 from mlops.stack import Stack
 
@@ -107,6 +107,7 @@ COMMANDS = (
     verify.VERIFY,
     status.STATUS,
     transform.TRANSFORM,
+    shadow.SHADOW,
 )
 
 

@@ -81,13 +81,23 @@ def _assignments(text: str, name: str) -> list[re.Match]:
     return found
 
 
-def set_variable(text: str, name: str, value: str, remove: str | None = None) -> tuple[str, bool]:
-    """Native HCL ``text`` with ``name`` set to ``value`` and ``remove`` assigned no more,
-    every other line as it was; and whether ``remove`` was assigned."""
+def without(text: str, names: tuple[str, ...]) -> tuple[str, bool]:
+    """Native HCL ``text`` with ``names`` assigned no more; and whether any was."""
+    removed = False
+    for remove in names:
+        if _assignments(text, remove):
+            removed = True
+            text = re.sub(rf"^[ \t]*{re.escape(remove)}[ \t]*=.*(\n|\Z)", "", text, flags=re.M)
+    return text, removed
+
+
+def set_variable(
+    text: str, name: str, value: str, remove: str | tuple[str, ...] | None = None
+) -> tuple[str, bool]:
+    """Native HCL ``text`` with ``name`` set to ``value`` and ``remove`` (one name or several)
+    assigned no more, every other line as it was; and whether any of ``remove`` was."""
     line = assignment(name, value)
-    removed = bool(remove and _assignments(text, remove))
-    if removed:
-        text = re.sub(rf"^[ \t]*{re.escape(remove)}[ \t]*=.*(\n|\Z)", "", text, flags=re.M)
+    text, removed = without(text, _names(remove))
     found = _assignments(text, name)
     if found:
         match = found[0]
@@ -96,6 +106,12 @@ def set_variable(text: str, name: str, value: str, remove: str | None = None) ->
     else:
         text += ("" if text.endswith("\n") or not text else "\n") + line + "\n"
     return text, removed
+
+
+def _names(remove: str | tuple[str, ...] | None) -> tuple[str, ...]:
+    if remove is None:
+        return ()
+    return (remove,) if isinstance(remove, str) else tuple(remove)
 
 
 def _exact_float(text: str) -> float:
@@ -119,11 +135,12 @@ def _json_constant(text: str) -> object:
 
 
 def set_json_variable(
-    text: str, name: str, value: str, remove: str | None, what: str
+    text: str, name: str | None, value: str, remove: str | tuple[str, ...] | None, what: str
 ) -> tuple[str, bool]:
-    """A ``.tfvars.json`` file's ``text`` with ``name`` set and ``remove`` gone; and whether
-    ``remove`` was there."""
-    check_value(name, value)
+    """A ``.tfvars.json`` file's ``text`` with ``name`` set (None: nothing set) and ``remove``
+    (one name or several) gone; and whether any of ``remove`` was there."""
+    if name is not None:
+        check_value(name, value)
     variables = {}
     if text.strip():
         variables = parse_json(
@@ -135,9 +152,11 @@ def set_json_variable(
         )
     if not isinstance(variables, dict):
         raise JobsError(f"{what}: expected a JSON object of variables")
-    removed = remove in variables
-    variables.pop(remove, None)
-    variables[name] = value
+    removed = any(gone in variables for gone in _names(remove))
+    for gone in _names(remove):
+        variables.pop(gone, None)
+    if name is not None:
+        variables[name] = value
     return json.dumps(variables, indent=2, ensure_ascii=False) + "\n", removed
 
 
@@ -157,8 +176,23 @@ class Update:
             raise JobsError(f"{FLAG} {self.path}: cannot write it ({error.strerror})") from None
 
 
-def update(path: Path, name: str, value: str, remove: str | None = None) -> Update:
-    """The file at ``path`` (or a new one) with ``name = value`` and no ``remove``."""
+def unset(path: Path, name: str) -> Update:
+    """The file at ``path`` with ``name`` assigned no more (``removed``: whether it was)."""
+    path = Path(path)
+    text = read_text(path, FLAG, missing_ok=True)
+    what = f"{FLAG} {path}"
+    try:
+        if path.name.endswith(".json"):
+            return Update(path, *set_json_variable(text, None, "", name, what))
+        return Update(path, *without(text, (name,)))
+    except JobsError as error:
+        raise JobsError(f"{what}: {error}") from None
+
+
+def update(
+    path: Path, name: str, value: str, remove: str | tuple[str, ...] | None = None
+) -> Update:
+    """The file at ``path`` (or a new one) with ``name = value`` and none of ``remove``."""
     path = Path(path)
     text = read_text(path, FLAG, missing_ok=True)
     what = f"{FLAG} {path}"

@@ -1,6 +1,10 @@
-"""What a real-time endpoint does with a request besides answering it: data capture, and a
-copy for its shadow variant (developer guide, "Capture data from real-time endpoint", "Create a
-shadow test").
+"""What a real-time endpoint does with a request besides answering it: its metrics, data
+capture, and a copy for its shadow variant (developer guide, "Capture data from real-time
+endpoint", "Create a shadow test", "Metrics for monitoring Amazon SageMaker AI").
+
+- **Metrics**: each answered request counts one ``Invocations`` and its ``ModelLatency``
+  (microseconds, the model server's answer time) in AWS/SageMaker by EndpointName and
+  VariantName, the shadow variant's under its own name.
 
 - **Data capture** (the configuration's DataCaptureConfig, EnableCapture): a sampled share
   (InitialSamplingPercentage) of the requests the model answered is written to
@@ -24,6 +28,7 @@ import json
 import logging
 import random
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,12 +41,13 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Exchange:
-    """One request to a variant and its answer."""
+    """One request to a variant and its answer, and how long the model took."""
 
     body: bytes
     content_type: str
     answer: bytes
     answer_type: str
+    latency_us: float = 0.0
 
 
 def capture_settings(config) -> dict | None:
@@ -121,23 +127,25 @@ class TrafficCopies:
         sampled = random.uniform(0, 100) < share
         shadow = shadow_share(config)
         copied = shadow is not None and random.random() < shadow[1]
-        if sampled or copied:
-            threading.Thread(
-                target=self._after,
-                args=(backend, variant, exchange, inference_id),
-                kwargs={
-                    "settings": settings if sampled else None,
-                    "shadow": shadow[0] if copied else None,
-                },
-                daemon=True,
-            ).start()
+        threading.Thread(
+            target=self._after,
+            args=(backend, variant, exchange, inference_id),
+            kwargs={
+                "settings": settings if sampled else None,
+                "shadow": shadow[0] if copied else None,
+            },
+            daemon=True,
+        ).start()
 
     def _after(self, backend, variant, exchange, inference_id, settings, shadow) -> None:
         try:
+            self._count(variant, exchange)
             if settings is not None:
                 self._write(settings, variant, exchange, inference_id)
             if shadow is not None:
                 copy = self._shadow_answer(backend, variant, shadow, exchange)
+                if copy is not None:
+                    self._count(*copy)
                 if copy is not None and settings is not None:
                     self._write(settings, copy[0], copy[1], inference_id)
         except Exception:  # the caller has its answer: a lost copy is logged, never raised
@@ -150,6 +158,7 @@ class TrafficCopies:
         )
         try:
             server = self.endpoints.server_for(copy).wait(self.endpoints.startup_timeout_s)
+            started = time.perf_counter()
             status, headers, answer = server.invoke(
                 exchange.body,
                 {"Content-Type": exchange.content_type, "Accept": exchange.answer_type},
@@ -161,8 +170,32 @@ class TrafficCopies:
             return None
         if status != 200:
             return None
+        latency_us = (time.perf_counter() - started) * 1e6
         answer_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
-        return copy, Exchange(exchange.body, exchange.content_type, answer, answer_type)
+        return copy, Exchange(exchange.body, exchange.content_type, answer, answer_type, latency_us)
+
+    def _count(self, variant: Variant, exchange: Exchange) -> None:
+        dimensions = [
+            {"Name": "EndpointName", "Value": variant.endpoint_name},
+            {"Name": "VariantName", "Value": variant.name},
+        ]
+        self.endpoint.client("cloudwatch").put_metric_data(
+            Namespace="AWS/SageMaker",
+            MetricData=[
+                {
+                    "MetricName": "Invocations",
+                    "Dimensions": dimensions,
+                    "Value": 1.0,
+                    "Unit": "None",
+                },
+                {
+                    "MetricName": "ModelLatency",
+                    "Dimensions": dimensions,
+                    "Value": exchange.latency_us,
+                    "Unit": "Microseconds",
+                },
+            ],
+        )
 
     def _write(self, settings: dict, variant: Variant, exchange: Exchange, inference_id) -> None:
         when = datetime.now(UTC)

@@ -26,6 +26,7 @@ import logging
 import random
 import tempfile
 import threading
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -176,7 +177,9 @@ class LocalEndpoints:
                 "Content-Type": headers.get("Content-Type") or "application/octet-stream",
                 "Accept": headers.get("Accept") or "application/json",
             }
+            started = time.perf_counter()
             status, answer_headers, answer = server.invoke(body, forwarded)
+            latency_us = (time.perf_counter() - started) * 1e6
         except InvokeEndpointError as failure:
             return failure.answer()
         except Exception as error:  # the emulator's own failure: said, never a traceback
@@ -191,7 +194,7 @@ class LocalEndpoints:
         }
         if status == 200:
             answer_type = next((v for k, v in kept.items() if k.lower() == "content-type"), "")
-            exchange = Exchange(body, forwarded["Content-Type"], answer, answer_type)
+            exchange = Exchange(body, forwarded["Content-Type"], answer, answer_type, latency_us)
             inference_id = headers.get("X-Amzn-SageMaker-Inference-Id")
             self.copies.answered(backend, variant, exchange, inference_id)
         kept["x-Amzn-Invoked-Production-Variant"] = variant.name

@@ -67,8 +67,13 @@ def create_app(handler: ModuleType | None, api_url: str = "/classify") -> Flask:
         body = json.dumps({"error": {"code": code, "message": message}})
         return Response(body, error.code, content_type="application/json")
 
-    if handler is None:
-        return app
+    if handler is not None:
+        add_api_routes(app, handler)
+    return app
+
+
+def add_api_routes(app: Flask, handler: ModuleType) -> None:
+    """POST /classify and GET /classify/<id> through ``handler``, as the HTTP API routes them."""
 
     def through_the_function(method: str, route: Route) -> Response:
         event = http_api_event(
@@ -100,8 +105,6 @@ def create_app(handler: ModuleType | None, api_url: str = "/classify") -> Flask:
             413,
             content_type="application/json",
         )
-
-    return app
 
 
 class WebServer:

@@ -52,8 +52,17 @@ def test_bucket_is_versioned_encrypted_private_and_tls_only(applied_stack, emula
     assert {rule["ID"] for rule in lifecycle} == {
         "expire-old-checkpoints",
         "expire-captured-requests",
+        "expire-async-requests",
         "expire-noncurrent-versions",
     }
+    # Callers' photos (captured, or queued for an asynchronous endpoint) are kept 30 days.
+    photos = {
+        r["ID"]: (r["Filter"].get("Prefix"), r["Expiration"]["Days"])
+        for r in lifecycle
+        if "Expiration" in r
+    }
+    assert photos["expire-captured-requests"] == ("capture/", 30)
+    assert photos["expire-async-requests"] == ("async/", 30)
     assert s3.head_object(Bucket=bucket, Key="code/code.tar.gz")["ContentLength"] > 0
     tags = {t["Key"]: t["Value"] for t in s3.get_bucket_tagging(Bucket=bucket)["TagSet"]}
     assert tags["Team"] == "ml-platform"

@@ -330,6 +330,35 @@ def test_train_register_approve_deploy_and_verify_through_the_cli(
     assert endpoint_stack.drift() == {}
 
 
+def test_a_shadow_candidate_runs_beside_the_live_model_and_replans_clean(endpoint_stack, emulator):
+    """The registered version as the Shadow variant ("Create a shadow test": one production
+    and one shadow variant): the configuration carries it as the provider declared it, and a
+    re-plan wants nothing (the emulator keeps shadow variants; moto alone drops them)."""
+    sagemaker = client("sagemaker", emulator)
+    (package,) = [
+        p["ModelPackageArn"]
+        for p in sagemaker.list_model_packages(
+            ModelPackageGroupName=f"{endpoint_stack.name}-models"
+        )["ModelPackageSummaryList"]
+        if p["ModelApprovalStatus"] == "Approved"
+    ]
+    endpoint_stack.apply(
+        model_data_url=endpoint_stack.model("run-2"), shadow_model_package_arn=package
+    )
+    name = endpoint_stack.name
+    config = sagemaker.describe_endpoint_config(
+        EndpointConfigName=sagemaker.describe_endpoint(EndpointName=name)["EndpointConfigName"]
+    )
+    (shadow,) = config["ShadowProductionVariants"]
+    assert (shadow["VariantName"], shadow["InitialVariantWeight"]) == ("Shadow", 1.0)
+    model = sagemaker.describe_model(ModelName=shadow["ModelName"])
+    assert model["PrimaryContainer"]["ModelPackageName"] == package
+    assert [v["VariantName"] for v in config["ProductionVariants"]] == ["AllTraffic"]
+    described = sagemaker.describe_endpoint(EndpointName=name)
+    assert [v["VariantName"] for v in described["ShadowProductionVariants"]] == ["Shadow"]
+    assert endpoint_stack.drift() == {}
+
+
 def test_serverless_replaces_the_endpoint_without_auto_scaling(endpoint_stack, emulator):
     endpoint_stack.apply(
         model_data_url=endpoint_stack.model("run-2"), serverless={"memory_size_in_mb": 2048}
