@@ -219,13 +219,22 @@ def submit(request: events.Request, image: bytes) -> dict:
         raise ApiError(
             503, "unavailable", "the request could not be queued; retry shortly", str(error)
         ) from error
-    call_endpoint(
+    queued = call_endpoint(
         RUNTIME.invoke_endpoint_async,
         InputLocation=f"s3://{CONFIG.async_bucket}/{key}",
         ContentType="application/json",
         Accept="application/json",
         InferenceId=inference_id,
     )
+    expected = asynchronous.locations(CONFIG, inference_id)
+    given = (queued.get("OutputLocation"), queued.get("FailureLocation"))
+    if given != expected:  # the status route would look in the wrong place for ever
+        raise ApiError(
+            502,
+            "endpoint_error",
+            "the endpoint queued the request but answers where this function does not read",
+            f"expected {expected}, SageMaker said {given}",
+        )
     return {**asynchronous.accepted(inference_id), **labels()}
 
 
@@ -234,8 +243,13 @@ MAX_ANSWER_BYTES = 1_000_000
 
 
 def stored(key: str, what: str) -> bytes | None:
-    """The object at ``key`` of the asynchronous bucket, or None when there is none."""
+    """The object at ``key`` of the asynchronous bucket, or None when there is none. Listed
+    first: a missing key is then told from a refused one whatever the role's conditions
+    (GetObject says 403 for both without s3:ListBucket)."""
     try:
+        listed = s3_client().list_objects_v2(Bucket=CONFIG.async_bucket, Prefix=key, MaxKeys=1)
+        if not any(item["Key"] == key for item in listed.get("Contents", [])):
+            return None
         answer = s3_client().get_object(Bucket=CONFIG.async_bucket, Key=key)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):

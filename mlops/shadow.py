@@ -98,6 +98,18 @@ def parse_since(text: str) -> timedelta:
     return window
 
 
+def check_thresholds(args) -> None:
+    """The report's and promotion's numbers, each within what it can mean."""
+    if not (math.isfinite(args.min_agreement) and 0 <= args.min_agreement <= 1):
+        raise JobsError(f"--min-agreement {args.min_agreement}: expected a share from 0 to 1")
+    if not (math.isfinite(args.max_latency_ratio) and args.max_latency_ratio > 0):
+        raise JobsError(f"--max-latency-ratio {args.max_latency_ratio}: expected a positive number")
+    if args.min_requests < 1:
+        raise JobsError(f"--min-requests {args.min_requests}: expected 1 or more")
+    if args.disagreements < 0:
+        raise JobsError(f"--disagreements {args.disagreements}: expected 0 or more")
+
+
 def running_shadow(stack: Stack) -> dict:
     shadow = stack.outputs().get("endpoint_shadow")
     if not isinstance(shadow, dict) or not shadow.get("variant_name"):
@@ -113,6 +125,12 @@ def running_shadow(stack: Stack) -> dict:
 def start(aws: Aws, stack: Stack, args) -> str:
     if not args.model_package or not args.tfvars:
         raise JobsError("shadow start needs --model-package ARN and --tfvars FILE")
+    mode = stack.outputs().get("endpoint_mode")
+    if mode not in (None, "realtime"):
+        raise JobsError(
+            f"the endpoint is {mode}: shadow variants run on real-time endpoints only "
+            "(SageMaker excludes serverless and asynchronous ones)"
+        )
     require_approved(aws, stack, args.model_package)
     if stack.optional("model") == args.model_package:
         raise JobsError(f"{args.model_package} is the live model already: shadow another version")
@@ -184,6 +202,7 @@ def mean_latency_ms(aws: Aws, endpoint: str, variant: str, since, now) -> float 
 
 
 def report(aws: Aws, stack: Stack, args, now: datetime) -> dict:
+    check_thresholds(args)
     shadow, endpoint = running_shadow(stack), stack.get("endpoint_name")
     since = now - parse_since(args.since)
     variants = {"live": shadow["production_variant"], "shadow": shadow["variant_name"]}

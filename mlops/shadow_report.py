@@ -72,10 +72,10 @@ def spread(values: list[float]) -> dict[str, float] | None:
 def compare(live: list[Answer], shadow: list[Answer], most: int) -> dict:
     """Top-1 agreement on the requests both answered, each variant's confidence, and the
     ``most`` requests they disagree on most (both confident, different breeds first)."""
+    # One record per request and variant: a retried call may have been captured twice.
+    live_by_id = {answer.inference_id: answer for answer in live}
     shadow_by_id = {answer.inference_id: answer for answer in shadow}
-    pairs = [
-        (one, shadow_by_id[one.inference_id]) for one in live if one.inference_id in shadow_by_id
-    ]
+    pairs = [(one, shadow_by_id[key]) for key, one in live_by_id.items() if key in shadow_by_id]
     agreeing = sum(1 for one, other in pairs if one.breed == other.breed)
     disagreements = sorted(
         (pair for pair in pairs if pair[0].breed != pair[1].breed),
@@ -103,7 +103,7 @@ def compare(live: list[Answer], shadow: list[Answer], most: int) -> dict:
 def verdict(report: dict, min_agreement: float, max_latency_ratio: float, min_pairs: int):
     """Why the candidate may not be promoted (empty: it may)."""
     reasons = []
-    if report["paired"] < min_pairs:
+    if report["paired"] < min_pairs or report["agreement"] is None:
         reasons.append(
             f"only {report['paired']} requests were answered by both variants; at least "
             f"{min_pairs} are needed (--min-requests)"

@@ -96,7 +96,12 @@ async function awaitAnswer(api, inferenceId) {
       throw new Error(`No answer after ${Math.round(waited / 60000)} minutes; try again later`);
     }
     await sleep(waited < POLL_FAST_FOR_MS ? POLL_FAST_MS : POLL_SLOW_MS);
-    const answer = await fetch(url, { cache: "no-store" });
+    let answer;
+    try {
+      answer = await fetch(url, { cache: "no-store" });
+    } catch (error) {
+      continue; // the network dropped for a moment: ask again
+    }
     const payload = await jsonOf(answer);
     if (RETRYABLE.has(answer.status)) {
       continue;
@@ -104,11 +109,15 @@ async function awaitAnswer(api, inferenceId) {
     if (!answer.ok) {
       throw new Error(errorText(answer, payload));
     }
+    if (!payload || typeof payload.status !== "string") {
+      throw new Error(`The status answer is not the classifier's JSON (HTTP ${answer.status})`);
+    }
     if (payload.status === "done") {
       return payload.predictions;
     }
     if (payload.status === "failed") {
-      throw new Error(payload.error.message);
+      const reason = payload.error && payload.error.message;
+      throw new Error(reason || "The classifier could not answer this photo");
     }
     showStatus(`Queued; waiting for the answer (${Math.round((Date.now() - started) / 1000)} s)…`);
   }

@@ -3,8 +3,10 @@
 A request is put in S3 under the input prefix as ``<id>.json`` (what the endpoint's
 ``input_fn`` reads) and queued with InvokeEndpointAsync under that id; the caller gets 202
 and the id. SageMaker writes the answer to ``<output prefix><id>.out``, or the model's error
-to ``<failure prefix><id>-error.out`` (the names it gives when the caller names no file), and
-the status route reads them: done (the predictions), failed (the reason), pending (the request
+to ``<failure prefix><id>-error.out`` (named after the InferenceId when the caller names no
+file; the function checks InvokeEndpointAsync's OutputLocation and FailureLocation say so,
+and answers 502 otherwise rather than leave a caller polling for ever), and the status route
+reads them: done (the predictions), failed (the reason), pending (the request
 is there, its answer is not yet), or 404 (no such request, or it has expired).
 """
 
@@ -64,6 +66,16 @@ def output_key(prefix: str, inference_id: str) -> str:
 
 def failure_key(prefix: str, inference_id: str) -> str:
     return f"{prefix}{inference_id}-error.out"
+
+
+def locations(config, inference_id: str) -> tuple[str, str]:
+    """Where SageMaker says it will write the answer and the failure (InvokeEndpointAsync's
+    OutputLocation and FailureLocation), as this function reads them."""
+    bucket = f"s3://{config.async_bucket}/"
+    return (
+        bucket + output_key(config.async_output_prefix, inference_id),
+        bucket + failure_key(config.async_failure_prefix, inference_id),
+    )
 
 
 def accepted(inference_id: str) -> dict:

@@ -206,13 +206,14 @@ class AsyncQueues:
             if self._stopped:
                 raise InvokeEndpointError(503, "ServiceUnavailable", "local mode stopped serving")
             self._backlog.setdefault(name, deque()).append(request)
-            pool = self._pools.get(name)
-            if pool is None and serve:
-                pool = ThreadPoolExecutor(int(concurrency), thread_name_prefix=f"async-{name}")
-                self._pools[name] = pool
+            if serve:
+                pool = self._pools.get(name)
+                if pool is None:
+                    pool = ThreadPoolExecutor(int(concurrency), thread_name_prefix=f"async-{name}")
+                    self._pools[name] = pool
+                # Under the lock: stop() shuts pools down under it too, never in between.
+                pool.submit(self._serve, backend, request)
         self._publish_backlog(backend, name)
-        if serve:
-            pool.submit(self._serve, backend, request)
 
     def backlog(self, endpoint_name: str) -> list[AsyncRequest]:
         with self._lock:
@@ -222,9 +223,8 @@ class AsyncQueues:
         """Take no more requests, and drop those not yet started."""
         with self._lock:
             self._stopped = True
-            pools = list(self._pools.values())
-        for pool in pools:
-            pool.shutdown(wait=False, cancel_futures=True)
+            for pool in self._pools.values():
+                pool.shutdown(wait=False, cancel_futures=True)
 
     def wait(self) -> None:
         """Once stopped: wait for the requests under way, then take requests again."""

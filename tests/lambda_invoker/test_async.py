@@ -101,7 +101,15 @@ def test_an_unknown_or_malformed_id_is_the_callers_error(async_handler, context)
     assert direct["statusCode"] == 400
 
 
-@given(value=st.one_of(st.text(max_size=80), st.integers(), st.none(), st.lists(st.text())))
+@given(
+    value=st.one_of(
+        st.text(max_size=80),
+        st.text(alphabet="0123456789abcdefABCDEF", min_size=30, max_size=34),
+        st.integers(),
+        st.none(),
+        st.lists(st.text()),
+    )
+)
 def test_any_inference_id_is_an_id_or_a_400(value):
     try:
         found = checked_inference_id(value)

@@ -233,7 +233,8 @@ def test_the_backlog_and_outcomes_are_published_as_sagemaker_does(
             Period=60,
             Statistics=[statistic],
         )
-        return max((p[statistic] for p in answer["Datapoints"]), default=0.0)
+        assert answer["Datapoints"], f"no {metric} datapoint was published"
+        return max(p[statistic] for p in answer["Datapoints"])
 
     assert statistic("ApproximateBacklogSize", "Maximum") >= 1
     assert statistic("ApproximateBacklogSizePerInstance", "Maximum") >= 1

@@ -216,6 +216,34 @@ def test_start_sets_an_approved_candidate_and_refuses_the_live_one(emulator, reg
         shadow("report", "--terraform-outputs", str(outputs))  # no shadow running
 
 
+@pytest.mark.parametrize(
+    ("flag", "value"),
+    [
+        ("--min-agreement", "nan"),
+        ("--min-agreement", "1.5"),
+        ("--max-latency-ratio", "inf"),
+        ("--max-latency-ratio", "0"),
+        ("--min-requests", "0"),
+        ("--disagreements", "-1"),
+    ],
+)
+def test_a_threshold_that_means_nothing_is_refused_before_any_call(flag, value, tmp_path, caplog):
+    outputs = tmp_path / "outputs.json"
+    outputs.write_text("{}")
+    with pytest.raises(SystemExit) as refused:
+        shadow(
+            "promote",
+            "--terraform-outputs",
+            str(outputs),
+            "--tfvars",
+            str(tmp_path / "t"),
+            flag,
+            value,
+        )
+    assert refused.value.code == 2
+    assert flag in caplog.text
+
+
 def test_the_verdict_names_every_threshold_missed():
     report = {"paired": 150, "agreement": 0.9, "latency_ratio": 1.5}
     reasons = shadow_report.verdict(report, 0.95, 1.2, 100)

@@ -43,23 +43,30 @@ locals {
     metrics = [["AWS/Events", "TriggeredRules", "RuleName", "${var.name}-transform-failed"]]
     stat    = "Sum"
   }]
+  # Asynchronous endpoints publish neither Invocations nor OverheadLatency ("Monitor
+  # asynchronous endpoint").
+  asynchronous = var.endpoint_mode == "async"
   widgets = concat([
     {
       title = "Endpoint invocations and errors"
-      metrics = [
-        concat(["AWS/SageMaker", "Invocations"], local.endpoint),
-        concat(["AWS/SageMaker", "Invocation4XXErrors"], local.endpoint),
-        concat(["AWS/SageMaker", "Invocation5XXErrors"], local.endpoint),
-      ]
+      metrics = concat(
+        local.asynchronous ? [] : [concat(["AWS/SageMaker", "Invocations"], local.endpoint)],
+        [
+          concat(["AWS/SageMaker", "Invocation4XXErrors"], local.endpoint),
+          concat(["AWS/SageMaker", "Invocation5XXErrors"], local.endpoint),
+        ],
+      )
       stat = "Sum"
     },
     {
       title = "Model latency (microseconds)"
-      metrics = [
-        concat(["AWS/SageMaker", "ModelLatency"], local.endpoint, [{ stat = "p50", label = "p50" }]),
-        concat(["AWS/SageMaker", "ModelLatency"], local.endpoint, [{ stat = "p99", label = "p99" }]),
-        concat(["AWS/SageMaker", "OverheadLatency"], local.endpoint, [{ stat = "p99", label = "overhead p99" }]),
-      ]
+      metrics = concat(
+        [
+          concat(["AWS/SageMaker", "ModelLatency"], local.endpoint, [{ stat = "p50", label = "p50" }]),
+          concat(["AWS/SageMaker", "ModelLatency"], local.endpoint, [{ stat = "p99", label = "p99" }]),
+        ],
+        local.asynchronous ? [] : [concat(["AWS/SageMaker", "OverheadLatency"], local.endpoint, [{ stat = "p99", label = "overhead p99" }])],
+      )
       stat = "p50"
     },
     # Through JSON: the modes' widgets have different shapes.

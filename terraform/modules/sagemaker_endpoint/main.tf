@@ -36,7 +36,9 @@ locals {
   # configuration an endpoint is using.
   fleet_shape = jsonencode([local.model_hash, local.serverless ? null : var.instance_type, var.serverless, var.async_inference, var.shadow, var.data_capture, var.kms_key_arn])
   # The shadow's model: its package, with the model server's settings for the same type.
-  shadow_hash         = var.shadow == null ? null : substr(sha1(jsonencode([var.shadow.model_package_arn, local.environment, var.network_isolation])), 0, 8)
+  # Named NAME-<hash> as the production model is (63 characters at most for a 54-character
+  # name), the hash of other inputs keeping the two apart.
+  shadow_hash         = var.shadow == null ? null : substr(sha1(jsonencode(["shadow", var.shadow.model_package_arn, local.environment, var.network_isolation])), 0, 8)
   config_hash         = substr(sha1(local.fleet_shape), 0, 8)
   variant_name        = "AllTraffic"
   shadow_variant_name = "Shadow"
@@ -268,7 +270,7 @@ resource "aws_sagemaker_model" "shadow" {
   #checkov:skip=CKV_AWS_370:Isolated as the production model is (network_isolation).
   count = var.shadow == null ? 0 : 1
 
-  name                     = "${var.name}-shadow-${local.shadow_hash}"
+  name                     = "${var.name}-${local.shadow_hash}"
   execution_role_arn       = aws_iam_role.execution.arn
   enable_network_isolation = var.network_isolation
 

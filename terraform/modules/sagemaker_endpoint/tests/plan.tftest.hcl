@@ -958,12 +958,26 @@ run "a_shadow_candidate_answers_a_copy_of_the_traffic" {
     error_message = "the shadow variant must get a copy of every request, on one instance of the production's type"
   }
   assert {
-    condition     = aws_sagemaker_model.shadow[0].primary_container[0].model_package_name == var.shadow.model_package_arn && aws_sagemaker_model.shadow[0].primary_container[0].environment["SAGEMAKER_MODEL_SERVER_WORKERS"] == "2" && startswith(aws_sagemaker_model.shadow[0].name, "dog-breeds-shadow-")
+    condition     = aws_sagemaker_model.shadow[0].primary_container[0].model_package_name == var.shadow.model_package_arn && aws_sagemaker_model.shadow[0].primary_container[0].environment["SAGEMAKER_MODEL_SERVER_WORKERS"] == "2" && aws_sagemaker_model.shadow[0].name != aws_sagemaker_model.this.name
     error_message = "the shadow must serve the candidate package with the model server's settings for the type"
   }
   assert {
     condition     = output.shadow_variant_name == "Shadow" && output.shadow_model == var.shadow.model_package_arn
     error_message = "the shadow variant's name and model must be given out (mlops shadow report reads them)"
+  }
+}
+
+run "a_shadow_model_name_fits_sagemakers_63_characters" {
+  command = plan
+  variables {
+    name                      = "a-fifty-four-character-endpoint-name-for-a-long-stack1"
+    model_artifacts_s3_prefix = "s3://dog-breeds-data/models/"
+    shadow                    = { model_package_arn = "arn:aws:sagemaker:us-east-1:123456789012:model-package/dog-breeds-models/4" }
+  }
+
+  assert {
+    condition     = length(var.name) == 54 && length(aws_sagemaker_model.shadow[0].name) <= 63 && length(aws_sagemaker_model.this.name) <= 63
+    error_message = "model names must fit SageMaker's 63 characters (CreateModel ModelName)"
   }
 }
 
