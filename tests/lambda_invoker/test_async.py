@@ -157,3 +157,15 @@ def test_any_failure_body_gives_a_reason(body):
     found = failed("0" * 32, body)
     assert found["status"] == "failed"
     assert isinstance(found["error"]["message"], str)
+
+
+def test_an_endpoint_that_answers_elsewhere_is_a_502_not_an_endless_wait(
+    emulator, load_handler, context
+):
+    """SageMaker says where it will write (OutputLocation): a function reading elsewhere
+    would answer "pending" for ever, so it refuses at once."""
+    name = asynchronous_endpoint(emulator, "async")
+    handler = load_handler(**{**function_settings(name), "ASYNC_OUTPUT_PREFIX": "async/other/"})
+    result = handler.lambda_handler({"image": base64.b64encode(TINY_JPEG).decode()}, context)
+    assert result["statusCode"] == 502
+    assert json.loads(result["body"])["error"]["code"] == "endpoint_error"
