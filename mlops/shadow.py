@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from ml.files import atomic_write
-from mlops import JobsError, shadow_report, tfvars
+from mlops import JobsError, shadow_report, specs, tfvars
 from mlops.aws import Aws
 from mlops.command import Command
 from mlops.registry import require_approved
@@ -162,7 +162,7 @@ def stop(aws: Aws, stack: Stack, args) -> str:
 
 def captured_answers(aws: Aws, capture_uri: str, endpoint: str, variant: str, since, now):
     """The variant's answers captured since ``since``, and how many records had none."""
-    bucket, _, prefix = capture_uri.removeprefix("s3://").partition("/")
+    bucket, prefix = specs.parse_s3_url(capture_uri, "output endpoint_shadow.capture_s3_uri")
     answers, unreadable = [], 0
     pages = aws.s3.get_paginator("list_objects_v2")
     for folder in shadow_report.hour_prefixes(prefix, endpoint, variant, since, now):

@@ -41,10 +41,10 @@ from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 from local_stack.emulator.endpoints import LocalEndpoints, unknown_endpoint, variant_of
-from local_stack.emulator.model_servers import InvokeEndpointError
+from local_stack.emulator.job_files import kms_encryption, parse_s3_url
+from local_stack.emulator.model_servers import InvokeEndpointError, content_type_of
 from local_stack.emulator.training import Endpoint
 
 logger = logging.getLogger(__name__)
@@ -305,8 +305,7 @@ class AsyncQueues:
             raise RequestFailedError(f"ServerError: {error.message}") from None
         if status >= 400:
             raise RequestFailedError(failure_reason(status, answer), answer)
-        content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
-        return answer, content_type or request.accept
+        return answer, content_type_of(headers) or request.accept
 
     def _read_input(self, request: AsyncRequest) -> bytes:
         from botocore.exceptions import BotoCoreError, ClientError
@@ -320,16 +319,10 @@ class AsyncQueues:
             ) from None
 
     def _put(self, location: str, body: bytes, content_type: str, request: AsyncRequest) -> None:
-        parts = urlsplit(location)
-        extra = {}
-        if key_id := request.config.get("OutputConfig", {}).get("KmsKeyId"):
-            extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": key_id}
+        bucket, key = parse_s3_url(location)
+        key_id = request.config.get("OutputConfig", {}).get("KmsKeyId")
         self.endpoint.client("s3").put_object(
-            Bucket=parts.netloc,
-            Key=parts.path.lstrip("/"),
-            Body=body,
-            ContentType=content_type,
-            **extra,
+            Bucket=bucket, Key=key, Body=body, ContentType=content_type, **kms_encryption(key_id)
         )
 
     def _notify(self, request: AsyncRequest, topic: str, outcome: dict) -> None:

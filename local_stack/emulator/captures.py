@@ -32,9 +32,9 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
-from local_stack.emulator.model_servers import InvokeEndpointError, Variant
+from local_stack.emulator.job_files import kms_encryption, parse_s3_url
+from local_stack.emulator.model_servers import InvokeEndpointError, Variant, content_type_of
 
 logger = logging.getLogger(__name__)
 
@@ -94,13 +94,13 @@ def record(settings: dict, exchange: Exchange, inference_id: str | None, when: d
 
 
 def capture_location(destination: str, variant: Variant, when: datetime) -> tuple[str, str]:
-    parts = urlsplit(destination)
-    prefix = parts.path.strip("/")
+    bucket, prefix = parse_s3_url(destination)
+    prefix = prefix.strip("/")
     key = (
         f"{prefix + '/' if prefix else ''}{variant.endpoint_name}/{variant.name}/"
         f"{when:%Y/%m/%d/%H}/{when:%M-%S-%f}-{uuid.uuid4().hex[:8]}.jsonl"
     )
-    return parts.netloc, key
+    return bucket, key
 
 
 def shadow_share(config) -> tuple[dict, float] | None:
@@ -171,7 +171,7 @@ class TrafficCopies:
         if status != 200:
             return None
         latency_us = (time.perf_counter() - started) * 1e6
-        answer_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+        answer_type = content_type_of(headers)
         return copy, Exchange(exchange.body, exchange.content_type, answer, answer_type, latency_us)
 
     def _count(self, variant: Variant, exchange: Exchange) -> None:
@@ -200,8 +200,10 @@ class TrafficCopies:
     def _write(self, settings: dict, variant: Variant, exchange: Exchange, inference_id) -> None:
         when = datetime.now(UTC)
         bucket, key = capture_location(settings["DestinationS3Uri"], variant, when)
-        extra = {}
-        if settings.get("KmsKeyId"):
-            extra = {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": settings["KmsKeyId"]}
         line = json.dumps(record(settings, exchange, inference_id, when)) + "\n"
-        self.endpoint.client("s3").put_object(Bucket=bucket, Key=key, Body=line.encode(), **extra)
+        self.endpoint.client("s3").put_object(
+            Bucket=bucket,
+            Key=key,
+            Body=line.encode(),
+            **kms_encryption(settings.get("KmsKeyId")),
+        )

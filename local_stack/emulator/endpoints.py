@@ -32,7 +32,12 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from local_stack.emulator.captures import Exchange, TrafficCopies
-from local_stack.emulator.model_servers import InvokeEndpointError, ModelServer, Variant
+from local_stack.emulator.model_servers import (
+    InvokeEndpointError,
+    ModelServer,
+    Variant,
+    content_type_of,
+)
 from local_stack.emulator.training import Endpoint
 from local_stack.ports import free_port
 
@@ -193,8 +198,9 @@ class LocalEndpoints:
             if key.lower() in ("content-type", "x-amzn-errortype")
         }
         if status == 200:
-            answer_type = next((v for k, v in kept.items() if k.lower() == "content-type"), "")
-            exchange = Exchange(body, forwarded["Content-Type"], answer, answer_type, latency_us)
+            exchange = Exchange(
+                body, forwarded["Content-Type"], answer, content_type_of(kept), latency_us
+            )
             inference_id = headers.get("X-Amzn-SageMaker-Inference-Id")
             self.copies.answered(backend, variant, exchange, inference_id)
         kept["x-Amzn-Invoked-Production-Variant"] = variant.name

@@ -22,6 +22,12 @@ def parse_s3_url(url: str) -> tuple[str, str]:
     return match[1], match[2]
 
 
+def kms_encryption(key_id: str | None) -> dict[str, str]:
+    """PutObject's arguments for an object SageMaker writes under the caller's KmsKeyId (none
+    without one)."""
+    return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": key_id} if key_id else {}
+
+
 def s3_source(channel: dict) -> dict:
     return channel.get("DataSource", {}).get("S3DataSource", {})
 

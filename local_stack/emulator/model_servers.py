@@ -223,6 +223,11 @@ class ModelServer:
         shutil.rmtree(self.work_dir, ignore_errors=True)
 
 
+def content_type_of(headers: dict[str, str]) -> str:
+    """The Content-Type of a model server's answer, whatever its headers' case."""
+    return next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+
+
 def timed_out() -> InvokeEndpointError:
     """SageMaker's answer when the container does not answer within 60 s."""
     return InvokeEndpointError(

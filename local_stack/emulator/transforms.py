@@ -32,6 +32,7 @@ from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 from local_stack.emulator.endpoints import LocalEndpoints, model_source
+from local_stack.emulator.job_files import kms_encryption
 from local_stack.emulator.model_servers import InvokeEndpointError, ModelServer, Variant
 from local_stack.emulator.training import Endpoint
 
@@ -211,11 +212,7 @@ class TransformRun:
             return self._failed(item, status, answer.decode("utf-8", errors="replace"))
         output = self.job.transform_output
         bucket, _ = split_url(output["S3OutputPath"])
-        encryption = (
-            {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": output["KmsKeyId"]}
-            if output.get("KmsKeyId")
-            else {}
-        )
+        encryption = kms_encryption(output.get("KmsKeyId"))
         s3.put_object(Bucket=bucket, Key=item.output_key, Body=answer, **encryption)
         return []
 
