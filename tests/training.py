@@ -178,12 +178,18 @@ def staged_job_setting(emulator, dataset: Path, scratch: Path):
 def wait_for_training_job(
     sagemaker, name: str, statuses: tuple[str, ...] = TRAINING_JOB_ENDS, timeout: float = 300
 ) -> dict:
-    """DescribeTrainingJob's answer once the job's status is one of ``statuses``."""
+    """DescribeTrainingJob's answer once the job's status is one of ``statuses``; past
+    ``timeout`` an assertion error with the job's secondary status and its last message."""
     deadline = time.monotonic() + timeout
     while (job := sagemaker.describe_training_job(TrainingJobName=name))[
         "TrainingJobStatus"
     ] not in statuses:
-        assert time.monotonic() < deadline, f"{name} still {job['TrainingJobStatus']}"
+        if time.monotonic() > deadline:
+            last = (job.get("SecondaryStatusTransitions") or [{}])[-1]
+            raise AssertionError(
+                f"{name} still {job['TrainingJobStatus']} after {timeout:.0f} s: "
+                f"{job.get('SecondaryStatus')}, {last.get('StatusMessage', 'no message')}"
+            )
         time.sleep(0.5)
     return job
 

@@ -133,16 +133,20 @@ def loopback_addresses(count: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def rendezvous_port(needed: bool, stopped: Callable[[], bool]) -> Iterator[None]:
+def rendezvous_port(
+    needed: bool, stopped: Callable[[], bool], holder: str, waiting: Callable[[str], None]
+) -> Iterator[None]:
     """This machine's rendezvous port, held while a job of several instances trains: the
     framework module fixes MASTER_PORT (7777, as on SageMaker, where each job has hosts of its
     own) and PyTorch's store listens on every address, so a second such job at the same time
     (from this emulator or another on this machine) would join the first one's group. It
-    waits for the port, polling ``stopped`` to give up on a stop."""
+    waits for the port, polling ``stopped`` to give up on a stop; the lock file names its
+    ``holder``, which ``waiting`` is told (once per holder)."""
     if not needed:
         yield
         return
-    with RENDEZVOUS_LOCK.open("a") as lock:
+    with RENDEZVOUS_LOCK.open("a+") as lock:
+        told = None
         while True:
             try:
                 fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -151,11 +155,19 @@ def rendezvous_port(needed: bool, stopped: Callable[[], bool]) -> Iterator[None]
                 if stopped():
                     yield
                     return
-                logger.info("waiting for another job of several instances on this machine")
+                lock.seek(0)
+                if (other := lock.read().strip() or "another job") != told:
+                    told = other
+                    waiting(other)
                 time.sleep(1)
+        lock.seek(0)
+        lock.truncate()
+        lock.write(f"{holder} (process {os.getpid()})")
+        lock.flush()
         try:
             yield
         finally:
+            lock.truncate(0)
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
@@ -277,7 +289,12 @@ class TrainingRun:
 
         self._transition("Training", "Training image download completed. Training in progress.")
         job.training_start_time = now()
-        with rendezvous_port(len(self._instances) > 1, lambda: self._stop_reason is not None):
+        with rendezvous_port(
+            len(self._instances) > 1,
+            lambda: self._stop_reason is not None,
+            f"training job {job.training_job_name}",
+            self._waiting_for_rendezvous,
+        ):
             pumps = self._start_instances()
             codes = self._wait_for_instances()
         for pump in pumps:
@@ -484,6 +501,12 @@ class TrainingRun:
         return Outcome("Stopped", "Stopped", "Training job stopped")
 
     # -- statuses ----------------------------------------------------------------------------
+
+    def _waiting_for_rendezvous(self, holder: str) -> None:
+        message = f"Waiting for the rendezvous port, which {holder} holds on this machine."
+        logger.info("%s: %s", self.job.training_job_name, message)
+        with self._lock:
+            self.job.secondary_status_transitions[-1]["StatusMessage"] = message
 
     def _transition(self, status: str, message: str) -> None:
         moment = now()

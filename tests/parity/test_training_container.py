@@ -42,7 +42,8 @@ def test_a_two_instance_job_trains_with_ddp_under_the_containers_toolkit(
     local_mode.toolkit = parity_python("training").with_name("train")
     sagemaker.create_training_job(**request)
 
-    job = wait_for_training_job(sagemaker, name)
+    # Another job of several instances on this machine may hold the rendezvous port first.
+    job = wait_for_training_job(sagemaker, name, timeout=600)
     logs = training_job_logs(emulator, name)
     assert job["TrainingJobStatus"] == "Completed", job.get("FailureReason")
     assert "joined process group: rank 1 of 2 (gloo)" in logs["algo-2"]
