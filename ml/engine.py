@@ -17,6 +17,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, Dataset, DistributedSampler, RandomSampler, Sampler
 
 from ml import distributed
+from ml.baseline import AnswerTally
 from ml.model import backbone_of
 
 logger = logging.getLogger("ml.train")
@@ -171,9 +172,15 @@ def train_one_epoch(
 
 
 def evaluate(
-    model: nn.Module, criterion, loader, device, ctx: distributed.DistributedContext
+    model: nn.Module,
+    criterion,
+    loader,
+    device,
+    ctx: distributed.DistributedContext,
+    tally: AnswerTally | None = None,
 ) -> dict[str, float]:
-    """Per-sample mean loss and accuracy over the whole split (all processes together)."""
+    """Per-sample mean loss and accuracy over the whole split (all processes together);
+    with ``tally``, the answers added up there too (ml.baseline)."""
     model.eval()
     loss_sum, correct, seen = 0.0, 0, 0
     with torch.inference_mode():
@@ -184,5 +191,9 @@ def evaluate(
             loss_sum += criterion(outputs, targets).item() * targets.size(0)
             correct += (outputs.argmax(1) == targets).sum().item()
             seen += targets.size(0)
+            if tally is not None:
+                tally.add(outputs)
     loss_sum, correct, seen = distributed.all_reduce_sum([loss_sum, correct, seen], device, ctx)
+    if tally is not None:
+        tally.from_list(distributed.all_reduce_sum(tally.as_list(), device, ctx))
     return {"loss": loss_sum / seen, "accuracy": correct / seen}

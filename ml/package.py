@@ -7,7 +7,7 @@
 
 Layout (what the PyTorch inference container expects)::
 
-    model.pth  model_config.json  class_names.json  metrics.json
+    model.pth  model_config.json  class_names.json  metrics.json  baseline.json
     model_int8.pth                # the quantized model for x86 CPU endpoints: the one ml.train
                                   # wrote after its check, or made again with --int8
     code/inference.py             # model_fn / input_fn / predict_fn / output_fn
@@ -34,6 +34,7 @@ from ml.artifacts import (
     MODEL_FILES,
     WEIGHTS_FILE,
 )
+from ml.baseline import BASELINE_FILE
 from ml.errors import USAGE_EXIT_STATUS, UserError
 from ml.files import atomic_write, package_files, write_tar_gz
 
@@ -51,8 +52,9 @@ def archive_members(model_dir: Path) -> dict[str, bytes]:
             f"{model_dir} lacks {', '.join(missing)}: is it a model dir written by ml.train?"
         )
     members = {name: (model_dir / name).read_bytes() for name in MODEL_FILES}
-    # The int8 copy ml.train writes by default, after its check against fp32.
-    for optional in (INT8_WEIGHTS_FILE, METRICS_FILE):
+    # The int8 copy ml.train writes by default (after its check against fp32), its metrics
+    # and the baseline its traffic is monitored against.
+    for optional in (INT8_WEIGHTS_FILE, METRICS_FILE, BASELINE_FILE):
         if (model_dir / optional).is_file():
             members[optional] = (model_dir / optional).read_bytes()
     members.update(inference_code_members())

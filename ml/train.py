@@ -31,7 +31,8 @@ from torch import nn
 from torch.utils.data import DistributedSampler
 
 from ml import distributed
-from ml.artifacts import INT8_WEIGHTS_FILE, write_metrics, write_model_artifacts
+from ml.artifacts import INT8_WEIGHTS_FILE, write_json, write_metrics, write_model_artifacts
+from ml.baseline import BASELINE_FILE, AnswerTally, baseline_document, image_mix, labels_of
 from ml.checkpoint import (
     check_same_run,
     find_resume_path,
@@ -298,7 +299,8 @@ def write_outputs(run: Run, criterion, history: list[dict]) -> None:
     """The test metrics, then (main process) the model artifacts with metrics.json, the int8
     model and the inference code, as the options ask."""
     args = run.args
-    test = evaluate(run.evaluated, criterion, run.loaders.test, run.device, run.ctx)
+    answers = AnswerTally(len(run.class_names))
+    test = evaluate(run.evaluated, criterion, run.loaders.test, run.device, run.ctx, answers)
     test_metrics = {"test_loss": test["loss"], "test_accuracy": test["accuracy"]}
     if not run.ctx.is_main_process:
         return
@@ -313,11 +315,21 @@ def write_outputs(run: Run, criterion, history: list[dict]) -> None:
     # SageMaker uploads this folder beside the model (output.tar.gz): what a reviewer of
     # the registered model reads its metrics from (python -m mlops register).
     write_metrics(args.output_data_dir, history, test_metrics, int8)
+    write_baseline(run, answers, (args.model_dir, args.output_data_dir))
     if int8_state is not None:
         atomic_write(args.model_dir / INT8_WEIGHTS_FILE, lambda tmp: tmp.write_bytes(int8_state))
     if args.include_inference_code:
         write_inference_code(args.model_dir)
     logger.info("model artifacts written to %s", args.model_dir)
+
+
+def write_baseline(run: Run, answers: AnswerTally, folders: tuple[Path, ...]) -> None:
+    """baseline.json (ml.baseline), beside metrics.json in each of ``folders``."""
+    train_set = run.loaders.train.dataset
+    images = image_mix(s.path for s in train_set.samples) if hasattr(train_set, "samples") else None
+    document = baseline_document(run.class_names, labels_of(train_set), answers, images)
+    for folder in folders:
+        write_json(Path(folder) / BASELINE_FILE, document)
 
 
 def check_int8(args, model: nn.Module) -> tuple[dict | None, bytes | None]:

@@ -38,8 +38,10 @@ PACKAGE_ARN = re.compile(
 CONTENT_TYPES = ["image/jpeg", "image/png", "application/x-image", "application/json"]
 # CustomerMetadataProperties values: 1 to 256 characters of this alphabet (CreateModelPackage).
 METADATA_VALUE = re.compile(r"[\w\s.:/=+\-@]{1,256}")
-# What ml/train.py writes to SM_OUTPUT_DATA_DIR, which SageMaker uploads as output.tar.gz.
+# What ml/train.py writes to SM_OUTPUT_DATA_DIR, which SageMaker uploads as output.tar.gz:
+# its metrics, and the baseline the live model's traffic is compared with (ml/baseline.py).
 METRICS_MEMBER = "metrics.json"
+BASELINE_MEMBER = "baseline.json"
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ class Provenance:
     code_uri: str
     code_sha256: str
     precision: str  # int8 when the archive carries an int8 model (x86 CPUs serve it), else fp32
+    baseline: dict | None = None  # None from a job trained before baselines were written
 
     def document(self) -> dict:
         return {
@@ -115,9 +118,9 @@ def parse_package_arn(arn: str, group: str) -> str:
     return arn
 
 
-def training_output(aws: Aws, job: dict) -> dict:
-    """The metrics.json ml/train.py wrote: from the job's output.tar.gz, which SageMaker
-    uploads beside model.tar.gz."""
+def training_output(aws: Aws, job: dict) -> tuple[dict, dict | None]:
+    """The metrics.json and baseline.json (None if absent) ml/train.py wrote: from the job's
+    output.tar.gz, which SageMaker uploads beside model.tar.gz."""
     model_url = job["ModelArtifacts"]["S3ModelArtifacts"]
     output_url = model_url.rsplit("/", 1)[0] + "/output.tar.gz"
     bucket, key = specs.parse_s3_url(output_url, "training output")
@@ -128,10 +131,17 @@ def training_output(aws: Aws, job: dict) -> dict:
         Key=key,
     )["Body"].read()
     with tarfile.open(fileobj=io.BytesIO(body), mode="r:gz") as archive:
-        member = next((m for m in archive if m.name.lstrip("./") == METRICS_MEMBER), None)
-        if member is None:
+        members = {m.name.lstrip("./"): m for m in archive if m.isfile()}
+        if METRICS_MEMBER not in members:
             raise JobsError(f"{output_url} holds no {METRICS_MEMBER}")
-        return json.loads(archive.extractfile(member).read())
+        metrics = json.loads(archive.extractfile(members[METRICS_MEMBER]).read())
+        if BASELINE_MEMBER not in members:
+            return metrics, None
+        try:
+            baseline = json.loads(archive.extractfile(members[BASELINE_MEMBER]).read())
+        except ValueError as error:
+            raise JobsError(f"{output_url}: {BASELINE_MEMBER} is not JSON ({error})") from None
+        return metrics, baseline
 
 
 def final_metrics(written: dict) -> dict[str, float]:
@@ -176,7 +186,7 @@ def provenance_of(aws: Aws, job_name: str) -> Provenance:
     if "train" not in channels:
         raise JobsError(f"{job_name} trained on cached features, not images: train it on images")
     dataset = channels["train"]["DataSource"]["S3DataSource"]["S3Uri"]
-    written = training_output(aws, job)
+    written, baseline = training_output(aws, job)
     return Provenance(
         training_job=job_name,
         training_job_arn=job["TrainingJobArn"],
@@ -187,14 +197,33 @@ def provenance_of(aws: Aws, job_name: str) -> Provenance:
         code_uri=code_uri,
         code_sha256=hashlib.sha256(code["Body"].read()).hexdigest(),
         precision=archive_precision(written),
+        baseline=baseline,
     )
 
 
 def package_request(
-    group: str, image_uri: str, region: str, provenance: Provenance, metrics_uri: str
+    group: str,
+    image_uri: str,
+    region: str,
+    provenance: Provenance,
+    metrics_uri: str,
+    baseline_uri: str | None = None,
 ) -> dict:
-    """CreateModelPackage for one version of ``group``, as the endpoint module serves it."""
+    """CreateModelPackage for one version of ``group``, as the endpoint module serves it;
+    its traffic baseline (when there is one) as the version's drift check baseline."""
+    drift = (
+        {
+            "DriftCheckBaselines": {
+                "ModelDataQuality": {
+                    "Statistics": {"ContentType": "application/json", "S3Uri": baseline_uri}
+                }
+            }
+        }
+        if baseline_uri
+        else {}
+    )
     return {
+        **drift,
         "ModelPackageGroupName": group,
         "ModelPackageDescription": f"{provenance.training_job}: {provenance.dataset}",
         "ModelApprovalStatus": PENDING,
@@ -233,19 +262,30 @@ def register(aws: Aws, stack: Stack, args, now) -> str:
     """A new PendingManualApproval version of the stack's group from ``args.from_job``."""
     group, bucket = stack.get("model_package_group"), stack.get("bucket")
     provenance = provenance_of(aws, args.from_job)
-    metrics_key = f"{specs.REGISTRY_PREFIX}{group}/{provenance.training_job}/metrics.json"
+    folder = f"{specs.REGISTRY_PREFIX}{group}/{provenance.training_job}/"
+    documents = {METRICS_MEMBER: provenance.document(), BASELINE_MEMBER: provenance.baseline}
+    for name, document in documents.items():
+        if document is not None:
+            aws.s3.put_object(
+                Bucket=bucket,
+                Key=folder + name,
+                Body=json.dumps(document, indent=2).encode(),
+                ContentType="application/json",
+            )
+    if provenance.baseline is None:
+        logger.warning(
+            "%s wrote no %s (trained before baselines were written): this version's traffic "
+            "cannot be monitored for drift",
+            provenance.training_job,
+            BASELINE_MEMBER,
+        )
     request = package_request(
         group,
         stack.get("inference_image_uri"),
         aws.region,
         provenance,
-        f"s3://{bucket}/{metrics_key}",
-    )
-    aws.s3.put_object(
-        Bucket=bucket,
-        Key=metrics_key,
-        Body=json.dumps(provenance.document(), indent=2).encode(),
-        ContentType="application/json",
+        f"s3://{bucket}/{folder}{METRICS_MEMBER}",
+        None if provenance.baseline is None else f"s3://{bucket}/{folder}{BASELINE_MEMBER}",
     )
     arn = aws.sagemaker.create_model_package(**request)["ModelPackageArn"]
     logger.info(

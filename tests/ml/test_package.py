@@ -15,7 +15,13 @@ from tests.training import SAMPLE_CLASSES
 
 pytestmark = [pytest.mark.integration]
 
-MODEL_FILES = {"model.pth", "model_config.json", "class_names.json", "metrics.json"}
+MODEL_FILES = {
+    "model.pth",
+    "model_config.json",
+    "class_names.json",
+    "metrics.json",
+    "baseline.json",
+}
 
 
 def test_archive_has_the_documented_layout(trained_model, tmp_path: Path):

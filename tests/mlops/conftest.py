@@ -43,13 +43,16 @@ def failure(stack: JobsStack, caplog, *args: str) -> str:
     return message
 
 
-def output_archive(metrics: bytes) -> bytes:
-    """A training job's output.tar.gz holding its metrics.json."""
+def output_archive(metrics: bytes, baseline: bytes | None = None) -> bytes:
+    """A training job's output.tar.gz holding its metrics.json (and baseline.json)."""
     buffer = io.BytesIO()
+    members = {"metrics.json": metrics, "baseline.json": baseline}
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
-        member = tarfile.TarInfo("metrics.json")
-        member.size = len(metrics)
-        archive.addfile(member, io.BytesIO(metrics))
+        for name, content in members.items():
+            if content is not None:
+                member = tarfile.TarInfo(name)
+                member.size = len(content)
+                archive.addfile(member, io.BytesIO(content))
     return buffer.getvalue()
 
 

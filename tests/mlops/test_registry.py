@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from dataclasses import dataclass
 
 import pytest
@@ -66,10 +67,11 @@ def registry(jobs_stack: JobsStack, emulator, trained_model) -> Registry:
     key = model["S3ModelArtifacts"].removeprefix(f"s3://{jobs_stack.bucket}/")
     s3.put_object(Bucket=jobs_stack.bucket, Key=key, Body=b"model")
     metrics = (trained_model.model_dir / "metrics.json").read_bytes()
+    baseline = (trained_model.model_dir / "baseline.json").read_bytes()
     s3.put_object(
         Bucket=jobs_stack.bucket,
         Key=key.replace("model.tar.gz", "output.tar.gz"),
-        Body=output_archive(metrics),
+        Body=output_archive(metrics, baseline),
     )
     return Registry(jobs_stack, group, job)
 
@@ -114,6 +116,28 @@ def test_a_registered_version_waits_for_approval_with_what_a_reviewer_needs(
     assert document["metrics"]["test_accuracy"] == pytest.approx(accuracy)
     assert document["code_sha256"] == code_sha256
     assert document["precision"] == metadata["precision"]
+
+    # The traffic baseline the live version is monitored against, as its drift baseline.
+    baseline = package["DriftCheckBaselines"]["ModelDataQuality"]["Statistics"]
+    assert baseline["ContentType"] == "application/json"
+    bucket, key = baseline["S3Uri"].removeprefix("s3://").split("/", 1)
+    assert key == f"registry/{registry.group}/{registry.job}/baseline.json"
+    stored = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+    assert stored == json.loads((trained_model.model_dir / "baseline.json").read_text())
+
+
+def test_a_job_without_a_baseline_registers_with_a_warning(registry, emulator, caplog):
+    """A job trained before baselines were written: registered, and said unmonitorable."""
+    stack, s3 = registry.stack, client("s3", emulator)
+    job = client("sagemaker", emulator).describe_training_job(TrainingJobName=registry.job)
+    output = job["ModelArtifacts"]["S3ModelArtifacts"].replace("model.tar.gz", "output.tar.gz")
+    key = output.removeprefix(f"s3://{stack.bucket}/")
+    s3.put_object(Bucket=stack.bucket, Key=key, Body=output_archive(b'{"history": []}'))
+    with caplog.at_level(logging.WARNING, logger="mlops"):
+        arn = stack.run("register", "--from-job", registry.job)
+    package = client("sagemaker", emulator).describe_model_package(ModelPackageName=arn)
+    assert "DriftCheckBaselines" not in package
+    assert f"{registry.job} wrote no baseline.json" in caplog.text
 
 
 def test_only_an_approved_version_deploys(registry, emulator, caplog, tmp_path):
