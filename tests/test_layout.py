@@ -38,7 +38,7 @@ ML_THIRD_PARTY = {
     "sagemaker_inference",
 }
 LAMBDA_THIRD_PARTY = {"boto3", "botocore"}
-LAMBDA_OWN_MODULES = {"invoker", "lambda_function"}
+LAMBDA_OWN_MODULES = {"invoker", "lambda_function", "monitor", "monitor_function"}
 
 
 def python_files(folder: str) -> list[Path]:
@@ -164,6 +164,9 @@ BOUNDARIES = {
     "scripts": {"ml.files", "mlops.bundle"},
     "invoker": set(),
     "lambda_function": {"invoker"},
+    # The monitor reads captured photos' headers as the invoker checks them.
+    "monitor": {"invoker.images", "invoker.errors"},
+    "monitor_function": {"monitor"},
 }
 LAMBDA_ROOT = REPO_ROOT / "lambda"
 

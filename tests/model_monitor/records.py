@@ -1,0 +1,78 @@
+"""Capture records as SageMaker data capture writes them, for the monitor's tests."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import uuid
+from datetime import UTC, datetime
+
+from PIL import Image
+
+
+def photo(size: tuple[int, int] = (320, 240), kind: str = "JPEG", shade: int = 128) -> bytes:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, (shade, shade // 2, 40)).save(buffer, format=kind)
+    return buffer.getvalue()
+
+
+def record(
+    image: bytes,
+    answer: dict | bytes,
+    when: datetime | None = None,
+    content_type: str = "image/jpeg",
+) -> str:
+    """One capture line: the request as base64, the answer as the endpoint's JSON text."""
+    body = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
+    return json.dumps(
+        {
+            "captureData": {
+                "endpointInput": {
+                    "observedContentType": content_type,
+                    "mode": "INPUT",
+                    "data": base64.b64encode(image).decode(),
+                    "encoding": "BASE64",
+                },
+                "endpointOutput": {
+                    "observedContentType": "application/json",
+                    "mode": "OUTPUT",
+                    "data": body.decode("utf-8", "replace"),
+                    "encoding": "JSON",
+                },
+            },
+            "eventMetadata": {
+                "eventId": str(uuid.uuid4()),
+                "inferenceId": uuid.uuid4().hex,
+                "inferenceTime": (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            },
+            "eventVersion": "0",
+        }
+    )
+
+
+def answer(breed: str, probability: float) -> dict:
+    return {"predictions": [{"breed": breed, "probability": probability}]}
+
+
+def baseline(classes: list[str], training: list[int], images: dict | None = None) -> dict:
+    """A baseline as ml/baseline.py writes one, with a test split answered confidently."""
+    return {
+        "schema": 1,
+        "classes": classes,
+        "training": training,
+        "test": {
+            "count": 100,
+            "predicted": training,
+            "confidence_histogram": [0] * 10 + [10] * 10,
+            "mean_confidence": 0.8,
+            "low_confidence_below": 0.55,
+            "low_confidence_share": 0.1,
+        },
+        "images": images
+        or {
+            "formats": {"JPEG": 990, "MPO": 10},
+            "short_side_edges": [128, 256, 512, 1024, 2048],
+            "short_side": [0, 500, 490, 10, 0, 0],
+        },
+    }
