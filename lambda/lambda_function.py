@@ -6,6 +6,7 @@ answers), ``INPUT_BUCKET``/``INPUT_PREFIX`` (enable ``s3_uri`` input under that 
 asynchronous endpoint: a request is queued and answered 202 with its id, and
 ``GET /classify/{id}`` or ``{"inference_id": ...}`` says done, failed or pending),
 ``URL_ALLOWLIST`` (comma-separated https hosts; empty disables ``url`` input),
+``METRIC_NAMESPACE`` (each request's log line also an EMF record there: invoker.metrics),
 ``CORS_ALLOW_ORIGIN`` (no CORS header when empty), ``MAX_IMAGE_BYTES``, and the time budget:
 ``FUNCTION_TIMEOUT_SECONDS``, ``INVOKE_TIMEOUT_SECONDS`` (per attempt) and
 ``INVOKE_ATTEMPTS``, which must fit together (``invoker.config.Config.problems``).
@@ -36,7 +37,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from invoker import asynchronous, endpoint, events, images, responses
+from invoker import asynchronous, endpoint, events, images, metrics, responses
 from invoker.config import (
     INPUT_CONNECT_TIMEOUT_SECONDS,
     INPUT_DEADLINE_SECONDS,
@@ -326,9 +327,21 @@ def lambda_handler(event, context):
     else:
         predictions = body.get("predictions")
         fields = {"status": status, "top_breed": predictions[0]["breed"] if predictions else None}
+        if predictions:
+            fields["top_probability"] = predictions[0]["probability"]
         if "inference_id" in body:
             fields["inference_id"] = body["inference_id"]
     fields["duration_ms"] = round(1000 * (time.perf_counter() - started), 1)
+    if CONFIG.metric_namespace:
+        fields |= metrics.embedded_metrics(
+            CONFIG.metric_namespace,
+            getattr(context, "function_name", None)
+            or os.environ.get("AWS_LAMBDA_FUNCTION_NAME", ""),
+            status,
+            fields["duration_ms"],
+            fields.get("top_probability"),
+            int(time.time() * 1000),
+        )
     level = logging.ERROR if status >= 500 else logging.INFO
     logger.log(level, "request handled", extra={"request_id": request_id, "fields": fields})
     return result

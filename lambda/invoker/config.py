@@ -38,6 +38,8 @@ class Config:
     async_input_prefix: str = ""
     async_output_prefix: str = ""
     async_failure_prefix: str = ""
+    # Where the per-request metrics go (invoker.metrics); empty: no metrics.
+    metric_namespace: str = ""
 
     @property
     def asynchronous(self) -> bool:
@@ -61,6 +63,7 @@ class Config:
             async_input_prefix=env.get("ASYNC_INPUT_PREFIX", ""),
             async_output_prefix=env.get("ASYNC_OUTPUT_PREFIX", ""),
             async_failure_prefix=env.get("ASYNC_FAILURE_PREFIX", ""),
+            metric_namespace=env.get("METRIC_NAMESPACE", ""),
         )
 
     def problems(self) -> list[str]:

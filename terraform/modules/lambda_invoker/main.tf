@@ -186,6 +186,7 @@ resource "aws_lambda_function" "this" {
       ASYNC_INPUT_PREFIX       = local.asynchronous ? var.async_inference.input_prefix : ""
       ASYNC_OUTPUT_PREFIX      = local.asynchronous ? var.async_inference.output_prefix : ""
       ASYNC_FAILURE_PREFIX     = local.asynchronous ? var.async_inference.failure_prefix : ""
+      METRIC_NAMESPACE         = var.metric_namespace == null ? "" : var.metric_namespace
     }
   }
 

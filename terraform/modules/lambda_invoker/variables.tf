@@ -200,3 +200,14 @@ variable "tags" {
   default     = {}
   description = "Tags for every taggable resource."
 }
+
+variable "metric_namespace" {
+  type        = string
+  default     = null
+  description = "CloudWatch namespace of the function's serving metrics (Requests, Latency and TopConfidence by FunctionName and Outcome, written in its log lines in Embedded Metric Format); null: none."
+
+  validation {
+    condition     = var.metric_namespace == null || (can(regex("^[0-9A-Za-z.\\-_/#:]{1,255}$", var.metric_namespace)) && !startswith(coalesce(var.metric_namespace, "-"), "AWS/"))
+    error_message = "metric_namespace must be 1-255 letters, digits or . - _ / # : and must not start with AWS/."
+  }
+}

@@ -316,3 +316,26 @@ run "rejects_one_async_prefix_twice" {
   }
   expect_failures = [var.async_inference]
 }
+
+run "serving_metrics_go_to_the_namespace_given" {
+  command = plan
+
+  variables {
+    metric_namespace = "dog-breeds/Invoker"
+  }
+
+  assert {
+    condition     = aws_lambda_function.this.environment[0].variables["METRIC_NAMESPACE"] == "dog-breeds/Invoker"
+    error_message = "the function writes its EMF metrics to the namespace given"
+  }
+}
+
+run "reject_aws_metric_namespace" {
+  command = plan
+
+  variables {
+    metric_namespace = "AWS/Lambda"
+  }
+
+  expect_failures = [var.metric_namespace]
+}
