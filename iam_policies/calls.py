@@ -39,6 +39,7 @@ SERVICES = {
     "monitoring": ("cloudwatch", "cloudwatch"),
     "s3": ("s3", "s3"),
     "sagemaker": ("sagemaker", "sagemaker"),
+    "scheduler": ("scheduler", "scheduler"),
     "sns": ("sns", "sns"),
     "ssm": ("ssm", "ssm"),
     "sts": ("sts", "sts"),
@@ -560,7 +561,22 @@ def _model_package(params: dict[str, list[str]], region: str) -> list[str]:
 
 
 # Actions whose resources the reference leaves optional, though the request names them.
-NAMED_BY = {"sagemaker:CreateModelPackage": _model_package}
+def _schedule(params: dict[str, list[str]], region: str) -> list[str]:
+    """A schedule is schedule/GROUP/NAME (the reference's ARN format); a request that names no
+    group is for the default one (EventBridge Scheduler API reference, CreateSchedule and
+    GetSchedule: GroupName)."""
+    base = f"arn:{PARTITION}:scheduler:{region}:{ACCOUNT_ID}"
+    group = (params.get("GroupName") or params.get("groupName") or ["default"])[0]
+    return [f"{base}:schedule/{group}/{(params.get('Name') or ['*'])[0]}"]
+
+
+NAMED_BY = {
+    "sagemaker:CreateModelPackage": _model_package,
+    **{
+        f"scheduler:{name}": _schedule
+        for name in ("CreateSchedule", "GetSchedule", "UpdateSchedule", "DeleteSchedule")
+    },
+}
 
 
 def iam_calls(requests: Iterable[RecordedRequest]) -> Iterator[IamCall]:

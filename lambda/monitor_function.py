@@ -75,15 +75,26 @@ def hour_prefixes(prefix: str, since: datetime, now: datetime):
         hour += timedelta(hours=1)
 
 
-def in_window(line: bytes, since: datetime, now: datetime) -> bool:
+def in_window(record: object, since: datetime, now: datetime) -> bool:
     """Whether the record's inferenceTime lies in [since, now]; a record without a readable
     time is kept (the report counts what it cannot read)."""
     try:
-        moment = json.loads(line)["eventMetadata"]["inferenceTime"]
+        moment = record["eventMetadata"]["inferenceTime"]
         when = datetime.fromisoformat(moment.replace("Z", "+00:00"))
     except (ValueError, KeyError, TypeError, AttributeError):
         return True
     return since <= when <= now
+
+
+def add_line(window: Window, line: bytes, since: datetime, now: datetime) -> None:
+    """One capture line into the window, parsed once (a line may carry a whole photo)."""
+    try:
+        record = json.loads(line)
+    except (ValueError, RecursionError):  # a line nested past Python's limit
+        window.unreadable += 1
+        return
+    if in_window(record, since, now):
+        window.add_record(record)
 
 
 def read_window(s3, config: dict, since: datetime, now: datetime) -> Window:
@@ -97,8 +108,8 @@ def read_window(s3, config: dict, since: datetime, now: datetime) -> Window:
                     continue
                 body = s3.get_object(Bucket=config["bucket"], Key=item["Key"])["Body"]
                 for line in body.iter_lines():
-                    if line.strip() and in_window(line, since, now):
-                        window.add_line(line)
+                    if line.strip():
+                        add_line(window, line, since, now)
     return window
 
 

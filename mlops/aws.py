@@ -61,6 +61,10 @@ class Aws:
     def logs(self):
         return self._session.client("logs", config=self._config)
 
+    @functools.cached_property
+    def lambda_(self):
+        return self._session.client("lambda", config=self._config)
+
 
 def not_found(error: ClientError) -> bool:
     return error.response.get("Error", {}).get("Code") in NOT_FOUND_CODES

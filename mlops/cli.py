@@ -9,7 +9,7 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-from mlops import JobsError, deploy, jobs, registry, shadow, status, transform, verify
+from mlops import JobsError, deploy, jobs, monitor, registry, shadow, status, transform, verify
 from mlops.aws import Aws, resolve_region
 from mlops.stack import Stack
 
@@ -108,6 +108,7 @@ COMMANDS = (
     status.STATUS,
     transform.TRANSFORM,
     shadow.SHADOW,
+    monitor.MONITOR,
 )
 
 

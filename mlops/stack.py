@@ -27,6 +27,7 @@ SOURCES = {
     "model_package_group": ("--model-package-group", "model_package_group_name"),
     "inference_image_uri": ("--inference-image-uri", "inference_image_uri"),
     "region": ("--region", "region"),
+    "monitor_function": ("--function", "model_monitor_function_name"),
 }
 # IAM role ARNs (IAM user guide, "IAM identifiers": role names and paths are ASCII), matched
 # in full: a trailing newline is not part of an ARN.

@@ -184,6 +184,7 @@ module "lambda_invoker" {
   max_image_bytes         = local.serverless ? 2900000 : 4500000
   reserved_concurrency    = var.lambda_reserved_concurrency
   provisioned_concurrency = var.lambda_provisioned_concurrency
+  metric_namespace        = "${var.name}/Invoker"
   kms_key_arn             = var.kms_key_arn
   tags                    = var.tags
 }
@@ -213,6 +214,31 @@ module "http_api" {
   tags               = var.tags
 }
 
+# Where requests are captured, the monitor compares them hourly with the served version's
+# training baseline (README: After going live).
+module "model_monitor" {
+  source = "./modules/model_monitor"
+  count  = local.deploy_endpoint && local.data_capture != null && var.model_monitor.enabled ? 1 : 0
+
+  name                           = "${var.name}-model-monitor"
+  package_path                   = var.lambda_package_path
+  endpoint_name                  = module.sagemaker_endpoint[0].endpoint_name
+  variant_name                   = module.sagemaker_endpoint[0].variant_name
+  capture_s3_uri                 = local.data_capture.destination_s3_uri
+  model_package_group_name       = module.model_registry.group_name
+  baseline_s3_prefix             = "s3://${module.data_bucket.bucket_name}/${local.prefixes.registry}${module.model_registry.group_name}/"
+  metric_namespace               = "${var.name}/ModelMonitor"
+  schedule_expression            = var.model_monitor.schedule_expression
+  window_minutes                 = var.model_monitor.window_minutes
+  min_requests                   = var.model_monitor.min_requests
+  drift_score_threshold          = var.model_monitor.drift_score_threshold
+  low_confidence_share_threshold = var.model_monitor.low_confidence_share_threshold
+  alarm_evaluation_periods       = var.model_monitor.alarm_evaluation_periods
+  alarm_topic_arn                = module.monitoring[0].sns_topic_arn
+  kms_key_arn                    = var.kms_key_arn
+  tags                           = var.tags
+}
+
 module "monitoring" {
   source = "./modules/monitoring"
   count  = local.deploy_endpoint ? 1 : 0
@@ -226,8 +252,13 @@ module "monitoring" {
   create_sns_topic      = local.asynchronous
   transform_job_prefix  = "${var.name}-transform-"
   deployment_alarm_arns = module.sagemaker_endpoint[0].rollback_alarm_arns
-  monthly_budget        = var.monthly_budget
-  alarm_email           = var.alarm_email
-  kms_key_arn           = var.kms_key_arn
-  tags                  = var.tags
+  model_monitor = length(module.model_monitor) == 0 ? null : {
+    namespace      = module.model_monitor[0].metric_namespace
+    period_seconds = module.model_monitor[0].window_seconds
+    alarm_arns     = module.model_monitor[0].alarm_arns
+  }
+  monthly_budget = var.monthly_budget
+  alarm_email    = var.alarm_email
+  kms_key_arn    = var.kms_key_arn
+  tags           = var.tags
 }

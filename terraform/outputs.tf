@@ -182,3 +182,13 @@ output "endpoint_shadow" {
     capture_s3_uri     = module.sagemaker_endpoint[0].data_capture_s3_uri
   }
 }
+
+output "model_monitor_function_name" {
+  description = "The model monitor's function (python -m mlops monitor invokes it), or null where nothing is captured."
+  value       = one(module.model_monitor[*].function_name)
+}
+
+output "model_monitor_alarm_names" {
+  description = "The model monitor's drift, low-confidence and failure alarms by kind, or null."
+  value       = one(module.model_monitor[*].alarm_names)
+}

@@ -289,6 +289,21 @@ variable "endpoint_data_capture" {
   }
 }
 
+variable "model_monitor" {
+  type = object({
+    enabled                        = optional(bool, true)
+    schedule_expression            = optional(string, "rate(1 hour)")
+    window_minutes                 = optional(number, 60)
+    min_requests                   = optional(number, 20)
+    drift_score_threshold          = optional(number, 2)
+    low_confidence_share_threshold = optional(number, 0.3)
+    alarm_evaluation_periods       = optional(number, 2)
+  })
+  default     = {}
+  nullable    = false
+  description = "The monitor of the live model (modules/model_monitor), on wherever requests are captured: how often it runs, the window it measures, and its alarms' thresholds (README: After going live)."
+}
+
 variable "endpoint_off_hours" {
   type = object({
     scale_down = string

@@ -71,7 +71,14 @@ def _top_answer(data: bytes) -> tuple[str | None, float | None]:
 def observation_of(line: str | bytes) -> Observation | None:
     """The record's observation, or None for a line that is not a capture record."""
     try:
-        record = json.loads(line)
+        return observation_of_record(json.loads(line))
+    except (ValueError, RecursionError):  # RecursionError: JSON nested past Python's limit
+        return None
+
+
+def observation_of_record(record: object) -> Observation | None:
+    """The observation of a record already parsed, or None for what is not a capture record."""
+    try:
         capture = record["captureData"]
         request, answer = _decoded(capture["endpointInput"]), _decoded(capture["endpointOutput"])
     except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
@@ -93,7 +100,13 @@ class Window:
     images: list[tuple[str, int | None]] = field(default_factory=list)  # format, shorter side
 
     def add_line(self, line: str | bytes) -> None:
-        observation = observation_of(line)
+        try:
+            self.add_record(json.loads(line))
+        except (ValueError, RecursionError):
+            self.unreadable += 1
+
+    def add_record(self, record: object) -> None:
+        observation = observation_of_record(record)
         if observation is None:
             self.unreadable += 1
             return

@@ -88,6 +88,14 @@ run "realtime_endpoints_capture_20_percent_and_deploy_blue_green" {
     condition     = module.lambda_invoker[0].timeout == 29
     error_message = "the function must end before the HTTP API's 30 s"
   }
+  assert {
+    condition     = length(module.model_monitor) == 1 && output.model_monitor_function_name == "dog-breeds-model-monitor"
+    error_message = "where requests are captured, the model monitor runs"
+  }
+  assert {
+    condition     = module.model_monitor[0].metric_namespace == "dog-breeds/ModelMonitor" && module.model_monitor[0].window_seconds == 3600
+    error_message = "the monitor publishes an hour's figures in the stack's namespace"
+  }
 }
 
 run "serverless_turns_capture_off_and_gives_the_lambda_one_long_attempt" {
@@ -101,6 +109,10 @@ run "serverless_turns_capture_off_and_gives_the_lambda_one_long_attempt" {
   assert {
     condition     = module.sagemaker_endpoint[0].data_capture_s3_uri == null && module.sagemaker_endpoint[0].mode == "serverless"
     error_message = "serverless endpoints cannot capture"
+  }
+  assert {
+    condition     = length(module.model_monitor) == 0 && output.model_monitor_function_name == null
+    error_message = "without captures there is nothing to monitor"
   }
 }
 

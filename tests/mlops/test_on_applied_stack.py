@@ -132,6 +132,10 @@ def test_every_operator_command_runs_on_the_stack(
         count = main(["status", *stack_args, "--desired-instance-count"])
         assert count.isdigit() or count == ""
         assert trials[0]["TrainingJobName"] in main(["status", *stack_args, "--tuning-job", tuning])
+        # The deployed monitor, run now on the stack's (empty) captures: a report, unpublished.
+        report = json.loads(main(["monitor", *stack_args, "--since", "1h"]))
+        assert (report["endpoint"], report["published"]) == (outputs["endpoint_name"], False)
+        assert report["metrics"]["Requests"] == 0
     finally:  # Terraform deletes the registry only once it holds no version
         for version in (package, refused):
             sagemaker.delete_model_package(ModelPackageName=version)
@@ -152,6 +156,7 @@ def test_every_operator_command_runs_on_the_stack(
         "deploy",
         "verify",
         "status",
+        "monitor",
         "terraform output",
     }
     if recording_mode() is None:  # when recording, the stack's teardown writes them instead

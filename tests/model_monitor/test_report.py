@@ -149,3 +149,8 @@ def test_no_capture_line_raises(line):
     assert observation is None or observation.breed is None or 0 <= observation.confidence <= 1
     window = window_of([line])
     assert window.records + window.unreadable == 1
+
+
+def test_a_line_nested_past_pythons_limit_is_unreadable_not_a_crash():
+    window = window_of(["[" * 100_000 + "]" * 100_000])
+    assert (window.records, window.unreadable) == (0, 1)

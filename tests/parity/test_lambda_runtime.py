@@ -1,5 +1,6 @@
 """The Lambda's own tests on the Lambda runtime's Python (3.12) and this project's boto3:
-the same suite, run by that environment's interpreter. Left out: the two files that need
+the same suite (the invoker's, and the model monitor's pure parts), run by that environment's
+interpreter. Left out: the two files that need
 torch (the contract with the endpoint's handler, and the end-to-end run through TorchServe),
 which the main suite runs."""
 
@@ -27,6 +28,7 @@ def test_the_lambda_suite_passes_on_the_runtimes_python():
             "-m",
             "pytest",
             "tests/lambda_invoker",
+            "tests/model_monitor/test_report.py",  # the monitor's arithmetic and parsing
             *ignored,
             "-q",
             "-p",

@@ -36,6 +36,10 @@ WILDCARD_RESOURCES = {
         "-training",
         "cloudwatch:PutMetricData",
     ): "no resource-level permissions; a cloudwatch:namespace condition narrows it",
+    (
+        "-monitor",
+        "cloudwatch:PutMetricData",
+    ): "no resource-level permissions; a cloudwatch:namespace condition narrows it",
     ("-execution", "sagemaker:ListTrainingJobs"): "List calls have no resource-level permissions",
     (
         "-execution",
@@ -64,7 +68,7 @@ def policies(applied_stack, emulator) -> dict[str, dict]:
         if not role["RoleName"].startswith(applied_stack["name"]):
             continue
         found[role["RoleName"]] = inline_policy(emulator, role["RoleName"])
-    assert len(found) == 6
+    assert len(found) == 8  # with the model monitor's function and schedule roles
     return found
 
 

@@ -16,6 +16,7 @@ from botocore.config import Config
 from local_stack.demo.terraform import var_flags
 from local_stack.emulator import client, local_address
 from local_stack.http_api import http_api_event
+from tests.iam import inline_policy, policy_allows
 from tests.images import sample_image
 from tests.training import REPO_ROOT
 
@@ -300,7 +301,9 @@ def test_alarms_watch_the_endpoint_and_the_lambda(applied_stack, emulator):
     }
     every = client("cloudwatch", emulator).describe_alarms(AlarmNamePrefix=applied_stack["name"])
     assert sorted(a["AlarmName"] for a in every["MetricAlarms"]) == sorted(
-        outputs["alarm_names"] + outputs["endpoint_rollback_alarm_names"]
+        outputs["alarm_names"]
+        + outputs["endpoint_rollback_alarm_names"]
+        + list(outputs["model_monitor_alarm_names"].values())
     )
 
 
@@ -402,6 +405,55 @@ def test_the_endpoint_captures_a_fifth_of_its_traffic_under_capture(applied_stac
     assert outputs["endpoint_data_capture_s3_uri"] == capture["DestinationS3Uri"]
 
 
+def test_the_model_monitor_runs_hourly_and_its_role_reads_the_variants_captures_only(
+    applied_stack, emulator
+):
+    """The schedule as SageMaker's captures need it, and the monitor's role proved by the
+    IAM evaluator: the variant's captures and the group's baselines, nothing else of the
+    bucket, no write, metrics in its namespace only."""
+    outputs, name = applied_stack["outputs"], applied_stack["name"]
+    function = client("lambda", emulator).get_function(
+        FunctionName=outputs["model_monitor_function_name"]
+    )["Configuration"]
+    schedule = client("scheduler", emulator).get_schedule(Name=f"{name}-model-monitor")
+    assert schedule["ScheduleExpression"] == "rate(1 hour)"
+    assert schedule["FlexibleTimeWindow"] == {"Mode": "OFF"}
+    assert schedule["Target"]["Arn"] == function["FunctionArn"]
+    assert function["Handler"] == "monitor_function.handler"
+    scheduler_role = schedule["Target"]["RoleArn"].rsplit("/", 1)[1]
+    assert policy_allows(
+        inline_policy(emulator, scheduler_role), "lambda:InvokeFunction", function["FunctionArn"]
+    )
+
+    policy = inline_policy(emulator, function["Role"].rsplit("/", 1)[1])
+    bucket = f"arn:aws:s3:::{outputs['bucket_name']}"
+    captures = f"capture/{outputs['endpoint_name']}/AllTraffic/"
+    baselines = f"registry/{outputs['model_package_group_name']}/"
+    allowed = [
+        ("s3:GetObject", f"{bucket}/{captures}2026/12/07/14/a.jsonl", {}),
+        ("s3:GetObject", f"{bucket}/{baselines}job-1/baseline.json", {}),
+        ("s3:ListBucket", bucket, {"s3:prefix": f"{captures}2026/12/07/14/"}),
+        ("cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": f"{name}/ModelMonitor"}),
+    ]
+    refused = [
+        ("s3:GetObject", f"{bucket}/data/train/001.Affenpinscher/1.jpg", {}),
+        ("s3:GetObject", f"{bucket}/capture/{outputs['endpoint_name']}/Shadow/a.jsonl", {}),
+        ("s3:GetObject", f"{bucket}/models/run-1/model.tar.gz", {}),
+        ("s3:PutObject", f"{bucket}/{captures}a.jsonl", {}),
+        ("s3:ListBucket", bucket, {"s3:prefix": "data/"}),
+        ("cloudwatch:PutMetricData", "*", {"cloudwatch:namespace": "AWS/SageMaker"}),
+        (
+            "sagemaker:InvokeEndpoint",
+            f"arn:aws:sagemaker:us-east-1:123456789012:endpoint/{name}",
+            {},
+        ),
+    ]
+    for action, resource, context in allowed:
+        assert policy_allows(policy, action, resource, context), (action, resource, context)
+    for action, resource, context in refused:
+        assert not policy_allows(policy, action, resource, context), (action, resource, context)
+
+
 def test_the_dashboard_shows_the_endpoint_the_lambda_and_every_alarm(applied_stack, emulator):
     outputs = applied_stack["outputs"]
     body = json.loads(
@@ -417,11 +469,13 @@ def test_the_dashboard_shows_the_endpoint_the_lambda_and_every_alarm(applied_sta
         "Lambda invocations, errors and throttles",
         "Lambda duration (ms)",
         "Batch transform jobs that failed",
+        "Live model against its training: drift score, low-confidence and unfamiliar shares",
         "Alarms",
     }
     (alarm_widget,) = [w for w in body["widgets"] if w["type"] == "alarm"]
     shown = {arn.rsplit(":", 1)[-1] for arn in alarm_widget["properties"]["alarms"]}
-    assert shown == set(outputs["alarm_names"] + outputs["endpoint_rollback_alarm_names"])
+    monitor = list(outputs["model_monitor_alarm_names"].values())
+    assert shown == set(outputs["alarm_names"] + outputs["endpoint_rollback_alarm_names"] + monitor)
 
 
 def test_replan_shows_only_known_emulator_drift(applied_stack):

@@ -103,6 +103,18 @@ MUST_VALIDATE = {
         "off_hours",
         "log_retention_days",
     },
+    "model_monitor": {
+        "name",
+        "endpoint_name",
+        "capture_s3_uri",
+        "baseline_s3_prefix",
+        "metric_namespace",
+        "schedule_expression",
+        "window_minutes",
+        "drift_score_threshold",
+        "low_confidence_share_threshold",
+        "alarm_topic_arn",
+    },
     "lambda_invoker": {
         "name",
         "endpoint_arn",
@@ -112,6 +124,7 @@ MUST_VALIDATE = {
         "cors_allow_origin",
         "max_image_bytes",
         "async_inference",
+        "metric_namespace",
     },
     "training_instance": {
         "name",

@@ -16,12 +16,14 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import shutil
 import subprocess
 import sys
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -29,7 +31,9 @@ import pytest
 from local_stack.demo.terraform import REPO_ROOT, Terraform
 from local_stack.emulator import client, client_factory
 from mlops.cli import main
+from scripts.build_lambda_zip import build as build_lambda_zip
 from tests.mlops.test_registry import output_archive
+from tests.model_monitor.records import answer, photo, record
 
 pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.slow]
 
@@ -55,6 +59,7 @@ class EndpointStack:
     terraform: Terraform
     name: str
     emulator: object
+    package_path: Path  # the Lambda zip the model monitor runs
     variables: dict = field(default_factory=dict)
 
     def model(self, run: str) -> str:
@@ -63,7 +68,9 @@ class EndpointStack:
     def var_file(self, variables: dict) -> Path:
         self.variables = {"name": self.name, **variables}
         path = self.terraform.workdir / "deploy.tfvars.json"
-        path.write_text(json.dumps(self.variables))
+        path.write_text(
+            json.dumps({**self.variables, "monitor_package_path": str(self.package_path)})
+        )
         return path
 
     def apply(self, **variables) -> list[tuple[str, str, str]]:
@@ -133,7 +140,8 @@ def endpoint_stack(tmp_path_factory, emulator, terraform_binary):
     terraform = Terraform(root / "endpoint")
     terraform.use_emulator(emulator)
     terraform.init()
-    stack = EndpointStack(terraform, f"dep-{uuid.uuid4().hex[:6]}", emulator)
+    package = build_lambda_zip(REPO_ROOT / "lambda", root / "lambda.zip")
+    stack = EndpointStack(terraform, f"dep-{uuid.uuid4().hex[:6]}", emulator, package)
     s3 = client("s3", emulator)
     s3.create_bucket(Bucket=f"{stack.name}-data")
     for split in ("train", "valid", "test"):
@@ -302,7 +310,10 @@ def test_train_register_approve_deploy_and_verify_through_the_cli(
     s3.put_object(
         Bucket=bucket,
         Key=f"{key}output.tar.gz",
-        Body=output_archive((trained_model.model_dir / "metrics.json").read_bytes()),
+        Body=output_archive(
+            (trained_model.model_dir / "metrics.json").read_bytes(),
+            (trained_model.model_dir / "baseline.json").read_bytes(),
+        ),
     )
     package = mlops("register", "--from-job", job)
     with caplog.at_level(logging.ERROR, logger="mlops"), pytest.raises(SystemExit):
@@ -328,6 +339,69 @@ def test_train_register_approve_deploy_and_verify_through_the_cli(
     assert environment["SAGEMAKER_MODEL_SERVER_WORKERS"] == "2"
     assert environment["OMP_NUM_THREADS"] == "1"
     assert endpoint_stack.drift() == {}
+
+
+def test_the_monitor_breaches_its_drift_alarm_on_shifted_traffic_only(
+    endpoint_stack, emulator, trained_model, local_mode
+):
+    """The deployed monitor (run by local mode) on captures of the version the registry test
+    deployed: traffic in its training mix publishes a drift score within the alarm's own
+    threshold, photos of one breed (tiny, dark PNGs) one past it. The emulator evaluates no
+    alarm: the alarm's definition is read and the published datapoints checked against it."""
+    outputs = endpoint_stack.terraform.outputs()
+    function, alarms = outputs["model_monitor_function_name"], outputs["model_monitor_alarm_names"]
+    baseline = json.loads((trained_model.model_dir / "baseline.json").read_text())
+    breeds = baseline["classes"]
+    generator = random.Random(11)
+    usual = [
+        record(photo((48, 48)), answer(breed, 0.95))  # as the training photos
+        for breed in generator.choices(breeds, weights=baseline["training"], k=200)
+    ]
+    put_captures(emulator, endpoint_stack.name, usual)
+    assert not breaching(emulator, alarms["model-drift"], run_monitor(emulator, function))
+
+    tiny = photo((24, 24), kind="PNG", shade=5)
+    shifted = [record(tiny, answer(breeds[0], 0.26), content_type="image/png")] * 400
+    put_captures(emulator, endpoint_stack.name, shifted)
+    assert breaching(emulator, alarms["model-drift"], run_monitor(emulator, function))
+    assert breaching(emulator, alarms["model-low-confidence"], {})
+
+
+def put_captures(emulator, name: str, lines: list[str]) -> None:
+    now = datetime.now(UTC)
+    key = f"capture/{name}/AllTraffic/{now:%Y/%m/%d/%H}/{uuid.uuid4().hex}.jsonl"
+    client("s3", emulator).put_object(Bucket=f"{name}-data", Key=key, Body="\n".join(lines))
+
+
+def run_monitor(emulator, function: str) -> dict:
+    """The schedule's invocation: the empty event, published."""
+    answer = client("lambda", emulator).invoke(FunctionName=function, Payload=b"{}")
+    report = json.loads(answer["Payload"].read())
+    assert "FunctionError" not in answer, report
+    assert report["published"], report
+    assert report["model"].endswith("-models/1"), report  # the registry test's version
+    return report
+
+
+def breaching(emulator, alarm_name: str, report: dict) -> bool:
+    """Whether the datapoints published for the alarm's metric cross its threshold as its
+    comparison reads it (the last report's figure among them)."""
+    cloudwatch = client("cloudwatch", emulator)
+    (alarm,) = cloudwatch.describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"]
+    assert alarm["ComparisonOperator"] == "GreaterThanThreshold"
+    points = cloudwatch.get_metric_statistics(
+        Namespace=alarm["Namespace"],
+        MetricName=alarm["MetricName"],
+        Dimensions=alarm["Dimensions"],
+        StartTime=datetime.now(UTC) - timedelta(minutes=10),
+        EndTime=datetime.now(UTC) + timedelta(minutes=1),
+        Period=60,
+        Statistics=[alarm["Statistic"]],
+    )["Datapoints"]
+    values = [point[alarm["Statistic"]] for point in points]
+    if alarm["MetricName"] in report.get("metrics", {}):
+        assert report["metrics"][alarm["MetricName"]] <= max(values)
+    return bool(values) and max(values) > alarm["Threshold"]
 
 
 def test_a_shadow_candidate_runs_beside_the_live_model_and_replans_clean(endpoint_stack, emulator):

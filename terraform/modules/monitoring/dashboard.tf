@@ -38,6 +38,18 @@ locals {
       concat(["/aws/sagemaker/Endpoints", "MemoryUtilization"], local.endpoint, [{ yAxis = "right", stat = "Average" }]),
     ]
   }
+  # One datapoint per monitor window: shown at its own period.
+  model_monitor_widgets = var.model_monitor == null ? [] : [{
+    title = "Live model against its training: drift score, low-confidence and unfamiliar shares"
+    metrics = [
+      ["${var.model_monitor.namespace}", "PredictionDriftScore", "EndpointName", var.endpoint_name],
+      ["${var.model_monitor.namespace}", "LowConfidenceShare", "EndpointName", var.endpoint_name, { yAxis = "right" }],
+      ["${var.model_monitor.namespace}", "UnfamiliarImageShare", "EndpointName", var.endpoint_name, { yAxis = "right" }],
+      ["${var.model_monitor.namespace}", "ErrorShare", "EndpointName", var.endpoint_name, { yAxis = "right" }],
+    ]
+    stat   = "Maximum"
+    period = var.model_monitor.period_seconds
+  }]
   transform_widgets = var.transform_job_prefix == null ? [] : [{
     title   = "Batch transform jobs that failed"
     metrics = [["AWS/Events", "TriggeredRules", "RuleName", "${var.name}-transform-failed"]]
@@ -88,7 +100,7 @@ locals {
       ]
       stat = "p50"
     },
-  ], local.transform_widgets)
+  ], local.model_monitor_widgets, local.transform_widgets)
 }
 
 resource "aws_cloudwatch_dashboard" "this" {
@@ -106,7 +118,7 @@ resource "aws_cloudwatch_dashboard" "this" {
             title   = widget.title
             metrics = widget.metrics
             stat    = widget.stat
-            period  = 60
+            period  = lookup(widget, "period", 60)
             region  = local.region
             view    = "timeSeries"
           }
@@ -121,7 +133,7 @@ resource "aws_cloudwatch_dashboard" "this" {
         properties = {
           title = "Alarms"
           # Built from names, so the body is known at plan time and reviewable in a diff.
-          alarms = concat([for key in keys(local.alarms) : "${local.alarm_arn_prefix}${var.name}-${key}"], var.deployment_alarm_arns)
+          alarms = concat([for key in keys(local.alarms) : "${local.alarm_arn_prefix}${var.name}-${key}"], var.deployment_alarm_arns, var.model_monitor == null ? [] : var.model_monitor.alarm_arns)
         }
       }],
     )

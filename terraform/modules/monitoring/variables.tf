@@ -46,6 +46,21 @@ variable "transform_job_prefix" {
   }
 }
 
+variable "model_monitor" {
+  type = object({
+    namespace      = string
+    period_seconds = number
+    alarm_arns     = list(string)
+  })
+  default     = null
+  description = "The model monitor's namespace, window (s) and alarms (the model_monitor module's outputs): a dashboard row of its figures, and its alarms in the alarm widget. null: no monitor."
+
+  validation {
+    condition     = var.model_monitor == null || try(var.model_monitor.period_seconds % 60 == 0 && var.model_monitor.period_seconds >= 60, false)
+    error_message = "model_monitor.period_seconds must be a whole number of minutes (CloudWatch periods past a minute are multiples of 60)."
+  }
+}
+
 variable "deployment_alarm_arns" {
   type        = list(string)
   default     = []

@@ -403,3 +403,42 @@ run "with_a_topic_a_failed_transform_job_is_published_to_it" {
     error_message = "the topic gets the failed job's event, not the alarm too (one mail per failure)"
   }
 }
+
+run "the_model_monitor_gets_a_row_at_its_own_period_and_its_alarms_in_the_widget" {
+  command = plan
+
+  variables {
+    model_monitor = {
+      namespace      = "dog-breeds/ModelMonitor"
+      period_seconds = 3600
+      alarm_arns     = ["arn:aws:cloudwatch:us-east-1:123456789012:alarm:dog-breeds-model-monitor-drift"]
+    }
+  }
+
+  assert {
+    condition     = one([for widget in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : widget.properties.period if strcontains(try(widget.properties.title, ""), "Live model")]) == 3600
+    error_message = "the monitor's figures are one datapoint a window: shown at the window's period"
+  }
+  assert {
+    condition     = strcontains(aws_cloudwatch_dashboard.this.dashboard_body, "PredictionDriftScore") && strcontains(aws_cloudwatch_dashboard.this.dashboard_body, "LowConfidenceShare")
+    error_message = "the row shows the drift score and the low-confidence share"
+  }
+  assert {
+    condition     = contains(one([for widget in jsondecode(aws_cloudwatch_dashboard.this.dashboard_body).widgets : widget.properties.alarms if widget.type == "alarm"]), "arn:aws:cloudwatch:us-east-1:123456789012:alarm:dog-breeds-model-monitor-drift")
+    error_message = "the monitor's alarms are in the alarm widget"
+  }
+}
+
+run "reject_model_monitor_period_not_whole_minutes" {
+  command = plan
+
+  variables {
+    model_monitor = {
+      namespace      = "dog-breeds/ModelMonitor"
+      period_seconds = 90
+      alarm_arns     = []
+    }
+  }
+
+  expect_failures = [var.model_monitor]
+}
