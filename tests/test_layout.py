@@ -160,7 +160,7 @@ BOUNDARIES = {
     # ports, environment, paths, lean_install, http_api: the standard library only
     "local_stack": set(),
     "iam_policies": {"local_stack.emulator.recorder"},
-    "bench": {"ml", "mlops", "local_stack"},
+    "bench": {"ml", "mlops", "local_stack", "monitor"},
     "scripts": {"ml.files", "mlops.bundle"},
     "invoker": set(),
     "lambda_function": {"invoker"},
