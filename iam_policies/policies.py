@@ -66,6 +66,11 @@ NOT_RECORDED = {
             )
         ),
         (
+            "scheduler:UpdateSchedule",
+            "arn:${partition}:scheduler:${region}:${account_id}:schedule/default/${name}*",
+            "a change of the model monitor's schedule or window (the recorded run creates it once)",
+        ),
+        (
             "iam:CreateServiceLinkedRole",
             "arn:${partition}:iam::${account_id}:role/aws-service-role/"
             "sagemaker.application-autoscaling.amazonaws.com/"
@@ -239,13 +244,23 @@ PASSED_TO = {
     "ec2": "ec2.amazonaws.com",
     "lambda": "lambda.amazonaws.com",
     "sagemaker": "sagemaker.amazonaws.com",
+    "scheduler": "scheduler.amazonaws.com",
 }
+
+
+def hands_a_role(action: str) -> bool:
+    """Whether the reference lists iam:PassRole among the action's dependent actions."""
+    entry = privilege(action)
+    return entry is not None and any(
+        "iam:PassRole" in kind["dependent_actions"] for kind in entry["resource_types"]
+    )
 
 
 def pass_role_condition(entries: Iterable[tuple[str, str]]) -> dict:
     """iam:PassRole only to the services this role's calls hand roles to (IAM User Guide,
-    "Granting a user permissions to pass a role to an AWS service": iam:PassedToService)."""
-    prefixes = {action.split(":", 1)[0] for action, _ in entries}
+    "Granting a user permissions to pass a role to an AWS service": iam:PassedToService):
+    those of the calls that hand one, not of every call it makes."""
+    prefixes = {action.split(":", 1)[0] for action, _ in entries if hands_a_role(action)}
     services = sorted(PASSED_TO[p] for p in prefixes & PASSED_TO.keys())
     return {"StringEquals": {"iam:PassedToService": services}}
 
