@@ -8,7 +8,9 @@ served model, ``metrics`` and ``notes`` (monitor.report).
 
 Configuration (environment): ``ENDPOINT_NAME``, ``VARIANT_NAME`` (AllTraffic), ``CAPTURE_S3_URI``
 (the endpoint's capture destination, ``s3://bucket/prefix/``), ``METRIC_NAMESPACE``,
-``WINDOW_MINUTES`` and ``MIN_REQUESTS``. The baseline is the served version's
+``WINDOW_MINUTES``, ``MIN_REQUESTS`` and ``CAPTURE_DELAY_MINUTES`` (5: a window ends that
+long before the run, as SageMaker writes capture files a few minutes after the requests;
+consecutive runs measure consecutive windows). The baseline is the served version's
 (DescribeEndpoint, its configuration's production variant, the model's package, the package's
 ``DriftCheckBaselines.ModelDataQuality.Statistics``): a model deployed from an archive URL has
 none, and only the figures that need no baseline are published.
@@ -23,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 
-from monitor.report import BaselineError, check_baseline, measure
+from monitor.report import check_baseline, measure
 from monitor.traffic import Window
 
 logger = logging.getLogger()
@@ -42,6 +44,9 @@ def settings(environ: dict[str, str]) -> dict:
     if not capture.startswith("s3://") or "/" not in capture[5:]:
         raise MonitorError(f"CAPTURE_S3_URI must be s3://bucket/prefix/, not {capture!r}")
     bucket, prefix = capture[5:].split("/", 1)
+    missing = [name for name in ("ENDPOINT_NAME", "METRIC_NAMESPACE") if not environ.get(name)]
+    if missing:
+        raise MonitorError(f"{' and '.join(missing)} must be set")
     return {
         "endpoint": environ["ENDPOINT_NAME"],
         "variant": environ.get("VARIANT_NAME", "AllTraffic"),
@@ -50,6 +55,7 @@ def settings(environ: dict[str, str]) -> dict:
         "namespace": environ["METRIC_NAMESPACE"],
         "window_minutes": int(environ.get("WINDOW_MINUTES", "60")),
         "min_requests": int(environ.get("MIN_REQUESTS", "20")),
+        "capture_delay_minutes": int(environ.get("CAPTURE_DELAY_MINUTES", "5")),
     }
 
 
@@ -75,32 +81,10 @@ def hour_prefixes(prefix: str, since: datetime, now: datetime):
         hour += timedelta(hours=1)
 
 
-def in_window(record: object, since: datetime, now: datetime) -> bool:
-    """Whether the record's inferenceTime lies in [since, now]; a record without a readable
-    time is kept (the report counts what it cannot read)."""
-    try:
-        moment = record["eventMetadata"]["inferenceTime"]
-        when = datetime.fromisoformat(moment.replace("Z", "+00:00"))
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return True
-    return since <= when <= now
-
-
-def add_line(window: Window, line: bytes, since: datetime, now: datetime) -> None:
-    """One capture line into the window, parsed once (a line may carry a whole photo)."""
-    try:
-        record = json.loads(line)
-    except (ValueError, RecursionError):  # a line nested past Python's limit
-        window.unreadable += 1
-        return
-    if in_window(record, since, now):
-        window.add_record(record)
-
-
-def read_window(s3, config: dict, since: datetime, now: datetime) -> Window:
-    window = Window()
+def read_window(s3, config: dict, since: datetime, until: datetime) -> Window:
+    window = Window(since, until)
     folder = f"{config['prefix']}{config['endpoint']}/{config['variant']}/"
-    for prefix in hour_prefixes(folder, since, now):
+    for prefix in hour_prefixes(folder, since, until):
         pages = s3.get_paginator("list_objects_v2").paginate(Bucket=config["bucket"], Prefix=prefix)
         for page in pages:
             for item in page.get("Contents", []):
@@ -109,15 +93,18 @@ def read_window(s3, config: dict, since: datetime, now: datetime) -> Window:
                 body = s3.get_object(Bucket=config["bucket"], Key=item["Key"])["Body"]
                 for line in body.iter_lines():
                     if line.strip():
-                        add_line(window, line, since, now)
+                        window.add_line(line)
     return window
 
 
-def served_baseline(sagemaker, s3, endpoint: str) -> tuple[str, dict | None]:
-    """The served model (its package ARN or archive URL) and its baseline, if it has one."""
+def served_baseline(sagemaker, s3, endpoint: str, variant: str) -> tuple[str, dict | None]:
+    """The variant's model (its package ARN or archive URL) and its baseline, if it has one."""
     described = sagemaker.describe_endpoint(EndpointName=endpoint)
     config = sagemaker.describe_endpoint_config(EndpointConfigName=described["EndpointConfigName"])
-    model_name = config["ProductionVariants"][0]["ModelName"]
+    named = [v for v in config["ProductionVariants"] if v["VariantName"] == variant]
+    if not named:
+        raise MonitorError(f"endpoint {endpoint} has no production variant {variant}")
+    model_name = named[0]["ModelName"]
     container = sagemaker.describe_model(ModelName=model_name)["PrimaryContainer"]
     package = container.get("ModelPackageName")
     if not package:
@@ -127,10 +114,10 @@ def served_baseline(sagemaker, s3, endpoint: str) -> tuple[str, dict | None]:
     if not source:
         return package, None
     bucket, key = source["S3Uri"].removeprefix("s3://").split("/", 1)
-    document = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
     try:
+        document = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
         return package, check_baseline(document)
-    except BaselineError as error:
+    except (ValueError, RecursionError) as error:  # BaselineError, or not JSON at all
         raise MonitorError(f"{source['S3Uri']}: {error}") from None
 
 
@@ -144,7 +131,7 @@ def publish(cloudwatch, config: dict, metrics: dict[str, float], now: datetime) 
                 "Dimensions": dimensions,
                 "Timestamp": now,
                 "Value": value,
-                "Unit": "Count" if name in ("Requests", "UnreadableRecords") else "None",
+                "Unit": "Count" if name in ("CapturedRequests", "UnreadableRecords") else "None",
             }
             for name, value in sorted(metrics.items())
         ],
@@ -156,16 +143,17 @@ def handler(event, context) -> dict:
     minutes, publishing = request_of(event, config["window_minutes"])
     s3, sagemaker = boto3.client("s3"), boto3.client("sagemaker")
     now = datetime.now(UTC)
-    since = now - timedelta(minutes=minutes)
-    model, baseline = served_baseline(sagemaker, s3, config["endpoint"])
-    report = measure(read_window(s3, config, since, now), baseline, config["min_requests"])
+    until = now - timedelta(minutes=config["capture_delay_minutes"])
+    since = until - timedelta(minutes=minutes)
+    model, baseline = served_baseline(sagemaker, s3, config["endpoint"], config["variant"])
+    report = measure(read_window(s3, config, since, until), baseline, config["min_requests"])
     if publishing:
         publish(boto3.client("cloudwatch"), config, report["metrics"], now)
     answer = {
         "endpoint": config["endpoint"],
         "model": model,
         "since": since.isoformat(),
-        "until": now.isoformat(),
+        "until": until.isoformat(),
         "published": publishing,
         **report,
     }

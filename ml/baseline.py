@@ -4,7 +4,7 @@
 - ``training``: the training split's images per class, in ``classes`` order;
 - ``test``: the model's answers on the test split: top-1 predictions per class, the top-1
   confidence as a histogram of ``CONFIDENCE_BINS`` equal bins over [0, 1], its mean, and the
-  share of answers under ``low_confidence_below`` (the confidence under which a tenth of the
+  share of answers under ``low_confidence_below`` (the bin edge under which at most a tenth of the
   test answers lie: "low" is what is rare for this model, whatever its number of classes);
 - ``images``: the training images' formats (as Pillow names them) and their shorter sides
   in ``SHORT_SIDE_EDGES`` buckets; null for a run on cached features (no images).

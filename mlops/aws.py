@@ -63,7 +63,10 @@ class Aws:
 
     @functools.cached_property
     def lambda_(self):
-        return self._session.client("lambda", config=self._config)
+        """For synchronous invocations of functions that run minutes (the model monitor:
+        up to 900 s): a read timeout past that, and no retry, which would run it again."""
+        patient = self._config.merge(Config(read_timeout=960, retries={"total_max_attempts": 1}))
+        return self._session.client("lambda", config=patient)
 
 
 def not_found(error: ClientError) -> bool:

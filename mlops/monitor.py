@@ -17,6 +17,8 @@ import logging
 from datetime import datetime
 from pathlib import Path
 
+from botocore.exceptions import ClientError
+
 from mlops import JobsError
 from mlops.aws import Aws
 from mlops.command import Command
@@ -40,10 +42,18 @@ def monitor_options(parser: argparse.ArgumentParser) -> None:
 
 def invoke(aws: Aws, function: str, minutes: int) -> dict:
     """The function's report, or a JobsError with the error it raised."""
-    answer = aws.lambda_.invoke(
-        FunctionName=function,
-        Payload=json.dumps({"since_minutes": minutes, "publish": False}).encode(),
-    )
+    try:
+        answer = aws.lambda_.invoke(
+            FunctionName=function,
+            Payload=json.dumps({"since_minutes": minutes, "publish": False}).encode(),
+        )
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") != "TooManyRequestsException":
+            raise
+        raise JobsError(
+            f"{function} is running now (its schedule's run: one at a time); try again in a "
+            "few minutes"
+        ) from None
     payload = answer["Payload"].read()
     try:
         body = json.loads(payload)

@@ -1,10 +1,11 @@
 """The figures of one window against the baseline: what ``monitor_function`` publishes as
 CloudWatch metrics and ``python -m mlops monitor`` prints.
 
-Every share is of the window's records. With fewer than ``min_requests`` records only the
-counts are given: a mean of three answers would set off alarms by chance. Without a baseline
-(a model from before baselines were written) the figures that need one are left out and the
-report says why.
+``CapturedRequests`` counts the window's capture records (the captured share of the requests:
+20 % by default); the shares are of its answers (a batch request has several) or of its photos.
+With fewer than ``min_requests`` records only the counts are given: a mean of three answers
+would set off alarms by chance. Without a baseline (a model from before baselines were
+written) the figures that need one are left out and the report says why.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ def check_baseline(baseline: object) -> dict:
         if baseline["schema"] != BASELINE_SCHEMA:
             raise BaselineError(f"baseline schema {baseline['schema']!r}, not {BASELINE_SCHEMA}")
         classes, training = baseline["classes"], baseline["training"]
-        if len(classes) != len(training) or not math.fsum(training) > 0:
-            raise BaselineError("the baseline's classes and training counts do not match")
+        predicted = baseline["test"]["predicted"]
+        if not len(classes) == len(training) == len(predicted) or not math.fsum(training) > 0:
+            raise BaselineError("the baseline's classes, training and test counts do not match")
         float(baseline["test"]["low_confidence_below"])
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, BaselineError):
@@ -39,9 +41,12 @@ def check_baseline(baseline: object) -> dict:
     return baseline
 
 
-def unfamiliar_share(window: Window, images: dict) -> float:
-    """The share of records whose format, or the bucket of whose shorter side, held under
-    ``RARE_IN_TRAINING`` of the training images (or none: a format it never saw)."""
+def unfamiliar_share(window: Window, images: dict) -> float | None:
+    """The share of the window's photos whose format, or the bucket of whose shorter side,
+    held under ``RARE_IN_TRAINING`` of the training images (a format it never saw, or one the
+    endpoint cannot read, among them); None without photos (requests by s3_uri)."""
+    if not window.photos:
+        return None
     total = math.fsum(images["short_side"]) or 1.0
     familiar: dict[str, float] = {}
     for name, count in images["formats"].items():
@@ -55,19 +60,24 @@ def unfamiliar_share(window: Window, images: dict) -> float:
         bucket = None if side is None else sum(side >= edge for edge in edges)
         return bucket is None or sides[bucket] / total >= RARE_IN_TRAINING
 
-    unfamiliar = sum(1 for name, side in window.images if not is_familiar(name, side))
-    return unfamiliar / window.records
+    unfamiliar = sum(1 for name, side in window.photos if not is_familiar(name, side))
+    return unfamiliar / len(window.photos)
 
 
 def measure(window: Window, baseline: dict | None, min_requests: int) -> dict:
     """The window's figures: ``metrics`` (name -> value, what is published) and ``notes``
     (why a figure is left out)."""
-    metrics = {"Requests": float(window.records), "UnreadableRecords": float(window.unreadable)}
+    metrics = {
+        "CapturedRequests": float(window.records),
+        "UnreadableRecords": float(window.unreadable),
+    }
     notes: list[str] = []
     if window.records < min_requests:
-        notes.append(f"{window.records} requests in the window, under the {min_requests} needed")
+        notes.append(
+            f"{window.records} captured requests in the window, under the {min_requests} needed"
+        )
         return {"metrics": metrics, "notes": notes}
-    metrics["ErrorShare"] = window.errors / window.records
+    metrics["ErrorShare"] = window.errors / window.answers
     if window.confidences:
         metrics["MeanConfidence"] = statistics.fmean(window.confidences)
     if baseline is None:
@@ -81,8 +91,11 @@ def measure(window: Window, baseline: dict | None, min_requests: int) -> dict:
     if unknown := sum(window.breeds.values()) - math.fsum(counts):
         notes.append(f"{unknown:.0f} answers name breeds the baseline does not: another model?")
     if math.fsum(counts) > 0:
-        divergence, score = drift_score(counts, baseline["training"])
+        divergence, score = drift_score(counts, baseline["test"]["predicted"], baseline["training"])
         metrics["PredictionDivergence"], metrics["PredictionDriftScore"] = divergence, score
-    if baseline.get("images"):
-        metrics["UnfamiliarImageShare"] = unfamiliar_share(window, baseline["images"])
+    if (
+        baseline.get("images")
+        and (share := unfamiliar_share(window, baseline["images"])) is not None
+    ):
+        metrics["UnfamiliarImageShare"] = share
     return {"metrics": metrics, "notes": notes}

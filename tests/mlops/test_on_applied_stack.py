@@ -135,7 +135,7 @@ def test_every_operator_command_runs_on_the_stack(
         # The deployed monitor, run now on the stack's (empty) captures: a report, unpublished.
         report = json.loads(main(["monitor", *stack_args, "--since", "1h"]))
         assert (report["endpoint"], report["published"]) == (outputs["endpoint_name"], False)
-        assert report["metrics"]["Requests"] == 0
+        assert report["metrics"]["CapturedRequests"] == 0
     finally:  # Terraform deletes the registry only once it holds no version
         for version in (package, refused):
             sagemaker.delete_model_package(ModelPackageName=version)

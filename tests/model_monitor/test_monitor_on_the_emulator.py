@@ -91,20 +91,22 @@ def test_the_monitor_publishes_the_windows_figures_against_the_served_baseline(s
     s3, cloudwatch = client("s3", emulator), client("cloudwatch", emulator)
     now, generator, image = datetime.now(UTC), random.Random(3), photo()
     recent = [
-        record(image, answer(breed, 0.9), when=now - timedelta(minutes=5))
+        record(image, answer(breed, 0.9), when=now - timedelta(minutes=10))
         for breed in generator.choices(BREEDS, weights=TRAINING, k=300)
     ]
     old = [record(image, answer(BREEDS[0], 0.9), when=now - timedelta(hours=3))] * 50
-    put_captures(s3, name, recent, now - timedelta(minutes=5))
+    put_captures(s3, name, recent, now - timedelta(minutes=10))
     put_captures(s3, name, old, now - timedelta(hours=3))
 
     report = monitor_function.handler({}, None)
 
     assert report["model"] == package
     assert report["published"] is True
-    assert report["metrics"]["Requests"] == 300  # the records of three hours ago are left out
+    assert (
+        report["metrics"]["CapturedRequests"] == 300
+    )  # the records of three hours ago are left out
     assert report["metrics"]["PredictionDriftScore"] < 1.5
-    assert published(cloudwatch, name, "Requests") == [300]
+    assert published(cloudwatch, name, "CapturedRequests") == [300]
     assert published(cloudwatch, name, "PredictionDriftScore") == [
         pytest.approx(report["metrics"]["PredictionDriftScore"])
     ]
@@ -123,7 +125,7 @@ def test_on_demand_the_same_analysis_answers_without_publishing(served, emulator
     assert report["published"] is False
     assert report["metrics"]["LowConfidenceShare"] == 1
     assert report["metrics"]["PredictionDriftScore"] > 2
-    assert published(cloudwatch, name, "Requests") == []
+    assert published(cloudwatch, name, "CapturedRequests") == []
 
 
 @pytest.mark.parametrize(
@@ -184,6 +186,6 @@ def test_mlops_monitor_runs_the_deployed_function_and_prints_its_report(
     report = json.loads(printed)
     assert capsys.readouterr().out == printed
     assert (report["model"], report["published"]) == (package, False)
-    assert report["metrics"]["Requests"] == 100
+    assert report["metrics"]["CapturedRequests"] == 100
     assert report["metrics"]["PredictionDriftScore"] < 1.5
-    assert published(client("cloudwatch", emulator), name, "Requests") == []
+    assert published(client("cloudwatch", emulator), name, "CapturedRequests") == []

@@ -345,31 +345,33 @@ def test_the_monitor_breaches_its_drift_alarm_on_shifted_traffic_only(
     endpoint_stack, emulator, trained_model, local_mode
 ):
     """The deployed monitor (run by local mode) on captures of the version the registry test
-    deployed: traffic in its training mix publishes a drift score within the alarm's own
-    threshold, photos of one breed (tiny, dark PNGs) one past it. The emulator evaluates no
+    deployed: traffic answered as its test split was publishes a drift score within the
+    alarm's own threshold, photos of one breed (tiny, dark PNGs) one past it (the alarm fires
+    once alarm_evaluation_periods windows in a row are past it). The emulator evaluates no
     alarm: the alarm's definition is read and the published datapoints checked against it."""
     outputs = endpoint_stack.terraform.outputs()
     function, alarms = outputs["model_monitor_function_name"], outputs["model_monitor_alarm_names"]
     baseline = json.loads((trained_model.model_dir / "baseline.json").read_text())
     breeds = baseline["classes"]
     generator = random.Random(11)
+    # Ten minutes ago: a window ends five minutes before its run (capture files come late).
+    when = datetime.now(UTC) - timedelta(minutes=10)
     usual = [
-        record(photo((48, 48)), answer(breed, 0.95))  # as the training photos
-        for breed in generator.choices(breeds, weights=baseline["training"], k=200)
+        record(photo((48, 48)), answer(breed, 0.95), when=when)  # as the training photos
+        for breed in generator.choices(breeds, weights=baseline["test"]["predicted"], k=200)
     ]
-    put_captures(emulator, endpoint_stack.name, usual)
+    put_captures(emulator, endpoint_stack.name, usual, when)
     assert not breaching(emulator, alarms["model-drift"], run_monitor(emulator, function))
 
     tiny = photo((24, 24), kind="PNG", shade=5)
-    shifted = [record(tiny, answer(breeds[0], 0.26), content_type="image/png")] * 400
-    put_captures(emulator, endpoint_stack.name, shifted)
+    shifted = [record(tiny, answer(breeds[0], 0.26), when=when, content_type="image/png")] * 400
+    put_captures(emulator, endpoint_stack.name, shifted, when)
     assert breaching(emulator, alarms["model-drift"], run_monitor(emulator, function))
     assert breaching(emulator, alarms["model-low-confidence"], {})
 
 
-def put_captures(emulator, name: str, lines: list[str]) -> None:
-    now = datetime.now(UTC)
-    key = f"capture/{name}/AllTraffic/{now:%Y/%m/%d/%H}/{uuid.uuid4().hex}.jsonl"
+def put_captures(emulator, name: str, lines: list[str], when: datetime) -> None:
+    key = f"capture/{name}/AllTraffic/{when:%Y/%m/%d/%H}/{uuid.uuid4().hex}.jsonl"
     client("s3", emulator).put_object(Bucket=f"{name}-data", Key=key, Body="\n".join(lines))
 
 

@@ -39,8 +39,9 @@ resource "aws_cloudwatch_metric_alarm" "this" {
   evaluation_periods  = each.key == "model-monitor-failures" ? 1 : var.alarm_evaluation_periods
   threshold           = each.value.threshold
   comparison_operator = "GreaterThanThreshold"
-  # No traffic, no figures: a quiet hour is not an alarm (the failures alarm covers a monitor
-  # that stopped running).
+  # No traffic, no figures: a quiet hour is not an alarm. (A monitor whose runs fail sets off
+  # the failures alarm; one that is not run at all, a schedule disabled by hand, publishes
+  # nothing and sets off none.)
   treat_missing_data = "notBreaching"
   alarm_actions      = compact([var.alarm_topic_arn])
   ok_actions         = compact([var.alarm_topic_arn])

@@ -61,7 +61,9 @@ resource "aws_scheduler_schedule" "this" {
     role_arn = aws_iam_role.schedule.arn
     input    = "{}"
 
-    # A run that failed is tried again within its window; later, the next run measures anew.
+    # Scheduler invokes the function asynchronously: this retries an invocation it could not
+    # deliver (throttled, the function unavailable) within the window; a run that fails is
+    # retried by Lambda's asynchronous invocation (twice, by default).
     retry_policy {
       maximum_event_age_in_seconds = local.window_seconds
       maximum_retry_attempts       = 2
