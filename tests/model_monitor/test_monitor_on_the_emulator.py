@@ -4,6 +4,7 @@ the registry, reads the window's captures from S3 and publishes its figures to C
 from __future__ import annotations
 
 import json
+import logging
 import random
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -150,7 +151,6 @@ def test_mlops_monitor_runs_the_deployed_function_and_prints_its_report(
     """The operator's command invokes the function as deployed (the zip make package-lambda
     builds, run by local mode): its report, not published."""
     from mlops.cli import main
-    from scripts.build_lambda_zip import build
 
     name, package = served
     s3 = client("s3", emulator)
@@ -161,23 +161,7 @@ def test_mlops_monitor_runs_the_deployed_function_and_prints_its_report(
         for breed in generator.choices(BREEDS, weights=TRAINING, k=100)
     ]
     put_captures(s3, name, lines, when)
-    role = client("iam", emulator).create_role(
-        RoleName=f"{name}-monitor", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST_POLICY)
-    )["Role"]["Arn"]
-    environment = {
-        "ENDPOINT_NAME": name,
-        "CAPTURE_S3_URI": f"s3://{name}-data/capture/",
-        "METRIC_NAMESPACE": f"{name}/ModelMonitor",
-    }
-    client("lambda", emulator).create_function(
-        FunctionName=f"{name}-monitor",
-        Runtime="python3.12",
-        Role=role,
-        Handler="monitor_function.handler",
-        Code={"ZipFile": build(REPO_ROOT / "lambda", tmp_path / "lambda.zip").read_bytes()},
-        Environment={"Variables": environment},
-        Timeout=120,
-    )
+    deploy_monitor(emulator, name, tmp_path, f"s3://{name}-data/capture/")
 
     printed = main(
         ["monitor", "--function", f"{name}-monitor", "--since", "1h", "--region", "us-east-1"]
@@ -189,3 +173,41 @@ def test_mlops_monitor_runs_the_deployed_function_and_prints_its_report(
     assert report["metrics"]["CapturedRequests"] == 100
     assert report["metrics"]["PredictionDriftScore"] < 1.5
     assert published(client("cloudwatch", emulator), name, "CapturedRequests") == []
+
+
+def test_mlops_monitor_says_why_the_function_failed(served, emulator, local_mode, tmp_path, caplog):
+    """A monitor deployed with a capture location that is no folder: the function refuses by
+    name (MonitorError), and the command exits 2, as its other refusals do, with that reason."""
+    from mlops.cli import main
+
+    name, _ = served
+    deploy_monitor(emulator, name, tmp_path, f"s3://{name}-data")
+    with caplog.at_level(logging.ERROR, logger="mlops"), pytest.raises(SystemExit) as ended:
+        main(["monitor", "--function", f"{name}-monitor", "--region", "us-east-1"])
+    assert ended.value.code == 2
+    assert f"the monitor {name}-monitor failed: CAPTURE_S3_URI must be s3://bucket/prefix/" in (
+        caplog.text
+    )
+
+
+def deploy_monitor(emulator, name: str, tmp_path, capture_uri: str) -> None:
+    """The Lambda zip make package-lambda builds, as the monitor function of ``name``."""
+    from scripts.build_lambda_zip import build
+
+    role = client("iam", emulator).create_role(
+        RoleName=f"{name}-monitor", AssumeRolePolicyDocument=json.dumps(LAMBDA_TRUST_POLICY)
+    )["Role"]["Arn"]
+    environment = {
+        "ENDPOINT_NAME": name,
+        "CAPTURE_S3_URI": capture_uri,
+        "METRIC_NAMESPACE": f"{name}/ModelMonitor",
+    }
+    client("lambda", emulator).create_function(
+        FunctionName=f"{name}-monitor",
+        Runtime="python3.12",
+        Role=role,
+        Handler="monitor_function.handler",
+        Code={"ZipFile": build(REPO_ROOT / "lambda", tmp_path / "lambda.zip").read_bytes()},
+        Environment={"Variables": environment},
+        Timeout=120,
+    )
