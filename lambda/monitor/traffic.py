@@ -147,6 +147,3 @@ class Window:
             else:
                 self.breeds[breed] += 1
                 self.confidences.append(confidence)
-
-    def formats(self) -> dict[str, int]:
-        return dict(Counter(name for name, _ in self.photos))

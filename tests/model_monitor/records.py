@@ -83,3 +83,10 @@ def baseline(
             "short_side": [0, 500, 490, 10, 0, 0],
         },
     }
+
+
+def put_captures(s3, name: str, lines: list[str], when: datetime) -> None:
+    """``lines`` as one capture file of stack ``name``'s endpoint (bucket ``<name>-data``,
+    capture prefix ``capture/``), in the hour folder of ``when``, as data capture writes it."""
+    key = f"capture/{name}/AllTraffic/{when:%Y/%m/%d/%H}/{uuid.uuid4().hex}.jsonl"
+    s3.put_object(Bucket=f"{name}-data", Key=key, Body="\n".join(lines).encode())

@@ -14,7 +14,7 @@ import pytest
 from local_stack.demo.terraform import REPO_ROOT
 from local_stack.emulator import client
 from local_stack.emulator.probes import LAMBDA_TRUST_POLICY
-from tests.model_monitor.records import answer, baseline, photo, record
+from tests.model_monitor.records import answer, baseline, photo, put_captures, record
 from tests.model_monitor.test_report import BREEDS, TRAINING
 
 pytestmark = pytest.mark.integration
@@ -65,11 +65,6 @@ def served(emulator, monkeypatch):
     }.items():
         monkeypatch.setenv(variable, value)
     return name, package
-
-
-def put_captures(s3, name: str, lines: list[str], when: datetime) -> None:
-    key = f"capture/{name}/AllTraffic/{when:%Y/%m/%d/%H}/{uuid.uuid4().hex}.jsonl"
-    s3.put_object(Bucket=f"{name}-data", Key=key, Body="\n".join(lines).encode())
 
 
 def published(cloudwatch, name: str, metric: str) -> list[float]:

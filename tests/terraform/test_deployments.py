@@ -33,7 +33,7 @@ from local_stack.emulator import client, client_factory
 from mlops.cli import main
 from scripts.build_lambda_zip import build as build_lambda_zip
 from tests.mlops.test_registry import output_archive
-from tests.model_monitor.records import answer, photo, record
+from tests.model_monitor.records import answer, photo, put_captures, record
 
 pytestmark = [pytest.mark.terraform, pytest.mark.integration, pytest.mark.slow]
 
@@ -360,19 +360,14 @@ def test_the_monitor_breaches_its_drift_alarm_on_shifted_traffic_only(
         record(photo((48, 48)), answer(breed, 0.95), when=when)  # as the training photos
         for breed in generator.choices(breeds, weights=baseline["test"]["predicted"], k=200)
     ]
-    put_captures(emulator, endpoint_stack.name, usual, when)
+    put_captures(client("s3", emulator), endpoint_stack.name, usual, when)
     assert not breaching(emulator, alarms["model-drift"], run_monitor(emulator, function))
 
     tiny = photo((24, 24), kind="PNG", shade=5)
     shifted = [record(tiny, answer(breeds[0], 0.26), when=when, content_type="image/png")] * 400
-    put_captures(emulator, endpoint_stack.name, shifted, when)
+    put_captures(client("s3", emulator), endpoint_stack.name, shifted, when)
     assert breaching(emulator, alarms["model-drift"], run_monitor(emulator, function))
     assert breaching(emulator, alarms["model-low-confidence"], {})
-
-
-def put_captures(emulator, name: str, lines: list[str], when: datetime) -> None:
-    key = f"capture/{name}/AllTraffic/{when:%Y/%m/%d/%H}/{uuid.uuid4().hex}.jsonl"
-    client("s3", emulator).put_object(Bucket=f"{name}-data", Key=key, Body="\n".join(lines))
 
 
 def run_monitor(emulator, function: str) -> dict:
