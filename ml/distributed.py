@@ -13,14 +13,23 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from dataclasses import dataclass
+from typing import NoReturn
 
 import torch
 import torch.distributed as dist
+from torch.torch_version import TorchVersion
 
 logger = logging.getLogger(__name__)
 
 SAGEMAKER_MASTER_PORT = "29500"
+
+# Before torch 2.8 the gloo process group's destructor holds the GIL while it waits for its
+# worker threads, and a worker releasing the tensors of the last collective needs the GIL:
+# destroying the group, explicitly or in the interpreter's teardown, can deadlock
+# (pytorch#154976). One two-process run in four hung so on the SageMaker 2.6 training image.
+GLOO_TEARDOWN_CAN_DEADLOCK = TorchVersion(torch.__version__) < (2, 8)
 
 
 @dataclass(frozen=True)
@@ -104,8 +113,25 @@ def barrier(ctx: DistributedContext) -> None:
 
 
 def cleanup(ctx: DistributedContext) -> None:
-    if ctx.enabled and dist.is_initialized():
-        dist.destroy_process_group()
+    """Leave the process group; where that can deadlock, the group stays for `exit_process`."""
+    if not (ctx.enabled and dist.is_initialized()):
+        return
+    if GLOO_TEARDOWN_CAN_DEADLOCK and dist.get_backend() == "gloo":
+        logger.info("process group left to the process's exit (torch %s)", torch.__version__)
+        return
+    dist.destroy_process_group()
+
+
+def exit_process(status: int) -> NoReturn:
+    """Exit with ``status``. With a process group still joined (see `cleanup`), output is
+    flushed and the process ends at once, skipping the interpreter's teardown: every file the
+    run writes is complete by then (write, then rename)."""
+    if dist.is_available() and dist.is_initialized():
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
+    sys.exit(status)
 
 
 def all_gather_objects(value, ctx: DistributedContext) -> list:

@@ -17,8 +17,10 @@ import copy
 import logging
 import random
 import sys
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 if __package__ in (None, ""):
     # Run as a script (``python ml/train.py``, as the SageMaker toolkit does): make the package
@@ -183,11 +185,7 @@ def _train(args, device: torch.device, ctx: distributed.DistributedContext) -> n
             save_checkpoint(args.checkpoint_dir, checkpoint_of(run, optimizer, scheduler, history))
         distributed.barrier(ctx)
     write_outputs(run, criterion, history)
-    # Every process leaves together. Besides waiting for the model, this keeps torch < 2.8
-    # from hanging on exit: its gloo process group, destroyed while a worker thread still
-    # releases the tensors of the last all_reduce, deadlocks on the GIL (pytorch#154976),
-    # which one two-process run in four hit here on the SageMaker 2.6 training container's torch.
-    distributed.barrier(ctx)
+    distributed.barrier(ctx)  # every process leaves with the model written
     return run.model
 
 
@@ -368,10 +366,19 @@ def configure_logging() -> None:
     logging.getLogger("matplotlib").setLevel(logging.WARNING)
 
 
-if __name__ == "__main__":
+def run_as_script() -> NoReturn:
     configure_logging()
+    status = 0
     try:
         main(parse_args())
     except UserError as error:
         logger.error("%s", error)
-        raise SystemExit(USAGE_EXIT_STATUS) from None
+        status = USAGE_EXIT_STATUS
+    except Exception:
+        traceback.print_exc()  # stderr: where the training toolkit reads a failure's reason
+        status = 1
+    distributed.exit_process(status)
+
+
+if __name__ == "__main__":
+    run_as_script()

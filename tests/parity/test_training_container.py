@@ -4,6 +4,7 @@ toolkit, and checkpoints that cross versions (written here and resumed there, an
 from __future__ import annotations
 
 import io
+import subprocess
 import sys
 import tarfile
 from datetime import UTC, datetime
@@ -14,10 +15,12 @@ import pytest
 from local_stack.emulator import client
 from ml.artifacts import WEIGHTS_FILE
 from mlops import specs
-from tests.parity.conftest import parity_python
+from tests.parity.conftest import DRIVERS, parity_python
 from tests.training import (
+    REPO_ROOT,
     TINY_HYPERPARAMETERS,
     TINY_TRAIN_ARGS,
+    python_env,
     run_train,
     split_args,
     staged_job_setting,
@@ -51,6 +54,30 @@ def test_a_two_instance_job_trains_with_ddp_under_the_containers_toolkit(
     model = s3.get_object(Bucket=setting.bucket, Key=f"models/{name}/output/model.tar.gz")["Body"]
     with tarfile.open(fileobj=io.BytesIO(model.read())) as archive:
         assert WEIGHTS_FILE in archive.getnames()
+
+
+@pytest.mark.parametrize("where", ["container", "here"])
+def test_a_rank_leaves_its_process_group_without_the_teardown_that_can_hang(where):
+    """Before torch 2.8, destroying a gloo group can deadlock on the GIL (pytorch#154976; seen
+    here: the destructor joins a worker thread that waits for the GIL to free a tensor). On the
+    container's torch the group is never destroyed: the process ends at once, its output
+    flushed and its status kept; on torch 2.8 and later it is destroyed as usual."""
+    python = parity_python("training") if where == "container" else Path(sys.executable)
+    command = [str(python), "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    result = subprocess.run(
+        [*command, str(DRIVERS / "leave_process_group.py"), "0"],
+        cwd=REPO_ROOT,
+        env=python_env(OMP_NUM_THREADS="1"),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-4000:]
+    kept = where == "container"  # torch 2.6 there (terraform/runtimes.json)
+    for rank in (0, 1):
+        assert f"rank {rank} summed 3.0, group kept: {kept}" in log, log[-4000:]
 
 
 def train(python: Path, data: Path, root: Path, epochs: int) -> str:
