@@ -22,6 +22,7 @@ def record(
     answer: dict | bytes,
     when: datetime | None = None,
     content_type: str = "image/jpeg",
+    inference_id: str | None = None,
 ) -> str:
     """One capture line: the request as base64, the answer as the endpoint's JSON text."""
     body = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
@@ -43,7 +44,7 @@ def record(
             },
             "eventMetadata": {
                 "eventId": str(uuid.uuid4()),
-                "inferenceId": uuid.uuid4().hex,
+                "inferenceId": inference_id or uuid.uuid4().hex,
                 "inferenceTime": (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
             },
             "eventVersion": "0",
@@ -85,8 +86,11 @@ def baseline(
     }
 
 
-def put_captures(s3, name: str, lines: list[str], when: datetime) -> None:
-    """``lines`` as one capture file of stack ``name``'s endpoint (bucket ``<name>-data``,
-    capture prefix ``capture/``), in the hour folder of ``when``, as data capture writes it."""
-    key = f"capture/{name}/AllTraffic/{when:%Y/%m/%d/%H}/{uuid.uuid4().hex}.jsonl"
+def put_captures(
+    s3, name: str, lines: list[str], when: datetime, variant: str = "AllTraffic"
+) -> None:
+    """``lines`` as one capture file of stack ``name``'s endpoint variant (bucket
+    ``<name>-data``, capture prefix ``capture/``), in the hour folder of ``when``, as data
+    capture writes it."""
+    key = f"capture/{name}/{variant}/{when:%Y/%m/%d/%H}/{uuid.uuid4().hex}.jsonl"
     s3.put_object(Bucket=f"{name}-data", Key=key, Body="\n".join(lines).encode())

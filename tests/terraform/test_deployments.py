@@ -401,33 +401,102 @@ def breaching(emulator, alarm_name: str, report: dict) -> bool:
     return bool(values) and max(values) > alarm["Threshold"]
 
 
-def test_a_shadow_candidate_runs_beside_the_live_model_and_replans_clean(endpoint_stack, emulator):
-    """The registered version as the Shadow variant ("Create a shadow test": one production
-    and one shadow variant): the configuration carries it as the provider declared it, and a
-    re-plan wants nothing (the emulator keeps shadow variants; moto alone drops them)."""
-    sagemaker = client("sagemaker", emulator)
-    (package,) = [
-        p["ModelPackageArn"]
-        for p in sagemaker.list_model_packages(
-            ModelPackageGroupName=f"{endpoint_stack.name}-models"
-        )["ModelPackageSummaryList"]
-        if p["ModelApprovalStatus"] == "Approved"
-    ]
-    endpoint_stack.apply(
-        model_data_url=endpoint_stack.model("run-2"), shadow_model_package_arn=package
-    )
-    name = endpoint_stack.name
-    config = sagemaker.describe_endpoint_config(
-        EndpointConfigName=sagemaker.describe_endpoint(EndpointName=name)["EndpointConfigName"]
-    )
-    (shadow,) = config["ShadowProductionVariants"]
-    assert (shadow["VariantName"], shadow["InitialVariantWeight"]) == ("Shadow", 1.0)
-    model = sagemaker.describe_model(ModelName=shadow["ModelName"])
-    assert model["PrimaryContainer"]["ModelPackageName"] == package
-    assert [v["VariantName"] for v in config["ProductionVariants"]] == ["AllTraffic"]
+def test_a_shadow_candidate_that_agrees_is_promoted_and_deployed(endpoint_stack, emulator):
+    """The operator's shadow run on the stack, as the README's "Before going live" says it:
+    `mlops shadow start` names the registered version, `make deploy` runs it as the Shadow
+    variant ("Create a shadow test": one production and one shadow variant) and captures every
+    request, `report` compares, `promote` hands it to `make deploy`, which serves it (blue/green)
+    with the shadow gone; each state re-plans clean. This stack's models are no real archives,
+    so the two variants' captures and ModelLatency are written here as SageMaker writes them;
+    tests/mlops/test_shadow.py sends real traffic through local mode to real models."""
+    sagemaker, s3 = client("sagemaker", emulator), client("s3", emulator)
+    name, workdir = endpoint_stack.name, str(endpoint_stack.terraform.workdir)
+    live = endpoint_stack.variables["model_package_arn"]  # the registry test's version
+
+    def mlops(command: str, *args: str) -> str:
+        return main([command, "--terraform-dir", workdir, "--prefix", name, *args])
+
+    def shadow(action: str, *args: str) -> str:
+        return mlops("shadow", action, *args)
+
+    def deployed(tfvars: Path, **variables) -> dict:
+        result = endpoint_stack.make_deploy(tfvars, instance_type="ml.c5.large", **variables)
+        assert result.returncode == 0, result.stdout + result.stderr
+        return sagemaker.describe_endpoint_config(
+            EndpointConfigName=sagemaker.describe_endpoint(EndpointName=name)["EndpointConfigName"]
+        )
+
+    # The candidate: the same job registered again and approved (version 2).
+    model_data = sagemaker.describe_model_package(ModelPackageName=live)["InferenceSpecification"][
+        "Containers"
+    ][0]["ModelDataUrl"]
+    candidate = mlops("register", "--from-job", model_data.split("/models/")[1].split("/")[0])
+    mlops("approve", candidate, "--note", "shadow candidate")
+
+    tfvars = endpoint_stack.terraform.workdir / "shadow.tfvars"
+    shadow("start", "--model-package", candidate, "--tfvars", str(tfvars))
+    config = deployed(tfvars, model_package_arn=live)
+    endpoint_stack.variables["endpoint_shadow_model_package_arn"] = candidate  # shadow.tfvars
+    (shadow_variant,) = config["ShadowProductionVariants"]
+    assert (shadow_variant["VariantName"], shadow_variant["InitialVariantWeight"]) == ("Shadow", 1)
+    model = sagemaker.describe_model(ModelName=shadow_variant["ModelName"])
+    assert model["PrimaryContainer"]["ModelPackageName"] == candidate
+    (production,) = config["ProductionVariants"]
+    assert production["VariantName"] == "AllTraffic"
+    served = sagemaker.describe_model(ModelName=production["ModelName"])
+    assert served["PrimaryContainer"]["ModelPackageName"] == live
+    assert config["DataCaptureConfig"]["InitialSamplingPercentage"] == 100
     described = sagemaker.describe_endpoint(EndpointName=name)
     assert [v["VariantName"] for v in described["ShadowProductionVariants"]] == ["Shadow"]
     assert endpoint_stack.drift() == {}
+
+    answered_alike(s3, client("cloudwatch", emulator), name, requests=30)
+    report = json.loads(shadow("report", "--since", "1h"))
+    assert (report["paired"], report["agreement"]) == (30, 1.0)
+    assert (report["live_model"], report["candidate"]) == (live, candidate)
+    shadow("promote", "--since", "1h", "--min-requests", "30", "--tfvars", str(tfvars))
+    config = deployed(tfvars)
+    endpoint_stack.variables = {  # what deploy.tfvars.json and shadow.tfvars now hold
+        "name": name,
+        "instance_type": "ml.c5.large",
+        "model_package_arn": candidate,
+    }
+    assert "ShadowProductionVariants" not in config or not config["ShadowProductionVariants"]
+    (production,) = config["ProductionVariants"]
+    served = sagemaker.describe_model(ModelName=production["ModelName"])
+    assert served["PrimaryContainer"]["ModelPackageName"] == candidate
+    assert config["DataCaptureConfig"]["InitialSamplingPercentage"] == 20
+    assert endpoint_stack.terraform.outputs().get("endpoint_shadow") is None
+    assert endpoint_stack.drift() == {}
+
+
+def answered_alike(s3, cloudwatch, name: str, requests: int) -> None:
+    """``requests`` requests both variants answered with the same breed, as data capture
+    records them (paired by inference id), and each variant's ModelLatency."""
+    when = datetime.now(UTC) - timedelta(minutes=5)
+    image = photo((48, 48))
+    for variant, probability, latency_us in (("AllTraffic", 0.9, 40_000), ("Shadow", 0.8, 44_000)):
+        lines = [
+            record(image, answer("001.A", probability), when=when, inference_id=f"request-{n}")
+            for n in range(requests)
+        ]
+        put_captures(s3, name, lines, when, variant=variant)
+        dimensions = [
+            {"Name": "EndpointName", "Value": name},
+            {"Name": "VariantName", "Value": variant},
+        ]
+        cloudwatch.put_metric_data(
+            Namespace="AWS/SageMaker",
+            MetricData=[
+                {
+                    "MetricName": "ModelLatency",
+                    "Dimensions": dimensions,
+                    "Timestamp": when,
+                    "Value": latency_us,
+                    "Unit": "Microseconds",
+                }
+            ],
+        )
 
 
 def test_serverless_replaces_the_endpoint_without_auto_scaling(endpoint_stack, emulator):
