@@ -5,6 +5,8 @@ exactly the S3 paths and image the jobs use."""
 from __future__ import annotations
 
 import json
+import uuid
+from datetime import UTC, datetime
 
 import pytest
 
@@ -13,6 +15,7 @@ from ml.s3_transfer import upload_dir
 from mlops import specs
 from mlops.cli import main
 from tests.iam import inline_policy, policy_allows
+from tests.model_monitor import records
 from tests.stack import recorded_calls, recording_mode, unrecorded
 from tests.training import wait_for_training_job, wait_for_tuning_job
 
@@ -132,6 +135,7 @@ def test_every_operator_command_runs_on_the_stack(
         count = main(["status", *stack_args, "--desired-instance-count"])
         assert count.isdigit() or count == ""
         assert trials[0]["TrainingJobName"] in main(["status", *stack_args, "--tuning-job", tuning])
+        check_shadow(applied_stack, stack_args, package, s3, tmp_path)
         # The deployed monitor, run now on the stack's (empty) captures: a report, unpublished.
         report = json.loads(main(["monitor", *stack_args, "--since", "1h"]))
         assert (report["endpoint"], report["published"]) == (outputs["endpoint_name"], False)
@@ -157,10 +161,43 @@ def test_every_operator_command_runs_on_the_stack(
         "verify",
         "status",
         "monitor",
+        "shadow",
         "terraform output",
     }
     if recording_mode() is None:  # when recording, the stack's teardown writes them instead
         assert unrecorded(recorded) == [], "run `make iam-policies` and review the change"
+
+
+def check_shadow(applied_stack, stack_args, package, s3, tmp_path) -> None:
+    """The shadow commands on the stack: start names the approved version, the deployer's apply
+    runs it beside the live model, report reads both variants' captures (one request, written
+    here as data capture writes it: the stack's model is no real archive) and ModelLatency,
+    promote refuses one request, stop clears the variable and the stack is applied back."""
+    terraform, variables = applied_stack["terraform"], applied_stack["variables"]
+    tfvars = tmp_path / "shadow.tfvars.json"
+    main(["shadow", "start", *stack_args, "--model-package", package, "--tfvars", str(tfvars)])
+    terraform.apply({**variables, **json.loads(tfvars.read_text())})
+    try:
+        running = terraform.outputs()["endpoint_shadow"]
+        assert running["model_package_arn"] == package
+        bucket, prefix = specs.parse_s3_url(running["capture_s3_uri"], "capture_s3_uri")
+        endpoint, when = applied_stack["outputs"]["endpoint_name"], datetime.now(UTC)
+        for variant in (running["production_variant"], running["variant_name"]):
+            key = f"{prefix}{endpoint}/{variant}/{when:%Y/%m/%d/%H}/{uuid.uuid4().hex}.jsonl"
+            line = records.record(
+                records.photo((48, 48)), records.answer("001.A", 0.9), when, inference_id="one"
+            )
+            s3.put_object(Bucket=bucket, Key=key, Body=line.encode())
+        report = json.loads(main(["shadow", "report", *stack_args, "--since", "1h"]))
+        assert (report["paired"], report["agreement"], report["candidate"]) == (1, 1.0, package)
+        with pytest.raises(SystemExit) as refused:
+            main(["shadow", "promote", *stack_args, "--since", "1h", "--tfvars", str(tfvars)])
+        assert refused.value.code == 1
+        main(["shadow", "stop", *stack_args, "--tfvars", str(tfvars)])
+        assert json.loads(tfvars.read_text()) == {}
+    finally:
+        terraform.apply(variables)
+    assert terraform.outputs().get("endpoint_shadow") is None  # a null output is not listed
 
 
 def check_transform(stack_args, package, s3, bucket, dataset, tmp_path, caplog) -> None:
