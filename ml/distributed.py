@@ -28,7 +28,7 @@ SAGEMAKER_MASTER_PORT = "29500"
 # Before torch 2.8 the gloo process group's destructor holds the GIL while it waits for its
 # worker threads, and a worker releasing the tensors of the last collective needs the GIL:
 # destroying the group, explicitly or in the interpreter's teardown, can deadlock
-# (pytorch#154976). One two-process run in four hung so on the SageMaker 2.6 training image.
+# (pytorch#154976). One two-process run in four or five hung so on the 2.6 training image.
 GLOO_TEARDOWN_CAN_DEADLOCK = TorchVersion(torch.__version__) < (2, 8)
 
 
@@ -58,7 +58,12 @@ def _sagemaker_cluster(env: dict[str, str]) -> tuple[list[str], str] | None:
 
 
 def init_distributed(device_type: str, env: dict[str, str] | None = None) -> DistributedContext:
-    """Join the process group when launched as part of a cluster; a no-op otherwise."""
+    """Join the process group when launched as part of a cluster (the one joined already, for a
+    second run in the same process); a no-op otherwise."""
+    if dist.is_available() and dist.is_initialized():  # kept by `cleanup`
+        rank, world_size = dist.get_rank(), dist.get_world_size()
+        local_rank = int(os.environ.get("LOCAL_RANK", 0))
+        return DistributedContext(rank=rank, world_size=world_size, local_rank=local_rank)
     env = dict(os.environ if env is None else env)
     if "WORLD_SIZE" in env and int(env["WORLD_SIZE"]) > 1:
         rank, world_size = int(env["RANK"]), int(env["WORLD_SIZE"])
@@ -113,24 +118,28 @@ def barrier(ctx: DistributedContext) -> None:
 
 
 def cleanup(ctx: DistributedContext) -> None:
-    """Leave the process group; where that can deadlock, the group stays for `exit_process`."""
+    """Leave the process group; where that can deadlock, the group stays joined and the
+    process must end with `exit_process`."""
     if not (ctx.enabled and dist.is_initialized()):
         return
-    if GLOO_TEARDOWN_CAN_DEADLOCK and dist.get_backend() == "gloo":
+    if GLOO_TEARDOWN_CAN_DEADLOCK and "gloo" in str(dist.get_backend()):
         logger.info("process group left to the process's exit (torch %s)", torch.__version__)
         return
     dist.destroy_process_group()
 
 
-def exit_process(status: int) -> NoReturn:
-    """Exit with ``status``. With a process group still joined (see `cleanup`), output is
-    flushed and the process ends at once, skipping the interpreter's teardown: every file the
-    run writes is complete by then (write, then rename)."""
+def exit_process(status: int | str | None) -> NoReturn:
+    """Exit as ``sys.exit(status)`` does. With a process group still joined (see `cleanup`),
+    output is flushed and the process ends at once, skipping the interpreter's teardown (atexit
+    handlers included): every file the run writes is complete by then (write, then rename)."""
     if dist.is_available() and dist.is_initialized():
+        if isinstance(status, str):
+            print(status, file=sys.stderr)
+            status = 1
         logging.shutdown()
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(status)
+        os._exit(status or 0)
     sys.exit(status)
 
 

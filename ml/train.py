@@ -367,16 +367,23 @@ def configure_logging() -> None:
 
 
 def run_as_script() -> NoReturn:
+    """``python ml/train.py``: every way out, a process group joined or not, through
+    `distributed.exit_process`."""
     configure_logging()
-    status = 0
+    status: int | str | None = 1
     try:
         main(parse_args())
+        status = 0
     except UserError as error:
         logger.error("%s", error)
         status = USAGE_EXIT_STATUS
+    except SystemExit as leaving:  # argparse's --help and usage errors
+        status = leaving.code
+    except KeyboardInterrupt:
+        logger.error("interrupted")
+        status = 130
     except Exception:
         traceback.print_exc()  # stderr: where the training toolkit reads a failure's reason
-        status = 1
     distributed.exit_process(status)
 
 

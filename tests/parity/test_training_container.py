@@ -4,6 +4,8 @@ toolkit, and checkpoints that cross versions (written here and resumed there, an
 from __future__ import annotations
 
 import io
+import os
+import signal
 import subprocess
 import sys
 import tarfile
@@ -11,11 +13,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from torch.torch_version import TorchVersion
 
 from local_stack.emulator import client
+from local_stack.ports import LOOPBACK, free_port
 from ml.artifacts import WEIGHTS_FILE
 from mlops import specs
-from tests.parity.conftest import DRIVERS, parity_python
+from tests.parity.conftest import DRIVERS, parity_python, versions_of
 from tests.training import (
     REPO_ROOT,
     TINY_HYPERPARAMETERS,
@@ -60,24 +64,36 @@ def test_a_two_instance_job_trains_with_ddp_under_the_containers_toolkit(
 def test_a_rank_leaves_its_process_group_without_the_teardown_that_can_hang(where):
     """Before torch 2.8, destroying a gloo group can deadlock on the GIL (pytorch#154976; seen
     here: the destructor joins a worker thread that waits for the GIL to free a tensor). On the
-    container's torch the group is never destroyed: the process ends at once, its output
-    flushed and its status kept; on torch 2.8 and later it is destroyed as usual."""
+    container's torch the group is never destroyed and each rank ends at once, skipping the
+    interpreter's teardown, its output flushed and its exit status kept; on torch 2.8 and later
+    the group is destroyed and the process exits as usual."""
     python = parity_python("training") if where == "container" else Path(sys.executable)
-    command = [str(python), "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
-    result = subprocess.run(
-        [*command, str(DRIVERS / "leave_process_group.py"), "0"],
-        cwd=REPO_ROOT,
-        env=python_env(OMP_NUM_THREADS="1"),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    log = result.stdout + result.stderr
-    assert result.returncode == 0, log[-4000:]
-    kept = where == "container"  # torch 2.6 there (terraform/runtimes.json)
-    for rank in (0, 1):
-        assert f"rank {rank} summed 3.0, group kept: {kept}" in log, log[-4000:]
+    kept = TorchVersion(versions_of(python)["torch"]) < (2, 8)
+    assert kept == (where == "container")  # the training image's torch 2.6, 2.8 or later here
+    cluster = {"WORLD_SIZE": "2", "MASTER_ADDR": LOOPBACK, "MASTER_PORT": str(free_port())}
+    ranks = [
+        subprocess.Popen(
+            [str(python), str(DRIVERS / "leave_process_group.py"), "3"],
+            cwd=REPO_ROOT,
+            env=python_env(**cluster, RANK=str(rank), OMP_NUM_THREADS="1"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,  # a rank that hangs is killed with everything it started
+        )
+        for rank in (0, 1)
+    ]
+    try:
+        outputs = [process.communicate(timeout=120)[0] for process in ranks]
+    finally:
+        for process in ranks:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+    for rank, (process, output) in enumerate(zip(ranks, outputs, strict=True)):
+        assert process.returncode == 3, output[-4000:]
+        assert f"rank {rank} summed 3.0, group kept: {kept}" in output, output[-4000:]
+        assert output.endswith("last words, unflushed") == kept, output[-4000:]
+        assert ("teardown ran" in output) != kept, output[-4000:]
 
 
 def train(python: Path, data: Path, root: Path, epochs: int) -> str:
