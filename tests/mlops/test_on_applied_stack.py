@@ -136,7 +136,8 @@ def test_every_operator_command_runs_on_the_stack(
         assert count.isdigit() or count == ""
         assert trials[0]["TrainingJobName"] in main(["status", *stack_args, "--tuning-job", tuning])
         check_shadow(applied_stack, stack_args, package, s3, tmp_path)
-        # The deployed monitor, run now on the stack's (empty) captures: a report, unpublished.
+        # The deployed monitor, run now: a report, unpublished, of a window that ends 5 minutes
+        # back (capture files come late), before the shadow's captures.
         report = json.loads(main(["monitor", *stack_args, "--since", "1h"]))
         assert (report["endpoint"], report["published"]) == (outputs["endpoint_name"], False)
         assert report["metrics"]["CapturedRequests"] == 0
@@ -176,8 +177,8 @@ def check_shadow(applied_stack, stack_args, package, s3, tmp_path) -> None:
     terraform, variables = applied_stack["terraform"], applied_stack["variables"]
     tfvars = tmp_path / "shadow.tfvars.json"
     main(["shadow", "start", *stack_args, "--model-package", package, "--tfvars", str(tfvars)])
-    terraform.apply({**variables, **json.loads(tfvars.read_text())})
     try:
+        terraform.apply({**variables, **json.loads(tfvars.read_text())})
         running = terraform.outputs()["endpoint_shadow"]
         assert running["model_package_arn"] == package
         bucket, prefix = specs.parse_s3_url(running["capture_s3_uri"], "capture_s3_uri")

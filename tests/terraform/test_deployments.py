@@ -4,8 +4,9 @@ One endpoint (the module and its monitoring, `fixtures/endpoint`) lives through 
 this file, in order: a new model keeps the instance count auto scaling chose; an instance-type
 change deregisters auto scaling around the update (SageMaker refuses the update otherwise, and
 the emulator's UpdateEndpoint enforces that rule); a deployment SageMaker rolled back makes
-`python -m mlops verify` fail; the endpoint switches to serverless, then to asynchronous. AWS
-rules:
+`python -m mlops verify` fail; a registered version is deployed through the CLI; the model
+monitor reads its captures; a shadow candidate is promoted; the endpoint switches to
+serverless, then to asynchronous. AWS rules:
 "Update endpoints that use auto scaling"
 (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html) and
 UpdateEndpoint's RetainAllVariantProperties, which the AWS provider never sends
