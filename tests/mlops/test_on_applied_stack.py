@@ -5,7 +5,6 @@ exactly the S3 paths and image the jobs use."""
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -181,14 +180,12 @@ def check_shadow(applied_stack, stack_args, package, s3, tmp_path) -> None:
         terraform.apply({**variables, **json.loads(tfvars.read_text())})
         running = terraform.outputs()["endpoint_shadow"]
         assert running["model_package_arn"] == package
-        bucket, prefix = specs.parse_s3_url(running["capture_s3_uri"], "capture_s3_uri")
         endpoint, when = applied_stack["outputs"]["endpoint_name"], datetime.now(UTC)
         for variant in (running["production_variant"], running["variant_name"]):
-            key = f"{prefix}{endpoint}/{variant}/{when:%Y/%m/%d/%H}/{uuid.uuid4().hex}.jsonl"
             line = records.record(
                 records.photo((48, 48)), records.answer("001.A", 0.9), when, inference_id="one"
             )
-            s3.put_object(Bucket=bucket, Key=key, Body=line.encode())
+            records.put_capture_file(s3, running["capture_s3_uri"], endpoint, variant, [line], when)
         report = json.loads(main(["shadow", "report", *stack_args, "--since", "1h"]))
         assert (report["paired"], report["agreement"], report["candidate"]) == (1, 1.0, package)
         with pytest.raises(SystemExit) as refused:

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 
 from PIL import Image
 
+from mlops import specs
+
 
 def photo(size: tuple[int, int] = (320, 240), kind: str = "JPEG", shade: int = 128) -> bytes:
     buffer = io.BytesIO()
@@ -90,7 +92,15 @@ def put_captures(
     s3, name: str, lines: list[str], when: datetime, variant: str = "AllTraffic"
 ) -> None:
     """``lines`` as one capture file of stack ``name``'s endpoint variant (bucket
-    ``<name>-data``, capture prefix ``capture/``), in the hour folder of ``when``, as data
-    capture writes it."""
-    key = f"capture/{name}/{variant}/{when:%Y/%m/%d/%H}/{uuid.uuid4().hex}.jsonl"
-    s3.put_object(Bucket=f"{name}-data", Key=key, Body="\n".join(lines).encode())
+    ``<name>-data``, capture prefix ``capture/``), in the hour folder of ``when``."""
+    put_capture_file(s3, f"s3://{name}-data/capture/", name, variant, lines, when)
+
+
+def put_capture_file(
+    s3, capture_uri: str, endpoint: str, variant: str, lines: list[str], when: datetime
+) -> None:
+    """``lines`` as one capture file under ``capture_uri`` (s3://bucket/prefix/), in the
+    variant's hour folder of ``when``, as data capture writes it."""
+    bucket, prefix = specs.parse_s3_url(capture_uri, "capture_uri")
+    key = f"{prefix}{endpoint}/{variant}/{when:%Y/%m/%d/%H}/{uuid.uuid4().hex}.jsonl"
+    s3.put_object(Bucket=bucket, Key=key, Body="\n".join(lines).encode())
