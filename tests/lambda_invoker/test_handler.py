@@ -303,17 +303,24 @@ def test_anything_unforeseen_is_a_500_internal_with_one_logged_traceback(
     assert "a bug" not in result["body"]
 
 
+def logged_good_and_bad_request(handler, context, dataset, capfd, emulator):
+    """A photo the endpoint answers (as base64) and the JSON log lines of its request, then of
+    a body that is not base64."""
+    queue_endpoint_results(emulator, {"predictions": PREDICTIONS})
+    image = base64.b64encode(unique_jpeg(dataset)).decode()
+    handler.lambda_handler({"image": image}, context)
+    handler.lambda_handler({"image": "not base64!"}, context)
+    return image, [
+        json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")
+    ]
+
+
 def test_logs_are_json_with_request_id_and_never_the_image(
     load_handler, context, sample_dataset, capfd, emulator
 ):
-    handler = load_handler()
-    queue_endpoint_results(emulator, {"predictions": PREDICTIONS})
-    image = base64.b64encode(unique_jpeg(sample_dataset)).decode()
-    handler.lambda_handler({"image": image}, context)
-    handler.lambda_handler({"image": "not base64!"}, context)
-    lines = [
-        json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")
-    ]
+    image, lines = logged_good_and_bad_request(
+        load_handler(), context, sample_dataset, capfd, emulator
+    )
     assert [line["status"] for line in lines] == [200, 400]
     assert all(line["request_id"] == "req-0001" for line in lines)
     assert not any(image[:40] in json.dumps(line) for line in lines)

@@ -6,14 +6,13 @@ numbers), checked on the handler's real log lines."""
 
 from __future__ import annotations
 
-import base64
 import json
 import numbers
 
 import pytest
 
 from invoker.metrics import embedded_metrics, outcome_of
-from tests.lambda_invoker.test_handler import PREDICTIONS, queue_endpoint_results, unique_jpeg
+from tests.lambda_invoker.test_handler import PREDICTIONS, logged_good_and_bad_request
 
 
 def assert_emf(line: dict) -> None:
@@ -58,13 +57,7 @@ def test_each_request_logs_one_emf_record_by_function_and_outcome(
     load_handler, context, sample_dataset, capfd, emulator
 ):
     handler = load_handler(METRIC_NAMESPACE="dog-breeds/Invoker")
-    queue_endpoint_results(emulator, {"predictions": PREDICTIONS})
-    image = base64.b64encode(unique_jpeg(sample_dataset)).decode()
-    handler.lambda_handler({"image": image}, context)
-    handler.lambda_handler({"image": "not base64!"}, context)
-    lines = [
-        json.loads(line) for line in capfd.readouterr().err.splitlines() if line.startswith("{")
-    ]
+    _, lines = logged_good_and_bad_request(handler, context, sample_dataset, capfd, emulator)
     for line in lines:
         assert_emf(line)
     assert [(line["Outcome"], line["FunctionName"]) for line in lines] == [
