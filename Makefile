@@ -59,12 +59,12 @@ help: ## Show this help (target names in colour on a terminal only)
 		awk -v on="$$on" -v off="$$off" 'BEGIN {FS = ":.*## "}; {printf "  %s%-14s%s %s\n", on, $$1, off, $$2}'
 
 # The installer is standard library only; it leaves out triton, which only GPUs run.
-$(VENV_STAMP): requirements.txt local_stack/lean_install.py
+$(VENV_STAMP): requirements.txt requirements.lock local_stack/lean_install.py
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
 		{ echo "Python 3.11 is required (PYTHON=$(PYTHON) is $$($(PYTHON) --version))"; exit 1; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "installing requirements.txt into $(VENV): torch, the SageMaker toolkits, the emulator (2-3 minutes the first time)"
-	$(PYTHON) -m local_stack.lean_install $(PY) -r requirements.txt
+	$(PYTHON) -m local_stack.lean_install $(PY) --lock requirements.lock -r requirements.txt
 	@touch $@
 
 $(VENV_IAC_STAMP): requirements-iac.txt

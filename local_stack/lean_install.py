@@ -11,14 +11,20 @@ loader (``libcudnn.so.9``, kept) opens only when a GPU runs a convolution: for t
 environments, which reproduce CPU runtimes for tests on CPUs, never for ``.venv``, where a
 data scientist may train on a GPU.
 
-    python -m local_stack.lean_install VENV_PYTHON REQUIREMENT ...   # -r FILE too
+    python -m local_stack.lean_install VENV_PYTHON [--lock FILE] REQUIREMENT ...   # -r FILE too
+
+With ``--lock``, the pins come from FILE when it was written for these requirement files (a
+sha256 of them in its header), with no resolution (pip's resolving is most of a minute); when
+it is missing or was written for other requirements, they are resolved and FILE is rewritten.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
 import json
 import logging
+import os
 import re
 import subprocess
 import sys
@@ -122,10 +128,71 @@ def remove_cudnn_kernels(site_packages: Path) -> int:
     return freed
 
 
+LOCK_DIGEST = "# requirements sha256: "
+
+
+def requirements_digest(requirements: list[str]) -> str:
+    """A sha256 of the requirement files (``-r FILE``) and requirements given."""
+    digest = hashlib.sha256()
+    for index, requirement in enumerate(requirements):
+        if requirement == "-r":
+            continue
+        is_file = index > 0 and requirements[index - 1] == "-r"
+        digest.update(Path(requirement).read_bytes() if is_file else requirement.encode())
+    return digest.hexdigest()
+
+
+def read_lock(lock: Path, digest: str) -> list[str] | None:
+    """The lock's pins, or None when it is missing or was written for other requirements."""
+    if not lock.is_file():
+        return None
+    lines = lock.read_text().splitlines()
+    if f"{LOCK_DIGEST}{digest}" not in lines:
+        return None
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def write_lock(lock: Path, digest: str, pins: list[str], requirements: list[str]) -> None:
+    """The pins, under a header naming what they resolve; written whole, then renamed."""
+    header = [
+        f"# Every distribution pip resolves for {' '.join(requirements)} on Python "
+        f"{sys.version_info.major}.{sys.version_info.minor}, Linux x86_64, less "
+        f"{', '.join(sorted(LEFT_OUT))} (local_stack/lean_install.py).",
+        "# Rewritten by `make setup` when the requirements change.",
+        f"{LOCK_DIGEST}{digest}",
+    ]
+    partial = lock.with_name(f".{lock.name}.partial")
+    partial.write_text("\n".join(header + sorted(pins, key=name_of)) + "\n")
+    os.replace(partial, lock)
+
+
+def locked_or_resolved(
+    python: str, requirements: list[str], lock: Path, pip_options: list[str]
+) -> list[str]:
+    """The lock's pins when it was written for ``requirements``, else pip's resolution of
+    them, written to the lock."""
+    digest = requirements_digest(requirements)
+    pins = read_lock(lock, digest)
+    if pins is not None:
+        logger.info("installing the %d distributions of %s", len(pins), lock)
+        return pins
+    logger.info("%s is missing or was written for other requirements: resolving anew", lock)
+    pins = resolve(python, requirements, pip_options)
+    write_lock(lock, digest, pins, requirements)
+    logger.info("wrote %s (%d distributions)", lock, len(pins))
+    return pins
+
+
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     python, *requirements = sys.argv[1:] if argv is None else argv
-    install(python, requirements, pip_options=["--progress-bar", "off"])
+    pip_options = ["--progress-bar", "off"]
+    if requirements[:1] == ["--lock"]:
+        lock, requirements = Path(requirements[1]), requirements[2:]
+        pins = locked_or_resolved(python, requirements, lock, pip_options)
+        install_pins(python, pins, pip_options=pip_options)
+    else:
+        install(python, requirements, pip_options=pip_options)
     return 0
 
 

@@ -12,6 +12,7 @@ import pytest
 
 from local_stack import lean_install
 from local_stack.parity.runtimes import environment_python, runtimes
+from local_stack.paths import REPO_ROOT
 
 pytestmark = pytest.mark.unit
 
@@ -64,6 +65,35 @@ def test_cudnn_keeps_its_loader_and_loses_its_kernels(tmp_path: Path):
         (lib / name).write_bytes(b"x" * 10)
     assert lean_install.remove_cudnn_kernels(tmp_path) == 20
     assert sorted(path.name for path in lib.iterdir()) == ["libcudnn.so.9"]
+
+
+def test_a_lock_serves_only_the_requirements_it_was_written_for(tmp_path: Path):
+    requirements = tmp_path / "requirements.txt"
+    requirements.write_text("torch==2.14.1\n")
+    lock = tmp_path / "requirements.lock"
+    digest = lean_install.requirements_digest(["-r", str(requirements)])
+    assert lean_install.read_lock(lock, digest) is None  # none written yet
+    lean_install.write_lock(lock, digest, ["torch==2.14.1", "filelock==3.20.0"], ["-r", "x"])
+    assert lean_install.read_lock(lock, digest) == ["filelock==3.20.0", "torch==2.14.1"]
+    assert sorted(path.name for path in tmp_path.iterdir()) == [lock.name, requirements.name]
+    requirements.write_text("torch==2.14.1\npillow==12.0.0\n")
+    changed = lean_install.requirements_digest(["-r", str(requirements)])
+    assert lean_install.read_lock(lock, changed) is None
+
+
+def test_the_committed_lock_is_requirements_txts_and_keeps_its_pins():
+    """make setup installs .venv from requirements.lock without resolving: it must be the
+    lock of requirements.txt as committed, every pin there at its version."""
+    requirements = REPO_ROOT / "requirements.txt"
+    digest = lean_install.requirements_digest(["-r", str(requirements)])
+    locked = lean_install.read_lock(REPO_ROOT / "requirements.lock", digest)
+    assert locked is not None, "requirements.lock is stale: run make setup and commit it"
+    versions = {lean_install.name_of(pin): pin.split("==", 1)[1] for pin in locked}
+    for line in requirements.read_text().splitlines():
+        pin = line.split("#", 1)[0].strip()
+        if pin:
+            name, version = pin.split("==", 1)
+            assert versions[lean_install.name_of(name.split("[", 1)[0])] == version, pin
 
 
 def test_the_project_environment_has_no_triton():
