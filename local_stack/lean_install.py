@@ -25,6 +25,7 @@ import hashlib
 import json
 import logging
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -132,8 +133,11 @@ LOCK_DIGEST = "# requirements sha256: "
 
 
 def requirements_digest(requirements: list[str]) -> str:
-    """A sha256 of the requirement files (``-r FILE``) and requirements given."""
-    digest = hashlib.sha256()
+    """A sha256 of the requirement files (``-r FILE``) and requirements given, and of the
+    platform and Python they resolve on (a lock of Linux x86_64's CUDA wheels is no macOS's)."""
+    digest = hashlib.sha256(
+        f"{sys.platform} {platform.machine()} {sys.version_info[0]}.{sys.version_info[1]}".encode()
+    )
     for index, requirement in enumerate(requirements):
         if requirement == "-r":
             continue
@@ -156,9 +160,9 @@ def write_lock(lock: Path, digest: str, pins: list[str], requirements: list[str]
     """The pins, under a header naming what they resolve; written whole, then renamed."""
     header = [
         f"# Every distribution pip resolves for {' '.join(requirements)} on Python "
-        f"{sys.version_info.major}.{sys.version_info.minor}, Linux x86_64, less "
-        f"{', '.join(sorted(LEFT_OUT))} (local_stack/lean_install.py).",
-        "# Rewritten by `make setup` when the requirements change.",
+        f"{sys.version_info.major}.{sys.version_info.minor}, {sys.platform} "
+        f"{platform.machine()}, less {', '.join(sorted(LEFT_OUT))} (local_stack/lean_install.py).",
+        "# Rewritten by `make setup` when the requirements or the platform change.",
         f"{LOCK_DIGEST}{digest}",
     ]
     partial = lock.with_name(f".{lock.name}.partial")

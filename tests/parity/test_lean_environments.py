@@ -67,7 +67,9 @@ def test_cudnn_keeps_its_loader_and_loses_its_kernels(tmp_path: Path):
     assert sorted(path.name for path in lib.iterdir()) == ["libcudnn.so.9"]
 
 
-def test_a_lock_serves_only_the_requirements_it_was_written_for(tmp_path: Path):
+def test_a_lock_serves_only_the_requirements_and_platform_it_was_written_for(
+    tmp_path: Path, monkeypatch
+):
     requirements = tmp_path / "requirements.txt"
     requirements.write_text("torch==2.14.1\n")
     lock = tmp_path / "requirements.lock"
@@ -79,6 +81,8 @@ def test_a_lock_serves_only_the_requirements_it_was_written_for(tmp_path: Path):
     requirements.write_text("torch==2.14.1\npillow==12.0.0\n")
     changed = lean_install.requirements_digest(["-r", str(requirements)])
     assert lean_install.read_lock(lock, changed) is None
+    monkeypatch.setattr(lean_install.platform, "machine", lambda: "arm64")
+    assert lean_install.requirements_digest(["-r", str(requirements)]) != changed
 
 
 def test_the_committed_lock_is_requirements_txts_and_keeps_its_pins():
