@@ -23,8 +23,6 @@ from pathlib import Path
 from local_stack.demo.terraform import MODULES, Terraform
 from local_stack.paths import REPO_ROOT
 
-logger = logging.getLogger("bench.terraform_gc")
-
 GO_DEFAULT = "100"  # what Go uses when GOGC is unset
 SETTINGS = (GO_DEFAULT, "200", "400", "800")
 
