@@ -181,8 +181,13 @@ def captured_answers(aws: Aws, capture_uri: str, endpoint: str, variant: str, si
 
 
 def mean_latency_ms(aws: Aws, endpoint: str, variant: str, since, now) -> float | None:
-    """The variant's mean ModelLatency over the window (ms), or None without datapoints."""
-    period = max(60, math.ceil((now - since).total_seconds() / 60) * 60)
+    """The variant's mean ModelLatency over the window (ms), or None without datapoints.
+
+    The window ends at the next whole minute, so a request answered just before ``now``
+    counts: EndTime is exclusive ("GetMetricStatistics", API reference), and the local
+    emulator drops its fraction of a second."""
+    end = (now + timedelta(minutes=1)).replace(second=0, microsecond=0)
+    period = max(60, math.ceil((end - since).total_seconds() / 60) * 60)
     points = aws.cloudwatch.get_metric_statistics(
         Namespace="AWS/SageMaker",
         MetricName="ModelLatency",
@@ -191,7 +196,7 @@ def mean_latency_ms(aws: Aws, endpoint: str, variant: str, since, now) -> float 
             {"Name": "VariantName", "Value": variant},
         ],
         StartTime=since,
-        EndTime=now,
+        EndTime=end,
         Period=period,
         Statistics=["Average", "SampleCount"],
     )["Datapoints"]
