@@ -8,8 +8,9 @@ VENV ?= .venv
 VENV_IAC ?= .venv-iac
 BUILD ?= build
 PYTEST_ARGS ?=
-# Test processes (pytest-xdist); 0 runs the suite in this process.
-PYTEST_WORKERS ?= 2
+# Test processes (pytest-xdist); 0 runs the suite in this process. Three on two cores: much of
+# a test's time is the provider's fixed waits (S3 lifecycle rules, instances), a core left idle.
+PYTEST_WORKERS ?= 3
 # Local training and serving (make sample-data train package serve).
 DATA ?= $(BUILD)/sample
 MODEL_DIR ?= $(BUILD)/model
