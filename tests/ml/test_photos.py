@@ -15,7 +15,9 @@ picture allow, which this test measures:
 
 from __future__ import annotations
 
+import functools
 import io
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -30,6 +32,13 @@ pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 BREEDS = ["001.Affenpinscher", "002.Afghan_hound", "003.Airedale_terrier", "004.Akita"]
 FULL_SCALE_GAP, REDUCED_SCALE_GAP, INT8_GAP = 1e-4, 0.005, 0.01
+
+
+@functools.cache
+def corpus_of(path: Path) -> tuple:
+    """The corpus of the sample photo at ``path``, built once for both precisions (encoding
+    its two dozen forms is about half of the test's own time)."""
+    return tuple(corpus(photo_of(path)))
 
 
 def photo_of(path) -> Image.Image:
@@ -61,7 +70,7 @@ def probabilities(loaded, body: bytes, content_type: str) -> dict[str, float]:
 def test_every_form_is_classified_like_its_twin(models, sample_dataset, precision, breed):
     loaded = models[precision]
     gaps = {}
-    for photo in corpus(photo_of(sample_image(sample_dataset, breed))):
+    for photo in corpus_of(sample_image(sample_dataset, breed)):
         got = probabilities(loaded, photo.data, photo.content_type)
         twin = probabilities(loaded, photo.twin, "image/png")
         assert max(got, key=got.get) == max(twin, key=twin.get), photo.name
