@@ -3,9 +3,10 @@ trained model."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,44 +154,77 @@ def applied_stack(tmp_path_factory, emulator, terraform_binary):
         yield stack
 
 
+def built_once_per_run(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """The folder ``build`` fills, built by whichever test process of this run comes first
+    (the others wait for it, then read the same files): one training run per run, not one per
+    process. Built in a folder of its own, then renamed: a failed build leaves nothing that
+    looks finished, and the next process to ask builds it again."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # this run's folder, shared by its processes (and no other run)
+    folder = base / f"shared-{name}"
+    with open(base / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not folder.is_dir():
+            partial = base / f"shared-{name}.partial"
+            shutil.rmtree(partial, ignore_errors=True)
+            partial.mkdir()
+            build(partial)
+            partial.rename(folder)
+    return folder
+
+
 @pytest.fixture(scope="session")
 def sample_dataset(tmp_path_factory) -> Path:
-    """A small dogImages-shaped dataset with learnable classes, generated once."""
+    """A small dogImages-shaped dataset with learnable classes, generated once per run."""
     from local_stack.demo.sample_data import generate
     from tests.training import SAMPLE_CLASSES
 
-    out = tmp_path_factory.mktemp("data") / "dogImages"
-    return generate(out, classes=SAMPLE_CLASSES, per_class=24, eval_per_class=6, size=48, seed=3)
+    def build(folder: Path) -> None:
+        generate(
+            folder / "dogImages",
+            classes=SAMPLE_CLASSES,
+            per_class=24,
+            eval_per_class=6,
+            size=48,
+            seed=3,
+        )
+
+    return built_once_per_run(tmp_path_factory, "data", build) / "dogImages"
 
 
 @pytest.fixture(scope="session")
 def trained_model(tmp_path_factory, sample_dataset: Path) -> TrainedModel:
-    """One real training run (tiny settings) whose artifacts several tests inspect, with the
-    int8 check that training runs by default."""
+    """One real training run (tiny settings) whose artifacts several tests read (never
+    change), with the int8 check that training runs by default."""
     from tests.training import TINY_TRAIN_ARGS, run_train, split_args
 
-    root = tmp_path_factory.mktemp("trained")
-    model_dir, checkpoint_dir = root / "model", root / "checkpoints"
-    defaults = [arg for arg in TINY_TRAIN_ARGS if arg != "--no-package-int8"]
-    result = run_train(*defaults, *split_args(sample_dataset, model_dir, checkpoint_dir))
-    return TrainedModel(model_dir, checkpoint_dir, result.stdout + result.stderr)
+    def build(root: Path) -> None:
+        defaults = [arg for arg in TINY_TRAIN_ARGS if arg != "--no-package-int8"]
+        result = run_train(
+            *defaults, *split_args(sample_dataset, root / "model", root / "checkpoints")
+        )
+        (root / "train.log").write_text(result.stdout + result.stderr)
+
+    root = built_once_per_run(tmp_path_factory, "trained", build)
+    return TrainedModel(root / "model", root / "checkpoints", (root / "train.log").read_text())
 
 
 @pytest.fixture(scope="session")
 def model_archive(tmp_path_factory, trained_model: TrainedModel) -> Path:
     """The trained model's archive, fp32 only: the int8 copy training wrote is left out (the
     int8 tests have int8_archive)."""
-    import shutil
-
     from ml.artifacts import INT8_WEIGHTS_FILE
     from ml.package import build_model_archive
 
-    root = tmp_path_factory.mktemp("archive")
-    fp32_dir = root / "model"
-    shutil.copytree(
-        trained_model.model_dir, fp32_dir, ignore=shutil.ignore_patterns(INT8_WEIGHTS_FILE)
-    )
-    return build_model_archive(fp32_dir, root / "model.tar.gz")
+    def build(root: Path) -> None:
+        fp32_dir = root / "model"
+        shutil.copytree(
+            trained_model.model_dir, fp32_dir, ignore=shutil.ignore_patterns(INT8_WEIGHTS_FILE)
+        )
+        build_model_archive(fp32_dir, root / "model.tar.gz")
+
+    return built_once_per_run(tmp_path_factory, "archive", build) / "model.tar.gz"
 
 
 @pytest.fixture(scope="module")
@@ -211,8 +245,11 @@ def int8_archive(trained_model, sample_dataset, tmp_path_factory) -> Path:
     from ml.package import Int8Options, build_model_archive
 
     options = Int8Options(sample_dataset / "valid", sample_dataset / "test", min_agreement=0.95)
-    output = tmp_path_factory.mktemp("int8") / "model.tar.gz"
-    return build_model_archive(trained_model.model_dir, output, options)
+
+    def build(root: Path) -> None:
+        build_model_archive(trained_model.model_dir, root / "model.tar.gz", options)
+
+    return built_once_per_run(tmp_path_factory, "int8", build) / "model.tar.gz"
 
 
 @pytest.fixture(scope="session")
