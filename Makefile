@@ -69,7 +69,7 @@ $(VENV_STAMP): requirements.txt requirements.lock local_stack/lean_install.py
 
 $(VENV_IAC_STAMP): requirements-iac.txt
 	@test -x $(VENV_IAC)/bin/python || $(PYTHON) -m venv $(VENV_IAC)
-	$(VENV_IAC)/bin/python -m pip install --quiet --disable-pip-version-check --no-compile -r requirements-iac.txt
+	$(VENV_IAC)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-iac.txt
 	@touch $@
 
 # Rewritten when TF_PLUGIN_MIRROR changes (FORCE), replaced only when its content differs.
