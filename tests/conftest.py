@@ -154,14 +154,16 @@ def applied_stack(tmp_path_factory, emulator, terraform_binary):
         yield stack
 
 
-def built_once_per_run(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+def built_once_per_run(request, name: str, build: Callable[[Path], None]) -> Path:
     """The folder ``build`` fills, built by whichever test process of this run comes first
     (the others wait for it, then read the same files): one training run per run, not one per
     process. Built in a folder of its own, then renamed: a failed build leaves nothing that
     looks finished, and the next process to ask builds it again."""
-    base = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        base = base.parent  # this run's folder, shared by its processes (and no other run)
+    base = request.getfixturevalue("tmp_path_factory").getbasetemp()
+    # In an xdist worker: the run's folder, which its workers share and no other run sees. Asked
+    # of the config, not of PYTEST_XDIST_WORKER, which a pytest that a test starts inherits.
+    if hasattr(request.config, "workerinput"):
+        base = base.parent
     folder = base / f"shared-{name}"
     with open(base / f"shared-{name}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -175,7 +177,7 @@ def built_once_per_run(tmp_path_factory, name: str, build: Callable[[Path], None
 
 
 @pytest.fixture(scope="session")
-def sample_dataset(tmp_path_factory) -> Path:
+def sample_dataset(request) -> Path:
     """A small dogImages-shaped dataset with learnable classes, generated once per run."""
     from local_stack.demo.sample_data import generate
     from tests.training import SAMPLE_CLASSES
@@ -190,11 +192,11 @@ def sample_dataset(tmp_path_factory) -> Path:
             seed=3,
         )
 
-    return built_once_per_run(tmp_path_factory, "data", build) / "dogImages"
+    return built_once_per_run(request, "data", build) / "dogImages"
 
 
 @pytest.fixture(scope="session")
-def trained_model(tmp_path_factory, sample_dataset: Path) -> TrainedModel:
+def trained_model(request, sample_dataset: Path) -> TrainedModel:
     """One real training run (tiny settings) whose artifacts several tests read (never
     change), with the int8 check that training runs by default."""
     from tests.training import TINY_TRAIN_ARGS, run_train, split_args
@@ -206,12 +208,12 @@ def trained_model(tmp_path_factory, sample_dataset: Path) -> TrainedModel:
         )
         (root / "train.log").write_text(result.stdout + result.stderr)
 
-    root = built_once_per_run(tmp_path_factory, "trained", build)
+    root = built_once_per_run(request, "trained", build)
     return TrainedModel(root / "model", root / "checkpoints", (root / "train.log").read_text())
 
 
 @pytest.fixture(scope="session")
-def model_archive(tmp_path_factory, trained_model: TrainedModel) -> Path:
+def model_archive(request, trained_model: TrainedModel) -> Path:
     """The trained model's archive, fp32 only: the int8 copy training wrote is left out (the
     int8 tests have int8_archive)."""
     from ml.artifacts import INT8_WEIGHTS_FILE
@@ -224,7 +226,7 @@ def model_archive(tmp_path_factory, trained_model: TrainedModel) -> Path:
         )
         build_model_archive(fp32_dir, root / "model.tar.gz")
 
-    return built_once_per_run(tmp_path_factory, "archive", build) / "model.tar.gz"
+    return built_once_per_run(request, "archive", build) / "model.tar.gz"
 
 
 @pytest.fixture(scope="module")
@@ -240,7 +242,7 @@ def local_endpoint(model_archive: Path):
 
 
 @pytest.fixture(scope="session")
-def int8_archive(trained_model, sample_dataset, tmp_path_factory) -> Path:
+def int8_archive(request, trained_model, sample_dataset) -> Path:
     """The trained model packaged with its int8 copy (``ml.package --int8``)."""
     from ml.package import Int8Options, build_model_archive
 
@@ -249,7 +251,7 @@ def int8_archive(trained_model, sample_dataset, tmp_path_factory) -> Path:
     def build(root: Path) -> None:
         build_model_archive(trained_model.model_dir, root / "model.tar.gz", options)
 
-    return built_once_per_run(tmp_path_factory, "int8", build) / "model.tar.gz"
+    return built_once_per_run(request, "int8", build) / "model.tar.gz"
 
 
 @pytest.fixture(scope="session")
