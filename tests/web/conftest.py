@@ -13,6 +13,7 @@ import requests
 from local_stack.demo.sample_data import generate
 from local_stack.serving.page import WebServer, local_handler
 from ml.package import build_model_archive
+from tests.shared_builds import built_once_per_run
 from tests.training import TINY_TRAIN_ARGS, run_train, split_args
 
 BROWSER_FLAGS = [
@@ -36,19 +37,25 @@ def chromium_path() -> str:
     return found
 
 
-@pytest.fixture(scope="module")
-def five_breeds(tmp_path_factory) -> Path:
-    """Five breeds, as the page shows the top five."""
-    out = tmp_path_factory.mktemp("web-data") / "dogImages"
-    return generate(out, classes=5, per_class=16, eval_per_class=4, size=48, seed=5)
+@pytest.fixture(scope="session")
+def five_breeds(request) -> Path:
+    """Five breeds, as the page shows the top five (one folder for the run's processes)."""
+
+    def build(folder: Path) -> None:
+        generate(folder / "dogImages", classes=5, per_class=16, eval_per_class=4, size=48, seed=5)
+
+    return built_once_per_run(request, "five-breeds", build) / "dogImages"
 
 
-@pytest.fixture(scope="module")
-def five_breeds_archive(five_breeds, tmp_path_factory) -> Path:
+@pytest.fixture(scope="session")
+def five_breeds_archive(request, five_breeds) -> Path:
     """A tiny model of the five breeds, packaged as the endpoint serves it."""
-    root = tmp_path_factory.mktemp("web-model")
-    run_train(*TINY_TRAIN_ARGS, *split_args(five_breeds, root / "model", root / "checkpoints"))
-    return build_model_archive(root / "model", root / "model.tar.gz")
+
+    def build(root: Path) -> None:
+        run_train(*TINY_TRAIN_ARGS, *split_args(five_breeds, root / "model", root / "checkpoints"))
+        build_model_archive(root / "model", root / "model.tar.gz")
+
+    return built_once_per_run(request, "five-breeds-model", build) / "model.tar.gz"
 
 
 @pytest.fixture(scope="module")
