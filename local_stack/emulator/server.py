@@ -7,7 +7,8 @@ already answers at ``LOCALSTACK_ENDPOINT`` (or http://127.0.0.1:4566) it is reus
 starting a server; a run that needs a behaviour only the shims give (``require``) probes it
 first and refuses an emulator that lacks one.
 
-moto's gaps are patched in ``shims``. Two more need only settings:
+moto's gaps are patched in ``shims``; an answer its HTTP server lost is given again to the
+SDK's retry of that call (``retries``). Two more need only settings:
 - Lambda's Invoke tries to run Docker and reports a handled error that looks like success;
   ``use_docker: false`` turns that off (the tests call handlers in-process instead).
 - AWS managed IAM policies exist only with ``MOTO_IAM_LOAD_MANAGED_POLICIES=true``.
@@ -29,6 +30,7 @@ from urllib.parse import urlsplit
 from local_stack.emulator.http_apis import HttpApiRouter, HttpApis
 from local_stack.emulator.local_mode import LocalMode, install, uninstall
 from local_stack.emulator.recorder import CallRecorder, RecordingApp
+from local_stack.emulator.retries import RetriedAttempts
 from local_stack.emulator.shims import SHIM_NAMES, SHIMS, apply_moto_shims
 from local_stack.emulator.training import Endpoint
 from local_stack.ports import LOOPBACK, port_is_free
@@ -159,9 +161,8 @@ def start_moto(
         start() waits for ever."""
 
         def start(self) -> None:
-            app = HttpApiRouter(
-                RecordingApp(DomainDispatcherApplication(create_backend_app), recorder), apis
-            )
+            moto = RetriedAttempts(DomainDispatcherApplication(create_backend_app))
+            app = HttpApiRouter(RecordingApp(moto, recorder), apis)
             self._server = make_server(self._ip_address, self._port, app, True)
             self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
             self._thread.start()
