@@ -41,6 +41,7 @@ from typing import NamedTuple
 import boto3
 from boto3.exceptions import Boto3Error
 from boto3.exceptions import RetriesExceededError as Boto3RetriesExceededError
+from boto3.s3.transfer import TransferConfig, create_transfer_manager
 from botocore import exceptions as botocore_errors
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -82,8 +83,8 @@ TRANSIENT_ERRORS = (
     botocore_errors.CredentialRetrievalError,
     Boto3RetriesExceededError,
 )
-# What a transfer raises when S3 is not reached or answers with an error; boto3 wraps a
-# ClientError of an upload in S3UploadFailedError (a Boto3Error).
+# What a transfer raises when S3 is not reached or answers with an error (Boto3Error: boto3's
+# own, RetriesExceededError among them).
 S3_ERRORS = (ClientError, BotoCoreError, Boto3Error)
 
 MIRROR_RECORD = ".s3-mirror.json"
@@ -99,8 +100,8 @@ def split_uri(uri: str) -> tuple[str, str]:
 
 def is_transient(error: BaseException) -> bool:
     """Whether trying again later may succeed: S3 throttled, failed (5xx) or was not reached.
-    A refusal (403, 404, any other 4xx) is not. An error raised while handling another (boto3's
-    S3UploadFailedError for the ClientError of an upload) is judged by the one it stands for."""
+    A refusal (403, 404, any other 4xx) is not. An error raised while handling another is
+    judged by the one it stands for."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
@@ -250,10 +251,20 @@ def get(uri: str, path: Path, client=None) -> None:
     fetch(client, bucket, key, Path(path))
 
 
+def upload_file(client, path: Path, bucket: str, key: str) -> None:
+    """``client.upload_file`` without boto3's S3UploadFailedError: S3's error is raised as the
+    ClientError it is. boto3 raises its wrapper while handling that ClientError, and when the
+    transfer manager's shutdown raises the same ClientError again (its transfer still tracked,
+    as it is on a loaded machine), Python cuts the wrapper's __context__ to avoid a cycle: the
+    status S3 answered, which tells failing for now from refused, would be lost."""
+    with create_transfer_manager(client, TransferConfig()) as manager:
+        manager.upload(str(path), bucket, key).result()
+
+
 def upload(path: Path, uri: str, client=None) -> None:
     client = client or boto3.client("s3")
     bucket, key = split_uri(uri)
-    client.upload_file(str(path), bucket, key)
+    upload_file(client, path, bucket, key)
     logger.info("uploaded %s to %s", path, uri)
 
 
@@ -275,7 +286,7 @@ def upload_dir(folder: Path, uri: str, client=None) -> int:
             if prefix
             else path.relative_to(folder).as_posix()
         )
-        client.upload_file(str(path), bucket, key)
+        upload_file(client, path, bucket, key)
     logger.info("uploaded %d files from %s to %s", len(files), folder, uri)
     return len(files)
 

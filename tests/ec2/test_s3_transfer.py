@@ -106,6 +106,19 @@ def test_each_command_tells_failing_for_now_from_refused(
         assert code in line
 
 
+def test_an_upload_raises_the_error_s3_answered(bucket, s3_faults, tmp_path, monkeypatch):
+    """Not boto3's S3UploadFailedError, whose link to S3's error Python cuts when the transfer
+    manager's shutdown raises that error again (on a loaded machine): the status stays known."""
+    s3_faults.fail("PUT", r"/models/r/model\.tar\.gz$", 500, "InternalError")
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_faults.url)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    (tmp_path / "model.tar.gz").write_bytes(b"model")
+    with pytest.raises(ClientError) as raised:
+        s3_transfer.upload(tmp_path / "model.tar.gz", f"s3://{bucket}/models/r/model.tar.gz")
+    assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 500
+    assert s3_transfer.is_transient(raised.value)
+
+
 def test_a_missing_object_is_a_refusal_but_for_exists(bucket, tmp_path, caplog):
     missing = f"s3://{bucket}/models/none/_SUCCESS"
     assert s3_transfer.main(["exists", missing]) == s3_transfer.ABSENT
