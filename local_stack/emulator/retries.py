@@ -24,6 +24,8 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from local_stack.emulator.recorder import CREDENTIAL_SCOPE
+
 ATTEMPT = re.compile(r"attempt=(?P<number>\d+)")
 # Answers kept for a retry: the newest calls' (an SDK retries within seconds), small ones only.
 KEPT_ANSWERS = 512
@@ -84,4 +86,5 @@ class RetriedAttempts:
 
 
 def _is_s3(environ: dict) -> bool:
-    return "/s3/aws4_request" in environ.get("HTTP_AUTHORIZATION", "")
+    scope = CREDENTIAL_SCOPE.search(environ.get("HTTP_AUTHORIZATION", ""))
+    return scope is not None and scope["service"] == "s3"

@@ -46,8 +46,9 @@ def unpatched_moto(tmp_path_factory) -> Iterator[Emulator]:
         process.wait(timeout=10)
 
 
-def direct_clients(emulator: Emulator):
-    """A client factory for one emulator whatever AWS_ENDPOINT_URL says (plain boto3)."""
+def direct_clients(emulator: Emulator, max_attempts: int = 1):
+    """A client factory for one emulator whatever AWS_ENDPOINT_URL says (plain boto3); its
+    clients try each call ``max_attempts`` times (SDK standard retries)."""
 
     def clients(service: str):
         return boto3.client(
@@ -56,7 +57,7 @@ def direct_clients(emulator: Emulator):
             region_name=emulator.region,
             aws_access_key_id=TEST_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=TEST_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            config=Config(retries={"max_attempts": 1}),
+            config=Config(retries={"mode": "standard", "max_attempts": max_attempts}),
         )
 
     return clients

@@ -11,16 +11,15 @@ import uuid
 from collections.abc import Iterator
 from urllib.parse import urlsplit
 
-import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from hypothesis import given
 from hypothesis import strategies as st
 
-from local_stack.emulator import TEST_CREDENTIALS, Emulator
+from local_stack.emulator import Emulator
 from local_stack.emulator.retries import attempt_number
 from local_stack.ports import LOOPBACK
+from tests.local_stack.conftest import direct_clients
 
 pytestmark = pytest.mark.integration
 
@@ -29,17 +28,6 @@ CONTAINER = {
     "Image": "763104351884.dkr.ecr.us-east-1.amazonaws.com/pytorch-inference:2.6.0-cpu-py312",
     "ModelDataUrl": "s3://retries/model.tar.gz",
 }
-
-
-def sagemaker(endpoint_url: str, region: str, attempts: int = 1):
-    return boto3.client(
-        "sagemaker",
-        endpoint_url=endpoint_url,
-        region_name=region,
-        aws_access_key_id=TEST_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=TEST_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-        config=Config(retries={"mode": "standard", "max_attempts": attempts}),
-    )
 
 
 def read_request(connection: socket.socket) -> bytes:
@@ -102,14 +90,15 @@ def test_a_create_whose_answer_was_lost_is_answered_on_its_retry_not_run_twice(
 ):
     url, passed = losing_proxy
     name = f"retried-{uuid.uuid4().hex[:8]}"
-    created = sagemaker(url, emulator.region, attempts=3).create_model(
+    through_proxy = Emulator(endpoint_url=url, region=emulator.region)
+    created = direct_clients(through_proxy, max_attempts=3)("sagemaker").create_model(
         ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer=CONTAINER
     )
     creates = [request for request in passed if b"SageMaker.CreateModel" in request]
     assert len(creates) == 2, "the SDK retried the call whose answer it did not get"
     assert b"attempt=2" in creates[1]
     assert created["ModelArn"].endswith(f":model/{name}")
-    described = sagemaker(emulator.endpoint_url, emulator.region).describe_model(ModelName=name)
+    described = direct_clients(emulator)("sagemaker").describe_model(ModelName=name)
     assert described["ModelArn"] == created["ModelArn"]
 
 
@@ -128,7 +117,7 @@ def test_a_new_call_for_a_taken_name_is_still_refused(emulator: Emulator):
     is taken is a ValidationException, as SageMaker answers it."""
     name = f"taken-{uuid.uuid4().hex[:8]}"
     call = str(uuid.uuid4())
-    first, retried, other = (sagemaker(emulator.endpoint_url, emulator.region) for _ in range(3))
+    first, retried, other = (direct_clients(emulator)("sagemaker") for _ in range(3))
     calls_as(first, call, 1)
     calls_as(retried, call, 2)
     calls_as(other, str(uuid.uuid4()), 1)
@@ -146,12 +135,12 @@ def test_a_retry_of_a_call_answered_with_an_error_runs_again(emulator: Emulator)
     given again."""
     name = f"later-{uuid.uuid4().hex[:8]}"
     call = str(uuid.uuid4())
-    first, retried = (sagemaker(emulator.endpoint_url, emulator.region) for _ in range(2))
+    first, retried = (direct_clients(emulator)("sagemaker") for _ in range(2))
     calls_as(first, call, 1)
     calls_as(retried, call, 2)
     with pytest.raises(ClientError, match="Could not find model"):
         first.describe_model(ModelName=name)
-    sagemaker(emulator.endpoint_url, emulator.region).create_model(
+    direct_clients(emulator)("sagemaker").create_model(
         ModelName=name, ExecutionRoleArn=ROLE, PrimaryContainer=CONTAINER
     )
     assert retried.describe_model(ModelName=name)["ModelName"] == name
